@@ -1,0 +1,53 @@
+"""The ``tokkit`` command line. Data goes to stdout, logs and progress to stderr; exit codes are
+0 on success, 1 for a tokkit error (with a hint on stderr), 2 for a usage error and 130 after
+Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from tokkit import __version__
+from tokkit.cli import train as train_cmd
+from tokkit.exceptions import TokkitError
+
+DESCRIPTION = """\
+tokkit: train tokenizers in Rust, write standard Hugging Face tokenizer.json.
+
+Commands:
+  train    train a tokenizer on text files and write a tokenizer directory
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to render the golden ``--help`` snapshots)."""
+    parser = argparse.ArgumentParser(
+        prog="tokkit",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tokkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    train_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args))
+    except TokkitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130

@@ -1,0 +1,217 @@
+"""``tokkit train``: train a tokenizer and write it as a Hugging Face tokenizer directory."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from tokkit.exceptions import ConfigError
+
+EPILOG = """\
+pre-tokenizers:
+  gpt2     GPT-2's regex (HF ByteLevel(use_regex=True)); the default
+  llama3   Llama-3's regex, as a Split before a non-splitting ByteLevel
+  o200k    GPT-4o's regex
+  none     no split: each line (or JSON record) is one pre-token
+  REGEX    any other value is used as a custom regex (look-ahead and back-references work)
+
+Every tokenizer is byte-level: any UTF-8 text can be encoded, and the 256 bytes are tokens.
+Each line of a text file is one sequence (line ending kept); pre-tokens never cross lines.
+Lines that are not valid UTF-8 are skipped and counted (see tokkit.json), or are an
+error with --strict.
+
+output (DIR): tokenizer.json, tokenizer_config.json, special_tokens_map.json (load with
+tokenizers.Tokenizer.from_file or transformers.AutoTokenizer) and tokkit.json (parameters,
+corpus sha256, timings). DIR is written atomically; an existing DIR needs --force.
+
+examples:
+  tokkit train --vocab-size 32000 --out my-bpe corpus.txt
+  tokkit train --vocab-size 50000 --special-tokens '<|endoftext|>' --out gpt2ish 'data/*.txt.gz'
+  tokkit train --recipe cli/recipes/llama3-32k.toml --out my-bpe docs.jsonl --text-field body
+"""
+
+#: Keys a recipe file may set, with the argparse destination they fill.
+RECIPE_KEYS = {
+    "algo": "algo",
+    "vocab_size": "vocab_size",
+    "pretokenizer": "pretokenizer",
+    "min_frequency": "min_frequency",
+    "special_tokens": "special_tokens",
+    "max_token_length": "max_token_length",
+    "max_token_chars": "max_token_chars",
+    "full_alphabet": "full_alphabet",
+}
+
+DEFAULTS: dict[str, Any] = {
+    "algo": "bpe",
+    "vocab_size": None,
+    "pretokenizer": "gpt2",
+    "min_frequency": 0,
+    "special_tokens": [],
+    "max_token_length": None,
+    "max_token_chars": None,
+    "full_alphabet": True,
+}
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``tokkit train``."""
+    p = sub.add_parser(
+        "train",
+        help="train a tokenizer",
+        description="Train a byte-level tokenizer on text files and write a tokenizer directory.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "corpus",
+        nargs="+",
+        metavar="CORPUS",
+        help="text files, .gz files, .jsonl files, directories (recursive) or quoted globs",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--algo", choices=["bpe"], default=None, help="training algorithm (default: bpe)")
+    p.add_argument("--vocab-size", type=int, metavar="N", help="vocabulary size, all ids included")
+    p.add_argument(
+        "--pretokenizer",
+        metavar="NAME|REGEX",
+        help="gpt2 (default), llama3, o200k, none, or a custom regex",
+    )
+    p.add_argument("--min-frequency", type=int, metavar="N", help="never merge rarer pairs")
+    p.add_argument(
+        "--special-tokens",
+        nargs="*",
+        metavar="TOKEN",
+        help="special tokens, given ids 0..k-1 (roles such as eos are inferred from spelling)",
+    )
+    cap = p.add_mutually_exclusive_group()
+    cap.add_argument(
+        "--max-token-length",
+        type=int,
+        metavar="N",
+        help="HF's max_token_length, off-by-one included: longest token max(2, N-1) bytes",
+    )
+    cap.add_argument(
+        "--max-token-chars",
+        type=int,
+        metavar="N",
+        help="inclusive cap: no token longer than N byte-level symbols (bytes)",
+    )
+    p.add_argument(
+        "--observed-alphabet",
+        dest="full_alphabet",
+        action="store_const",
+        const=False,
+        default=None,
+        help="start from the bytes seen in the corpus instead of all 256",
+    )
+    p.add_argument("--text-field", metavar="FIELD", help="JSON-lines field with the text (default: text)")
+    p.add_argument("--strict", action="store_true", help="fail on invalid UTF-8 instead of skipping")
+    p.add_argument("--num-threads", type=int, metavar="N", help="worker threads (default: all cores)")
+    p.add_argument(
+        "--progress",
+        choices=["bar", "jsonl", "none"],
+        help="progress on stderr (default: bar on a terminal, none otherwise)",
+    )
+    p.add_argument("--recipe", metavar="FILE", help="TOML file of defaults (see cli/recipes/)")
+    p.add_argument("--force", action="store_true", help="replace an existing output directory")
+    p.set_defaults(run=run)
+
+
+def load_recipe(path: str) -> dict[str, Any]:
+    """Read a recipe: a TOML table of ``tokkit train`` options with underscores."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"recipe {path} not found; see cli/recipes/ for examples") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"recipe {path} is not valid TOML: {e}") from None
+    unknown = sorted(set(data) - set(RECIPE_KEYS) - {"description"})
+    if unknown:
+        raise ConfigError(f"recipe {path}: unknown keys {unknown}; allowed: {sorted(RECIPE_KEYS)}")
+    return {RECIPE_KEYS[k]: v for k, v in data.items() if k in RECIPE_KEYS}
+
+
+def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Command-line values over recipe values over defaults."""
+    options = dict(DEFAULTS)
+    if args.recipe:
+        options.update(load_recipe(args.recipe))
+    for key in DEFAULTS:
+        value = getattr(args, key, None)
+        if value is not None:
+            options[key] = value
+    if options["vocab_size"] is None:
+        raise ConfigError("--vocab-size is required (or set vocab_size in a --recipe)")
+    return options
+
+
+def default_progress() -> str:
+    """A bar on a terminal unless ``TOKKIT_NO_PROGRESS`` is set; nothing otherwise."""
+    if os.environ.get("TOKKIT_NO_PROGRESS"):
+        return "none"
+    return "bar" if sys.stderr.isatty() else "none"
+
+
+def sample_bytes_per_token(tokenizer_json: str, files: list[str], limit: int = 1 << 20) -> float:
+    """Bytes per token of the trained tokenizer on the first ``limit`` bytes of the corpus."""
+    from tokkit import _tokkit
+
+    enc = _tokkit.BpeTokenizer.from_str(tokenizer_json)
+    for f in files:
+        path = Path(f)
+        if path.is_file() and path.suffix not in (".gz", ".jsonl", ".ndjson"):
+            text = path.read_bytes()[:limit].decode("utf-8", errors="ignore")
+            lines = text.splitlines(keepends=True)
+            ids = enc.encode_batch(lines)
+            n = sum(len(x) for x in ids)
+            return len(text.encode()) / max(n, 1)
+    return float("nan")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``tokkit train``."""
+    from tokkit.train import train
+
+    options = resolve_options(args)
+    trained = train(
+        args.corpus,
+        algo=options["algo"],
+        vocab_size=options["vocab_size"],
+        pretokenizer=options["pretokenizer"],
+        min_frequency=options["min_frequency"],
+        special_tokens=options["special_tokens"],
+        max_token_length=options["max_token_length"],
+        max_token_chars=options["max_token_chars"],
+        full_alphabet=options["full_alphabet"],
+        text_field=args.text_field,
+        strict=args.strict,
+        num_threads=args.num_threads,
+        progress=args.progress or default_progress(),
+        out=args.out,
+        force=args.force,
+    )
+    report = trained.report
+    if report["skipped_invalid_utf8"]:
+        print(
+            f"warning: skipped {report['skipped_invalid_utf8']} lines that are not valid UTF-8 "
+            "(use --strict to fail instead)",
+            file=sys.stderr,
+        )
+    bpt = sample_bytes_per_token(trained.to_json(), report["corpus_files"])
+    print(
+        f"trained {trained.algorithm} with {trained.vocab_size} ids ({report['merges']} merges, "
+        f"stopped: {report['stop_reason']}) on {report['corpus_bytes'] / 1e6:.1f} MB "
+        f"({report['distinct_words']} distinct pre-tokens) in {trained.wall_seconds:.2f} s "
+        f"[count {report['count_seconds']:.2f} s, merge {report['merge_seconds']:.2f} s]",
+        file=sys.stderr,
+    )
+    print(f"compression: {bpt:.3f} bytes per token on the first MB of the corpus", file=sys.stderr)
+    print(f"wrote {Path(args.out)}/{{tokenizer.json,tokenizer_config.json,special_tokens_map.json,tokkit.json}}", file=sys.stderr)
+    print(Path(args.out))
+    return 0

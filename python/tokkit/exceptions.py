@@ -1,0 +1,51 @@
+"""The tokkit exception tree.
+
+Every error tokkit raises on purpose is a :class:`TokkitError`. Where a builtin exception fits
+too, the class inherits from both, so ``except ValueError`` and ``except FileNotFoundError``
+keep working. The Rust core raises these same classes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "CorpusError",
+    "CorpusNotFoundError",
+    "OutputError",
+    "OutputExistsError",
+    "SerializationError",
+    "TokkitError",
+    "TrainingError",
+]
+
+
+class TokkitError(Exception):
+    """Base class of all tokkit errors."""
+
+
+class ConfigError(TokkitError, ValueError):
+    """A parameter is invalid (out of range, inconsistent, an invalid regex...)."""
+
+
+class CorpusError(TokkitError):
+    """The corpus cannot be used: empty, unreadable, invalid UTF-8 under ``strict``, bad JSON."""
+
+
+class CorpusNotFoundError(CorpusError, FileNotFoundError):
+    """A corpus path does not exist, or a glob matched no file."""
+
+
+class TrainingError(TokkitError):
+    """Training failed after the corpus was read."""
+
+
+class SerializationError(TokkitError):
+    """A tokenizer file cannot be read or written."""
+
+
+class OutputError(TokkitError, OSError):
+    """The output location cannot be written."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output exists and ``force`` was not given."""

@@ -1,0 +1,216 @@
+"""Training entry point: :func:`train` runs a trainer of the Rust core and returns a
+:class:`TrainedTokenizer`, which :meth:`TrainedTokenizer.save` writes as a Hugging Face
+tokenizer directory plus a ``tokkit.json`` provenance sidecar."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from tokkit import _tokkit
+from tokkit._io import check_output_dir, dumps, write_dir_atomically
+from tokkit._special import hf_side_files
+from tokkit.exceptions import ConfigError
+
+Algo = Literal["bpe"]
+ProgressMode = Literal["bar", "jsonl", "none"]
+ALGORITHMS: tuple[str, ...] = ("bpe",)
+
+
+@dataclass(frozen=True)
+class TrainedTokenizer:
+    """A trained tokenizer held in memory; :meth:`save` writes it.
+
+    Attributes:
+        algorithm: The trainer that made it (``"bpe"``).
+        parameters: Every training parameter, as recorded in ``tokkit.json``.
+        report: What training saw and did: corpus sha256 and size, counts, timings.
+        wall_seconds: Wall time of the whole training call.
+    """
+
+    algorithm: str
+    parameters: dict[str, Any]
+    report: dict[str, Any]
+    wall_seconds: float
+    _native: Any = field(repr=False)
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, special tokens included."""
+        return int(self._native.vocab_size)
+
+    @property
+    def merges(self) -> list[tuple[str, str]]:
+        """Merges in rank order, as byte-level strings (``Ġ`` is a space)."""
+        return list(self._native.merges())
+
+    @property
+    def special_tokens(self) -> list[str]:
+        """Special tokens in id order."""
+        return list(self._native.special_tokens)
+
+    def to_json(self) -> str:
+        """The HF ``tokenizer.json`` text."""
+        return str(self._native.to_json())
+
+    def sidecar(self) -> dict[str, Any]:
+        """The ``tokkit.json`` provenance record."""
+        name, pattern = self._native.pretokenizer
+        return {
+            "format_version": 1,
+            "tokkit_version": _tokkit.__version__,
+            "algorithm": self.algorithm,
+            "parameters": self.parameters,
+            "pretokenizer": {"name": name, "pattern": pattern},
+            "seed": None,
+            "seed_note": "BPE training is deterministic; no randomness is involved",
+            "corpus": {
+                "sha256": self.report["corpus_sha256"],
+                "bytes": self.report["corpus_bytes"],
+                "files": self.report["corpus_files"],
+                "sequences": self.report["sequences"],
+                "skipped_invalid_utf8": self.report["skipped_invalid_utf8"],
+            },
+            "training": {
+                k: self.report[k]
+                for k in (
+                    "pieces",
+                    "distinct_words",
+                    "merges",
+                    "vocab_size",
+                    "stop_reason",
+                    "count_seconds",
+                    "merge_seconds",
+                    "threads",
+                )
+            },
+            "wall_seconds": round(self.wall_seconds, 3),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def save(self, out: str | os.PathLike[str], *, force: bool = False) -> Path:
+        """Write ``tokenizer.json``, ``tokenizer_config.json``, ``special_tokens_map.json`` and
+        ``tokkit.json`` into the directory ``out``, atomically.
+
+        Raises:
+            OutputExistsError: ``out`` exists and ``force`` is false.
+            OutputError: ``out`` cannot be written.
+        """
+        files = {"tokenizer.json": self.to_json() + "\n", "tokkit.json": dumps(self.sidecar())}
+        files.update(hf_side_files(self.special_tokens))
+        return write_dir_atomically(out, files, force=force)
+
+
+def _as_files(corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    if isinstance(corpus, str | os.PathLike):
+        return [os.fspath(corpus)]
+    return [os.fspath(c) for c in corpus]
+
+
+def train(
+    corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    texts: Iterable[str] | None = None,
+    algo: Algo = "bpe",
+    vocab_size: int,
+    pretokenizer: str = "gpt2",
+    min_frequency: int = 0,
+    special_tokens: Sequence[str] = (),
+    max_token_length: int | None = None,
+    max_token_chars: int | None = None,
+    full_alphabet: bool = True,
+    text_field: str | None = None,
+    strict: bool = False,
+    num_threads: int | None = None,
+    progress: ProgressMode = "none",
+    out: str | os.PathLike[str] | None = None,
+    force: bool = False,
+) -> TrainedTokenizer:
+    """Train a tokenizer on files and/or an iterable of strings.
+
+    Args:
+        corpus: Files, directories (walked recursively) or globs; ``.gz`` is decompressed,
+            ``.jsonl``/``.ndjson`` are read as JSON lines. Each line is one sequence.
+        texts: Strings to train on, one sequence each (like ``train_from_iterator``).
+        algo: The trainer. ``"bpe"``: byte-level BPE with HF ``BpeTrainer`` semantics.
+        vocab_size: Final vocabulary size, counting special tokens and the 256-byte alphabet.
+        pretokenizer: ``gpt2``, ``llama3``, ``o200k``, ``none`` (no split) or a custom regex.
+        min_frequency: Stop when the most frequent pair is rarer than this.
+        special_tokens: Special tokens, given ids ``0..k-1``.
+        max_token_length: HF's ``max_token_length``, off-by-one included: the longest token
+            has ``max(2, n - 1)`` bytes.
+        max_token_chars: Inclusive cap: no token longer than this many bytes (byte-level
+            symbols). Give one of the two caps at most.
+        full_alphabet: Start from all 256 bytes (else only the bytes seen).
+        text_field: JSON-lines field holding the text (default ``text``).
+        strict: Fail on invalid UTF-8 instead of skipping (and counting) such lines.
+        num_threads: Worker threads (default: ``TOKKIT_NUM_THREADS`` or all cores). The result
+            does not depend on it.
+        progress: ``bar``, ``jsonl`` (JSON lines on stderr) or ``none``.
+        out: If given, save there (see :meth:`TrainedTokenizer.save`); checked before training.
+        force: Replace an existing ``out``.
+
+    Returns:
+        The trained tokenizer.
+
+    Raises:
+        ConfigError: Invalid parameters (vocab too small, bad regex, unknown algorithm...).
+        CorpusError: Missing files, empty corpus, invalid UTF-8 with ``strict``.
+        OutputExistsError: ``out`` exists and ``force`` is false.
+        KeyboardInterrupt: Ctrl-C; training stops within a second and nothing is written.
+    """
+    if algo not in ALGORITHMS:
+        raise ConfigError(f"unknown algorithm {algo!r}; choose one of: {', '.join(ALGORITHMS)}")
+    if isinstance(texts, str | bytes):
+        raise ConfigError("texts must be an iterable of strings, not a single string")
+    if out is not None:
+        check_output_dir(out, force=force)
+    files = _as_files(corpus) if corpus is not None else None
+    parameters: dict[str, Any] = {
+        "vocab_size": vocab_size,
+        "pretokenizer": pretokenizer,
+        "min_frequency": min_frequency,
+        "special_tokens": list(special_tokens),
+        "max_token_length": max_token_length,
+        "max_token_chars": max_token_chars,
+        "full_alphabet": full_alphabet,
+        "text_field": text_field,
+        "strict": strict,
+        "num_threads": num_threads,
+    }
+    for name in ("vocab_size", "min_frequency", "max_token_length", "max_token_chars", "num_threads"):
+        value = parameters[name]
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+    started = time.perf_counter()
+    native = _tokkit.train_bpe(
+        files,
+        texts,
+        vocab_size=vocab_size,
+        pretokenizer=pretokenizer,
+        min_frequency=min_frequency,
+        special_tokens=list(special_tokens),
+        max_token_length=max_token_length,
+        max_token_chars=max_token_chars,
+        full_alphabet=full_alphabet,
+        text_field=text_field,
+        strict_utf8=strict,
+        num_threads=num_threads,
+        progress=progress,
+    )
+    trained = TrainedTokenizer(
+        algorithm=algo,
+        parameters=parameters,
+        report=json.loads(native.report_json()),
+        wall_seconds=time.perf_counter() - started,
+        _native=native,
+    )
+    if out is not None:
+        trained.save(out, force=force)
+    return trained

@@ -1,0 +1,315 @@
+//! Corpus inputs: resolving paths, directories and globs to files, and reading them as a stream
+//! of line-aligned blocks (plain text, `.gz`, JSON lines), hashing what was read on the way.
+//!
+//! Memory stays bounded by the block size times the number of blocks in flight, whatever the
+//! corpus size. Blocks never split a line and never span two files, so every sequence (a line
+//! with its line ending, as HF `train_from_files` sees it, or one JSON record) is whole in one
+//! block.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Target size of one block; the last line is completed past it.
+pub const BLOCK_SIZE: usize = 1 << 20;
+
+/// How one file's content is cut into sequences.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Each line, with its line ending, is one sequence.
+    Lines,
+    /// Each line is a JSON object; the string field `field` is one sequence.
+    JsonLines {
+        /// The field holding the text.
+        field: String,
+    },
+}
+
+/// One resolved input file.
+#[derive(Clone, Debug)]
+pub struct InputFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Whether it is gzip-compressed (by its `.gz` suffix).
+    pub gzip: bool,
+    /// How its content is cut into sequences.
+    pub format: Format,
+    /// Size on disk in bytes.
+    pub size: u64,
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let io = |source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .map_err(io)?;
+    entries.sort();
+    for path in entries {
+        if is_hidden(&path) {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Resolves each input (a file, a directory walked recursively in sorted order without hidden
+/// entries, or a glob expanded in sorted order) to files, keeping the inputs' order.
+/// `text_field` selects the field of `.jsonl`/`.ndjson` files (default `text`).
+///
+/// # Errors
+/// [`Error::NotFound`] for a path that does not exist or a glob that matches no file;
+/// [`Error::Corpus`] if nothing at all was given.
+pub fn resolve(inputs: &[String], text_field: Option<&str>) -> Result<Vec<InputFile>> {
+    if inputs.is_empty() {
+        return Err(Error::Corpus(
+            "no corpus given: pass one or more files, directories or globs".into(),
+        ));
+    }
+    let mut paths = Vec::new();
+    for input in inputs {
+        let path = Path::new(input);
+        if path.is_dir() {
+            let before = paths.len();
+            walk(path, &mut paths)?;
+            if paths.len() == before {
+                return Err(Error::Corpus(format!("directory {input} has no files")));
+            }
+        } else if path.is_file() {
+            paths.push(path.to_owned());
+        } else if input.contains(['*', '?', '[']) {
+            let mut matched: Vec<PathBuf> = glob::glob(input)
+                .map_err(|e| Error::Config(format!("invalid glob {input:?}: {e}")))?
+                .filter_map(std::result::Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
+            matched.sort();
+            if matched.is_empty() {
+                return Err(Error::NotFound {
+                    path: path.to_owned(),
+                });
+            }
+            paths.extend(matched);
+        } else {
+            return Err(Error::NotFound {
+                path: path.to_owned(),
+            });
+        }
+    }
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let gzip = name.ends_with(".gz");
+            let stem = name.strip_suffix(".gz").unwrap_or(&name);
+            let format = if stem.ends_with(".jsonl") || stem.ends_with(".ndjson") {
+                Format::JsonLines {
+                    field: text_field.unwrap_or("text").to_owned(),
+                }
+            } else {
+                Format::Lines
+            };
+            let size = std::fs::metadata(&path)
+                .map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?
+                .len();
+            Ok(InputFile {
+                path,
+                gzip,
+                format,
+                size,
+            })
+        })
+        .collect()
+}
+
+/// sha256 over a stream of bytes, reported as lower-case hex.
+#[derive(Clone, Debug, Default)]
+pub struct StreamHasher(Sha256);
+
+impl StreamHasher {
+    /// Adds bytes to the stream.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The hex digest of everything added so far.
+    #[must_use]
+    pub fn hex(&self) -> String {
+        use std::fmt::Write;
+        self.0
+            .clone()
+            .finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
+    }
+}
+
+/// A line-aligned piece of one input file.
+#[derive(Debug)]
+pub struct Block {
+    /// Raw bytes, ending with `\n` unless it is the end of the file.
+    pub data: Vec<u8>,
+    /// Index of the file in the resolved input list.
+    pub file: usize,
+    /// 1-based line number of the block's first line in its file.
+    pub first_line: u64,
+}
+
+/// Reads resolved files as a stream of blocks and hashes all bytes read (after decompression)
+/// in input order.
+pub struct BlockReader {
+    files: Vec<InputFile>,
+    current: usize,
+    reader: Option<Box<dyn Read + Send>>,
+    carry: Vec<u8>,
+    line: u64,
+    hasher: StreamHasher,
+    bytes: u64,
+}
+
+impl BlockReader {
+    /// A reader over `files`, in order.
+    #[must_use]
+    pub fn new(files: Vec<InputFile>) -> Self {
+        Self {
+            files,
+            current: 0,
+            reader: None,
+            carry: Vec::new(),
+            line: 1,
+            hasher: StreamHasher::default(),
+            bytes: 0,
+        }
+    }
+
+    /// The resolved files.
+    #[must_use]
+    pub fn files(&self) -> &[InputFile] {
+        &self.files
+    }
+
+    /// Bytes read so far (decompressed).
+    #[must_use]
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The sha256 (hex) of everything read, in order; call after the last block.
+    #[must_use]
+    pub fn sha256_hex(&self) -> String {
+        self.hasher.hex()
+    }
+
+    fn open(file: &InputFile) -> Result<Box<dyn Read + Send>> {
+        let f = File::open(&file.path).map_err(|source| Error::Io {
+            path: file.path.clone(),
+            source,
+        })?;
+        let buffered = BufReader::with_capacity(BLOCK_SIZE, f);
+        Ok(if file.gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(buffered))
+        } else {
+            Box::new(buffered)
+        })
+    }
+
+    /// The next block, or `None` at the end of the last file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if a file cannot be opened or read (including a corrupt `.gz`).
+    pub fn next_block(&mut self) -> Result<Option<Block>> {
+        loop {
+            if self.current >= self.files.len() {
+                return Ok(None);
+            }
+            if self.reader.is_none() {
+                self.reader = Some(Self::open(&self.files[self.current])?);
+                self.line = 1;
+            }
+            let path = &self.files[self.current].path;
+            let mut data = std::mem::take(&mut self.carry);
+            let start = data.len();
+            data.resize(start + BLOCK_SIZE, 0);
+            let mut filled = start;
+            let reader = self.reader.as_mut().expect("opened above");
+            while filled < data.len() {
+                let n = reader
+                    .read(&mut data[filled..])
+                    .map_err(|source| Error::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            data.truncate(filled);
+            self.hasher.update(&data[start..]);
+            self.bytes += (filled - start) as u64;
+            let eof = filled < start + BLOCK_SIZE;
+            if !eof {
+                // Keep the unfinished last line for the next block.
+                match memchr::memrchr(b'\n', &data) {
+                    Some(pos) => self.carry = data.split_off(pos + 1),
+                    None => {
+                        // A line longer than a block: keep reading until it ends.
+                        self.carry = data;
+                        continue;
+                    }
+                }
+            }
+            let file = self.current;
+            if eof {
+                self.reader = None;
+                self.current += 1;
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let first_line = self.line;
+            self.line += memchr::memchr_iter(b'\n', &data).count() as u64;
+            return Ok(Some(Block {
+                data,
+                file,
+                first_line,
+            }));
+        }
+    }
+}
+
+impl Iterator for BlockReader {
+    type Item = Result<Block>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_block().transpose()
+    }
+}

@@ -1,0 +1,171 @@
+//! Pre-tokenization: cutting a sequence into the pieces BPE may not merge across.
+//!
+//! Three engines, one behaviour: a hand-written scanner for the GPT-2 pattern ([`gpt2`]), the
+//! `regex` crate for patterns whose only look-around is the usual trailing `\s+(?!\S)|\s+`
+//! ([`lookahead`], which emulates that look-ahead exactly), and `fancy-regex` for everything else
+//! (back-references, arbitrary look-around). Pieces follow HF's `Split(pattern, "isolated")`:
+//! matches and the text between them are pieces; empty pieces are dropped.
+
+mod classes;
+pub mod gpt2;
+mod lookahead;
+
+use crate::error::{Error, Result};
+
+/// The GPT-2 pattern (HF `ByteLevel(use_regex=True)`).
+pub const GPT2_PATTERN: &str =
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+/// The Llama-3 pattern (as in Meta's `tokenizer.json`).
+pub const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+/// The o200k pattern (GPT-4o).
+pub const O200K_PATTERN: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+);
+
+#[derive(Debug)]
+enum Engine {
+    Gpt2,
+    Plain(regex::Regex),
+    Lookahead(lookahead::TrailingSpaceRegex),
+    Fancy(fancy_regex::Regex),
+    Whole,
+}
+
+/// A compiled pre-tokenizer.
+#[derive(Debug)]
+pub struct Pretokenizer {
+    name: String,
+    pattern: Option<String>,
+    engine: Engine,
+}
+
+impl Pretokenizer {
+    /// `gpt2`, `llama3`, `o200k`, `none` (no split), or any other string as a custom regex.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRegex`] if a custom pattern does not compile.
+    pub fn from_spec(spec: &str) -> Result<Self> {
+        match spec {
+            "gpt2" => Ok(Self {
+                name: "gpt2".into(),
+                pattern: Some(GPT2_PATTERN.into()),
+                engine: Engine::Gpt2,
+            }),
+            "none" => Ok(Self {
+                name: "none".into(),
+                pattern: None,
+                engine: Engine::Whole,
+            }),
+            "llama3" => Self::regex_named("llama3", LLAMA3_PATTERN),
+            "o200k" => Self::regex_named("o200k", O200K_PATTERN),
+            custom => Self::regex_named("custom", custom),
+        }
+    }
+
+    /// A pre-tokenizer for `pattern` that uses the fastest engine able to run it exactly.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRegex`] if the pattern does not compile.
+    pub fn regex_named(name: &str, pattern: &str) -> Result<Self> {
+        if pattern.is_empty() {
+            return Err(Error::InvalidRegex {
+                pattern: pattern.into(),
+                message: "the pattern is empty".into(),
+            });
+        }
+        let engine = if let Ok(re) = regex::Regex::new(pattern) {
+            Engine::Plain(re)
+        } else if let Some(re) = lookahead::TrailingSpaceRegex::new(pattern) {
+            Engine::Lookahead(re)
+        } else {
+            let re = fancy_regex::Regex::new(pattern).map_err(|e| Error::InvalidRegex {
+                pattern: pattern.into(),
+                message: e.to_string(),
+            })?;
+            Engine::Fancy(re)
+        };
+        Ok(Self {
+            name: name.into(),
+            pattern: Some(pattern.into()),
+            engine,
+        })
+    }
+
+    /// The name given at construction (`gpt2`, `llama3`, `o200k`, `none` or `custom`).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The split pattern, or `None` for `none`.
+    #[must_use]
+    pub fn pattern(&self) -> Option<&str> {
+        self.pattern.as_deref()
+    }
+
+    /// Which engine runs the pattern (for reports and benchmarks).
+    #[must_use]
+    pub fn engine_name(&self) -> &'static str {
+        match self.engine {
+            Engine::Gpt2 => "hand-written gpt2 scanner",
+            Engine::Plain(_) => "regex",
+            Engine::Lookahead(_) => "regex + exact trailing-space look-ahead",
+            Engine::Fancy(_) => "fancy-regex (backtracking)",
+            Engine::Whole => "no split",
+        }
+    }
+
+    /// Calls `emit` with every non-empty piece of `text`, in order.
+    pub fn split<'a>(&self, text: &'a str, mut emit: impl FnMut(&'a str)) {
+        match &self.engine {
+            Engine::Gpt2 => gpt2::split(text, emit),
+            Engine::Whole => {
+                if !text.is_empty() {
+                    emit(text);
+                }
+            }
+            Engine::Plain(re) => {
+                isolated(text, re.find_iter(text).map(|m| (m.start(), m.end())), emit)
+            }
+            Engine::Lookahead(re) => re.split(text, emit),
+            Engine::Fancy(re) => {
+                let matches = re.find_iter(text).map_while(std::result::Result::ok);
+                isolated(text, matches.map(|m| (m.start(), m.end())), &mut emit);
+            }
+        }
+    }
+
+    /// The pieces of `text` as a vector (convenience for tests and small inputs).
+    #[must_use]
+    pub fn pieces<'a>(&self, text: &'a str) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        self.split(text, |p| out.push(p));
+        out
+    }
+}
+
+/// HF `Split(isolated)`: each match and each gap between matches is a piece; empties are dropped.
+fn isolated<'a>(
+    text: &'a str,
+    matches: impl Iterator<Item = (usize, usize)>,
+    mut emit: impl FnMut(&'a str),
+) {
+    let mut prev = 0;
+    for (start, end) in matches {
+        if start > prev {
+            emit(&text[prev..start]);
+        }
+        if end > start {
+            emit(&text[start..end]);
+        }
+        prev = end;
+    }
+    if prev < text.len() {
+        emit(&text[prev..]);
+    }
+}
+
+#[cfg(test)]
+mod tests;

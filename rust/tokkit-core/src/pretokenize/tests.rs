@@ -1,0 +1,112 @@
+//! Fast paths must split exactly like the backtracking engine; checked on arbitrary text.
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn fancy_pieces<'a>(pattern: &'static str, text: &'a str) -> Vec<&'a str> {
+    static CACHE: std::sync::Mutex<Vec<(&'static str, fancy_regex::Regex)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap();
+    if !cache.iter().any(|(p, _)| *p == pattern) {
+        cache.push((pattern, fancy_regex::Regex::new(pattern).unwrap()));
+    }
+    let re = &cache.iter().find(|(p, _)| *p == pattern).unwrap().1;
+    let mut out = Vec::new();
+    isolated(
+        text,
+        re.find_iter(text)
+            .map(|m| m.unwrap())
+            .map(|m| (m.start(), m.end())),
+        |p| out.push(p),
+    );
+    out
+}
+
+fn tricky_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => prop::sample::select(vec!['a', 'b', 'Z', 's', 't', 'r', 'e', 'v', 'm', 'l', 'd', 'S', 'T']),
+        3 => prop::sample::select(vec![' ', ' ', '\n', '\t', '\r', '\u{b}', '\u{c}']),
+        2 => prop::sample::select(vec!['\'', '.', ',', '!', '/', '-', '(', '_', '"', '’']),
+        2 => prop::sample::select(vec!['0', '1', '7', '٣', '½', '５']),
+        2 => prop::sample::select(vec!['é', 'ß', 'ı', 'İ', '中', 'ж', 'ǅ', 'ʰ', '\u{301}', '\u{94d}']),
+        1 => prop::sample::select(vec!['\u{a0}', '\u{85}', '\u{2003}', '\u{2028}', '\u{3000}', '\u{200b}']),
+        1 => prop::sample::select(vec!['😀', '👍', '\u{200d}', '\u{fe0f}', '\u{1f3fd}']),
+        1 => any::<char>(),
+    ]
+}
+
+fn tricky_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(tricky_char(), 0..48).prop_map(|cs| cs.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn gpt2_scanner_equals_the_regex(text in tricky_text()) {
+        static FAST: std::sync::LazyLock<Pretokenizer> = std::sync::LazyLock::new(|| Pretokenizer::from_spec("gpt2").unwrap());
+        let fast = &*FAST;
+        prop_assert_eq!(fast.pieces(&text), fancy_pieces(GPT2_PATTERN, &text));
+    }
+
+    #[test]
+    fn llama3_fast_path_equals_the_regex(text in tricky_text()) {
+        let fast = Pretokenizer::from_spec("llama3").unwrap();
+        prop_assert_eq!(fast.pieces(&text), fancy_pieces(LLAMA3_PATTERN, &text));
+    }
+
+    #[test]
+    fn o200k_fast_path_equals_the_regex(text in tricky_text()) {
+        let fast = Pretokenizer::from_spec("o200k").unwrap();
+        prop_assert_eq!(fast.pieces(&text), fancy_pieces(O200K_PATTERN, &text));
+    }
+
+    #[test]
+    fn pieces_tile_the_text(text in tricky_text()) {
+        for spec in ["gpt2", "llama3", "o200k", "none", r"(?=(\d{3})+(?!\d))| ?\p{L}+|\s+(?!\S)|\s+"] {
+            let pieces = Pretokenizer::from_spec(spec).unwrap().pieces(&text);
+            prop_assert_eq!(pieces.concat(), text.clone());
+            prop_assert!(pieces.iter().all(|p| !p.is_empty()));
+        }
+    }
+}
+
+#[test]
+fn built_in_patterns_use_the_fast_engines() {
+    assert_eq!(
+        Pretokenizer::from_spec("gpt2").unwrap().engine_name(),
+        "hand-written gpt2 scanner"
+    );
+    for name in ["llama3", "o200k"] {
+        assert_eq!(
+            Pretokenizer::from_spec(name).unwrap().engine_name(),
+            "regex + exact trailing-space look-ahead"
+        );
+    }
+}
+
+#[test]
+fn zero_width_matches_split() {
+    let p = Pretokenizer::from_spec(r"(?=(\d{3})+(?!\d))").unwrap();
+    assert_eq!(p.pieces("1234567"), ["1", "234", "567"]);
+}
+
+#[test]
+fn gpt2_known_splits() {
+    let p = Pretokenizer::from_spec("gpt2").unwrap();
+    assert_eq!(
+        p.pieces("Hello world's  end\n"),
+        ["Hello", " world", "'s", " ", " end", "\n"]
+    );
+    assert_eq!(p.pieces("  x"), [" ", " x"]);
+    assert_eq!(p.pieces("\tx"), ["\t", "x"]);
+    assert_eq!(p.pieces("a  "), ["a", "  "]);
+    assert_eq!(p.pieces("it's 42!?"), ["it", "'s", " 42", "!?"]);
+}
+
+#[test]
+fn invalid_regex_is_a_typed_error() {
+    let err = Pretokenizer::from_spec("(unclosed").unwrap_err();
+    assert!(matches!(err, Error::InvalidRegex { .. }), "{err}");
+}

@@ -1,0 +1,376 @@
+//! The byte-level BPE merge loop, merge for merge the same as HF `BpeTrainer`.
+//!
+//! Semantics (see `docs/concepts/bpe.md`): special tokens take ids `0..k`, then the byte alphabet
+//! sorted by the code point of its byte-level char; pairs are counted once, kept in a max-heap
+//! ordered by count and then by the smaller `(left, right)` id pair, and re-validated lazily when
+//! popped; applying a merge scans each affected word left to right and records the pair-count
+//! deltas exactly as HF's `Word::merge` does, including the `max_token_length` check on new pairs
+//! only. A merged string that already exists reuses its id.
+//!
+//! Layout, chosen for memory and speed on millions of distinct words: all words' symbols live in
+//! one flat `u32` array and shrink in place; pair counts are `i64` (HF's `i32` overflows) in a
+//! hash map keyed by the packed pair; each heap entry owns the sorted list of words it may touch.
+//! A merge touching many words is applied in parallel, one disjoint word range per task, and
+//! its deltas are summed serially in word order, so the result never depends on thread count.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use hashbrown::HashMap;
+use rayon::prelude::*;
+
+use super::{BpeConfig, BpeModel, StopReason, TokenId, dedup};
+use crate::byte_level;
+use crate::cancel::CancelToken;
+use crate::error::Result;
+use crate::progress::Progress;
+
+type Pair = u64;
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// Below this many words a merge is applied on the calling thread; above, in parallel.
+const PARALLEL_WORDS: usize = 4096;
+
+#[inline]
+fn pack(a: TokenId, b: TokenId) -> Pair {
+    (u64::from(a) << 32) | u64::from(b)
+}
+
+#[inline]
+fn unpack(p: Pair) -> (TokenId, TokenId) {
+    ((p >> 32) as TokenId, (p & 0xFFFF_FFFF) as TokenId)
+}
+
+/// A heap entry: a pair, the count it had when pushed, and the words it may occur in.
+#[derive(Debug)]
+struct Candidate {
+    count: u64,
+    pair: Pair,
+    words: Vec<u32>,
+}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Higher count first; on a tie the smaller (left, right) pops first, as in HF.
+        self.count
+            .cmp(&other.count)
+            .then_with(|| other.pair.cmp(&self.pair))
+    }
+}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Candidate {}
+
+/// All words as symbol sequences in one flat array.
+struct Words {
+    symbols: Vec<TokenId>,
+    start: Vec<u32>,
+    len: Vec<u32>,
+    count: Vec<u64>,
+}
+
+/// One pair-count change from applying a merge to one word.
+#[derive(Clone, Copy)]
+struct Delta {
+    pair: Pair,
+    word: u32,
+    up: bool,
+}
+
+/// Applies merge `(a, b) -> new` to one word's symbols in place, HF's `Word::merge` semantics,
+/// and returns the new length.
+fn merge_word(
+    s: &mut [TokenId],
+    word: u32,
+    (a, b, new): (TokenId, TokenId, TokenId),
+    token_len: &[u32],
+    cap: super::LengthCap,
+    out: &mut Vec<Delta>,
+) -> usize {
+    let n = s.len();
+    let new_len = token_len[new as usize] as usize;
+    let (mut r, mut w) = (0, 0);
+    while r < n {
+        if r + 1 < n && s[r] == a && s[r + 1] == b {
+            if w > 0 {
+                let left = s[w - 1];
+                out.push(Delta {
+                    pair: pack(left, a),
+                    word,
+                    up: false,
+                });
+                if cap.allows(token_len[left as usize] as usize + new_len) {
+                    out.push(Delta {
+                        pair: pack(left, new),
+                        word,
+                        up: true,
+                    });
+                }
+            }
+            s[w] = new;
+            w += 1;
+            r += 2;
+            if r < n {
+                let right = s[r];
+                out.push(Delta {
+                    pair: pack(b, right),
+                    word,
+                    up: false,
+                });
+                if cap.allows(new_len + token_len[right as usize] as usize) {
+                    out.push(Delta {
+                        pair: pack(new, right),
+                        word,
+                        up: true,
+                    });
+                }
+            }
+        } else {
+            s[w] = s[r];
+            w += 1;
+            r += 1;
+        }
+    }
+    w
+}
+
+/// Raw access to disjoint word ranges from several threads.
+#[derive(Clone, Copy)]
+struct SymbolsPtr(*mut TokenId);
+// SAFETY: the pointer is only used to build slices of distinct words, which never overlap
+// (each heap entry lists a word at most once), while `Words` is exclusively borrowed.
+#[expect(unsafe_code, reason = "see SAFETY")]
+unsafe impl Send for SymbolsPtr {}
+// SAFETY: as above.
+#[expect(unsafe_code, reason = "see SAFETY")]
+unsafe impl Sync for SymbolsPtr {}
+
+/// Trains on distinct words with their counts (sorted by bytes for a stable word order).
+///
+/// # Errors
+/// [`crate::Error::Config`] for invalid parameters, [`crate::Error::Cancelled`].
+#[expect(
+    clippy::too_many_lines,
+    reason = "the merge loop reads best as one piece, as in HF"
+)]
+pub fn train(
+    words_in: &[(Box<[u8]>, u64)],
+    config: &BpeConfig,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(BpeModel, StopReason)> {
+    config.validate()?;
+    // Vocabulary: specials, then the alphabet sorted by byte-level char.
+    let specials = dedup(&config.special_tokens);
+    let mut tokens: Vec<Vec<u8>> = specials.iter().map(|s| s.as_bytes().to_vec()).collect();
+    let mut strings: FastMap<String, TokenId> = FastMap::default();
+    for (i, s) in specials.iter().enumerate() {
+        strings.insert(s.clone(), i as TokenId);
+    }
+    let mut seen = [config.full_alphabet; 256];
+    if !config.full_alphabet {
+        for (w, _) in words_in {
+            for &b in w.iter() {
+                seen[usize::from(b)] = true;
+            }
+        }
+    }
+    let mut alphabet: Vec<u8> = (0..=255u8).filter(|&b| seen[usize::from(b)]).collect();
+    alphabet.sort_by_key(|&b| byte_level::byte_to_char(b));
+    let mut byte_id = [0 as TokenId; 256];
+    for b in alphabet {
+        let s = byte_level::byte_to_char(b).to_string();
+        let id = *strings.entry(s).or_insert_with(|| {
+            tokens.push(vec![b]);
+            (tokens.len() - 1) as TokenId
+        });
+        byte_id[usize::from(b)] = id;
+    }
+    let mut token_len: Vec<u32> = tokens.iter().map(|_| 1).collect();
+
+    // Words of two or more symbols; single-symbol words can never hold a pair.
+    let mut words = Words {
+        symbols: Vec::new(),
+        start: Vec::new(),
+        len: Vec::new(),
+        count: Vec::new(),
+    };
+    for (w, c) in words_in {
+        if w.len() < 2 {
+            continue;
+        }
+        words
+            .start
+            .push(u32::try_from(words.symbols.len()).map_err(|_| too_big())?);
+        words.len.push(w.len() as u32);
+        words.count.push(*c);
+        words
+            .symbols
+            .extend(w.iter().map(|&b| byte_id[usize::from(b)]));
+    }
+
+    // Initial pair counts and the words each pair occurs in.
+    let cap = config.length_cap;
+    let mut pair_count: FastMap<Pair, i64> = FastMap::default();
+    let mut where_to_update: FastMap<Pair, Vec<u32>> = FastMap::default();
+    for w in 0..words.len.len() {
+        let start = words.start[w] as usize;
+        let s = &words.symbols[start..start + words.len[w] as usize];
+        let count = i64::try_from(words.count[w]).unwrap_or(i64::MAX);
+        for pair in s.windows(2) {
+            if cap.checks_initial_pairs() && !cap.allows(2) {
+                continue;
+            }
+            let p = pack(pair[0], pair[1]);
+            *pair_count.entry(p).or_insert(0) += count;
+            let list = where_to_update.entry(p).or_default();
+            if list.last() != Some(&(w as u32)) {
+                list.push(w as u32);
+            }
+        }
+    }
+    let mut heap: BinaryHeap<Candidate> = where_to_update
+        .drain()
+        .filter_map(|(pair, words)| {
+            let count = pair_count[&pair];
+            (count > 0).then(|| Candidate {
+                count: count as u64,
+                pair,
+                words,
+            })
+        })
+        .collect();
+
+    let target = config.vocab_size;
+    progress.start("merge", (target.saturating_sub(tokens.len())) as u64);
+    let initial = tokens.len();
+    let mut merges: Vec<(TokenId, TokenId)> = Vec::new();
+    let mut deltas: Vec<Delta> = Vec::new();
+    let min_frequency = config.min_frequency.max(1);
+    let stop = loop {
+        if strings.len() >= target {
+            break StopReason::VocabSizeReached;
+        }
+        cancel.check()?;
+        let Some(mut top) = heap.pop() else {
+            break StopReason::NoPairLeft;
+        };
+        let current = pair_count[&top.pair];
+        if top.count != current.max(0) as u64 {
+            // Stale entry: re-queue with its current count (entries at zero can never win).
+            if current > 0 {
+                top.count = current as u64;
+                heap.push(top);
+            }
+            continue;
+        }
+        if top.count < min_frequency {
+            break StopReason::MinFrequency;
+        }
+        let (a, b) = unpack(top.pair);
+        let mut bytes = tokens[a as usize].clone();
+        bytes.extend_from_slice(&tokens[b as usize]);
+        let string = byte_level::bytes_to_string(&bytes);
+        let new = match strings.get(&string) {
+            Some(&id) => id,
+            None => {
+                tokens.push(bytes);
+                token_len.push(token_len[a as usize] + token_len[b as usize]);
+                let id = (tokens.len() - 1) as TokenId;
+                strings.insert(string, id);
+                id
+            }
+        };
+        merges.push((a, b));
+
+        // Apply the merge to every word the entry lists.
+        deltas.clear();
+        let ptr = SymbolsPtr(words.symbols.as_mut_ptr());
+        let starts = &words.start;
+        let apply = |w: u32, n: u32, out: &mut Vec<Delta>| -> u32 {
+            let ptr = ptr;
+            let s0 = starts[w as usize] as usize;
+            // SAFETY: word ranges are disjoint and `w` appears once in `top.words`.
+            #[expect(unsafe_code, reason = "disjoint in-place edits of words in parallel")]
+            let s = unsafe { std::slice::from_raw_parts_mut(ptr.0.add(s0), n as usize) };
+            merge_word(s, w, (a, b, new), &token_len, cap, out) as u32
+        };
+        if top.words.len() < PARALLEL_WORDS {
+            for &w in &top.words {
+                let n = words.len[w as usize];
+                words.len[w as usize] = apply(w, n, &mut deltas);
+            }
+        } else {
+            let lens = &words.len;
+            let results: Vec<(Vec<Delta>, Vec<u32>)> = top
+                .words
+                .par_chunks(PARALLEL_WORDS / 4)
+                .map(|chunk| {
+                    let mut out = Vec::new();
+                    let new_lens = chunk
+                        .iter()
+                        .map(|&w| apply(w, lens[w as usize], &mut out))
+                        .collect();
+                    (out, new_lens)
+                })
+                .collect();
+            for (chunk, (out, new_lens)) in top.words.chunks(PARALLEL_WORDS / 4).zip(results) {
+                for (&w, l) in chunk.iter().zip(new_lens) {
+                    words.len[w as usize] = l;
+                }
+                deltas.extend(out);
+            }
+        }
+
+        // Sum the deltas (in word order) and queue the pairs that gained occurrences.
+        for d in &deltas {
+            let c = i64::try_from(words.count[d.word as usize]).unwrap_or(i64::MAX);
+            *pair_count.entry(d.pair).or_insert(0) += if d.up { c } else { -c };
+            if d.up {
+                let list = where_to_update.entry(d.pair).or_default();
+                if list.last() != Some(&d.word) {
+                    list.push(d.word);
+                }
+            }
+        }
+        let mut fresh: Vec<(Pair, Vec<u32>)> = where_to_update.drain().collect();
+        fresh.sort_unstable_by_key(|(p, _)| *p);
+        for (pair, words) in fresh {
+            let count = pair_count[&pair];
+            if count > 0 {
+                heap.push(Candidate {
+                    count: count as u64,
+                    pair,
+                    words,
+                });
+            }
+        }
+        progress.set((strings.len() - initial) as u64);
+    };
+    progress.finish();
+    Ok((
+        BpeModel {
+            tokens,
+            num_special: specials.len(),
+            merges,
+        },
+        stop,
+    ))
+}
+
+fn too_big() -> crate::Error {
+    crate::Error::Corpus(
+        "the distinct words exceed 4 G symbols; train on a sample of the corpus".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,293 @@
+//! Trainers and what they share: configuration, the trained model, the training report, and the
+//! end-to-end entry point that counts a corpus and trains on it.
+
+pub mod bpe;
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::byte_level;
+use crate::cancel::CancelToken;
+use crate::corpus;
+use crate::error::{Error, Result};
+use crate::pretokenize::Pretokenizer;
+use crate::progress::Progress;
+use crate::word_counts::{self, Counter};
+
+/// Token ids are dense `u32`s from 0.
+pub type TokenId = u32;
+
+/// How long a token may get.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", content = "value", rename_all = "snake_case")]
+pub enum LengthCap {
+    /// No cap.
+    #[default]
+    None,
+    /// HF's `max_token_length`, off-by-one included: the longest token has
+    /// `max(2, value - 1)` symbols (bytes, for byte-level training).
+    Hf(usize),
+    /// A token of L symbols (bytes, for byte-level training) is allowed iff L <= value.
+    Inclusive(usize),
+}
+
+impl LengthCap {
+    /// Whether a merged symbol of `len` base symbols may be formed (checked when a pair is
+    /// created by a merge; HF does not check the initial pairs).
+    #[must_use]
+    pub fn allows(self, len: usize) -> bool {
+        match self {
+            Self::None => true,
+            Self::Hf(max) => len < max,
+            Self::Inclusive(max) => len <= max,
+        }
+    }
+
+    /// Whether the initial pairs (two base symbols) are checked too.
+    #[must_use]
+    pub fn checks_initial_pairs(self) -> bool {
+        matches!(self, Self::Inclusive(_))
+    }
+}
+
+/// Parameters of byte-level BPE training (HF `BpeTrainer` semantics).
+#[derive(Clone, Debug, Serialize)]
+pub struct BpeConfig {
+    /// Final vocabulary size, counting special tokens, the alphabet and merges.
+    pub vocab_size: usize,
+    /// Pairs seen fewer times than this are never merged; training stops at the first such
+    /// pair (0 and 1 mean no limit).
+    pub min_frequency: u64,
+    /// Special tokens, given ids `0..k` in this order (duplicates skipped).
+    pub special_tokens: Vec<String>,
+    /// Token length cap.
+    pub length_cap: LengthCap,
+    /// Start from all 256 bytes (HF's `initial_alphabet=ByteLevel.alphabet()`); otherwise only
+    /// the bytes that occur in the corpus.
+    pub full_alphabet: bool,
+}
+
+impl Default for BpeConfig {
+    fn default() -> Self {
+        Self {
+            vocab_size: 32_000,
+            min_frequency: 0,
+            special_tokens: Vec::new(),
+            length_cap: LengthCap::None,
+            full_alphabet: true,
+        }
+    }
+}
+
+impl BpeConfig {
+    /// Checks the parameters that do not depend on the corpus.
+    ///
+    /// # Errors
+    /// [`Error::Config`] with a hint when a value is out of range.
+    pub fn validate(&self) -> Result<()> {
+        let specials = dedup(&self.special_tokens).len();
+        let alphabet = if self.full_alphabet { 256 } else { 1 };
+        if self.vocab_size < alphabet + specials {
+            return Err(Error::Config(format!(
+                "vocab size {} is smaller than the byte alphabet ({alphabet}) plus {specials} special tokens; \
+                 use --vocab-size {} or more",
+                self.vocab_size,
+                alphabet + specials
+            )));
+        }
+        if let Some(t) = self.special_tokens.iter().find(|t| t.is_empty()) {
+            return Err(Error::Config(format!(
+                "special token {t:?} is empty; remove it"
+            )));
+        }
+        match self.length_cap {
+            LengthCap::Hf(0) | LengthCap::Inclusive(0) => Err(Error::Config(
+                "a token length cap must be at least 1".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+pub(crate) fn dedup(tokens: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    tokens
+        .iter()
+        .filter(|t| seen.insert(t.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Why the merge loop stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The vocabulary reached the requested size.
+    VocabSizeReached,
+    /// No pair is left to merge (the corpus is too small for the requested size).
+    NoPairLeft,
+    /// The most frequent pair is rarer than `min_frequency`.
+    MinFrequency,
+}
+
+/// A trained byte-level BPE model.
+#[derive(Clone, Debug)]
+pub struct BpeModel {
+    /// The bytes of every token, by id. Special tokens hold their UTF-8 text.
+    pub tokens: Vec<Vec<u8>>,
+    /// How many of the first ids are special tokens.
+    pub num_special: usize,
+    /// Merges `(left, right)` in rank order. Like HF, the list may hold the same rule twice when
+    /// two pairs spell one string.
+    pub merges: Vec<(TokenId, TokenId)>,
+}
+
+impl BpeModel {
+    /// The vocabulary string of a token: special tokens as they are, others byte-level mapped.
+    #[must_use]
+    pub fn token_string(&self, id: TokenId) -> String {
+        let bytes = &self.tokens[id as usize];
+        if (id as usize) < self.num_special {
+            String::from_utf8_lossy(bytes).into_owned()
+        } else {
+            byte_level::bytes_to_string(bytes)
+        }
+    }
+
+    /// The special tokens, in id order.
+    #[must_use]
+    pub fn special_tokens(&self) -> Vec<String> {
+        (0..self.num_special)
+            .map(|i| self.token_string(i as TokenId))
+            .collect()
+    }
+}
+
+/// What happened during training, for `tokkit.json` and logs.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TrainReport {
+    /// sha256 (hex) of all corpus bytes read, in input order (after decompression).
+    pub corpus_sha256: String,
+    /// Corpus bytes read.
+    pub corpus_bytes: u64,
+    /// Input files, in the order read.
+    pub corpus_files: Vec<String>,
+    /// Sequences (lines or records) seen.
+    pub sequences: u64,
+    /// Sequences skipped as invalid UTF-8.
+    pub skipped_invalid_utf8: u64,
+    /// Pre-tokens counted, with multiplicity.
+    pub pieces: u64,
+    /// Distinct pre-tokens.
+    pub distinct_words: usize,
+    /// Merges learned.
+    pub merges: usize,
+    /// Final vocabulary size.
+    pub vocab_size: usize,
+    /// Why training stopped.
+    pub stop_reason: Option<StopReason>,
+    /// Seconds spent reading, pre-tokenizing and counting.
+    pub count_seconds: f64,
+    /// Seconds spent in the merge loop.
+    pub merge_seconds: f64,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+/// A rayon pool of `threads` workers (`None`: `TOKKIT_NUM_THREADS`, else all cores).
+///
+/// # Errors
+/// [`Error::Config`] if the pool cannot be built.
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let threads = threads
+        .or_else(|| {
+            std::env::var("TOKKIT_NUM_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+        })
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("tokkit-{i}"))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))
+}
+
+/// Runs `f` on a fresh pool of `threads` workers (see [`thread_pool`]).
+///
+/// # Errors
+/// [`Error::Config`] if the pool cannot be built, or whatever `f` returns.
+pub fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    thread_pool(threads)?.install(f)
+}
+
+/// Trains from word counts already gathered (files, iterators or both).
+///
+/// # Errors
+/// [`Error::Corpus`] if there is no text, plus any error of [`bpe::train`].
+pub fn train_bpe_from_counter(
+    counter: Counter,
+    config: &BpeConfig,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+    report: &mut TrainReport,
+) -> Result<BpeModel> {
+    report.sequences += counter.sequences;
+    report.skipped_invalid_utf8 += counter.skipped_invalid_utf8;
+    report.pieces += counter.pieces;
+    report.distinct_words = counter.distinct();
+    if counter.distinct() == 0 {
+        let hint = if counter.skipped_invalid_utf8 > 0 {
+            format!(
+                "all {} lines were invalid UTF-8; convert the corpus to UTF-8",
+                counter.skipped_invalid_utf8
+            )
+        } else {
+            "give a corpus with some text".to_owned()
+        };
+        return Err(Error::Corpus(format!("the corpus is empty: {hint}")));
+    }
+    let words = counter.into_sorted();
+    let started = Instant::now();
+    let (model, stop) = bpe::train(&words, config, progress, cancel)?;
+    report.merge_seconds = started.elapsed().as_secs_f64();
+    report.merges = model.merges.len();
+    report.vocab_size = model.tokens.len();
+    report.stop_reason = Some(stop);
+    report.threads = rayon::current_num_threads();
+    Ok(model)
+}
+
+/// Counts the words of `inputs` (files, directories, globs) and trains BPE on them.
+///
+/// # Errors
+/// Configuration, corpus and IO errors, and [`Error::Cancelled`].
+pub fn train_bpe_from_files(
+    inputs: &[String],
+    text_field: Option<&str>,
+    strict_utf8: bool,
+    pretokenizer: &Pretokenizer,
+    config: &BpeConfig,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(BpeModel, TrainReport)> {
+    config.validate()?;
+    let files = corpus::resolve(inputs, text_field)?;
+    let mut report = TrainReport {
+        corpus_files: files.iter().map(|f| f.path.display().to_string()).collect(),
+        ..TrainReport::default()
+    };
+    let started = Instant::now();
+    let (counter, sha) =
+        word_counts::count_files(files, pretokenizer, strict_utf8, progress, cancel)?;
+    report.count_seconds = started.elapsed().as_secs_f64();
+    report.corpus_sha256 = sha;
+    report.corpus_bytes = counter.bytes;
+    let model = train_bpe_from_counter(counter, config, progress, cancel, &mut report)?;
+    Ok((model, report))
+}

@@ -1,0 +1,196 @@
+//! Counting distinct pre-tokens ("words") over a corpus, in parallel.
+//!
+//! Each rayon worker folds blocks into its own hash map, and the maps are summed at the end, so
+//! memory grows with the number of distinct words, not with the corpus. The result is sorted by
+//! bytes, so nothing downstream depends on hash order or on how blocks were shared out.
+
+use std::sync::Mutex;
+
+use hashbrown::HashMap;
+use rayon::prelude::*;
+
+use crate::cancel::CancelToken;
+use crate::corpus::{Block, BlockReader, Format, InputFile};
+use crate::error::{Error, Result};
+use crate::pretokenize::Pretokenizer;
+use crate::progress::Progress;
+
+type Map = HashMap<Box<[u8]>, u64, foldhash::fast::FixedState>;
+
+/// Distinct words and their counts, accumulated incrementally.
+#[derive(Debug, Default)]
+pub struct Counter {
+    map: Map,
+    /// Sequences seen (lines, JSON records or iterator items).
+    pub sequences: u64,
+    /// Sequences skipped because they were not valid UTF-8.
+    pub skipped_invalid_utf8: u64,
+    /// Pieces counted (with multiplicity).
+    pub pieces: u64,
+    /// Bytes of text seen (including skipped sequences).
+    pub bytes: u64,
+}
+
+impl Counter {
+    /// Counts the pieces of one sequence.
+    pub fn add_sequence(&mut self, pretokenizer: &Pretokenizer, text: &str) {
+        self.sequences += 1;
+        self.bytes += text.len() as u64;
+        let map = &mut self.map;
+        let mut pieces = 0u64;
+        pretokenizer.split(text, |piece| {
+            pieces += 1;
+            let key = piece.as_bytes();
+            if let Some(count) = map.get_mut(key) {
+                *count += 1;
+            } else {
+                map.insert(key.into(), 1);
+            }
+        });
+        self.pieces += pieces;
+    }
+
+    /// Adds `count` occurrences of one word directly (for pre-counted input).
+    pub fn add_word(&mut self, word: &[u8], count: u64) {
+        if let Some(c) = self.map.get_mut(word) {
+            *c += count;
+        } else {
+            self.map.insert(word.into(), count);
+        }
+    }
+
+    /// Adds another counter's counts to this one.
+    #[must_use]
+    pub fn merge(mut self, mut other: Self) -> Self {
+        if other.map.len() > self.map.len() {
+            std::mem::swap(&mut self, &mut other);
+        }
+        for (word, count) in other.map {
+            *self.map.entry(word).or_insert(0) += count;
+        }
+        self.sequences += other.sequences;
+        self.skipped_invalid_utf8 += other.skipped_invalid_utf8;
+        self.pieces += other.pieces;
+        self.bytes += other.bytes;
+        self
+    }
+
+    /// Number of distinct words.
+    #[must_use]
+    pub fn distinct(&self) -> usize {
+        self.map.len()
+    }
+
+    /// The words and counts, sorted by bytes.
+    #[must_use]
+    pub fn into_sorted(self) -> Vec<(Box<[u8]>, u64)> {
+        let mut words: Vec<_> = self.map.into_iter().collect();
+        words.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        words
+    }
+
+    fn add_block(
+        &mut self,
+        block: &Block,
+        files: &[InputFile],
+        pretokenizer: &Pretokenizer,
+        strict: bool,
+    ) -> Result<()> {
+        let file = &files[block.file];
+        match &file.format {
+            Format::Lines => {
+                if let Ok(text) = std::str::from_utf8(&block.data) {
+                    for line in text.split_inclusive('\n') {
+                        self.add_sequence(pretokenizer, line);
+                    }
+                    return Ok(());
+                }
+                for (i, line) in block.data.split_inclusive(|&b| b == b'\n').enumerate() {
+                    match std::str::from_utf8(line) {
+                        Ok(text) => self.add_sequence(pretokenizer, text),
+                        Err(_) if strict => {
+                            return Err(invalid_utf8(file, block.first_line + i as u64));
+                        }
+                        Err(_) => {
+                            self.sequences += 1;
+                            self.bytes += line.len() as u64;
+                            self.skipped_invalid_utf8 += 1;
+                        }
+                    }
+                }
+            }
+            Format::JsonLines { field } => {
+                for (i, line) in block.data.split(|&b| b == b'\n').enumerate() {
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let at = || format!("{}:{}", file.path.display(), block.first_line + i as u64);
+                    let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
+                        Error::Corpus(format!("{}: not a JSON object ({e}); JSON-lines files need one object per line", at()))
+                    })?;
+                    let text = value
+                        .get(field)
+                        .and_then(serde_json::Value::as_str)
+                        .ok_or_else(|| {
+                            Error::Corpus(format!(
+                                "{}: no string field {field:?}; choose the field with --text-field",
+                                at()
+                            ))
+                        })?;
+                    self.add_sequence(pretokenizer, text);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn invalid_utf8(file: &InputFile, line: u64) -> Error {
+    Error::Corpus(format!(
+        "{}:{line}: invalid UTF-8; convert the file to UTF-8, or drop --strict to skip such lines (they are counted in the report)",
+        file.path.display()
+    ))
+}
+
+/// Counts the words of all `files`, in parallel on the current rayon pool.
+///
+/// `progress` sees the stage `count` in bytes. Returns the counter and the sha256 of the bytes
+/// read.
+///
+/// # Errors
+/// IO errors, invalid UTF-8 under `strict`, malformed JSON lines, and [`Error::Cancelled`].
+pub fn count_files(
+    files: Vec<InputFile>,
+    pretokenizer: &Pretokenizer,
+    strict: bool,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Counter, String)> {
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    progress.start("count words (bytes)", total);
+    let reader = Mutex::new(BlockReader::new(files.clone()));
+    let blocks = std::iter::from_fn(|| {
+        if cancel.is_cancelled() {
+            return Some(Err(Error::Cancelled));
+        }
+        let mut r = reader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let next = r.next_block().transpose();
+        progress.set(r.bytes_read().min(total));
+        next
+    });
+    let counter = blocks
+        .par_bridge()
+        .try_fold(Counter::default, |mut counter, block| {
+            counter.add_block(&block?, &files, pretokenizer, strict)?;
+            Ok(counter)
+        })
+        .try_reduce(Counter::default, |a, b| Ok(a.merge(b)))?;
+    progress.finish();
+    let sha = reader
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .sha256_hex();
+    Ok((counter, sha))
+}

@@ -1,0 +1,30 @@
+//! `tokkit._tokkit`: the PyO3 glue over `tokkit-core`. It only converts types, maps errors to
+//! `tokkit.exceptions`, releases the GIL and bridges cancellation; all logic lives in the core.
+
+mod detach;
+mod errors;
+mod tokenizer;
+mod trainers;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+mod _tokkit {
+    #[pymodule_export]
+    use super::tokenizer::PyBpeTokenizer;
+    #[pymodule_export]
+    use super::trainers::{PyTrainedBpe, train_bpe};
+
+    use pyo3::prelude::*;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        let pre = pyo3::types::PyDict::new(m.py());
+        pre.set_item("gpt2", tokkit_core::pretokenize::GPT2_PATTERN)?;
+        pre.set_item("llama3", tokkit_core::pretokenize::LLAMA3_PATTERN)?;
+        pre.set_item("o200k", tokkit_core::pretokenize::O200K_PATTERN)?;
+        m.add("PRETOKENIZER_PATTERNS", pre)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! `BpeTokenizer`: tokkit's own encoder and decoder over a byte-level BPE `tokenizer.json`.
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use rayon::prelude::*;
+use tokkit_core::encode::BpeEncoder;
+use tokkit_core::{Error, hf_json};
+
+use crate::errors::{TkResult, TokkitErr};
+
+/// A byte-level BPE tokenizer read from `tokenizer.json`.
+#[pyclass(name = "BpeTokenizer", module = "tokkit._tokkit", frozen)]
+pub struct PyBpeTokenizer {
+    encoder: BpeEncoder,
+}
+
+#[pymethods]
+impl PyBpeTokenizer {
+    /// Parses the text of a `tokenizer.json`.
+    #[staticmethod]
+    fn from_str(json: &str) -> TkResult<Self> {
+        Ok(Self {
+            encoder: BpeEncoder::from_loaded(hf_json::from_json(json)?)?,
+        })
+    }
+
+    /// Reads a `tokenizer.json` file.
+    #[staticmethod]
+    fn from_file(path: std::path::PathBuf) -> TkResult<Self> {
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::Serialization(format!(
+                "cannot read tokenizer file {}: {e}",
+                path.display()
+            ))
+        })?;
+        Self::from_str(&text)
+    }
+
+    /// Token ids of `text` (added tokens matched first).
+    fn encode(&self, py: Python<'_>, text: &str) -> Vec<u32> {
+        py.detach(|| self.encoder.encode(text))
+    }
+
+    /// Token ids of many texts, encoded in parallel.
+    fn encode_batch(&self, py: Python<'_>, texts: Vec<String>) -> Vec<Vec<u32>> {
+        py.detach(|| texts.par_iter().map(|t| self.encoder.encode(t)).collect())
+    }
+
+    /// The text `ids` stand for (invalid UTF-8 replaced by U+FFFD, as HF's ByteLevel decoder does).
+    #[pyo3(signature = (ids, skip_special_tokens=false))]
+    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
+    fn decode(&self, ids: Vec<u32>, skip_special_tokens: bool) -> TkResult<String> {
+        let bytes = self.encoder.decode_bytes(&ids, skip_special_tokens)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The raw bytes `ids` stand for.
+    #[pyo3(signature = (ids, skip_special_tokens=false))]
+    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
+    fn decode_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        ids: Vec<u32>,
+        skip_special_tokens: bool,
+    ) -> TkResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(
+            py,
+            &self.encoder.decode_bytes(&ids, skip_special_tokens)?,
+        ))
+    }
+
+    /// The bytes of one token.
+    fn token_bytes<'py>(&self, py: Python<'py>, id: u32) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.encoder.token_bytes(id).ok_or_else(|| {
+            PyErr::from(TokkitErr(Error::Config(format!(
+                "token id {id} is outside the vocabulary"
+            ))))
+        })?;
+        Ok(PyBytes::new(py, bytes))
+    }
+
+    /// Number of ids.
+    #[getter]
+    fn vocab_size(&self) -> usize {
+        self.encoder.vocab_size()
+    }
+
+    /// Name of the pre-tokenizer (`gpt2`, `llama3`, `o200k`, `none` or `custom`).
+    #[getter]
+    fn pretokenizer(&self) -> String {
+        self.encoder.pretokenizer().name().to_owned()
+    }
+}

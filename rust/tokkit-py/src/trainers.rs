@@ -1,0 +1,196 @@
+//! `train_bpe`: counts files and/or a Python iterable of strings, then trains, with the GIL
+//! released throughout except while pulling the next batch of strings from the iterable.
+
+use pyo3::prelude::*;
+use pyo3::types::PyIterator;
+use rayon::prelude::*;
+use tokkit_core::pretokenize::Pretokenizer;
+use tokkit_core::progress;
+use tokkit_core::train::{self, BpeConfig, BpeModel, LengthCap, TrainReport};
+use tokkit_core::word_counts::{self, Counter};
+use tokkit_core::{Error, corpus, hf_json};
+
+use crate::detach::run_detached;
+use crate::errors::TkResult;
+
+/// Strings pulled from a Python iterable per batch, as `tokenizers` does.
+const BATCH: usize = 4096;
+
+/// A trained byte-level BPE tokenizer, not yet written anywhere.
+#[pyclass(name = "TrainedBpe", module = "tokkit._tokkit", frozen)]
+pub struct PyTrainedBpe {
+    model: BpeModel,
+    pretokenizer: Pretokenizer,
+    report: TrainReport,
+}
+
+#[pymethods]
+impl PyTrainedBpe {
+    /// The standard HF `tokenizer.json` text.
+    fn to_json(&self) -> TkResult<String> {
+        serde_json::to_string_pretty(&hf_json::to_json(&self.model, &self.pretokenizer))
+            .map_err(|e| Error::Serialization(e.to_string()).into())
+    }
+
+    /// The training report (corpus hash and size, counts, timings, stop reason) as JSON text.
+    fn report_json(&self) -> String {
+        serde_json::to_string(&self.report).unwrap_or_default()
+    }
+
+    /// Merges as `(left, right)` byte-level strings, in rank order.
+    fn merges(&self) -> Vec<(String, String)> {
+        self.model
+            .merges
+            .iter()
+            .map(|&(a, b)| (self.model.token_string(a), self.model.token_string(b)))
+            .collect()
+    }
+
+    /// Number of ids, special tokens included.
+    #[getter]
+    fn vocab_size(&self) -> usize {
+        self.model.tokens.len()
+    }
+
+    /// The special tokens, in id order.
+    #[getter]
+    fn special_tokens(&self) -> Vec<String> {
+        self.model.special_tokens()
+    }
+
+    /// The pre-tokenizer's name and pattern.
+    #[getter]
+    fn pretokenizer(&self) -> (String, Option<String>) {
+        (
+            self.pretokenizer.name().to_owned(),
+            self.pretokenizer.pattern().map(str::to_owned),
+        )
+    }
+}
+
+fn length_cap(
+    max_token_length: Option<usize>,
+    max_token_chars: Option<usize>,
+) -> TkResult<LengthCap> {
+    match (max_token_length, max_token_chars) {
+        (Some(_), Some(_)) => Err(Error::Config(
+            "give either max_token_length (HF semantics) or max_token_chars (inclusive cap), not both".into(),
+        )
+        .into()),
+        (Some(n), None) => Ok(LengthCap::Hf(n)),
+        (None, Some(n)) => Ok(LengthCap::Inclusive(n)),
+        (None, None) => Ok(LengthCap::None),
+    }
+}
+
+/// Trains byte-level BPE on `files` (paths, directories, globs) and/or `texts` (an iterable of
+/// strings, one sequence each).
+#[pyfunction]
+#[pyo3(signature = (
+    files=None, texts=None, *, vocab_size, pretokenizer="gpt2", min_frequency=0, special_tokens=Vec::new(),
+    max_token_length=None, max_token_chars=None, full_alphabet=true, text_field=None, strict_utf8=false,
+    num_threads=None, progress="none"
+))]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "mirrors the keyword arguments of tokkit.train"
+)]
+#[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
+pub fn train_bpe(
+    py: Python<'_>,
+    files: Option<Vec<String>>,
+    texts: Option<Bound<'_, PyAny>>,
+    vocab_size: usize,
+    pretokenizer: &str,
+    min_frequency: u64,
+    special_tokens: Vec<String>,
+    max_token_length: Option<usize>,
+    max_token_chars: Option<usize>,
+    full_alphabet: bool,
+    text_field: Option<String>,
+    strict_utf8: bool,
+    num_threads: Option<usize>,
+    progress: &str,
+) -> PyResult<PyTrainedBpe> {
+    let config = BpeConfig {
+        vocab_size,
+        min_frequency,
+        special_tokens,
+        length_cap: length_cap(max_token_length, max_token_chars)?,
+        full_alphabet,
+    };
+    config.validate().map_err(crate::errors::TokkitErr)?;
+    let pre = Pretokenizer::from_spec(pretokenizer).map_err(crate::errors::TokkitErr)?;
+    let sink = progress::from_name(progress).map_err(crate::errors::TokkitErr)?;
+    let pool = train::thread_pool(num_threads).map_err(crate::errors::TokkitErr)?;
+    let files = files.unwrap_or_default();
+    if files.is_empty() && texts.is_none() {
+        return Err(crate::errors::TokkitErr(Error::Corpus(
+            "no corpus given: pass files (paths, directories, globs) or texts (an iterable of strings)".into(),
+        ))
+        .into());
+    }
+    let started = std::time::Instant::now();
+    let mut report = TrainReport::default();
+    let mut counter = Counter::default();
+    if !files.is_empty() {
+        let resolved =
+            corpus::resolve(&files, text_field.as_deref()).map_err(crate::errors::TokkitErr)?;
+        report.corpus_files = resolved
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        let (c, sha) = run_detached(py, |cancel| {
+            pool.install(|| {
+                word_counts::count_files(resolved, &pre, strict_utf8, sink.as_ref(), cancel)
+            })
+        })?;
+        counter = c;
+        report.corpus_sha256 = sha;
+    }
+    if let Some(texts) = texts {
+        let mut iter = PyIterator::from_object(&texts)?;
+        let mut hasher = tokkit_core::corpus::StreamHasher::default();
+        loop {
+            let mut batch: Vec<String> = Vec::with_capacity(BATCH);
+            for item in iter.by_ref().take(BATCH) {
+                batch.push(item?.extract::<String>().map_err(|_| {
+                    crate::errors::TokkitErr(Error::Corpus("texts must yield str items".into()))
+                })?);
+            }
+            if batch.is_empty() {
+                break;
+            }
+            for t in &batch {
+                hasher.update(t.as_bytes());
+            }
+            let batch_counter = run_detached(py, |_| {
+                Ok(pool.install(|| {
+                    batch
+                        .par_iter()
+                        .fold(Counter::default, |mut c, t| {
+                            c.add_sequence(&pre, t);
+                            c
+                        })
+                        .reduce(Counter::default, Counter::merge)
+                }))
+            })?;
+            counter = counter.merge(batch_counter);
+        }
+        if report.corpus_sha256.is_empty() {
+            report.corpus_sha256 = hasher.hex();
+        }
+    }
+    report.count_seconds = started.elapsed().as_secs_f64();
+    report.corpus_bytes = counter.bytes;
+    let model = run_detached(py, |cancel| {
+        pool.install(|| {
+            train::train_bpe_from_counter(counter, &config, sink.as_ref(), cancel, &mut report)
+        })
+    })?;
+    Ok(PyTrainedBpe {
+        model,
+        pretokenizer: pre,
+        report,
+    })
+}
