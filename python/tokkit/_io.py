@@ -72,5 +72,3 @@ def write_dir_atomically(
 def dumps(obj: Any) -> str:
     """JSON as tokkit writes it: indented, UTF-8, trailing newline."""
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
-
-

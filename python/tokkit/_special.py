@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 
 _ROLES = (
-    ("eos_token", re.compile(r"^(<\|endoftext\|>|</s>|<\|?eos\|?>|<\|end_of_text\|>|\[EOS\])$", re.I)),
+    (
+        "eos_token",
+        re.compile(r"^(<\|endoftext\|>|</s>|<\|?eos\|?>|<\|end_of_text\|>|\[EOS\])$", re.I),
+    ),
     ("bos_token", re.compile(r"^(<s>|<\|?bos\|?>|<\|begin_of_text\|>|\[BOS\])$", re.I)),
     ("pad_token", re.compile(r"^(<pad>|<\|?pad\|?>|\[PAD\])$", re.I)),
     ("unk_token", re.compile(r"^(<unk>|<\|?unk\|?>|\[UNK\])$", re.I)),

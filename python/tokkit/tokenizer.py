@@ -22,7 +22,9 @@ class Tokenizer:
         self.engine = engine
 
     def __repr__(self) -> str:
-        return f"Tokenizer({str(self.path)!r}, vocab_size={self.vocab_size}, engine={self.engine!r})"
+        return (
+            f"Tokenizer({str(self.path)!r}, vocab_size={self.vocab_size}, engine={self.engine!r})"
+        )
 
     @property
     def vocab_size(self) -> int:
@@ -41,7 +43,9 @@ class Tokenizer:
         """Token ids of many texts, encoded in parallel."""
         if self.engine == "tokkit":
             return [list(ids) for ids in self._backend.encode_batch(list(texts))]
-        return [list(e.ids) for e in self._backend.encode_batch(list(texts), add_special_tokens=False)]
+        return [
+            list(e.ids) for e in self._backend.encode_batch(list(texts), add_special_tokens=False)
+        ]
 
     def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
         """The text ``ids`` stand for."""

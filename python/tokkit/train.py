@@ -184,7 +184,13 @@ def train(
         "strict": strict,
         "num_threads": num_threads,
     }
-    for name in ("vocab_size", "min_frequency", "max_token_length", "max_token_chars", "num_threads"):
+    for name in (
+        "vocab_size",
+        "min_frequency",
+        "max_token_length",
+        "max_token_chars",
+        "num_threads",
+    ):
         value = parameters[name]
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from tokkit.exceptions import ConfigError
 
@@ -74,7 +75,9 @@ def add_parser(sub: Any) -> None:
         help="text files, .gz files, .jsonl files, directories (recursive) or quoted globs",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument("--algo", choices=["bpe"], default=None, help="training algorithm (default: bpe)")
+    p.add_argument(
+        "--algo", choices=["bpe"], default=None, help="training algorithm (default: bpe)"
+    )
     p.add_argument("--vocab-size", type=int, metavar="N", help="vocabulary size, all ids included")
     p.add_argument(
         "--pretokenizer",
@@ -109,9 +112,15 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="start from the bytes seen in the corpus instead of all 256",
     )
-    p.add_argument("--text-field", metavar="FIELD", help="JSON-lines field with the text (default: text)")
-    p.add_argument("--strict", action="store_true", help="fail on invalid UTF-8 instead of skipping")
-    p.add_argument("--num-threads", type=int, metavar="N", help="worker threads (default: all cores)")
+    p.add_argument(
+        "--text-field", metavar="FIELD", help="JSON-lines field with the text (default: text)"
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="fail on invalid UTF-8 instead of skipping"
+    )
+    p.add_argument(
+        "--num-threads", type=int, metavar="N", help="worker threads (default: all cores)"
+    )
     p.add_argument(
         "--progress",
         choices=["bar", "jsonl", "none"],
@@ -212,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(f"compression: {bpt:.3f} bytes per token on the first MB of the corpus", file=sys.stderr)
-    print(f"wrote {Path(args.out)}/{{tokenizer.json,tokenizer_config.json,special_tokens_map.json,tokkit.json}}", file=sys.stderr)
+    names = "tokenizer.json, tokenizer_config.json, special_tokens_map.json, tokkit.json"
+    print(f"wrote {Path(args.out)}/ ({names})", file=sys.stderr)
     print(Path(args.out))
     return 0

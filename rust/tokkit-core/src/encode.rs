@@ -149,8 +149,9 @@ impl BpeEncoder {
             .split(text, |piece| self.encode_piece(piece.as_bytes(), out));
     }
 
-    /// Merges one pre-token: a linked list of symbols and a heap of (rank, position).
-    fn encode_piece(&self, piece: &[u8], out: &mut Vec<TokenId>) {
+    /// Merges the bytes of one pre-token: a linked list of symbols and a heap of
+    /// (rank, position), lowest rank and then leftmost first.
+    pub fn encode_piece(&self, piece: &[u8], out: &mut Vec<TokenId>) {
         let mut ids: Vec<TokenId> = piece
             .iter()
             .filter_map(|&b| self.byte_id[usize::from(b)])

@@ -90,7 +90,7 @@ impl BpeConfig {
         let alphabet = if self.full_alphabet { 256 } else { 1 };
         if self.vocab_size < alphabet + specials {
             return Err(Error::Config(format!(
-                "vocab size {} is smaller than the byte alphabet ({alphabet}) plus {specials} special tokens; \
+                "vocab size {} is smaller than the byte alphabet ({alphabet}) plus {specials} special token(s); \
                  use --vocab-size {} or more",
                 self.vocab_size,
                 alphabet + specials

@@ -1,0 +1,76 @@
+# tokkit developer commands. `make help` lists them. `make demo` and `make test` work on a fresh
+# machine with Rust and Python 3.11: they create .venv, install the pinned tools and build.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha256sum | cut -c1-12)
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+.PHONY: env
+env: $(STAMP) ## Create .venv with the pinned Python tools
+
+.PHONY: dev
+dev: $(STAMP) ## Build the Rust extension (release) into .venv
+	$(VENV)/bin/maturin develop --release -q
+
+.PHONY: demo
+demo: dev ## Train a BPE tokenizer on the shipped corpus and show its compression
+	$(VENV)/bin/tokkit train --vocab-size 8000 --special-tokens '<|endoftext|>' --force \
+		--out demo-out/bpe-8k corpora/en-prose.txt corpora/en-tech.txt corpora/code.txt
+	@$(PY) -c "import tokkit; t = tokkit.load('demo-out/bpe-8k'); \
+	s = open('corpora/unicode-edge.txt', encoding='utf-8').read(); \
+	print('held-out check: unicode-edge.txt round-trips:', t.decode(t.encode(s)) == s)"
+
+.PHONY: test
+test: dev test-rust test-py ## Install everything, then run cargo test and pytest
+
+.PHONY: test-rust
+test-rust: ## Rust unit, property and integration tests
+	cargo test -p tokkit-core --release
+
+.PHONY: test-py
+test-py: ## Python tests (needs `make dev`)
+	$(PY) -m pytest -q
+
+.PHONY: test-slow
+test-slow: dev ## Python tests including those marked slow
+	$(PY) -m pytest -q -m ''
+
+.PHONY: lint
+lint: $(STAMP) ## cargo fmt, clippy -D warnings, ruff, mypy, stubtest
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check python tests bench corpora
+	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest tokkit._tokkit
+
+.PHONY: fmt
+fmt: $(STAMP) ## Format Rust and Python
+	cargo fmt --all
+	$(VENV)/bin/ruff check --fix-only python tests bench corpora
+
+.PHONY: snapshots
+snapshots: dev ## Rewrite the golden CLI texts in cli/snapshots
+	$(PY) tests/cli_snapshots.py --update
+
+.PHONY: corpora
+corpora: ## Build the benchmark corpora (100 MB, 1 GB, held-out) into corpora/build
+	python3 corpora/build_bench.py
+
+.PHONY: bench
+bench: dev ## Benchmark training against HF tokenizers and other trainers
+	$(PY) -m pip install -q -r bench/requirements.txt
+	$(PY) bench/train_bench.py --corpus corpora/build/en-100mb.txt --vocab 32000 64000 --reps 3 \
+		--threads 2 --out bench/out/train-100mb.json --markdown docs/benchmarks.md

@@ -1,0 +1,132 @@
+"""Golden CLI texts: ``--help`` pages and the first error line of each bad-input case.
+
+``python tests/cli_snapshots.py --update`` rewrites ``cli/snapshots/``; ``test_cli.py`` checks
+that the files match what the CLI prints now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOTS = ROOT / "cli" / "snapshots"
+HELP_PAGES = {"tokkit--help.txt": ["--help"], "tokkit-train--help.txt": ["train", "--help"]}
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "100", "TOKKIT_NO_PROGRESS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "tokkit", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def error_cases(tmp: Path) -> dict[str, list[str]]:
+    """Each bad input of the foundation issue, as CLI arguments (paths under ``tmp``)."""
+    (tmp / "empty.txt").write_text("")
+    (tmp / "latin1.txt").write_bytes(b"caf\xe9 au lait\nplain line\n")
+    (tmp / "existing").mkdir()
+    (tmp / "a-file").write_text("x")
+    corpus = str(ROOT / "corpora" / "en-prose.txt")
+    return {
+        "missing file": ["train", "--vocab-size", "1000", "--out", f"{tmp}/o1", f"{tmp}/nope.txt"],
+        "empty corpus": ["train", "--vocab-size", "1000", "--out", f"{tmp}/o2", f"{tmp}/empty.txt"],
+        "vocab too small": [
+            "train",
+            "--vocab-size",
+            "100",
+            "--special-tokens",
+            "<s>",
+            "--out",
+            f"{tmp}/o3",
+            corpus,
+        ],
+        "invalid regex": [
+            "train",
+            "--vocab-size",
+            "1000",
+            "--pretokenizer",
+            "(?<x",
+            "--out",
+            f"{tmp}/o4",
+            corpus,
+        ],
+        "invalid UTF-8 under --strict": [
+            "train",
+            "--vocab-size",
+            "300",
+            "--strict",
+            "--out",
+            f"{tmp}/o5",
+            f"{tmp}/latin1.txt",
+        ],
+        "existing output without --force": [
+            "train",
+            "--vocab-size",
+            "1000",
+            "--out",
+            f"{tmp}/existing",
+            corpus,
+        ],
+        "unwritable output": [
+            "train",
+            "--vocab-size",
+            "1000",
+            "--out",
+            f"{tmp}/a-file/sub/out",
+            corpus,
+        ],
+        "missing recipe": ["train", "--recipe", f"{tmp}/nope.toml", "--out", f"{tmp}/o6", corpus],
+    }
+
+
+def render_errors() -> str:
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        lines = []
+        for name, args in error_cases(tmp).items():
+            result = cli(*args)
+            first = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+            lines.append(
+                f"## {name}\nexit {result.returncode}: {first.replace(str(tmp), '<TMP>')}\n"
+            )
+        return "\n".join(lines)
+
+
+def render() -> dict[str, str]:
+    pages = {name: cli(*args).stdout for name, args in HELP_PAGES.items()}
+    pages["errors.txt"] = render_errors()
+    return pages
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--update", action="store_true", help="rewrite cli/snapshots")
+    args = parser.parse_args()
+    pages = render()
+    stale = [
+        n
+        for n, text in pages.items()
+        if not (SNAPSHOTS / n).exists() or (SNAPSHOTS / n).read_text() != text
+    ]
+    if args.update:
+        SNAPSHOTS.mkdir(parents=True, exist_ok=True)
+        for name, text in pages.items():
+            (SNAPSHOTS / name).write_text(text)
+        print(f"wrote {len(pages)} snapshots to {SNAPSHOTS}", file=sys.stderr)
+        return 0
+    print("stale: " + ", ".join(stale) if stale else "snapshots are up to date", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

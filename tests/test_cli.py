@@ -1,0 +1,135 @@
+"""The CLI contract: golden help and error texts, exit codes, no partial output after a failure
+or Ctrl-C, JSON-lines progress, recipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from . import cli_snapshots
+from .conftest import ROOT, run_cli
+
+
+@pytest.mark.parametrize("name", sorted(cli_snapshots.HELP_PAGES))
+def test_help_matches_the_golden_text(name: str) -> None:
+    page = cli_snapshots.cli(*cli_snapshots.HELP_PAGES[name]).stdout
+    assert page == (cli_snapshots.SNAPSHOTS / name).read_text(), "run `make snapshots` and review"
+
+
+def test_error_messages_match_the_golden_texts() -> None:
+    assert cli_snapshots.render_errors() == (cli_snapshots.SNAPSHOTS / "errors.txt").read_text()
+
+
+def test_failed_runs_exit_non_zero_and_leave_nothing(tmp_path: Path) -> None:
+    for name, args in cli_snapshots.error_cases(tmp_path).items():
+        before = sorted(p.name for p in tmp_path.iterdir())
+        result = cli_snapshots.cli(*args)
+        assert result.returncode == 1, name
+        assert result.stderr.startswith("error: "), name
+        assert result.stdout == "", name
+        assert sorted(p.name for p in tmp_path.iterdir()) == before, name
+
+
+def test_non_utf8_lines_are_skipped_and_counted(tmp_path: Path) -> None:
+    corpus = tmp_path / "mixed.txt"
+    corpus.write_bytes(b"good line one\n\xff\xfe bad\ngood line two\n")
+    result = run_cli("train", "--vocab-size", "300", "--out", str(tmp_path / "o"), str(corpus))
+    assert result.returncode == 0, result.stderr
+    assert "skipped 1 lines that are not valid UTF-8" in result.stderr
+    meta = json.loads((tmp_path / "o" / "tokkit.json").read_text())
+    assert meta["corpus"]["skipped_invalid_utf8"] == 1
+    assert result.stdout.strip() == str(tmp_path / "o")
+
+
+def test_jsonl_progress_goes_to_stderr(tmp_path: Path, corpus_files: list[str]) -> None:
+    result = run_cli(
+        "train",
+        "--vocab-size",
+        "2000",
+        "--progress",
+        "jsonl",
+        "--out",
+        str(tmp_path / "o"),
+        *corpus_files,
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    stages = {e["stage"] for e in events}
+    assert stages == {"count words (bytes)", "merge"}
+    last_merge = [e for e in events if e["stage"] == "merge"][-1]
+    assert last_merge["done"]
+    assert last_merge["current"] == last_merge["total"] == 2000 - 256
+
+
+def test_force_replaces_an_existing_output(tmp_path: Path, corpus_files: list[str]) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    result = run_cli("train", "--vocab-size", "500", "--force", "--out", str(out), corpus_files[0])
+    assert result.returncode == 0, result.stderr
+    assert not (out / "stale.txt").exists()
+    assert (out / "tokenizer.json").exists()
+
+
+@pytest.mark.parametrize(
+    "recipe", sorted((ROOT / "cli" / "recipes").glob("*.toml")), ids=lambda p: p.stem
+)
+def test_recipes_train(recipe: Path, tmp_path: Path, corpus_files: list[str]) -> None:
+    declared = tomllib.loads(recipe.read_text())
+    result = run_cli(
+        "train",
+        "--recipe",
+        str(recipe),
+        "--vocab-size",
+        "1000",
+        "--out",
+        str(tmp_path / "o"),
+        corpus_files[0],
+    )
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((tmp_path / "o" / "tokkit.json").read_text())
+    assert meta["parameters"]["vocab_size"] == 1000  # the command line wins over the recipe
+    assert meta["parameters"]["pretokenizer"] == declared["pretokenizer"]
+    assert meta["parameters"]["special_tokens"] == declared["special_tokens"]
+
+
+def test_ctrl_c_stops_quickly_and_writes_nothing(tmp_path: Path, corpus_files: list[str]) -> None:
+    # No pre-tokenization and numbered copies of every line make training take many seconds.
+    big = tmp_path / "big.txt"
+    with big.open("w", encoding="utf-8") as f:
+        for copy in range(3):
+            for path in corpus_files:
+                for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(True)):
+                    f.write(f"{copy}.{n} {line}")
+    out = tmp_path / "o"
+    env = {**os.environ, "TOKKIT_NO_PROGRESS": "1"}
+    args = [
+        sys.executable,
+        "-m",
+        "tokkit",
+        "train",
+        "--vocab-size",
+        "30000",
+        "--pretokenizer",
+        "none",
+    ]
+    proc = subprocess.Popen(
+        [*args, "--out", str(out), str(big)], env=env, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(1.5)
+    assert proc.poll() is None, "training finished before the interrupt; use a bigger job"
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, err = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 1.0
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert list(tmp_path.iterdir()) == [big]

@@ -1,0 +1,161 @@
+"""Training through the Python API: outputs, provenance, input formats, determinism, and round
+trips through HF ``tokenizers`` and ``transformers``."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tokkit
+
+SPECIALS = ["<|endoftext|>", "<pad>"]
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory: pytest.TempPathFactory, corpus_files: list[str]) -> Path:
+    out = tmp_path_factory.mktemp("tok") / "bpe"
+    tokkit.train(corpus_files, vocab_size=4000, special_tokens=SPECIALS, out=out)
+    return out
+
+
+def test_writes_hf_files_and_sidecar(trained_dir: Path, corpus_files: list[str]) -> None:
+    names = sorted(p.name for p in trained_dir.iterdir())
+    assert names == [
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "tokkit.json",
+    ]
+    meta = json.loads((trained_dir / "tokkit.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256(b"".join(Path(f).read_bytes() for f in corpus_files)).hexdigest()
+    assert meta["corpus"]["sha256"] == digest
+    assert meta["corpus"]["bytes"] == sum(Path(f).stat().st_size for f in corpus_files)
+    assert meta["algorithm"] == "bpe"
+    assert meta["parameters"]["vocab_size"] == 4000
+    assert meta["parameters"]["special_tokens"] == SPECIALS
+    assert meta["tokkit_version"] == tokkit.__version__
+    assert meta["training"]["stop_reason"] == "vocab_size_reached"
+    assert meta["wall_seconds"] > 0
+    assert "seed" in meta
+    config = json.loads((trained_dir / "tokenizer_config.json").read_text(encoding="utf-8"))
+    assert config["eos_token"] == "<|endoftext|>"
+    assert config["pad_token"] == "<pad>"
+
+
+def sample_lines(corpus_files: list[str], per_file: int = 400) -> list[str]:
+    lines: list[str] = []
+    for f in corpus_files:
+        lines += Path(f).read_text(encoding="utf-8").splitlines(keepends=True)[:per_file]
+    return lines
+
+
+def test_hf_tokenizers_encodes_exactly_like_tokkit(
+    trained_dir: Path, corpus_files: list[str]
+) -> None:
+    tokenizers = pytest.importorskip("tokenizers")
+    hf = tokenizers.Tokenizer.from_file(str(trained_dir / "tokenizer.json"))
+    ours = tokkit.load(trained_dir)
+    assert ours.engine == "tokkit"
+    assert hf.get_vocab_size() == ours.vocab_size == 4000
+    lines = [*sample_lines(corpus_files), "a<|endoftext|>b<pad>", "x <|endoftext|> y"]
+    theirs = [e.ids for e in hf.encode_batch(lines, add_special_tokens=False)]
+    assert ours.encode_batch(lines) == theirs
+    for line, ids in zip(lines, theirs, strict=True):
+        assert ours.decode(ids) == hf.decode(ids, skip_special_tokens=False) == line
+
+
+def test_transformers_loads_the_directory(trained_dir: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    fast = transformers.AutoTokenizer.from_pretrained(str(trained_dir))
+    assert isinstance(fast, transformers.PreTrainedTokenizerFast)
+    assert fast.eos_token == "<|endoftext|>"
+    assert fast.eos_token_id == 0
+    assert fast.pad_token_id == 1
+    text = "Hello world, it's 2026!\nİstanbul'a gidiyorum 😀"
+    ids = fast(text, add_special_tokens=False)["input_ids"]
+    assert ids == tokkit.load(trained_dir).encode(text)
+    assert fast.decode(ids) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_decode_inverts_encode(trained_dir_cached: tokkit.Tokenizer, text: str) -> None:
+    assert trained_dir_cached.decode(trained_dir_cached.encode(text)) == text
+
+
+@pytest.fixture(scope="module")
+def trained_dir_cached(trained_dir: Path) -> tokkit.Tokenizer:
+    return tokkit.load(trained_dir)
+
+
+def test_iterable_training_equals_file_training(corpus_files: list[str]) -> None:
+    files = corpus_files[:2]
+    lines = [line for f in files for line in Path(f).read_text(encoding="utf-8").splitlines(True)]
+    from_files = tokkit.train(files, vocab_size=2000)
+    from_texts = tokkit.train(texts=iter(lines), vocab_size=2000)
+    assert from_texts.merges == from_files.merges
+    assert from_texts.report["corpus_sha256"] == from_files.report["corpus_sha256"]
+
+
+def test_gz_jsonl_directories_and_globs_read_the_same_text(
+    tmp_path: Path, corpus_files: list[str]
+) -> None:
+    src = Path(corpus_files[0])
+    text = src.read_text(encoding="utf-8")
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    gz = tmp_path / "d" / "sub" / "part.txt.gz"
+    gz.write_bytes(gzip.compress(text.encode()))
+    jsonl = tmp_path / "part.jsonl"
+    jsonl.write_text(
+        "".join(
+            json.dumps({"id": i, "body": line}) + "\n"
+            for i, line in enumerate(text.splitlines(True))
+        ),
+        encoding="utf-8",
+    )
+    plain = tokkit.train(src, vocab_size=1500).merges
+    assert tokkit.train(gz, vocab_size=1500).merges == plain
+    assert tokkit.train(tmp_path / "d", vocab_size=1500).merges == plain
+    assert tokkit.train(str(tmp_path / "d" / "*" / "*.gz"), vocab_size=1500).merges == plain
+    assert tokkit.train(jsonl, vocab_size=1500, text_field="body").merges == plain
+    with pytest.raises(tokkit.CorpusError, match="--text-field"):
+        tokkit.train(jsonl, vocab_size=1500)
+
+
+def test_result_does_not_depend_on_thread_count(corpus_files: list[str]) -> None:
+    one = tokkit.train(corpus_files, vocab_size=3000, num_threads=1).to_json()
+    assert tokkit.train(corpus_files, vocab_size=3000, num_threads=2).to_json() == one
+    assert tokkit.train(corpus_files, vocab_size=3000, num_threads=5).to_json() == one
+
+
+def test_token_length_caps(corpus_files: list[str]) -> None:
+    def longest(tok: tokkit.TrainedTokenizer) -> int:
+        vocab = json.loads(tok.to_json())["model"]["vocab"]
+        return max(len(t) for t in vocab)
+
+    files = corpus_files[:1]
+    assert longest(tokkit.train(files, vocab_size=3000, max_token_chars=4)) == 4
+    assert longest(tokkit.train(files, vocab_size=3000, max_token_length=5)) == 4
+    with pytest.raises(tokkit.ConfigError, match="either"):
+        tokkit.train(files, vocab_size=3000, max_token_chars=4, max_token_length=5)
+
+
+def test_min_frequency_can_stop_early(corpus_files: list[str]) -> None:
+    tok = tokkit.train(corpus_files[:1], vocab_size=60000, min_frequency=50)
+    assert tok.report["stop_reason"] == "min_frequency"
+    assert tok.vocab_size < 60000
+
+
+def test_save_refuses_to_overwrite_without_force(tmp_path: Path, corpus_files: list[str]) -> None:
+    tok = tokkit.train(corpus_files[:1], vocab_size=500)
+    tok.save(tmp_path / "out")
+    with pytest.raises(tokkit.OutputExistsError, match="--force"):
+        tok.save(tmp_path / "out")
+    tok.save(tmp_path / "out", force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
