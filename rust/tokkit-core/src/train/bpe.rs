@@ -69,27 +69,28 @@ impl PartialEq for Candidate {
 }
 impl Eq for Candidate {}
 
-/// All words as symbol sequences in one flat array.
-struct Words {
-    symbols: Vec<TokenId>,
-    start: Vec<u32>,
-    len: Vec<u32>,
-    count: Vec<u64>,
+/// Where a word's symbols are and how often it occurs: one cache line serves all three.
+#[derive(Clone, Copy)]
+struct WordMeta {
+    start: u32,
+    len: u32,
+    count: i64,
 }
 
-/// One pair-count change from applying a merge to one word.
+/// One pair-count change from applying a merge to one word, weighted by the word's count.
 #[derive(Clone, Copy)]
 struct Delta {
     pair: Pair,
+    count: i64,
     word: u32,
-    up: bool,
 }
 
 /// Applies merge `(a, b) -> new` to one word's symbols in place, HF's `Word::merge` semantics,
-/// and returns the new length.
+/// and returns the new length. Gained pairs get a positive delta, lost pairs a negative one.
 fn merge_word(
     s: &mut [TokenId],
     word: u32,
+    count: i64,
     (a, b, new): (TokenId, TokenId, TokenId),
     token_len: &[u32],
     cap: super::LengthCap,
@@ -102,17 +103,9 @@ fn merge_word(
         if r + 1 < n && s[r] == a && s[r + 1] == b {
             if w > 0 {
                 let left = s[w - 1];
-                out.push(Delta {
-                    pair: pack(left, a),
-                    word,
-                    up: false,
-                });
+                out.push(Delta { pair: pack(left, a), count: -count, word });
                 if cap.allows(token_len[left as usize] as usize + new_len) {
-                    out.push(Delta {
-                        pair: pack(left, new),
-                        word,
-                        up: true,
-                    });
+                    out.push(Delta { pair: pack(left, new), count, word });
                 }
             }
             s[w] = new;
@@ -120,17 +113,9 @@ fn merge_word(
             r += 2;
             if r < n {
                 let right = s[r];
-                out.push(Delta {
-                    pair: pack(b, right),
-                    word,
-                    up: false,
-                });
+                out.push(Delta { pair: pack(b, right), count: -count, word });
                 if cap.allows(new_len + token_len[right as usize] as usize) {
-                    out.push(Delta {
-                        pair: pack(new, right),
-                        word,
-                        up: true,
-                    });
+                    out.push(Delta { pair: pack(new, right), count, word });
                 }
             }
         } else {
@@ -146,21 +131,30 @@ fn merge_word(
 #[derive(Clone, Copy)]
 struct SymbolsPtr(*mut TokenId);
 // SAFETY: the pointer is only used to build slices of distinct words, which never overlap
-// (each heap entry lists a word at most once), while `Words` is exclusively borrowed.
+// (each heap entry lists a word at most once), while the symbols are exclusively borrowed.
 #[expect(unsafe_code, reason = "see SAFETY")]
 unsafe impl Send for SymbolsPtr {}
 // SAFETY: as above.
 #[expect(unsafe_code, reason = "see SAFETY")]
 unsafe impl Sync for SymbolsPtr {}
 
+/// Net count change and the words that gained the pair, per pair touched by one merge. Summing
+/// here first keeps the big global count map to one update per distinct pair.
+type Touched = FastMap<Pair, (i64, Vec<u32>)>;
+
+fn record(touched: &mut Touched, d: &Delta) {
+    let (sum, words) = touched.entry(d.pair).or_default();
+    *sum += d.count;
+    if d.count > 0 && words.last() != Some(&d.word) {
+        words.push(d.word);
+    }
+}
+
 /// Trains on distinct words with their counts (sorted by bytes for a stable word order).
 ///
 /// # Errors
 /// [`crate::Error::Config`] for invalid parameters, [`crate::Error::Cancelled`].
-#[expect(
-    clippy::too_many_lines,
-    reason = "the merge loop reads best as one piece, as in HF"
-)]
+#[expect(clippy::too_many_lines, reason = "the merge loop reads best as one piece, as in HF")]
 pub fn train(
     words_in: &[(Box<[u8]>, u64)],
     config: &BpeConfig,
@@ -197,72 +191,54 @@ pub fn train(
     let mut token_len: Vec<u32> = tokens.iter().map(|_| 1).collect();
 
     // Words of two or more symbols; single-symbol words can never hold a pair.
-    let mut words = Words {
-        symbols: Vec::new(),
-        start: Vec::new(),
-        len: Vec::new(),
-        count: Vec::new(),
-    };
+    let mut symbols: Vec<TokenId> = Vec::new();
+    let mut meta: Vec<WordMeta> = Vec::new();
     for (w, c) in words_in {
         if w.len() < 2 {
             continue;
         }
-        words
-            .start
-            .push(u32::try_from(words.symbols.len()).map_err(|_| too_big())?);
-        words.len.push(w.len() as u32);
-        words.count.push(*c);
-        words
-            .symbols
-            .extend(w.iter().map(|&b| byte_id[usize::from(b)]));
+        meta.push(WordMeta {
+            start: u32::try_from(symbols.len()).map_err(|_| too_big())?,
+            len: w.len() as u32,
+            count: i64::try_from(*c).unwrap_or(i64::MAX),
+        });
+        symbols.extend(w.iter().map(|&b| byte_id[usize::from(b)]));
     }
 
     // Initial pair counts and the words each pair occurs in.
     let cap = config.length_cap;
-    let mut pair_count: FastMap<Pair, i64> = FastMap::default();
-    let mut where_to_update: FastMap<Pair, Vec<u32>> = FastMap::default();
-    for w in 0..words.len.len() {
-        let start = words.start[w] as usize;
-        let s = &words.symbols[start..start + words.len[w] as usize];
-        let count = i64::try_from(words.count[w]).unwrap_or(i64::MAX);
-        for pair in s.windows(2) {
-            if cap.checks_initial_pairs() && !cap.allows(2) {
-                continue;
-            }
-            let p = pack(pair[0], pair[1]);
-            *pair_count.entry(p).or_insert(0) += count;
-            let list = where_to_update.entry(p).or_default();
-            if list.last() != Some(&(w as u32)) {
-                list.push(w as u32);
+    let mut touched: Touched = FastMap::default();
+    if !cap.checks_initial_pairs() || cap.allows(2) {
+        for (w, m) in meta.iter().enumerate() {
+            let s = &symbols[m.start as usize..(m.start + m.len) as usize];
+            for pair in s.windows(2) {
+                let d = Delta { pair: pack(pair[0], pair[1]), count: m.count, word: w as u32 };
+                record(&mut touched, &d);
             }
         }
     }
-    let mut heap: BinaryHeap<Candidate> = where_to_update
-        .drain()
-        .filter_map(|(pair, words)| {
-            let count = pair_count[&pair];
-            (count > 0).then(|| Candidate {
-                count: count as u64,
-                pair,
-                words,
-            })
-        })
-        .collect();
+    let mut pair_count: FastMap<Pair, i64> = FastMap::with_capacity_and_hasher(touched.len(), Default::default());
+    let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(touched.len());
+    for (pair, (count, words)) in touched.drain() {
+        pair_count.insert(pair, count);
+        if count > 0 {
+            heap.push(Candidate { count: count as u64, pair, words });
+        }
+    }
 
     let target = config.vocab_size;
     progress.start("merge", (target.saturating_sub(tokens.len())) as u64);
     let initial = tokens.len();
     let mut merges: Vec<(TokenId, TokenId)> = Vec::new();
     let mut deltas: Vec<Delta> = Vec::new();
+    let mut fresh: Vec<(Pair, i64, Vec<u32>)> = Vec::new();
     let min_frequency = config.min_frequency.max(1);
     let stop = loop {
         if strings.len() >= target {
             break StopReason::VocabSizeReached;
         }
         cancel.check()?;
-        let Some(mut top) = heap.pop() else {
-            break StopReason::NoPairLeft;
-        };
+        let Some(mut top) = heap.pop() else { break StopReason::NoPairLeft };
         let current = pair_count[&top.pair];
         if top.count != current.max(0) as u64 {
             // Stale entry: re-queue with its current count (entries at zero can never win).
@@ -293,77 +269,67 @@ pub fn train(
 
         // Apply the merge to every word the entry lists.
         deltas.clear();
-        let ptr = SymbolsPtr(words.symbols.as_mut_ptr());
-        let starts = &words.start;
-        let apply = |w: u32, n: u32, out: &mut Vec<Delta>| -> u32 {
+        let ptr = SymbolsPtr(symbols.as_mut_ptr());
+        let apply = |w: u32, m: &mut WordMeta, out: &mut Vec<Delta>| {
             let ptr = ptr;
-            let s0 = starts[w as usize] as usize;
             // SAFETY: word ranges are disjoint and `w` appears once in `top.words`.
             #[expect(unsafe_code, reason = "disjoint in-place edits of words in parallel")]
-            let s = unsafe { std::slice::from_raw_parts_mut(ptr.0.add(s0), n as usize) };
-            merge_word(s, w, (a, b, new), &token_len, cap, out) as u32
+            let s = unsafe { std::slice::from_raw_parts_mut(ptr.0.add(m.start as usize), m.len as usize) };
+            m.len = merge_word(s, w, m.count, (a, b, new), &token_len, cap, out) as u32;
         };
         if top.words.len() < PARALLEL_WORDS {
             for &w in &top.words {
-                let n = words.len[w as usize];
-                words.len[w as usize] = apply(w, n, &mut deltas);
+                apply(w, &mut meta[w as usize], &mut deltas);
             }
         } else {
-            let lens = &words.len;
+            let meta_ro = &meta;
             let results: Vec<(Vec<Delta>, Vec<u32>)> = top
                 .words
                 .par_chunks(PARALLEL_WORDS / 4)
                 .map(|chunk| {
                     let mut out = Vec::new();
-                    let new_lens = chunk
+                    let lens = chunk
                         .iter()
-                        .map(|&w| apply(w, lens[w as usize], &mut out))
+                        .map(|&w| {
+                            let mut m = meta_ro[w as usize];
+                            apply(w, &mut m, &mut out);
+                            m.len
+                        })
                         .collect();
-                    (out, new_lens)
+                    (out, lens)
                 })
                 .collect();
-            for (chunk, (out, new_lens)) in top.words.chunks(PARALLEL_WORDS / 4).zip(results) {
-                for (&w, l) in chunk.iter().zip(new_lens) {
-                    words.len[w as usize] = l;
+            for (chunk, (out, lens)) in top.words.chunks(PARALLEL_WORDS / 4).zip(results) {
+                for (&w, len) in chunk.iter().zip(lens) {
+                    meta[w as usize].len = len;
                 }
                 deltas.extend(out);
             }
         }
 
-        // Sum the deltas (in word order) and queue the pairs that gained occurrences.
+        // Sum the deltas per pair (in word order), update the global counts once per pair,
+        // and queue the pairs that gained occurrences.
         for d in &deltas {
-            let c = i64::try_from(words.count[d.word as usize]).unwrap_or(i64::MAX);
-            *pair_count.entry(d.pair).or_insert(0) += if d.up { c } else { -c };
-            if d.up {
-                let list = where_to_update.entry(d.pair).or_default();
-                if list.last() != Some(&d.word) {
-                    list.push(d.word);
-                }
+            record(&mut touched, d);
+        }
+        fresh.clear();
+        for (pair, (sum, words)) in touched.drain() {
+            let count = pair_count.entry(pair).or_insert(0);
+            *count += sum;
+            if !words.is_empty() {
+                fresh.push((pair, *count, words));
             }
         }
-        let mut fresh: Vec<(Pair, Vec<u32>)> = where_to_update.drain().collect();
-        fresh.sort_unstable_by_key(|(p, _)| *p);
-        for (pair, words) in fresh {
-            let count = pair_count[&pair];
+        fresh.sort_unstable_by_key(|f| f.0);
+        for (pair, count, words) in fresh.drain(..) {
             if count > 0 {
-                heap.push(Candidate {
-                    count: count as u64,
-                    pair,
-                    words,
-                });
+                heap.push(Candidate { count: count as u64, pair, words });
             }
         }
         progress.set((strings.len() - initial) as u64);
     };
     progress.finish();
-    Ok((
-        BpeModel {
-            tokens,
-            num_special: specials.len(),
-            merges,
-        },
-        stop,
-    ))
+    Ok((BpeModel { tokens, num_special: specials.len(), merges }, stop))
 }
 
 fn too_big() -> crate::Error {
