@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,13 @@ from hypothesis import strategies as st
 import tokkit
 
 SPECIALS = ["<|endoftext|>", "<pad>"]
+
+
+def lines_of(path: str | Path) -> list[str]:
+    """The sequences HF reads from a file: split on "\\n" only, line endings kept."""
+    with open(path, encoding="utf-8", newline="") as f:
+        text = f.read()
+    return re.findall(r"[^\n]*\n|[^\n]+$", text)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +59,7 @@ def test_writes_hf_files_and_sidecar(trained_dir: Path, corpus_files: list[str])
 def sample_lines(corpus_files: list[str], per_file: int = 400) -> list[str]:
     lines: list[str] = []
     for f in corpus_files:
-        lines += Path(f).read_text(encoding="utf-8").splitlines(keepends=True)[:per_file]
+        lines += lines_of(f)[:per_file]
     return lines
 
 
@@ -68,6 +76,17 @@ def test_hf_tokenizers_encodes_exactly_like_tokkit(
     assert ours.encode_batch(lines) == theirs
     for line, ids in zip(lines, theirs, strict=True):
         assert ours.decode(ids) == hf.decode(ids, skip_special_tokens=False) == line
+
+
+def test_reported_corpus_tokens_equal_hf_encoding(
+    trained_dir: Path, corpus_files: list[str]
+) -> None:
+    tokenizers = pytest.importorskip("tokenizers")
+    hf = tokenizers.Tokenizer.from_file(str(trained_dir / "tokenizer.json"))
+    lines = [line for f in corpus_files for line in lines_of(f)]
+    encoded = hf.encode_batch(lines, add_special_tokens=False)
+    meta = json.loads((trained_dir / "tokkit.json").read_text(encoding="utf-8"))
+    assert meta["training"]["corpus_tokens"] == sum(len(e.ids) for e in encoded)
 
 
 def test_transformers_loads_the_directory(trained_dir: Path) -> None:
@@ -95,8 +114,8 @@ def trained_dir_cached(trained_dir: Path) -> tokkit.Tokenizer:
 
 
 def test_iterable_training_equals_file_training(corpus_files: list[str]) -> None:
-    files = corpus_files[:2]
-    lines = [line for f in files for line in Path(f).read_text(encoding="utf-8").splitlines(True)]
+    files = corpus_files
+    lines = [line for f in files for line in lines_of(f)]
     from_files = tokkit.train(files, vocab_size=2000)
     from_texts = tokkit.train(texts=iter(lines), vocab_size=2000)
     assert from_texts.merges == from_files.merges
@@ -113,10 +132,7 @@ def test_gz_jsonl_directories_and_globs_read_the_same_text(
     gz.write_bytes(gzip.compress(text.encode()))
     jsonl = tmp_path / "part.jsonl"
     jsonl.write_text(
-        "".join(
-            json.dumps({"id": i, "body": line}) + "\n"
-            for i, line in enumerate(text.splitlines(True))
-        ),
+        "".join(json.dumps({"id": i, "body": line}) + "\n" for i, line in enumerate(lines_of(src))),
         encoding="utf-8",
     )
     plain = tokkit.train(src, vocab_size=1500).merges

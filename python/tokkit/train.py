@@ -81,6 +81,7 @@ class TrainedTokenizer:
                 k: self.report[k]
                 for k in (
                     "pieces",
+                    "corpus_tokens",
                     "distinct_words",
                     "merges",
                     "vocab_size",

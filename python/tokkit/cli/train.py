@@ -167,22 +167,6 @@ def default_progress() -> str:
     return "bar" if sys.stderr.isatty() else "none"
 
 
-def sample_bytes_per_token(tokenizer_json: str, files: list[str], limit: int = 1 << 20) -> float:
-    """Bytes per token of the trained tokenizer on the first ``limit`` bytes of the corpus."""
-    from tokkit import _tokkit
-
-    enc = _tokkit.BpeTokenizer.from_str(tokenizer_json)
-    for f in files:
-        path = Path(f)
-        if path.is_file() and path.suffix not in (".gz", ".jsonl", ".ndjson"):
-            text = path.read_bytes()[:limit].decode("utf-8", errors="ignore")
-            lines = text.splitlines(keepends=True)
-            ids = enc.encode_batch(lines)
-            n = sum(len(x) for x in ids)
-            return len(text.encode()) / max(n, 1)
-    return float("nan")
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``tokkit train``."""
     from tokkit.train import train
@@ -212,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
             "(use --strict to fail instead)",
             file=sys.stderr,
         )
-    bpt = sample_bytes_per_token(trained.to_json(), report["corpus_files"])
+    bpt = report["corpus_bytes"] / max(report["corpus_tokens"], 1)
     print(
         f"trained {trained.algorithm} with {trained.vocab_size} ids ({report['merges']} merges, "
         f"stopped: {report['stop_reason']}) on {report['corpus_bytes'] / 1e6:.1f} MB "
@@ -220,7 +204,11 @@ def run(args: argparse.Namespace) -> int:
         f"[count {report['count_seconds']:.2f} s, merge {report['merge_seconds']:.2f} s]",
         file=sys.stderr,
     )
-    print(f"compression: {bpt:.3f} bytes per token on the first MB of the corpus", file=sys.stderr)
+    print(
+        f"compression: {bpt:.3f} bytes per token on the training corpus "
+        f"({report['corpus_tokens']} tokens)",
+        file=sys.stderr,
+    )
     names = "tokenizer.json, tokenizer_config.json, special_tokens_map.json, tokkit.json"
     print(f"wrote {Path(args.out)}/ ({names})", file=sys.stderr)
     print(Path(args.out))

@@ -57,11 +57,16 @@ fn bench(c: &mut Criterion) {
     group.bench_function("merge/8k", |b| {
         b.iter(|| {
             black_box(
-                bpe::train(&words, &config, &Silent, &tokkit_core::CancelToken::new())
-                    .unwrap()
-                    .0
-                    .merges
-                    .len(),
+                bpe::train(
+                    words.clone(),
+                    &config,
+                    &Silent,
+                    &tokkit_core::CancelToken::new(),
+                )
+                .unwrap()
+                .model
+                .merges
+                .len(),
             )
         });
     });

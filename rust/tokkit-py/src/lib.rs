@@ -8,6 +8,11 @@ mod trainers;
 
 use pyo3::prelude::*;
 
+/// mimalloc for the Rust side only: training makes millions of small allocations from several
+/// threads, where glibc's per-thread arenas keep freed memory and inflate the peak RSS.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[pymodule]
 mod _tokkit {
     #[pymodule_export]

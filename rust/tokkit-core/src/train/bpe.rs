@@ -103,9 +103,17 @@ fn merge_word(
         if r + 1 < n && s[r] == a && s[r + 1] == b {
             if w > 0 {
                 let left = s[w - 1];
-                out.push(Delta { pair: pack(left, a), count: -count, word });
+                out.push(Delta {
+                    pair: pack(left, a),
+                    count: -count,
+                    word,
+                });
                 if cap.allows(token_len[left as usize] as usize + new_len) {
-                    out.push(Delta { pair: pack(left, new), count, word });
+                    out.push(Delta {
+                        pair: pack(left, new),
+                        count,
+                        word,
+                    });
                 }
             }
             s[w] = new;
@@ -113,9 +121,17 @@ fn merge_word(
             r += 2;
             if r < n {
                 let right = s[r];
-                out.push(Delta { pair: pack(b, right), count: -count, word });
+                out.push(Delta {
+                    pair: pack(b, right),
+                    count: -count,
+                    word,
+                });
                 if cap.allows(new_len + token_len[right as usize] as usize) {
-                    out.push(Delta { pair: pack(new, right), count, word });
+                    out.push(Delta {
+                        pair: pack(new, right),
+                        count,
+                        word,
+                    });
                 }
             }
         } else {
@@ -150,17 +166,33 @@ fn record(touched: &mut Touched, d: &Delta) {
     }
 }
 
-/// Trains on distinct words with their counts (sorted by bytes for a stable word order).
+/// What [`train`] returns.
+#[derive(Debug)]
+pub struct Trained {
+    /// The model.
+    pub model: BpeModel,
+    /// Why the merge loop stopped.
+    pub stop: StopReason,
+    /// Tokens the training corpus encodes into with the final model (each word's final
+    /// segmentation times its count), so compression comes for free.
+    pub corpus_tokens: u64,
+}
+
+/// Trains on distinct words with their counts (sorted by bytes for a stable word order). The
+/// words are consumed and freed once they are laid out as symbols, to keep the peak memory low.
 ///
 /// # Errors
 /// [`crate::Error::Config`] for invalid parameters, [`crate::Error::Cancelled`].
-#[expect(clippy::too_many_lines, reason = "the merge loop reads best as one piece, as in HF")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the merge loop reads best as one piece, as in HF"
+)]
 pub fn train(
-    words_in: &[(Box<[u8]>, u64)],
+    words_in: Vec<(Box<[u8]>, u64)>,
     config: &BpeConfig,
     progress: &dyn Progress,
     cancel: &CancelToken,
-) -> Result<(BpeModel, StopReason)> {
+) -> Result<Trained> {
     config.validate()?;
     // Vocabulary: specials, then the alphabet sorted by byte-level char.
     let specials = dedup(&config.special_tokens);
@@ -171,7 +203,7 @@ pub fn train(
     }
     let mut seen = [config.full_alphabet; 256];
     if !config.full_alphabet {
-        for (w, _) in words_in {
+        for (w, _) in &words_in {
             for &b in w.iter() {
                 seen[usize::from(b)] = true;
             }
@@ -193,17 +225,20 @@ pub fn train(
     // Words of two or more symbols; single-symbol words can never hold a pair.
     let mut symbols: Vec<TokenId> = Vec::new();
     let mut meta: Vec<WordMeta> = Vec::new();
+    let mut single_symbol_tokens = 0u64;
     for (w, c) in words_in {
         if w.len() < 2 {
+            single_symbol_tokens += c;
             continue;
         }
         meta.push(WordMeta {
             start: u32::try_from(symbols.len()).map_err(|_| too_big())?,
             len: w.len() as u32,
-            count: i64::try_from(*c).unwrap_or(i64::MAX),
+            count: i64::try_from(c).unwrap_or(i64::MAX),
         });
         symbols.extend(w.iter().map(|&b| byte_id[usize::from(b)]));
     }
+    symbols.shrink_to_fit();
 
     // Initial pair counts and the words each pair occurs in.
     let cap = config.length_cap;
@@ -212,17 +247,26 @@ pub fn train(
         for (w, m) in meta.iter().enumerate() {
             let s = &symbols[m.start as usize..(m.start + m.len) as usize];
             for pair in s.windows(2) {
-                let d = Delta { pair: pack(pair[0], pair[1]), count: m.count, word: w as u32 };
+                let d = Delta {
+                    pair: pack(pair[0], pair[1]),
+                    count: m.count,
+                    word: w as u32,
+                };
                 record(&mut touched, &d);
             }
         }
     }
-    let mut pair_count: FastMap<Pair, i64> = FastMap::with_capacity_and_hasher(touched.len(), Default::default());
+    let mut pair_count: FastMap<Pair, i64> =
+        FastMap::with_capacity_and_hasher(touched.len(), Default::default());
     let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(touched.len());
     for (pair, (count, words)) in touched.drain() {
         pair_count.insert(pair, count);
         if count > 0 {
-            heap.push(Candidate { count: count as u64, pair, words });
+            heap.push(Candidate {
+                count: count as u64,
+                pair,
+                words,
+            });
         }
     }
 
@@ -238,7 +282,9 @@ pub fn train(
             break StopReason::VocabSizeReached;
         }
         cancel.check()?;
-        let Some(mut top) = heap.pop() else { break StopReason::NoPairLeft };
+        let Some(mut top) = heap.pop() else {
+            break StopReason::NoPairLeft;
+        };
         let current = pair_count[&top.pair];
         if top.count != current.max(0) as u64 {
             // Stale entry: re-queue with its current count (entries at zero can never win).
@@ -274,7 +320,9 @@ pub fn train(
             let ptr = ptr;
             // SAFETY: word ranges are disjoint and `w` appears once in `top.words`.
             #[expect(unsafe_code, reason = "disjoint in-place edits of words in parallel")]
-            let s = unsafe { std::slice::from_raw_parts_mut(ptr.0.add(m.start as usize), m.len as usize) };
+            let s = unsafe {
+                std::slice::from_raw_parts_mut(ptr.0.add(m.start as usize), m.len as usize)
+            };
             m.len = merge_word(s, w, m.count, (a, b, new), &token_len, cap, out) as u32;
         };
         if top.words.len() < PARALLEL_WORDS {
@@ -323,13 +371,30 @@ pub fn train(
         fresh.sort_unstable_by_key(|f| f.0);
         for (pair, count, words) in fresh.drain(..) {
             if count > 0 {
-                heap.push(Candidate { count: count as u64, pair, words });
+                heap.push(Candidate {
+                    count: count as u64,
+                    pair,
+                    words,
+                });
             }
         }
         progress.set((strings.len() - initial) as u64);
     };
     progress.finish();
-    Ok((BpeModel { tokens, num_special: specials.len(), merges }, stop))
+    let corpus_tokens = single_symbol_tokens
+        + meta
+            .iter()
+            .map(|m| m.count as u64 * u64::from(m.len))
+            .sum::<u64>();
+    Ok(Trained {
+        model: BpeModel {
+            tokens,
+            num_special: specials.len(),
+            merges,
+        },
+        stop,
+        corpus_tokens,
+    })
 }
 
 fn too_big() -> crate::Error {

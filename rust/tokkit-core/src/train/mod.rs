@@ -181,6 +181,8 @@ pub struct TrainReport {
     pub pieces: u64,
     /// Distinct pre-tokens.
     pub distinct_words: usize,
+    /// Tokens the training corpus encodes into with the trained model.
+    pub corpus_tokens: u64,
     /// Merges learned.
     pub merges: usize,
     /// Final vocabulary size.
@@ -254,7 +256,12 @@ pub fn train_bpe_from_counter(
     }
     let words = counter.into_sorted();
     let started = Instant::now();
-    let (model, stop) = bpe::train(&words, config, progress, cancel)?;
+    let bpe::Trained {
+        model,
+        stop,
+        corpus_tokens,
+    } = bpe::train(words, config, progress, cancel)?;
+    report.corpus_tokens = corpus_tokens;
     report.merge_seconds = started.elapsed().as_secs_f64();
     report.merges = model.merges.len();
     report.vocab_size = model.tokens.len();

@@ -14,7 +14,8 @@ fn words(list: &[(&str, u64)]) -> Vec<(Box<[u8]>, u64)> {
 }
 
 fn train_on(list: &[(&str, u64)], config: &BpeConfig) -> (BpeModel, StopReason) {
-    train(&words(list), config, &Silent, &CancelToken::new()).unwrap()
+    let t = train(words(list), config, &Silent, &CancelToken::new()).unwrap();
+    (t.model, t.stop)
 }
 
 fn merge_strings(model: &BpeModel) -> Vec<String> {
@@ -201,8 +202,8 @@ fn result_does_not_depend_on_thread_count() {
     };
     let run = |threads| {
         crate::train::with_threads(Some(threads), || {
-            Ok(train(&list, &config, &Silent, &CancelToken::new())?
-                .0
+            Ok(train(list.clone(), &config, &Silent, &CancelToken::new())?
+                .model
                 .merges)
         })
         .unwrap()
