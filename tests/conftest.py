@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,16 +22,8 @@ def corpus_files() -> list[str]:
     return [str(CORPORA / name) for name in SAMPLES]
 
 
-def run_cli(*args: str, timeout: float = 300, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m tokkit ARGS`` and capture its output."""
-    env = {**os.environ, "COLUMNS": "100", "TOKKIT_NO_PROGRESS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "tokkit", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-        check=False,
-        **kwargs,  # type: ignore[arg-type]
-    )
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m tokkit ARGS`` from the project root and capture its output."""
+    from .cli_snapshots import cli
+
+    return cli(*args)
