@@ -20,7 +20,9 @@ tokenizers = pytest.importorskip("tokenizers")
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers  # noqa: E402
 
 
-def hf_merges(files: list[str], vocab_size: int, pretokenizer: str) -> list[tuple[str, str]]:
+def hf_trained(
+    files: list[str], vocab_size: int, pretokenizer: str, **options: object
+) -> Tokenizer:
     tok = Tokenizer(models.BPE())
     if pretokenizer == "gpt2":
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -36,11 +38,16 @@ def hf_merges(files: list[str], vocab_size: int, pretokenizer: str) -> list[tupl
         )
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        min_frequency=0,
         show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        **{"min_frequency": 0, **options},
     )
     tok.train(files, trainer)
+    return tok
+
+
+def hf_merges(files: list[str], vocab_size: int, pretokenizer: str) -> list[tuple[str, str]]:
+    tok = hf_trained(files, vocab_size, pretokenizer)
     return [tuple(m) for m in json.loads(tok.to_str())["model"]["merges"]]
 
 
@@ -86,3 +93,18 @@ def test_cli_output_equals_hf(corpus_files: list[str], tmp_path: Path) -> None:
     written = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
     merges = [tuple(m) for m in written["model"]["merges"]]
     assert first_difference(merges, hf_merges(corpus_files, 3000, "gpt2")) is None
+
+
+def test_options_equal_hf(corpus_files: list[str]) -> None:
+    """max_token_length (with HF's off-by-one), min_frequency and special tokens: same merges,
+    same vocabulary ids, same early stop."""
+    options = {
+        "max_token_length": 6,
+        "min_frequency": 40,
+        "special_tokens": ["<|endoftext|>", "<pad>"],
+    }
+    theirs = json.loads(hf_trained(corpus_files, 30000, "gpt2", **options).to_str())["model"]
+    ours = json.loads(tokkit.train(corpus_files, vocab_size=30000, **options).to_json())["model"]
+    assert ours["vocab"] == theirs["vocab"]
+    assert ours["merges"] == theirs["merges"]
+    assert len(ours["vocab"]) < 30000  # stopped by min_frequency, as HF does

@@ -154,6 +154,31 @@ unsafe impl Send for SymbolsPtr {}
 #[expect(unsafe_code, reason = "see SAFETY")]
 unsafe impl Sync for SymbolsPtr {}
 
+/// Hints the CPU to load the cache line at `ptr`; a no-op off x86-64.
+#[inline(always)]
+fn prefetch<T>(ptr: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint and never faults, whatever the address.
+    #[expect(unsafe_code, reason = "prefetch intrinsic")]
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(ptr.cast::<i8>(), core::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
+}
+
+/// Merging walks words in scattered places; fetching the metadata 8 words ahead and the symbols
+/// 4 words ahead overlaps those cache misses with useful work.
+#[inline(always)]
+fn prefetch_ahead(list: &[u32], i: usize, meta: &[WordMeta], symbols: *const TokenId) {
+    if let Some(&w) = list.get(i + 8) {
+        prefetch(meta.as_ptr().wrapping_add(w as usize));
+    }
+    if let Some(&w) = list.get(i + 4) {
+        prefetch(symbols.wrapping_add(meta[w as usize].start as usize));
+    }
+}
+
 /// Net count change and the words that gained the pair, per pair touched by one merge. Summing
 /// here first keeps the big global count map to one update per distinct pair.
 type Touched = FastMap<Pair, (i64, Vec<u32>)>;
@@ -326,7 +351,8 @@ pub fn train(
             m.len = merge_word(s, w, m.count, (a, b, new), &token_len, cap, out) as u32;
         };
         if top.words.len() < PARALLEL_WORDS {
-            for &w in &top.words {
+            for (i, &w) in top.words.iter().enumerate() {
+                prefetch_ahead(&top.words, i, &meta, ptr.0);
                 apply(w, &mut meta[w as usize], &mut deltas);
             }
         } else {
@@ -335,10 +361,13 @@ pub fn train(
                 .words
                 .par_chunks(PARALLEL_WORDS / 4)
                 .map(|chunk| {
+                    let ptr = ptr;
                     let mut out = Vec::new();
                     let lens = chunk
                         .iter()
-                        .map(|&w| {
+                        .enumerate()
+                        .map(|(i, &w)| {
+                            prefetch_ahead(chunk, i, meta_ro, ptr.0);
                             let mut m = meta_ro[w as usize];
                             apply(w, &mut m, &mut out);
                             m.len

@@ -1,0 +1,77 @@
+"""Bad input through the Python API: each case raises a typed tokkit exception (which is also the
+matching builtin where one fits) with a message that says what to do, and writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import tokkit
+
+
+def test_missing_file_is_a_file_not_found_error(tmp_path: Path) -> None:
+    with pytest.raises(tokkit.CorpusNotFoundError, match="check the path") as info:
+        tokkit.train(tmp_path / "nope.txt", vocab_size=300)
+    assert isinstance(info.value, FileNotFoundError)
+    with pytest.raises(tokkit.CorpusNotFoundError):
+        tokkit.train(str(tmp_path / "*.txt"), vocab_size=300)
+
+
+def test_empty_corpus(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(tokkit.CorpusError, match="empty"):
+        tokkit.train(tmp_path / "empty.txt", vocab_size=300)
+    with pytest.raises(tokkit.CorpusError, match="empty"):
+        tokkit.train(texts=[], vocab_size=300)
+
+
+def test_only_invalid_utf8_says_so(tmp_path: Path) -> None:
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\n\xc3\x28\n")
+    with pytest.raises(tokkit.CorpusError, match="invalid UTF-8"):
+        tokkit.train(tmp_path / "bad.txt", vocab_size=300)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"vocab_size": 200}, "use --vocab-size 256 or more"),
+        ({"vocab_size": 256, "special_tokens": ["<s>"]}, "257 or more"),
+        ({"vocab_size": 300, "pretokenizer": "(?<bad"}, "invalid pre-tokenizer regex"),
+        ({"vocab_size": 300, "max_token_chars": 0}, "at least 1"),
+        ({"vocab_size": 300, "special_tokens": [""]}, "empty"),
+        ({"vocab_size": -1}, "non-negative"),
+        ({"vocab_size": 300, "algo": "wordpiece"}, "choose one of"),
+        ({"vocab_size": 300, "progress": "fancy"}, "bar, jsonl or none"),
+    ],
+)
+def test_invalid_parameters_are_config_errors(
+    corpus_files: list[str], options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(tokkit.ConfigError, match=message) as info:
+        tokkit.train(corpus_files[0], **options)  # type: ignore[arg-type]
+    assert isinstance(info.value, ValueError)
+
+
+def test_texts_must_be_strings() -> None:
+    with pytest.raises(tokkit.ConfigError, match="iterable of strings"):
+        tokkit.train(texts="just one string", vocab_size=300)
+    with pytest.raises(tokkit.CorpusError, match="str items"):
+        tokkit.train(texts=[b"bytes"], vocab_size=300)  # type: ignore[list-item]
+
+
+def test_existing_output_is_checked_before_training(
+    tmp_path: Path, corpus_files: list[str]
+) -> None:
+    (tmp_path / "out").mkdir()
+    with pytest.raises(tokkit.OutputExistsError, match="--force") as info:
+        tokkit.train(texts=iter(["never read"]), vocab_size=300, out=tmp_path / "out")
+    assert isinstance(info.value, FileExistsError)
+
+
+def test_load_rejects_what_it_cannot_run(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        tokkit.load(tmp_path)
+    (tmp_path / "tokenizer.json").write_text("{not json")
+    with pytest.raises(tokkit.SerializationError):
+        tokkit.load(tmp_path)
