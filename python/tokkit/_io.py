@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def check_output_dir(out: str | os.PathLike[str], *, force: bool) -> Path:
 
 
 def write_dir_atomically(
-    out: str | os.PathLike[str], files: dict[str, str | bytes], *, force: bool
+    out: str | os.PathLike[str], files: Mapping[str, str | bytes], *, force: bool
 ) -> Path:
     """Write ``files`` (name → content) as the directory ``out``, all or nothing.
 

@@ -1,10 +1,14 @@
 """Type stubs of the native module ``tokkit._tokkit`` (checked by ``mypy.stubtest``)."""
 
 from collections.abc import Iterable
+from typing import final
+
+__all__ = ["PRETOKENIZER_PATTERNS", "BpeTokenizer", "TrainedBpe", "__version__", "train_bpe"]
 
 __version__: str
 PRETOKENIZER_PATTERNS: dict[str, str]
 
+@final
 class TrainedBpe:
     def to_json(self) -> str: ...
     def report_json(self) -> str: ...
@@ -16,6 +20,7 @@ class TrainedBpe:
     @property
     def pretokenizer(self) -> tuple[str, str | None]: ...
 
+@final
 class BpeTokenizer:
     @staticmethod
     def from_str(json: str) -> BpeTokenizer: ...

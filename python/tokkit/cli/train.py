@@ -11,6 +11,7 @@ from typing import Any
 import tomllib
 
 from tokkit.exceptions import ConfigError
+from tokkit.train import ProgressMode
 
 EPILOG = """\
 pre-tokenizers:
@@ -160,7 +161,7 @@ def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def default_progress() -> str:
+def default_progress() -> ProgressMode:
     """A bar on a terminal unless ``TOKKIT_NO_PROGRESS`` is set; nothing otherwise."""
     if os.environ.get("TOKKIT_NO_PROGRESS"):
         return "none"

@@ -146,6 +146,13 @@ fn merge_word(
 /// Raw access to disjoint word ranges from several threads.
 #[derive(Clone, Copy)]
 struct SymbolsPtr(*mut TokenId);
+
+impl SymbolsPtr {
+    /// The pointer; a method, so that closures capture the `Sync` wrapper, not the field.
+    fn get(self) -> *mut TokenId {
+        self.0
+    }
+}
 // SAFETY: the pointer is only used to build slices of distinct words, which never overlap
 // (each heap entry lists a word at most once), while the symbols are exclusively borrowed.
 #[expect(unsafe_code, reason = "see SAFETY")]
@@ -342,17 +349,16 @@ pub fn train(
         deltas.clear();
         let ptr = SymbolsPtr(symbols.as_mut_ptr());
         let apply = |w: u32, m: &mut WordMeta, out: &mut Vec<Delta>| {
-            let ptr = ptr;
             // SAFETY: word ranges are disjoint and `w` appears once in `top.words`.
             #[expect(unsafe_code, reason = "disjoint in-place edits of words in parallel")]
             let s = unsafe {
-                std::slice::from_raw_parts_mut(ptr.0.add(m.start as usize), m.len as usize)
+                std::slice::from_raw_parts_mut(ptr.get().add(m.start as usize), m.len as usize)
             };
             m.len = merge_word(s, w, m.count, (a, b, new), &token_len, cap, out) as u32;
         };
         if top.words.len() < PARALLEL_WORDS {
             for (i, &w) in top.words.iter().enumerate() {
-                prefetch_ahead(&top.words, i, &meta, ptr.0);
+                prefetch_ahead(&top.words, i, &meta, ptr.get());
                 apply(w, &mut meta[w as usize], &mut deltas);
             }
         } else {
@@ -361,13 +367,12 @@ pub fn train(
                 .words
                 .par_chunks(PARALLEL_WORDS / 4)
                 .map(|chunk| {
-                    let ptr = ptr;
                     let mut out = Vec::new();
                     let lens = chunk
                         .iter()
                         .enumerate()
                         .map(|(i, &w)| {
-                            prefetch_ahead(chunk, i, meta_ro, ptr.0);
+                            prefetch_ahead(chunk, i, meta_ro, ptr.get());
                             let mut m = meta_ro[w as usize];
                             apply(w, &mut m, &mut out);
                             m.len
