@@ -13,9 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-# GPT-2's pre-tokenization regex, as used by HF's ByteLevel pre-tokenizer
-# (use_regex=True) and by tokkit's `--pretokenizer gpt2`.
-GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+from _gpt2_pattern import GPT2_PATTERN
 
 
 def _iter_lines(corpus: str) -> Iterator[str]:
