@@ -64,16 +64,6 @@ pub fn class_of(c: char) -> CharClass {
     }
 }
 
-/// The class of every ASCII byte, for the hot path.
-#[must_use]
-pub fn ascii_table() -> [CharClass; 128] {
-    let mut t = [CharClass::Other; 128];
-    for (b, slot) in t.iter_mut().enumerate() {
-        *slot = class_of(char::from(u8::try_from(b).expect("b < 128")));
-    }
-    t
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
