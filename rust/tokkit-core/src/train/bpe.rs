@@ -198,6 +198,17 @@ fn record(touched: &mut Touched, d: &Delta) {
     }
 }
 
+/// Extra behaviour of the merge loop, used by SuperBPE's second stage.
+#[derive(Default)]
+pub struct Hooks<'a> {
+    /// Merges `(left, right)` (token bytes) to replay first, in order, whatever their frequency.
+    /// A merge whose parts are unknown or whose pair does not occur is skipped and reported.
+    pub inherit: &'a [(Vec<u8>, Vec<u8>)],
+    /// Returns `false` to reject a candidate token (its bytes) in the frequency-driven loop; the
+    /// pair is then dropped for good: no merge, no id, never queued again.
+    pub filter: Option<&'a (dyn Fn(&[u8]) -> bool + Sync)>,
+}
+
 /// What [`train`] returns.
 #[derive(Debug)]
 pub struct Trained {
@@ -208,163 +219,153 @@ pub struct Trained {
     /// Tokens the training corpus encodes into with the final model (each word's final
     /// segmentation times its count), so compression comes for free.
     pub corpus_tokens: u64,
+    /// Indices (into [`Hooks::inherit`]) of inherited merges that could not be replayed.
+    pub skipped_inherited: Vec<usize>,
+    /// Pairs the filter rejected.
+    pub rejected: usize,
 }
 
-/// Trains on distinct words with their counts (sorted by bytes for a stable word order). The
-/// words are consumed and freed once they are laid out as symbols, to keep the peak memory low.
-///
-/// # Errors
-/// [`crate::Error::Config`] for invalid parameters, [`crate::Error::Cancelled`].
-#[expect(
-    clippy::too_many_lines,
-    reason = "the merge loop reads best as one piece, as in HF"
-)]
-pub fn train(
-    words_in: Vec<(Box<[u8]>, u64)>,
-    config: &BpeConfig,
-    progress: &dyn Progress,
-    cancel: &CancelToken,
-) -> Result<Trained> {
-    config.validate()?;
-    // Vocabulary: specials, then the alphabet sorted by byte-level char.
-    let specials = dedup(&config.special_tokens);
-    let mut tokens: Vec<Vec<u8>> = specials.iter().map(|s| s.as_bytes().to_vec()).collect();
-    let mut strings: FastMap<String, TokenId> = FastMap::default();
-    for (i, s) in specials.iter().enumerate() {
-        strings.insert(s.clone(), i as TokenId);
-    }
-    let mut seen = [config.full_alphabet; 256];
-    if !config.full_alphabet {
-        for (w, _) in &words_in {
-            for &b in w.iter() {
-                seen[usize::from(b)] = true;
+/// The merge loop's working state.
+struct State<'c> {
+    config: &'c BpeConfig,
+    tokens: Vec<Vec<u8>>,
+    strings: FastMap<String, TokenId>,
+    token_len: Vec<u32>,
+    symbols: Vec<TokenId>,
+    meta: Vec<WordMeta>,
+    pair_count: FastMap<Pair, i64>,
+    merges: Vec<(TokenId, TokenId)>,
+    touched: Touched,
+    deltas: Vec<Delta>,
+    single_symbol_tokens: u64,
+}
+
+impl<'c> State<'c> {
+    /// Vocabulary (specials, then the alphabet sorted by byte-level char) and words as symbols.
+    fn new(words_in: Vec<(Box<[u8]>, u64)>, config: &'c BpeConfig) -> Result<Self> {
+        let specials = dedup(&config.special_tokens);
+        let mut tokens: Vec<Vec<u8>> = specials.iter().map(|s| s.as_bytes().to_vec()).collect();
+        let mut strings: FastMap<String, TokenId> = FastMap::default();
+        for (i, s) in specials.iter().enumerate() {
+            strings.insert(s.clone(), i as TokenId);
+        }
+        let mut seen = [config.full_alphabet; 256];
+        if !config.full_alphabet {
+            for (w, _) in &words_in {
+                for &b in w.iter() {
+                    seen[usize::from(b)] = true;
+                }
             }
         }
-    }
-    let mut alphabet: Vec<u8> = (0..=255u8).filter(|&b| seen[usize::from(b)]).collect();
-    alphabet.sort_by_key(|&b| byte_level::byte_to_char(b));
-    let mut byte_id = [0 as TokenId; 256];
-    for b in alphabet {
-        let s = byte_level::byte_to_char(b).to_string();
-        let id = *strings.entry(s).or_insert_with(|| {
-            tokens.push(vec![b]);
-            (tokens.len() - 1) as TokenId
-        });
-        byte_id[usize::from(b)] = id;
-    }
-    let mut token_len: Vec<u32> = tokens.iter().map(|_| 1).collect();
-
-    // Words of two or more symbols; single-symbol words can never hold a pair.
-    let mut symbols: Vec<TokenId> = Vec::new();
-    let mut meta: Vec<WordMeta> = Vec::new();
-    let mut single_symbol_tokens = 0u64;
-    for (w, c) in words_in {
-        if w.len() < 2 {
-            single_symbol_tokens += c;
-            continue;
-        }
-        meta.push(WordMeta {
-            start: u32::try_from(symbols.len()).map_err(|_| too_big())?,
-            len: w.len() as u32,
-            count: i64::try_from(c).unwrap_or(i64::MAX),
-        });
-        symbols.extend(w.iter().map(|&b| byte_id[usize::from(b)]));
-    }
-    symbols.shrink_to_fit();
-
-    // Initial pair counts and the words each pair occurs in.
-    let cap = config.length_cap;
-    let mut touched: Touched = FastMap::default();
-    if !cap.checks_initial_pairs() || cap.allows(2) {
-        for (w, m) in meta.iter().enumerate() {
-            let s = &symbols[m.start as usize..(m.start + m.len) as usize];
-            for pair in s.windows(2) {
-                let d = Delta {
-                    pair: pack(pair[0], pair[1]),
-                    count: m.count,
-                    word: w as u32,
-                };
-                record(&mut touched, &d);
-            }
-        }
-    }
-    let mut pair_count: FastMap<Pair, i64> =
-        FastMap::with_capacity_and_hasher(touched.len(), Default::default());
-    let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(touched.len());
-    for (pair, (count, words)) in touched.drain() {
-        pair_count.insert(pair, count);
-        if count > 0 {
-            heap.push(Candidate {
-                count: count as u64,
-                pair,
-                words,
+        let mut alphabet: Vec<u8> = (0..=255u8).filter(|&b| seen[usize::from(b)]).collect();
+        alphabet.sort_by_key(|&b| byte_level::byte_to_char(b));
+        let mut byte_id = [0 as TokenId; 256];
+        for b in alphabet {
+            let s = byte_level::byte_to_char(b).to_string();
+            let id = *strings.entry(s).or_insert_with(|| {
+                tokens.push(vec![b]);
+                (tokens.len() - 1) as TokenId
             });
+            byte_id[usize::from(b)] = id;
         }
+        let token_len: Vec<u32> = tokens.iter().map(|_| 1).collect();
+
+        // Words of two or more symbols; single-symbol words can never hold a pair.
+        let mut symbols: Vec<TokenId> = Vec::new();
+        let mut meta: Vec<WordMeta> = Vec::new();
+        let mut single_symbol_tokens = 0u64;
+        for (w, c) in words_in {
+            if w.len() < 2 {
+                single_symbol_tokens += c;
+                continue;
+            }
+            meta.push(WordMeta {
+                start: u32::try_from(symbols.len()).map_err(|_| too_big())?,
+                len: w.len() as u32,
+                count: i64::try_from(c).unwrap_or(i64::MAX),
+            });
+            symbols.extend(w.iter().map(|&b| byte_id[usize::from(b)]));
+        }
+        symbols.shrink_to_fit();
+        Ok(Self {
+            config,
+            tokens,
+            strings,
+            token_len,
+            symbols,
+            meta,
+            pair_count: FastMap::default(),
+            merges: Vec::new(),
+            touched: FastMap::default(),
+            deltas: Vec::new(),
+            single_symbol_tokens,
+        })
     }
 
-    let target = config.vocab_size;
-    progress.start("merge", (target.saturating_sub(tokens.len())) as u64);
-    let initial = tokens.len();
-    let mut merges: Vec<(TokenId, TokenId)> = Vec::new();
-    let mut deltas: Vec<Delta> = Vec::new();
-    let mut fresh: Vec<(Pair, i64, Vec<u32>)> = Vec::new();
-    let min_frequency = config.min_frequency.max(1);
-    let stop = loop {
-        if strings.len() >= target {
-            break StopReason::VocabSizeReached;
-        }
-        cancel.check()?;
-        let Some(mut top) = heap.pop() else {
-            break StopReason::NoPairLeft;
-        };
-        let current = pair_count[&top.pair];
-        if top.count != current.max(0) as u64 {
-            // Stale entry: re-queue with its current count (entries at zero can never win).
-            if current > 0 {
-                top.count = current as u64;
-                heap.push(top);
+    /// Counts the initial pairs; returns each pair with its count and the words holding it.
+    fn count_pairs(&mut self) -> Vec<(Pair, i64, Vec<u32>)> {
+        let cap = self.config.length_cap;
+        if !cap.checks_initial_pairs() || cap.allows(2) {
+            for (w, m) in self.meta.iter().enumerate() {
+                let s = &self.symbols[m.start as usize..(m.start + m.len) as usize];
+                for pair in s.windows(2) {
+                    let d = Delta { pair: pack(pair[0], pair[1]), count: m.count, word: w as u32 };
+                    record(&mut self.touched, &d);
+                }
             }
-            continue;
         }
-        if top.count < min_frequency {
-            break StopReason::MinFrequency;
+        self.pair_count.reserve(self.touched.len());
+        let mut all = Vec::with_capacity(self.touched.len());
+        for (pair, (count, words)) in self.touched.drain() {
+            self.pair_count.insert(pair, count);
+            all.push((pair, count, words));
         }
-        let (a, b) = unpack(top.pair);
-        let mut bytes = tokens[a as usize].clone();
-        bytes.extend_from_slice(&tokens[b as usize]);
-        let string = byte_level::bytes_to_string(&bytes);
-        let new = match strings.get(&string) {
-            Some(&id) => id,
-            None => {
-                tokens.push(bytes);
-                token_len.push(token_len[a as usize] + token_len[b as usize]);
-                let id = (tokens.len() - 1) as TokenId;
-                strings.insert(string, id);
-                id
-            }
-        };
-        merges.push((a, b));
+        all.sort_unstable_by_key(|e| e.0);
+        all
+    }
 
-        // Apply the merge to every word the entry lists.
-        deltas.clear();
-        let ptr = SymbolsPtr(symbols.as_mut_ptr());
+    /// The bytes `left + right` would make.
+    fn joined(&self, (a, b): (TokenId, TokenId)) -> Vec<u8> {
+        let mut bytes = self.tokens[a as usize].clone();
+        bytes.extend_from_slice(&self.tokens[b as usize]);
+        bytes
+    }
+
+    /// Records the merge `(a, b)` and returns the id of its string, new or reused.
+    fn add_merge(&mut self, (a, b): (TokenId, TokenId), bytes: Vec<u8>) -> TokenId {
+        self.merges.push((a, b));
+        let string = byte_level::bytes_to_string(&bytes);
+        if let Some(&id) = self.strings.get(&string) {
+            return id;
+        }
+        self.tokens.push(bytes);
+        self.token_len.push(self.token_len[a as usize] + self.token_len[b as usize]);
+        let id = (self.tokens.len() - 1) as TokenId;
+        self.strings.insert(string, id);
+        id
+    }
+
+    /// Applies `(a, b) -> new` to `words`, updates the pair counts, and returns the pairs that
+    /// gained occurrences (sorted), with their new count and the words that gained them.
+    fn apply(&mut self, (a, b): (TokenId, TokenId), new: TokenId, words: &[u32]) -> Vec<(Pair, i64, Vec<u32>)> {
+        let cap = self.config.length_cap;
+        self.deltas.clear();
+        let ptr = SymbolsPtr(self.symbols.as_mut_ptr());
+        let token_len = &self.token_len;
         let apply = |w: u32, m: &mut WordMeta, out: &mut Vec<Delta>| {
-            // SAFETY: word ranges are disjoint and `w` appears once in `top.words`.
+            // SAFETY: word ranges are disjoint and `w` appears once in `words`.
             #[expect(unsafe_code, reason = "disjoint in-place edits of words in parallel")]
-            let s = unsafe {
-                std::slice::from_raw_parts_mut(ptr.get().add(m.start as usize), m.len as usize)
-            };
-            m.len = merge_word(s, w, m.count, (a, b, new), &token_len, cap, out) as u32;
+            let s = unsafe { std::slice::from_raw_parts_mut(ptr.get().add(m.start as usize), m.len as usize) };
+            m.len = merge_word(s, w, m.count, (a, b, new), token_len, cap, out) as u32;
         };
-        if top.words.len() < PARALLEL_WORDS {
-            for (i, &w) in top.words.iter().enumerate() {
-                prefetch_ahead(&top.words, i, &meta, ptr.get());
-                apply(w, &mut meta[w as usize], &mut deltas);
+        if words.len() < PARALLEL_WORDS {
+            for (i, &w) in words.iter().enumerate() {
+                prefetch_ahead(words, i, &self.meta, ptr.get());
+                apply(w, &mut self.meta[w as usize], &mut self.deltas);
             }
         } else {
-            let meta_ro = &meta;
-            let results: Vec<(Vec<Delta>, Vec<u32>)> = top
-                .words
+            let meta_ro = &self.meta;
+            let results: Vec<(Vec<Delta>, Vec<u32>)> = words
                 .par_chunks(PARALLEL_WORDS / 4)
                 .map(|chunk| {
                     let mut out = Vec::new();
@@ -381,53 +382,176 @@ pub fn train(
                     (out, lens)
                 })
                 .collect();
-            for (chunk, (out, lens)) in top.words.chunks(PARALLEL_WORDS / 4).zip(results) {
+            for (chunk, (out, lens)) in words.chunks(PARALLEL_WORDS / 4).zip(results) {
                 for (&w, len) in chunk.iter().zip(lens) {
-                    meta[w as usize].len = len;
+                    self.meta[w as usize].len = len;
                 }
-                deltas.extend(out);
+                self.deltas.extend(out);
             }
         }
-
-        // Sum the deltas per pair (in word order), update the global counts once per pair,
-        // and queue the pairs that gained occurrences.
-        for d in &deltas {
-            record(&mut touched, d);
+        // Sum the deltas per pair (in word order), then update the global counts once per pair.
+        for d in &self.deltas {
+            record(&mut self.touched, d);
         }
-        fresh.clear();
-        for (pair, (sum, words)) in touched.drain() {
-            let count = pair_count.entry(pair).or_insert(0);
+        let mut fresh = Vec::new();
+        for (pair, (sum, words)) in self.touched.drain() {
+            let count = self.pair_count.entry(pair).or_insert(0);
             *count += sum;
             if !words.is_empty() {
                 fresh.push((pair, *count, words));
             }
         }
         fresh.sort_unstable_by_key(|f| f.0);
-        for (pair, count, words) in fresh.drain(..) {
-            if count > 0 {
-                heap.push(Candidate {
-                    count: count as u64,
-                    pair,
-                    words,
-                });
+        fresh
+    }
+}
+
+/// Sorted union of two sorted, duplicate-free word lists.
+fn union(a: Vec<u32>, b: Vec<u32>) -> Vec<u32> {
+    if a.is_empty() {
+        return b;
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            Ordering::Less => {
+                out.push(a[i]);
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push(b[j]);
+                j += 1;
+            }
+            Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
             }
         }
-        progress.set((strings.len() - initial) as u64);
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Trains on distinct words with their counts (sorted by bytes for a stable word order). The
+/// words are consumed and freed once they are laid out as symbols, to keep the peak memory low.
+///
+/// # Errors
+/// [`crate::Error::Config`] for invalid parameters, [`crate::Error::Cancelled`].
+pub fn train(
+    words_in: Vec<(Box<[u8]>, u64)>,
+    config: &BpeConfig,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Trained> {
+    train_with(words_in, config, &Hooks::default(), progress, cancel)
+}
+
+/// [`train`] with [`Hooks`]: inherited merges replayed first, then the frequency-driven loop
+/// with a filter on new tokens.
+///
+/// # Errors
+/// As [`train`].
+pub fn train_with(
+    words_in: Vec<(Box<[u8]>, u64)>,
+    config: &BpeConfig,
+    hooks: &Hooks<'_>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Trained> {
+    config.validate()?;
+    let mut st = State::new(words_in, config)?;
+    let pairs = st.count_pairs();
+    let target = config.vocab_size;
+    let initial = st.tokens.len();
+    progress.start("merge", (target.saturating_sub(initial)) as u64);
+
+    // Replay inherited merges, in order; the words each pair occurs in are kept in a map.
+    let mut skipped_inherited = Vec::new();
+    let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(pairs.len());
+    if hooks.inherit.is_empty() {
+        heap.extend(pairs.into_iter().filter(|p| p.1 > 0).map(|(pair, count, words)| Candidate {
+            count: count as u64,
+            pair,
+            words,
+        }));
+    } else {
+        let mut where_pairs: FastMap<Pair, Vec<u32>> = pairs.into_iter().map(|(p, _, w)| (p, w)).collect();
+        for (i, (left, right)) in hooks.inherit.iter().enumerate() {
+            cancel.check()?;
+            let id = |b: &[u8]| st.strings.get(&byte_level::bytes_to_string(b)).copied();
+            let pair = id(left).zip(id(right)).map(|(a, b)| pack(a, b));
+            let words = pair
+                .filter(|p| st.pair_count.get(p).is_some_and(|&c| c > 0) && st.strings.len() < target)
+                .and_then(|p| where_pairs.remove(&p));
+            let (Some(pair), Some(words)) = (pair, words) else {
+                skipped_inherited.push(i);
+                continue;
+            };
+            let ab = unpack(pair);
+            let new = st.add_merge(ab, st.joined(ab));
+            for (p, _, gained) in st.apply(ab, new, &words) {
+                let old = where_pairs.remove(&p).unwrap_or_default();
+                where_pairs.insert(p, union(old, gained));
+            }
+            progress.set((st.strings.len() - initial) as u64);
+        }
+        let mut rest: Vec<(Pair, Vec<u32>)> = where_pairs.into_iter().collect();
+        rest.sort_unstable_by_key(|e| e.0);
+        for (pair, words) in rest {
+            let count = st.pair_count.get(&pair).copied().unwrap_or(0);
+            if count > 0 {
+                heap.push(Candidate { count: count as u64, pair, words });
+            }
+        }
+    }
+
+    let min_frequency = config.min_frequency.max(1);
+    let mut rejected: hashbrown::HashSet<Pair, foldhash::fast::FixedState> = Default::default();
+    let stop = loop {
+        if st.strings.len() >= target {
+            break StopReason::VocabSizeReached;
+        }
+        cancel.check()?;
+        let Some(mut top) = heap.pop() else { break StopReason::NoPairLeft };
+        let current = st.pair_count[&top.pair];
+        if top.count != current.max(0) as u64 {
+            // Stale entry: re-queue with its current count (entries at zero can never win).
+            if current > 0 {
+                top.count = current as u64;
+                heap.push(top);
+            }
+            continue;
+        }
+        if top.count < min_frequency {
+            break StopReason::MinFrequency;
+        }
+        let ab = unpack(top.pair);
+        let bytes = st.joined(ab);
+        if hooks.filter.is_some_and(|keep| !keep(&bytes)) {
+            rejected.insert(top.pair);
+            continue;
+        }
+        let new = st.add_merge(ab, bytes);
+        for (pair, count, words) in st.apply(ab, new, &top.words) {
+            if count > 0 && !rejected.contains(&pair) {
+                heap.push(Candidate { count: count as u64, pair, words });
+            }
+        }
+        progress.set((st.strings.len() - initial) as u64);
     };
     progress.finish();
-    let corpus_tokens = single_symbol_tokens
-        + meta
-            .iter()
-            .map(|m| m.count as u64 * u64::from(m.len))
-            .sum::<u64>();
+    let corpus_tokens =
+        st.single_symbol_tokens + st.meta.iter().map(|m| m.count as u64 * u64::from(m.len)).sum::<u64>();
+    let num_special = dedup(&config.special_tokens).len();
     Ok(Trained {
-        model: BpeModel {
-            tokens,
-            num_special: specials.len(),
-            merges,
-        },
+        model: BpeModel { tokens: st.tokens, num_special, merges: st.merges },
         stop,
         corpus_tokens,
+        skipped_inherited,
+        rejected: rejected.len(),
     })
 }
 

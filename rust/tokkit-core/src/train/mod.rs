@@ -260,6 +260,7 @@ pub fn train_bpe_from_counter(
         model,
         stop,
         corpus_tokens,
+        ..
     } = bpe::train(words, config, progress, cancel)?;
     report.corpus_tokens = corpus_tokens;
     report.merge_seconds = started.elapsed().as_secs_f64();
