@@ -15,7 +15,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "cli" / "snapshots"
-HELP_PAGES = {"tokkit--help.txt": ["--help"], "tokkit-train--help.txt": ["train", "--help"]}
+HELP_PAGES = {
+    "tokkit--help.txt": ["--help"],
+    "tokkit-train--help.txt": ["train", "--help"],
+    "tokkit-eval--help.txt": ["eval", "--help"],
+}
 
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -31,11 +35,13 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def error_cases(tmp: Path) -> dict[str, list[str]]:
-    """Each bad input of the foundation issue, as CLI arguments (paths under ``tmp``)."""
+    """Each bad input of the foundation issue and of ``tokkit eval``, as CLI arguments (paths
+    under ``tmp``)."""
     (tmp / "empty.txt").write_text("")
     (tmp / "latin1.txt").write_bytes(b"caf\xe9 au lait\nplain line\n")
     (tmp / "existing").mkdir()
     (tmp / "a-file").write_text("x")
+    (tmp / "ranks.tiktoken").write_bytes(b"IQ== 0\nIg== 1\n")
     corpus = str(ROOT / "corpora" / "en-prose.txt")
     return {
         "missing file": ["train", "--vocab-size", "1000", "--out", f"{tmp}/o1", f"{tmp}/nope.txt"],
@@ -86,6 +92,15 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
             corpus,
         ],
         "missing recipe": ["train", "--recipe", f"{tmp}/nope.toml", "--out", f"{tmp}/o6", corpus],
+        "eval: missing tokenizer": ["eval", "--text", corpus, f"{tmp}/nope"],
+        "eval: not a tokenizer": ["eval", "--text", corpus, f"{tmp}/a-file"],
+        "eval: empty text": ["eval", "--text", f"{tmp}/empty.txt", f"{tmp}/ranks.tiktoken"],
+        "eval: tiktoken file of an unknown encoding": [
+            "eval",
+            "--text",
+            corpus,
+            f"{tmp}/ranks.tiktoken",
+        ],
     }
 
 

