@@ -3,7 +3,14 @@
 from collections.abc import Iterable
 from typing import final
 
-__all__ = ["PRETOKENIZER_PATTERNS", "BpeTokenizer", "TrainedBpe", "__version__", "train_bpe"]
+__all__ = [
+    "PRETOKENIZER_PATTERNS",
+    "BpeTokenizer",
+    "TrainedBpe",
+    "__version__",
+    "train_bpe",
+    "train_superbpe",
+]
 
 __version__: str
 PRETOKENIZER_PATTERNS: dict[str, str]
@@ -47,6 +54,22 @@ def train_bpe(
     max_token_length: int | None = None,
     max_token_chars: int | None = None,
     full_alphabet: bool = True,
+    text_field: str | None = None,
+    strict_utf8: bool = False,
+    num_threads: int | None = None,
+    progress: str = "none",
+) -> TrainedBpe: ...
+def train_superbpe(
+    files: list[str],
+    *,
+    vocab_size: int,
+    transition_merges: int,
+    config: str = "recommended",
+    min_frequency: int = 0,
+    special_tokens: list[str] = ...,
+    full_alphabet: bool = True,
+    max_words: int = 4,
+    forbid_colon_space: bool = True,
     text_field: str | None = None,
     strict_utf8: bool = False,
     num_threads: int | None = None,

@@ -18,9 +18,10 @@ from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._special import hf_side_files
 from tokkit.exceptions import ConfigError
 
-Algo = Literal["bpe"]
+Algo = Literal["bpe", "superbpe"]
 ProgressMode = Literal["bar", "jsonl", "none"]
-ALGORITHMS: tuple[str, ...] = ("bpe",)
+ALGORITHMS: tuple[str, ...] = ("bpe", "superbpe")
+SUPERBPE_CONFIGS: tuple[str, ...] = ("recommended", "paper")
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class TrainedTokenizer:
                     "threads",
                 )
             },
+            **({"superbpe": self.report["superbpe"]} if "superbpe" in self.report else {}),
             "wall_seconds": round(self.wall_seconds, 3),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
@@ -106,6 +108,50 @@ class TrainedTokenizer:
         files = {"tokenizer.json": self.to_json() + "\n", "tokkit.json": dumps(self.sidecar())}
         files.update(hf_side_files(self.special_tokens))
         return write_dir_atomically(out, files, force=force)
+
+
+def _transition_merges(transition_point: float | None, vocab_size: int) -> int:
+    """The stage-1 merge count from a count or a fraction of the vocabulary size."""
+    if transition_point is None:
+        raise ConfigError("SuperBPE needs a transition point: --transition-point 24000 or 0.75")
+    if isinstance(transition_point, float) and 0 < transition_point < 1:
+        return round(transition_point * vocab_size)
+    if float(transition_point).is_integer() and transition_point >= 0:
+        return int(transition_point)
+    raise ConfigError(
+        f"transition point {transition_point!r} must be a merge count (24000) or a fraction "
+        "of the vocab size between 0 and 1 (0.75)"
+    )
+
+
+def _train_superbpe(
+    files: list[str] | None, texts: Iterable[str] | None, parameters: dict[str, Any], progress: str
+) -> Any:
+    """Run the native SuperBPE trainer (it reads the corpus twice, so it needs files)."""
+    if texts is not None or not files:
+        raise ConfigError("SuperBPE reads the corpus twice, so it needs files, not texts=")
+    if parameters["max_token_length"] is not None or parameters["max_token_chars"] is not None:
+        raise ConfigError("token length caps are not available with SuperBPE; remove them")
+    if parameters["superbpe_config"] not in SUPERBPE_CONFIGS:
+        raise ConfigError(
+            f"unknown SuperBPE configuration {parameters['superbpe_config']!r}; "
+            f"choose one of: {', '.join(SUPERBPE_CONFIGS)}"
+        )
+    parameters["pretokenizer"] = f"superbpe-{parameters['superbpe_config']}"
+    return _tokkit.train_superbpe(
+        files,
+        vocab_size=parameters["vocab_size"],
+        transition_merges=parameters["transition_merges"],
+        config=parameters["superbpe_config"],
+        min_frequency=parameters["min_frequency"],
+        special_tokens=parameters["special_tokens"],
+        full_alphabet=parameters["full_alphabet"],
+        max_words=parameters["max_words"],
+        text_field=parameters["text_field"],
+        strict_utf8=parameters["strict"],
+        num_threads=parameters["num_threads"],
+        progress=progress,
+    )
 
 
 def _as_files(corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
@@ -130,6 +176,9 @@ def train(
     strict: bool = False,
     num_threads: int | None = None,
     progress: ProgressMode = "none",
+    transition_point: float | None = None,
+    superbpe_config: str = "recommended",
+    max_words: int = 4,
     out: str | os.PathLike[str] | None = None,
     force: bool = False,
 ) -> TrainedTokenizer:
@@ -154,6 +203,11 @@ def train(
         num_threads: Worker threads (default: ``TOKKIT_NUM_THREADS`` or all cores). The result
             does not depend on it.
         progress: ``bar``, ``jsonl`` (JSON lines on stderr) or ``none``.
+        transition_point: SuperBPE only: merges learned in stage 1 before superword merges
+            start, as a count (``24000``) or a fraction of ``vocab_size`` (``0.75``).
+        superbpe_config: SuperBPE only: ``recommended`` (default; the authors' current
+            configuration) or ``paper`` (the 2025 paper's).
+        max_words: SuperBPE only: most space-separated words in one token (paper: 4).
         out: If given, save there (see :meth:`TrainedTokenizer.save`); checked before training.
         force: Replace an existing ``out``.
 
@@ -185,6 +239,12 @@ def train(
         "strict": strict,
         "num_threads": num_threads,
     }
+    if algo == "superbpe":
+        parameters.update(
+            transition_merges=_transition_merges(transition_point, vocab_size),
+            superbpe_config=superbpe_config,
+            max_words=max_words,
+        )
     for name in (
         "vocab_size",
         "min_frequency",
@@ -196,21 +256,24 @@ def train(
         if value is not None and (not isinstance(value, int) or value < 0):
             raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
     started = time.perf_counter()
-    native = _tokkit.train_bpe(
-        files,
-        texts,
-        vocab_size=vocab_size,
-        pretokenizer=pretokenizer,
-        min_frequency=min_frequency,
-        special_tokens=list(special_tokens),
-        max_token_length=max_token_length,
-        max_token_chars=max_token_chars,
-        full_alphabet=full_alphabet,
-        text_field=text_field,
-        strict_utf8=strict,
-        num_threads=num_threads,
-        progress=progress,
-    )
+    if algo == "superbpe":
+        native = _train_superbpe(files, texts, parameters, progress)
+    else:
+        native = _tokkit.train_bpe(
+            files,
+            texts,
+            vocab_size=vocab_size,
+            pretokenizer=pretokenizer,
+            min_frequency=min_frequency,
+            special_tokens=list(special_tokens),
+            max_token_length=max_token_length,
+            max_token_chars=max_token_chars,
+            full_alphabet=full_alphabet,
+            text_field=text_field,
+            strict_utf8=strict,
+            num_threads=num_threads,
+            progress=progress,
+        )
     trained = TrainedTokenizer(
         algorithm=algo,
         parameters=parameters,

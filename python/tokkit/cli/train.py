@@ -34,6 +34,7 @@ examples:
   tokkit train --vocab-size 32000 --out my-bpe corpus.txt
   tokkit train --vocab-size 50000 --special-tokens '<|endoftext|>' --out gpt2ish 'data/*.txt.gz'
   tokkit train --recipe cli/recipes/llama3-32k.toml --out my-bpe docs.jsonl --text-field body
+  tokkit train --algo superbpe --vocab-size 32000 --transition-point 24000 --out sbpe corpus.txt
 """
 
 #: Keys a recipe file may set, with the argparse destination they fill.
@@ -46,6 +47,9 @@ RECIPE_KEYS = {
     "max_token_length": "max_token_length",
     "max_token_chars": "max_token_chars",
     "full_alphabet": "full_alphabet",
+    "transition_point": "transition_point",
+    "superbpe_config": "superbpe_config",
+    "max_words": "max_words",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -57,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     "max_token_length": None,
     "max_token_chars": None,
     "full_alphabet": True,
+    "transition_point": None,
+    "superbpe_config": "recommended",
+    "max_words": 4,
 }
 
 
@@ -77,7 +84,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
-        "--algo", choices=["bpe"], default=None, help="training algorithm (default: bpe)"
+        "--algo",
+        choices=["bpe", "superbpe"],
+        default=None,
+        help="bpe (default) or superbpe (subwords, then superwords across spaces)",
     )
     p.add_argument("--vocab-size", type=int, metavar="N", help="vocabulary size, all ids included")
     p.add_argument(
@@ -127,6 +137,21 @@ def add_parser(sub: Any) -> None:
         choices=["bar", "jsonl", "none"],
         help="progress on stderr (default: bar on a terminal, none otherwise)",
     )
+    sup = p.add_argument_group("SuperBPE (--algo superbpe)")
+    sup.add_argument(
+        "--transition-point",
+        type=float,
+        metavar="T",
+        help="stage-1 merges before superwords: a count (24000) or a fraction of V (0.75)",
+    )
+    sup.add_argument(
+        "--superbpe-config",
+        choices=["recommended", "paper"],
+        help="pinned pre-tokenizers: recommended (default) or paper (the 2025 paper's)",
+    )
+    sup.add_argument(
+        "--max-words", type=int, metavar="N", help="most words in one token (default 4)"
+    )
     p.add_argument("--recipe", metavar="FILE", help="TOML file of defaults (see cli/recipes/)")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(run=run)
@@ -168,6 +193,11 @@ def default_progress() -> ProgressMode:
     return "bar" if sys.stderr.isatty() else "none"
 
 
+def _whole(value: float | None) -> float | None:
+    """A transition point of 24000.0 from argparse means the count 24000."""
+    return int(value) if value is not None and value >= 1 and float(value).is_integer() else value
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``tokkit train``."""
     from tokkit.train import train
@@ -183,6 +213,9 @@ def run(args: argparse.Namespace) -> int:
         max_token_length=options["max_token_length"],
         max_token_chars=options["max_token_chars"],
         full_alphabet=options["full_alphabet"],
+        transition_point=_whole(options["transition_point"]),
+        superbpe_config=options["superbpe_config"],
+        max_words=options["max_words"],
         text_field=args.text_field,
         strict=args.strict,
         num_threads=args.num_threads,
@@ -191,6 +224,14 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
     )
     report = trained.report
+    if "superbpe" in report:
+        sb = report["superbpe"]
+        print(
+            f"superbpe: {sb['stage1_merges']} stage-1 merges, {sb['stage2_merges']} stage-2 merges "
+            f"on {sb['stage2_distinct_spans']} distinct spans "
+            f"({sb['rejected_pairs']} pairs rejected)",
+            file=sys.stderr,
+        )
     if report["skipped_invalid_utf8"]:
         print(
             f"warning: skipped {report['skipped_invalid_utf8']} lines that are not valid UTF-8 "

@@ -17,16 +17,23 @@ fn byte_level(use_regex: bool) -> Value {
 /// followed by a non-splitting ByteLevel, or a non-splitting ByteLevel alone.
 #[must_use]
 pub fn pre_tokenizer_json(pretokenizer: &Pretokenizer) -> Value {
+    let digits = pretokenizer.isolates_digits();
     match (pretokenizer.name(), pretokenizer.pattern()) {
-        ("gpt2", _) => byte_level(true),
-        (_, None) => byte_level(false),
-        (_, Some(pattern)) => json!({
-            "type": "Sequence",
-            "pretokenizers": [
-                {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": false},
-                byte_level(false),
-            ],
-        }),
+        ("gpt2", _) if !digits => byte_level(true),
+        (_, None) if !digits => byte_level(false),
+        (_, pattern) => {
+            let mut chain = Vec::new();
+            if digits {
+                chain.push(json!({"type": "Digits", "individual_digits": false}));
+            }
+            if let Some(pattern) = pattern {
+                chain.push(json!({
+                    "type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": false,
+                }));
+            }
+            chain.push(byte_level(false));
+            json!({"type": "Sequence", "pretokenizers": chain})
+        }
     }
 }
 
@@ -112,10 +119,30 @@ fn pretokenizer_from(value: &Value) -> Result<Pretokenizer> {
                 .get("pretokenizers")
                 .and_then(Value::as_array)
                 .ok_or_else(|| unsupported("empty Sequence"))?;
-            match parts.as_slice() {
+            let kind = |v: &Value| {
+                v.get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let (digits, rest) = match parts.split_first() {
+                Some((first, rest)) if kind(first) == "Digits" => {
+                    if first.get("individual_digits").and_then(Value::as_bool) == Some(true) {
+                        return Err(unsupported("Digits with individual_digits=true"));
+                    }
+                    (true, rest)
+                }
+                _ => (false, parts.as_slice()),
+            };
+            let pre = match rest {
+                [bl] if kind(bl) == "ByteLevel"
+                    && bl.get("use_regex").and_then(Value::as_bool) == Some(false) =>
+                {
+                    Pretokenizer::from_spec("none")?
+                }
                 [split, bl]
-                    if split.get("type").and_then(Value::as_str) == Some("Split")
-                        && bl.get("type").and_then(Value::as_str) == Some("ByteLevel")
+                    if kind(split) == "Split"
+                        && kind(bl) == "ByteLevel"
                         && bl.get("use_regex").and_then(Value::as_bool) == Some(false) =>
                 {
                     let pattern = split
@@ -127,26 +154,40 @@ fn pretokenizer_from(value: &Value) -> Result<Pretokenizer> {
                     {
                         return Err(unsupported("a Split that is not Isolated"));
                     }
-                    let name = [
-                        ("llama3", crate::pretokenize::LLAMA3_PATTERN),
-                        ("o200k", crate::pretokenize::O200K_PATTERN),
-                        ("gpt2", crate::pretokenize::GPT2_PATTERN),
-                    ]
-                    .iter()
-                    .find(|(_, p)| *p == pattern)
-                    .map_or("custom", |(n, _)| n);
-                    if name == "gpt2" {
-                        Pretokenizer::from_spec("gpt2")
-                    } else {
-                        Pretokenizer::regex_named(name, pattern)
-                    }
+                    named_pattern(pattern)?
                 }
-                _ => Err(unsupported(
-                    "a pre-tokenizer Sequence other than [Split, ByteLevel]",
-                )),
-            }
+                _ => {
+                    return Err(unsupported(
+                        "a pre-tokenizer Sequence other than [Digits?, Split, ByteLevel]",
+                    ));
+                }
+            };
+            Ok(if digits {
+                pre.with_isolated_digits()
+            } else {
+                pre
+            })
         }
         other => Err(unsupported(&format!("pre_tokenizer type {other}"))),
+    }
+}
+
+/// The pre-tokenizer for a Split pattern, named when it is a built-in one.
+fn named_pattern(pattern: &str) -> Result<Pretokenizer> {
+    use crate::train::superbpe;
+    let known = [
+        ("gpt2", crate::pretokenize::GPT2_PATTERN),
+        ("llama3", crate::pretokenize::LLAMA3_PATTERN),
+        ("o200k", crate::pretokenize::O200K_PATTERN),
+        ("superbpe-paper-stage1", superbpe::PAPER_STAGE1),
+        ("superbpe-paper-stage2", superbpe::PAPER_STAGE2),
+        ("superbpe-recommended-stage1", superbpe::RECOMMENDED_STAGE1),
+        ("superbpe-recommended-stage2", superbpe::RECOMMENDED_STAGE2),
+    ];
+    match known.iter().find(|(_, p)| *p == pattern) {
+        Some(("gpt2", _)) => Pretokenizer::from_spec("gpt2"),
+        Some((name, _)) => Pretokenizer::regex_named(name, pattern),
+        None => Pretokenizer::regex_named("custom", pattern),
     }
 }
 

@@ -18,7 +18,7 @@ mod _tokkit {
     #[pymodule_export]
     use super::tokenizer::PyBpeTokenizer;
     #[pymodule_export]
-    use super::trainers::{PyTrainedBpe, train_bpe};
+    use super::trainers::{PyTrainedBpe, train_bpe, train_superbpe};
 
     use pyo3::prelude::*;
 

@@ -6,6 +6,7 @@ use pyo3::types::PyIterator;
 use rayon::prelude::*;
 use tokkit_core::pretokenize::Pretokenizer;
 use tokkit_core::progress;
+use tokkit_core::train::superbpe::{self, Preset, SuperBpeConfig, SuperBpeReport};
 use tokkit_core::train::{self, BpeConfig, BpeModel, LengthCap, TrainReport};
 use tokkit_core::word_counts::{self, Counter};
 use tokkit_core::{Error, corpus, hf_json};
@@ -22,6 +23,7 @@ pub struct PyTrainedBpe {
     model: BpeModel,
     pretokenizer: Pretokenizer,
     report: TrainReport,
+    superbpe: Option<SuperBpeReport>,
 }
 
 #[pymethods]
@@ -34,7 +36,14 @@ impl PyTrainedBpe {
 
     /// The training report (corpus hash and size, counts, timings, stop reason) as JSON text.
     fn report_json(&self) -> String {
-        serde_json::to_string(&self.report).unwrap_or_default()
+        let mut value = serde_json::to_value(&self.report).unwrap_or_default();
+        if let (Some(extra), Some(map)) = (&self.superbpe, value.as_object_mut()) {
+            map.insert(
+                "superbpe".into(),
+                serde_json::to_value(extra).unwrap_or_default(),
+            );
+        }
+        value.to_string()
     }
 
     /// Merges as `(left, right)` byte-level strings, in rank order.
@@ -192,5 +201,71 @@ pub fn train_bpe(
         model,
         pretokenizer: pre,
         report,
+        superbpe: None,
+    })
+}
+
+/// Trains SuperBPE on `files`: classic BPE for `transition_merges` merges, then superword
+/// merges across whitespace up to `vocab_size`.
+#[pyfunction]
+#[pyo3(signature = (
+    files, *, vocab_size, transition_merges, config="recommended", min_frequency=0,
+    special_tokens=Vec::new(), full_alphabet=true, max_words=4, forbid_colon_space=true,
+    text_field=None, strict_utf8=false, num_threads=None, progress="none"
+))]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "mirrors the keyword arguments of tokkit.train"
+)]
+#[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
+pub fn train_superbpe(
+    py: Python<'_>,
+    files: Vec<String>,
+    vocab_size: usize,
+    transition_merges: usize,
+    config: &str,
+    min_frequency: u64,
+    special_tokens: Vec<String>,
+    full_alphabet: bool,
+    max_words: usize,
+    forbid_colon_space: bool,
+    text_field: Option<String>,
+    strict_utf8: bool,
+    num_threads: Option<usize>,
+    progress: &str,
+) -> PyResult<PyTrainedBpe> {
+    let config = SuperBpeConfig {
+        bpe: BpeConfig {
+            vocab_size,
+            min_frequency,
+            special_tokens,
+            length_cap: LengthCap::None,
+            full_alphabet,
+        },
+        transition_merges,
+        preset: Preset::from_name(config).map_err(crate::errors::TokkitErr)?,
+        max_words,
+        forbid_colon_space,
+    };
+    config.validate().map_err(crate::errors::TokkitErr)?;
+    let sink = progress::from_name(progress).map_err(crate::errors::TokkitErr)?;
+    let pool = train::thread_pool(num_threads).map_err(crate::errors::TokkitErr)?;
+    let (model, pretokenizer, report, extra) = run_detached(py, |cancel| {
+        pool.install(|| {
+            superbpe::train_from_files(
+                &files,
+                text_field.as_deref(),
+                strict_utf8,
+                &config,
+                sink.as_ref(),
+                cancel,
+            )
+        })
+    })?;
+    Ok(PyTrainedBpe {
+        model,
+        pretokenizer,
+        report,
+        superbpe: Some(extra),
     })
 }

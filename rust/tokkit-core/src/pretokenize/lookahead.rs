@@ -1,26 +1,45 @@
-//! Exact emulation of the trailing `\s+(?!\S)|\s+` that the GPT-2 family of patterns ends with,
-//! so those patterns run on the `regex` crate's automata instead of a backtracking engine.
+//! Exact emulation of the trailing look-aheads that the GPT-2 family of patterns ends with, so
+//! those patterns run on the `regex` crate's automata instead of a backtracking engine.
 //!
-//! `P|\s+(?!\S)|\s+` is compiled as `P|(\s+)`. When the capture group matched a whitespace run of
-//! two or more chars that a non-space follows, the look-ahead would have refused the last char,
-//! so the piece ends one char earlier and the next search starts there, exactly as the
-//! backtracking engine does. Captures are only computed in that case, which keeps the hot path
-//! on the DFA.
+//! Two suffixes are recognised:
+//! - `P|\s+(?!\S)|\s+` (GPT-2, Llama-3, o200k) is compiled as `P|(\s+)`. When the group matched
+//!   a whitespace run of two or more chars that a non-space follows, the look-ahead would have
+//!   refused the last char, so the piece ends one char earlier.
+//! - `P| +(?!\S)` (SuperBPE's recommended stage-2 pattern) is compiled as `P|( +)`. A run of
+//!   spaces that a non-space follows loses its last space; a single such space is no match at
+//!   all, so the search resumes one char later and the space joins the text between matches.
+//!
+//! In both cases the next search starts where the backtracking engine's would. Captures are only
+//! computed for a whitespace match that a non-space follows, which keeps the hot path on the DFA.
 
-const SUFFIX: &str = r"|\s+(?!\S)|\s+";
+/// Which look-ahead suffix the pattern had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Suffix {
+    /// `|\s+(?!\S)|\s+`
+    AnySpace,
+    /// `| +(?!\S)`
+    Spaces,
+}
 
-/// A pattern of the form `P|\s+(?!\S)|\s+` where `P` has no look-around.
+/// A pattern `P` + one of the suffixes, where `P` has no look-around.
 #[derive(Debug)]
 pub(super) struct TrailingSpaceRegex {
     re: regex::Regex,
+    suffix: Suffix,
 }
 
 impl TrailingSpaceRegex {
-    /// `None` unless `pattern` ends with the suffix and the rest compiles with `regex`.
+    /// `None` unless `pattern` ends with a known suffix and the rest compiles with `regex`.
     pub(super) fn new(pattern: &str) -> Option<Self> {
-        let head = pattern.strip_suffix(SUFFIX)?;
-        let re = regex::Regex::new(&format!(r"(?:{head})|(\s+)")).ok()?;
-        Some(Self { re })
+        let (head, suffix, group) = if let Some(head) = pattern.strip_suffix(r"|\s+(?!\S)|\s+") {
+            (head, Suffix::AnySpace, r"(\s+)")
+        } else if let Some(head) = pattern.strip_suffix(r"| +(?!\S)") {
+            (head, Suffix::Spaces, r"( +)")
+        } else {
+            return None;
+        };
+        let re = regex::Regex::new(&format!(r"(?:{head})|{group}")).ok()?;
+        Some(Self { re, suffix })
     }
 
     pub(super) fn split<'a>(&self, text: &'a str, mut emit: impl FnMut(&'a str)) {
@@ -31,21 +50,29 @@ impl TrailingSpaceRegex {
                 break;
             };
             let (start, mut end) = (m.start(), m.end());
-            if end < text.len()
-                && m.as_str().chars().nth(1).is_some()
-                && m.as_str().chars().all(char::is_whitespace)
-            {
-                let from_space_group = self
+            let followed_by_non_space = text[end..]
+                .chars()
+                .next()
+                .is_some_and(|c| !c.is_whitespace());
+            if followed_by_non_space && m.as_str().chars().all(char::is_whitespace) {
+                let from_group = self
                     .re
                     .captures_at(text, start)
                     .and_then(|c| c.get(1))
                     .is_some_and(|g| g.start() == start);
-                let followed_by_non_space = text[end..]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| !c.is_whitespace());
-                if from_space_group && followed_by_non_space {
-                    end -= m.as_str().chars().next_back().map_or(0, char::len_utf8);
+                if from_group {
+                    let single = m.as_str().chars().nth(1).is_none();
+                    match (self.suffix, single) {
+                        (Suffix::AnySpace, true) => {}
+                        (Suffix::Spaces, true) => {
+                            // ` +(?!\S)` cannot match here: search again one char later.
+                            pos = start + 1;
+                            continue;
+                        }
+                        (_, false) => {
+                            end -= m.as_str().chars().next_back().map_or(0, char::len_utf8)
+                        }
+                    }
                 }
             }
             if start > prev {

@@ -39,6 +39,7 @@ pub struct Pretokenizer {
     name: String,
     pattern: Option<String>,
     engine: Engine,
+    isolate_digits: bool,
 }
 
 impl Pretokenizer {
@@ -52,11 +53,13 @@ impl Pretokenizer {
                 name: "gpt2".into(),
                 pattern: Some(GPT2_PATTERN.into()),
                 engine: Engine::Gpt2,
+                isolate_digits: false,
             }),
             "none" => Ok(Self {
                 name: "none".into(),
                 pattern: None,
                 engine: Engine::Whole,
+                isolate_digits: false,
             }),
             "llama3" => Self::regex_named("llama3", LLAMA3_PATTERN),
             "o200k" => Self::regex_named("o200k", O200K_PATTERN),
@@ -90,6 +93,7 @@ impl Pretokenizer {
             name: name.into(),
             pattern: Some(pattern.into()),
             engine,
+            isolate_digits: false,
         })
     }
 
@@ -117,8 +121,42 @@ impl Pretokenizer {
         }
     }
 
+    /// The same pre-tokenizer preceded by HF's `Digits(individual_digits=false)`: runs of
+    /// `\p{N}` are cut out first, then the pattern splits each piece.
+    #[must_use]
+    pub fn with_isolated_digits(mut self) -> Self {
+        self.isolate_digits = true;
+        self
+    }
+
+    /// Whether runs of digits are cut out before the pattern runs.
+    #[must_use]
+    pub fn isolates_digits(&self) -> bool {
+        self.isolate_digits
+    }
+
     /// Calls `emit` with every non-empty piece of `text`, in order.
     pub fn split<'a>(&self, text: &'a str, mut emit: impl FnMut(&'a str)) {
+        if self.isolate_digits {
+            let mut start = 0;
+            let mut in_digits = false;
+            for (i, c) in text.char_indices() {
+                let digit = classes::class_of(c) == classes::CharClass::Number;
+                if digit != in_digits && i > start {
+                    self.split_one(&text[start..i], &mut emit);
+                    start = i;
+                }
+                in_digits = digit;
+            }
+            if start < text.len() {
+                self.split_one(&text[start..], &mut emit);
+            }
+        } else {
+            self.split_one(text, emit);
+        }
+    }
+
+    fn split_one<'a>(&self, text: &'a str, mut emit: impl FnMut(&'a str)) {
         match &self.engine {
             Engine::Gpt2 => gpt2::split(text, emit),
             Engine::Whole => {

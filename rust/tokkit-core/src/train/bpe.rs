@@ -198,15 +198,15 @@ fn record(touched: &mut Touched, d: &Delta) {
     }
 }
 
+/// Decides whether a candidate token (its bytes) may be created.
+pub type TokenFilter<'a> = dyn Fn(&[u8]) -> bool + Sync + 'a;
+
 /// Extra behaviour of the merge loop, used by SuperBPE's second stage.
 #[derive(Default)]
 pub struct Hooks<'a> {
-    /// Merges `(left, right)` (token bytes) to replay first, in order, whatever their frequency.
-    /// A merge whose parts are unknown or whose pair does not occur is skipped and reported.
-    pub inherit: &'a [(Vec<u8>, Vec<u8>)],
     /// Returns `false` to reject a candidate token (its bytes) in the frequency-driven loop; the
     /// pair is then dropped for good: no merge, no id, never queued again.
-    pub filter: Option<&'a (dyn Fn(&[u8]) -> bool + Sync)>,
+    pub filter: Option<&'a TokenFilter<'a>>,
 }
 
 /// What [`train`] returns.
@@ -219,8 +219,6 @@ pub struct Trained {
     /// Tokens the training corpus encodes into with the final model (each word's final
     /// segmentation times its count), so compression comes for free.
     pub corpus_tokens: u64,
-    /// Indices (into [`Hooks::inherit`]) of inherited merges that could not be replayed.
-    pub skipped_inherited: Vec<usize>,
     /// Pairs the filter rejected.
     pub rejected: usize,
 }
@@ -302,6 +300,59 @@ impl<'c> State<'c> {
         })
     }
 
+    /// Continues from `base` (its vocabulary and merges) on words already segmented into its
+    /// token ids, as SuperBPE's second stage does.
+    fn from_ids(
+        base: BpeModel,
+        words_in: Vec<(Vec<TokenId>, u64)>,
+        config: &'c BpeConfig,
+    ) -> Result<Self> {
+        let strings = (0..base.tokens.len())
+            .map(|i| (base.token_string(i as TokenId), i as TokenId))
+            .collect();
+        let token_len = base
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if i < base.num_special {
+                    1
+                } else {
+                    t.len() as u32
+                }
+            })
+            .collect();
+        let mut symbols: Vec<TokenId> = Vec::new();
+        let mut meta: Vec<WordMeta> = Vec::new();
+        let mut single_symbol_tokens = 0u64;
+        for (w, c) in words_in {
+            if w.len() < 2 {
+                single_symbol_tokens += c * w.len() as u64;
+                continue;
+            }
+            meta.push(WordMeta {
+                start: u32::try_from(symbols.len()).map_err(|_| too_big())?,
+                len: w.len() as u32,
+                count: i64::try_from(c).unwrap_or(i64::MAX),
+            });
+            symbols.extend_from_slice(&w);
+        }
+        symbols.shrink_to_fit();
+        Ok(Self {
+            config,
+            tokens: base.tokens,
+            strings,
+            token_len,
+            symbols,
+            meta,
+            pair_count: FastMap::default(),
+            merges: base.merges,
+            touched: FastMap::default(),
+            deltas: Vec::new(),
+            single_symbol_tokens,
+        })
+    }
+
     /// Counts the initial pairs; returns each pair with its count and the words holding it.
     fn count_pairs(&mut self) -> Vec<(Pair, i64, Vec<u32>)> {
         let cap = self.config.length_cap;
@@ -309,7 +360,11 @@ impl<'c> State<'c> {
             for (w, m) in self.meta.iter().enumerate() {
                 let s = &self.symbols[m.start as usize..(m.start + m.len) as usize];
                 for pair in s.windows(2) {
-                    let d = Delta { pair: pack(pair[0], pair[1]), count: m.count, word: w as u32 };
+                    let d = Delta {
+                        pair: pack(pair[0], pair[1]),
+                        count: m.count,
+                        word: w as u32,
+                    };
                     record(&mut self.touched, &d);
                 }
             }
@@ -339,7 +394,8 @@ impl<'c> State<'c> {
             return id;
         }
         self.tokens.push(bytes);
-        self.token_len.push(self.token_len[a as usize] + self.token_len[b as usize]);
+        self.token_len
+            .push(self.token_len[a as usize] + self.token_len[b as usize]);
         let id = (self.tokens.len() - 1) as TokenId;
         self.strings.insert(string, id);
         id
@@ -347,7 +403,12 @@ impl<'c> State<'c> {
 
     /// Applies `(a, b) -> new` to `words`, updates the pair counts, and returns the pairs that
     /// gained occurrences (sorted), with their new count and the words that gained them.
-    fn apply(&mut self, (a, b): (TokenId, TokenId), new: TokenId, words: &[u32]) -> Vec<(Pair, i64, Vec<u32>)> {
+    fn apply(
+        &mut self,
+        (a, b): (TokenId, TokenId),
+        new: TokenId,
+        words: &[u32],
+    ) -> Vec<(Pair, i64, Vec<u32>)> {
         let cap = self.config.length_cap;
         self.deltas.clear();
         let ptr = SymbolsPtr(self.symbols.as_mut_ptr());
@@ -355,7 +416,9 @@ impl<'c> State<'c> {
         let apply = |w: u32, m: &mut WordMeta, out: &mut Vec<Delta>| {
             // SAFETY: word ranges are disjoint and `w` appears once in `words`.
             #[expect(unsafe_code, reason = "disjoint in-place edits of words in parallel")]
-            let s = unsafe { std::slice::from_raw_parts_mut(ptr.get().add(m.start as usize), m.len as usize) };
+            let s = unsafe {
+                std::slice::from_raw_parts_mut(ptr.get().add(m.start as usize), m.len as usize)
+            };
             m.len = merge_word(s, w, m.count, (a, b, new), token_len, cap, out) as u32;
         };
         if words.len() < PARALLEL_WORDS {
@@ -406,35 +469,6 @@ impl<'c> State<'c> {
     }
 }
 
-/// Sorted union of two sorted, duplicate-free word lists.
-fn union(a: Vec<u32>, b: Vec<u32>) -> Vec<u32> {
-    if a.is_empty() {
-        return b;
-    }
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            Ordering::Less => {
-                out.push(a[i]);
-                i += 1;
-            }
-            Ordering::Greater => {
-                out.push(b[j]);
-                j += 1;
-            }
-            Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
-}
-
 /// Trains on distinct words with their counts (sorted by bytes for a stable word order). The
 /// words are consumed and freed once they are laid out as symbols, to keep the peak memory low.
 ///
@@ -462,51 +496,51 @@ pub fn train_with(
     cancel: &CancelToken,
 ) -> Result<Trained> {
     config.validate()?;
-    let mut st = State::new(words_in, config)?;
+    run(State::new(words_in, config)?, hooks, progress, cancel)
+}
+
+/// Continues training from `base` on words already segmented into its ids (SuperBPE stage 2):
+/// `base`'s tokens and merges come first, then new merges until `config.vocab_size`.
+///
+/// # Errors
+/// As [`train`].
+pub fn continue_from(
+    base: BpeModel,
+    words: Vec<(Vec<TokenId>, u64)>,
+    config: &BpeConfig,
+    hooks: &Hooks<'_>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Trained> {
+    run(
+        State::from_ids(base, words, config)?,
+        hooks,
+        progress,
+        cancel,
+    )
+}
+
+/// The merge loop proper.
+fn run(
+    mut st: State<'_>,
+    hooks: &Hooks<'_>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Trained> {
+    let config = st.config;
     let pairs = st.count_pairs();
     let target = config.vocab_size;
-    let initial = st.tokens.len();
+    let initial = st.strings.len();
     progress.start("merge", (target.saturating_sub(initial)) as u64);
-
-    // Replay inherited merges, in order; the words each pair occurs in are kept in a map.
-    let mut skipped_inherited = Vec::new();
-    let mut heap: BinaryHeap<Candidate> = BinaryHeap::with_capacity(pairs.len());
-    if hooks.inherit.is_empty() {
-        heap.extend(pairs.into_iter().filter(|p| p.1 > 0).map(|(pair, count, words)| Candidate {
+    let mut heap: BinaryHeap<Candidate> = pairs
+        .into_iter()
+        .filter(|p| p.1 > 0)
+        .map(|(pair, count, words)| Candidate {
             count: count as u64,
             pair,
             words,
-        }));
-    } else {
-        let mut where_pairs: FastMap<Pair, Vec<u32>> = pairs.into_iter().map(|(p, _, w)| (p, w)).collect();
-        for (i, (left, right)) in hooks.inherit.iter().enumerate() {
-            cancel.check()?;
-            let id = |b: &[u8]| st.strings.get(&byte_level::bytes_to_string(b)).copied();
-            let pair = id(left).zip(id(right)).map(|(a, b)| pack(a, b));
-            let words = pair
-                .filter(|p| st.pair_count.get(p).is_some_and(|&c| c > 0) && st.strings.len() < target)
-                .and_then(|p| where_pairs.remove(&p));
-            let (Some(pair), Some(words)) = (pair, words) else {
-                skipped_inherited.push(i);
-                continue;
-            };
-            let ab = unpack(pair);
-            let new = st.add_merge(ab, st.joined(ab));
-            for (p, _, gained) in st.apply(ab, new, &words) {
-                let old = where_pairs.remove(&p).unwrap_or_default();
-                where_pairs.insert(p, union(old, gained));
-            }
-            progress.set((st.strings.len() - initial) as u64);
-        }
-        let mut rest: Vec<(Pair, Vec<u32>)> = where_pairs.into_iter().collect();
-        rest.sort_unstable_by_key(|e| e.0);
-        for (pair, words) in rest {
-            let count = st.pair_count.get(&pair).copied().unwrap_or(0);
-            if count > 0 {
-                heap.push(Candidate { count: count as u64, pair, words });
-            }
-        }
-    }
+        })
+        .collect();
 
     let min_frequency = config.min_frequency.max(1);
     let mut rejected: hashbrown::HashSet<Pair, foldhash::fast::FixedState> = Default::default();
@@ -515,7 +549,9 @@ pub fn train_with(
             break StopReason::VocabSizeReached;
         }
         cancel.check()?;
-        let Some(mut top) = heap.pop() else { break StopReason::NoPairLeft };
+        let Some(mut top) = heap.pop() else {
+            break StopReason::NoPairLeft;
+        };
         let current = st.pair_count[&top.pair];
         if top.count != current.max(0) as u64 {
             // Stale entry: re-queue with its current count (entries at zero can never win).
@@ -537,20 +573,30 @@ pub fn train_with(
         let new = st.add_merge(ab, bytes);
         for (pair, count, words) in st.apply(ab, new, &top.words) {
             if count > 0 && !rejected.contains(&pair) {
-                heap.push(Candidate { count: count as u64, pair, words });
+                heap.push(Candidate {
+                    count: count as u64,
+                    pair,
+                    words,
+                });
             }
         }
         progress.set((st.strings.len() - initial) as u64);
     };
     progress.finish();
-    let corpus_tokens =
-        st.single_symbol_tokens + st.meta.iter().map(|m| m.count as u64 * u64::from(m.len)).sum::<u64>();
+    let corpus_tokens = st.single_symbol_tokens
+        + st.meta
+            .iter()
+            .map(|m| m.count as u64 * u64::from(m.len))
+            .sum::<u64>();
     let num_special = dedup(&config.special_tokens).len();
     Ok(Trained {
-        model: BpeModel { tokens: st.tokens, num_special, merges: st.merges },
+        model: BpeModel {
+            tokens: st.tokens,
+            num_special,
+            merges: st.merges,
+        },
         stop,
         corpus_tokens,
-        skipped_inherited,
         rejected: rejected.len(),
     })
 }

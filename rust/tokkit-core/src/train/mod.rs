@@ -2,6 +2,7 @@
 //! end-to-end entry point that counts a corpus and trains on it.
 
 pub mod bpe;
+pub mod superbpe;
 
 use std::time::Instant;
 

@@ -1,0 +1,217 @@
+//! SuperBPE: the spec's pre-tokenizer vectors, the filters, the exact inheritance of stage-1
+//! merges, and t = 0 equal to plain BPE on the stage-2 spans under the same filters.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::progress::Silent;
+
+fn shown(pieces: &[&str]) -> String {
+    pieces
+        .iter()
+        .map(|p| p.replace(' ', "Ġ"))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+#[test]
+fn paper_pretokenizer_vectors() {
+    let (one, two) = Preset::Paper.pretokenizers().unwrap();
+    let text = "In 2023, I paid $1234567 for it's 3.14 stuff  ok";
+    assert_eq!(
+        shown(&one.pieces(text)),
+        "In | Ġ | 2 | 023 | , | ĠI | Ġpaid | Ġ$ | 1 | 234 | 567 | Ġfor | Ġit | ' | s | Ġ | 3 | . | 14 | Ġstuff | Ġ | Ġok"
+    );
+    assert_eq!(
+        shown(&two.pieces(text)),
+        "InĠ | 2 | 023 | ,ĠIĠpaidĠ$ | 1 | 234 | 567 | ĠforĠit'sĠ | 3 | . | 14 | ĠstuffĠĠok"
+    );
+}
+
+#[test]
+fn recommended_pretokenizer_vectors() {
+    let (one, two) = Preset::Recommended.pretokenizers().unwrap();
+    let text = "In 2023, I paid $1234567 for it's 3.14... stuff  ok";
+    assert_eq!(
+        shown(&one.pieces(text)),
+        "In | Ġ | 202 | 3 | , | ĠI | Ġpaid | Ġ$ | 123 | 456 | 7 | Ġfor | Ġit | 's | Ġ | 3 | . | 14 | ... | Ġstuff | Ġ | Ġok"
+    );
+    assert_eq!(
+        shown(&two.pieces(text)),
+        "InĠ | 202 | 3 | ,ĠIĠpaidĠ$ | 123 | 456 | 7 | ĠforĠit'sĠ | 3 | . | 14 | ... | Ġstuff | Ġ | Ġok"
+    );
+}
+
+fn fancy(pattern: &str, text: &str) -> Vec<String> {
+    let re = fancy_regex::Regex::new(pattern).unwrap();
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for m in re.find_iter(text) {
+        let m = m.unwrap();
+        if m.start() > prev {
+            out.push(text[prev..m.start()].to_owned());
+        }
+        if m.end() > m.start() {
+            out.push(m.as_str().to_owned());
+        }
+        prev = m.end();
+    }
+    if prev < text.len() {
+        out.push(text[prev..].to_owned());
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    #[test]
+    fn recommended_stage2_fast_path_equals_the_regex(text in "[ a-zA-Z0-9.,:;!?'\\n\\t\\-/()é中٣]{0,40}") {
+        let (one, two) = Preset::Recommended.pretokenizers().unwrap();
+        prop_assert_eq!(two.pieces(&text), fancy(RECOMMENDED_STAGE2, &text));
+        prop_assert_eq!(one.pieces(&text), fancy(RECOMMENDED_STAGE1, &text));
+    }
+}
+
+#[test]
+fn filters_follow_the_paper() {
+    let config = SuperBpeConfig {
+        bpe: BpeConfig::default(),
+        transition_merges: 10,
+        preset: Preset::Recommended,
+        max_words: 4,
+        forbid_colon_space: true,
+    };
+    assert!(config.allows(b" of the"));
+    assert!(config.allows(b", and the way"));
+    assert!(!config.allows(b" one two three four five"));
+    assert!(!config.allows(b"note: "));
+    assert!(config.allows(b"a:b"));
+}
+
+fn corpora() -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpora");
+    ["en-prose.txt", "en-tech.txt"]
+        .iter()
+        .map(|f| format!("{dir}/{f}"))
+        .collect()
+}
+
+fn superbpe(preset: Preset, vocab: usize, t: usize) -> (BpeModel, SuperBpeReport) {
+    let config = SuperBpeConfig {
+        bpe: BpeConfig {
+            vocab_size: vocab,
+            ..BpeConfig::default()
+        },
+        transition_merges: t,
+        preset,
+        max_words: 4,
+        forbid_colon_space: true,
+    };
+    let (model, _, _, report) = train_from_files(
+        &corpora(),
+        None,
+        false,
+        &config,
+        &Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    (model, report)
+}
+
+#[test]
+fn stage_one_merges_are_inherited_exactly_and_stage_two_obeys_the_filters() {
+    for preset in [Preset::Paper, Preset::Recommended] {
+        let (model, report) = superbpe(preset, 3000, 1500);
+        let (stage1_pre, _) = preset.pretokenizers().unwrap();
+        let (bpe_model, _) = {
+            let config = BpeConfig {
+                vocab_size: 256 + 1500,
+                ..BpeConfig::default()
+            };
+            let (m, r) = crate::train::train_bpe_from_files(
+                &corpora(),
+                None,
+                false,
+                &stage1_pre,
+                &config,
+                &Silent,
+                &CancelToken::new(),
+            )
+            .unwrap();
+            (m, r)
+        };
+        assert_eq!(report.stage1_merges, 1500);
+        assert_eq!(model.merges[..1500], bpe_model.merges[..]);
+        assert_eq!(model.tokens.len(), 3000);
+        let stage2: Vec<&Vec<u8>> = model.tokens[256 + 1500..].iter().collect();
+        assert!(
+            stage2
+                .iter()
+                .any(|t| t.windows(2).any(|w| w[0] != b' ' && w[1] == b' ')),
+            "superwords"
+        );
+        for t in stage2 {
+            assert!(
+                !t.windows(2).any(|w| w == b": "),
+                "{:?}",
+                String::from_utf8_lossy(t)
+            );
+            assert!(t.split(|&b| b == b' ').filter(|w| !w.is_empty()).count() <= 4);
+        }
+    }
+}
+
+#[test]
+fn transition_zero_is_bpe_on_the_spans_under_the_same_filters() {
+    let (model, _) = superbpe(Preset::Recommended, 1200, 0);
+    let (_, stage2_pre) = Preset::Recommended.pretokenizers().unwrap();
+    let files = corpus::resolve(&corpora(), None).unwrap();
+    let (spans, _) =
+        word_counts::count_files(files, &stage2_pre, false, &Silent, &CancelToken::new()).unwrap();
+    let config = SuperBpeConfig {
+        bpe: BpeConfig {
+            vocab_size: 1200,
+            ..BpeConfig::default()
+        },
+        transition_merges: 0,
+        preset: Preset::Recommended,
+        max_words: 4,
+        forbid_colon_space: true,
+    };
+    let filter = |b: &[u8]| config.allows(b);
+    let plain = bpe::train_with(
+        spans.into_sorted(),
+        &config.bpe,
+        &Hooks {
+            filter: Some(&filter),
+        },
+        &Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(model.merges, plain.model.merges);
+}
+
+#[test]
+fn transition_point_must_leave_room() {
+    let config = SuperBpeConfig {
+        bpe: BpeConfig {
+            vocab_size: 1000,
+            ..BpeConfig::default()
+        },
+        transition_merges: 744,
+        preset: Preset::Recommended,
+        max_words: 4,
+        forbid_colon_space: true,
+    };
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("below 744"), "{err}");
+    assert!(
+        Preset::from_name("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("recommended")
+    );
+}
