@@ -90,6 +90,8 @@ def test_recipes_train(recipe: Path, tmp_path: Path, corpus_files: list[str]) ->
         str(recipe),
         "--vocab-size",
         "1000",
+        "--min-frequency",
+        "2",
         "--out",
         str(tmp_path / "o"),
         corpus_files[0],

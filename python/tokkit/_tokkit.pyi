@@ -58,7 +58,9 @@ def train_bpe(
     strict_utf8: bool = False,
     num_threads: int | None = None,
     progress: str = "none",
+    pad_to: int | None = None,
 ) -> TrainedBpe: ...
+
 def train_superbpe(
     files: list[str],
     *,

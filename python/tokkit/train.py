@@ -18,9 +18,9 @@ from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._special import hf_side_files
 from tokkit.exceptions import ConfigError
 
-Algo = Literal["bpe", "superbpe"]
+Algo = Literal["bpe", "superbpe", "charbpe"]
 ProgressMode = Literal["bar", "jsonl", "none"]
-ALGORITHMS: tuple[str, ...] = ("bpe", "superbpe")
+ALGORITHMS: tuple[str, ...] = ("bpe", "superbpe", "charbpe")
 SUPERBPE_CONFIGS: tuple[str, ...] = ("recommended", "paper")
 
 
@@ -179,6 +179,7 @@ def train(
     transition_point: float | None = None,
     superbpe_config: str = "recommended",
     max_words: int = 4,
+    pad_tokens: int = 0,
     out: str | os.PathLike[str] | None = None,
     force: bool = False,
 ) -> TrainedTokenizer:
@@ -208,6 +209,9 @@ def train(
         superbpe_config: SuperBPE only: ``recommended`` (default; the authors' current
             configuration) or ``paper`` (the 2025 paper's).
         max_words: SuperBPE only: most space-separated words in one token (paper: 4).
+        pad_tokens: charbpe only: ids reserved for whitespace-run padding tokens ("  ", "\\n\\n",
+            ...); training stops that many ids short and padding fills the vocabulary to exactly
+            ``vocab_size`` (more padding if training stops early). KL3M reserves 13.
         out: If given, save there (see :meth:`TrainedTokenizer.save`); checked before training.
         force: Replace an existing ``out``.
 
@@ -239,6 +243,17 @@ def train(
         "strict": strict,
         "num_threads": num_threads,
     }
+    if algo == "charbpe":
+        if max_token_chars is None:
+            raise ConfigError(
+                "character-level BPE needs a length cap: --max-token-chars 3 (KL3M 4k, 8k) "
+                "or 4 (16k)"
+            )
+        if not isinstance(pad_tokens, int) or not 0 <= pad_tokens < vocab_size:
+            raise ConfigError(
+                f"pad_tokens must be between 0 and the vocab size, got {pad_tokens!r}"
+            )
+        parameters["pad_tokens"] = pad_tokens
     if algo == "superbpe":
         parameters.update(
             transition_merges=_transition_merges(transition_point, vocab_size),
@@ -259,10 +274,11 @@ def train(
     if algo == "superbpe":
         native = _train_superbpe(files, texts, parameters, progress)
     else:
+        padded = algo == "charbpe"
         native = _tokkit.train_bpe(
             files,
             texts,
-            vocab_size=vocab_size,
+            vocab_size=vocab_size - pad_tokens if padded else vocab_size,
             pretokenizer=pretokenizer,
             min_frequency=min_frequency,
             special_tokens=list(special_tokens),
@@ -273,6 +289,7 @@ def train(
             strict_utf8=strict,
             num_threads=num_threads,
             progress=progress,
+            pad_to=vocab_size if padded else None,
         )
     trained = TrainedTokenizer(
         algorithm=algo,

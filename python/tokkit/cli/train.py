@@ -35,6 +35,7 @@ examples:
   tokkit train --vocab-size 50000 --special-tokens '<|endoftext|>' --out gpt2ish 'data/*.txt.gz'
   tokkit train --recipe cli/recipes/llama3-32k.toml --out my-bpe docs.jsonl --text-field body
   tokkit train --algo superbpe --vocab-size 32000 --transition-point 24000 --out sbpe corpus.txt
+  tokkit train --recipe cli/recipes/kl3m-char-4k.toml --out char4k ocr.txt
 """
 
 #: Keys a recipe file may set, with the argparse destination they fill.
@@ -50,6 +51,7 @@ RECIPE_KEYS = {
     "transition_point": "transition_point",
     "superbpe_config": "superbpe_config",
     "max_words": "max_words",
+    "pad_tokens": "pad_tokens",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -64,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "transition_point": None,
     "superbpe_config": "recommended",
     "max_words": 4,
+    "pad_tokens": 0,
 }
 
 
@@ -85,9 +88,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
         "--algo",
-        choices=["bpe", "superbpe"],
+        choices=["bpe", "superbpe", "charbpe"],
         default=None,
-        help="bpe (default) or superbpe (subwords, then superwords across spaces)",
+        help="bpe (default), superbpe (subwords, then superwords across spaces), or charbpe "
+        "(character-level BPE: needs --max-token-chars)",
     )
     p.add_argument("--vocab-size", type=int, metavar="N", help="vocabulary size, all ids included")
     p.add_argument(
@@ -216,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
         transition_point=_whole(options["transition_point"]),
         superbpe_config=options["superbpe_config"],
         max_words=options["max_words"],
+        pad_tokens=options["pad_tokens"],
         text_field=args.text_field,
         strict=args.strict,
         num_threads=args.num_threads,

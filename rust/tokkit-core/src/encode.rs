@@ -80,8 +80,16 @@ impl BpeEncoder {
     /// # Errors
     /// As [`BpeEncoder::new`].
     pub fn from_model(model: &BpeModel, pretokenizer: Pretokenizer) -> Result<Self> {
+        let learned_end = model.tokens.len() - model.num_padding;
         let added = (0..model.num_special)
-            .map(|i| (model.token_string(i as TokenId), i as TokenId, true))
+            .chain(learned_end..model.tokens.len())
+            .map(|i| {
+                (
+                    model.token_string(i as TokenId),
+                    i as TokenId,
+                    i < model.num_special,
+                )
+            })
             .collect();
         Self::new(model.tokens.clone(), added, &model.merges, pretokenizer)
     }

@@ -40,16 +40,20 @@ pub fn pre_tokenizer_json(pretokenizer: &Pretokenizer) -> Value {
 /// The whole `tokenizer.json` of a trained model.
 #[must_use]
 pub fn to_json(model: &BpeModel, pretokenizer: &Pretokenizer) -> Value {
+    let learned_end = model.tokens.len() - model.num_padding;
     let added: Vec<Value> = (0..model.num_special)
+        .chain(learned_end..model.tokens.len())
         .map(|id| {
             json!({
                 "id": id, "content": model.token_string(id as TokenId), "single_word": false,
-                "lstrip": false, "rstrip": false, "normalized": false, "special": true,
+                "lstrip": false, "rstrip": false, "normalized": false,
+                "special": id < model.num_special,
             })
         })
         .collect();
+    // Padding tokens are added tokens only: HF numbers added tokens after the model's vocab.
     let mut vocab = Map::with_capacity(model.tokens.len());
-    for id in 0..model.tokens.len() {
+    for id in 0..learned_end {
         vocab
             .entry(model.token_string(id as TokenId))
             .or_insert(json!(id));

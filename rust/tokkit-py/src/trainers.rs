@@ -98,7 +98,7 @@ fn length_cap(
 #[pyo3(signature = (
     files=None, texts=None, *, vocab_size, pretokenizer="gpt2", min_frequency=0, special_tokens=Vec::new(),
     max_token_length=None, max_token_chars=None, full_alphabet=true, text_field=None, strict_utf8=false,
-    num_threads=None, progress="none"
+    num_threads=None, progress="none", pad_to=None
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -120,6 +120,7 @@ pub fn train_bpe(
     strict_utf8: bool,
     num_threads: Option<usize>,
     progress: &str,
+    pad_to: Option<usize>,
 ) -> PyResult<PyTrainedBpe> {
     let config = BpeConfig {
         vocab_size,
@@ -192,11 +193,15 @@ pub fn train_bpe(
     }
     report.count_seconds = started.elapsed().as_secs_f64();
     report.corpus_bytes = counter.bytes;
-    let model = run_detached(py, |cancel| {
+    let mut model = run_detached(py, |cancel| {
         pool.install(|| {
             train::train_bpe_from_counter(counter, &config, sink.as_ref(), cancel, &mut report)
         })
     })?;
+    if let Some(target) = pad_to {
+        train::charbpe::pad_to(&mut model, target).map_err(crate::errors::TokkitErr)?;
+        report.vocab_size = model.tokens.len();
+    }
     Ok(PyTrainedBpe {
         model,
         pretokenizer: pre,

@@ -591,6 +591,7 @@ fn run(
     let num_special = dedup(&config.special_tokens).len();
     Ok(Trained {
         model: BpeModel {
+            num_padding: 0,
             tokens: st.tokens,
             num_special,
             merges: st.merges,

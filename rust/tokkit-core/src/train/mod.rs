@@ -2,6 +2,7 @@
 //! end-to-end entry point that counts a corpus and trains on it.
 
 pub mod bpe;
+pub mod charbpe;
 pub mod superbpe;
 
 use std::time::Instant;
@@ -142,14 +143,24 @@ pub struct BpeModel {
     /// Merges `(left, right)` in rank order. Like HF, the list may hold the same rule twice when
     /// two pairs spell one string.
     pub merges: Vec<(TokenId, TokenId)>,
+    /// How many of the last ids are padding: added (not learned) tokens that fill the
+    /// vocabulary to an exact size (character-level BPE).
+    pub num_padding: usize,
 }
 
 impl BpeModel {
-    /// The vocabulary string of a token: special tokens as they are, others byte-level mapped.
+    /// Whether `id` is an added token (special or padding) rather than a learned one.
+    #[must_use]
+    pub fn is_added(&self, id: TokenId) -> bool {
+        let id = id as usize;
+        id < self.num_special || id >= self.tokens.len() - self.num_padding
+    }
+
+    /// The vocabulary string of a token: added tokens as they are, others byte-level mapped.
     #[must_use]
     pub fn token_string(&self, id: TokenId) -> String {
         let bytes = &self.tokens[id as usize];
-        if (id as usize) < self.num_special {
+        if self.is_added(id) {
             String::from_utf8_lossy(bytes).into_owned()
         } else {
             byte_level::bytes_to_string(bytes)
