@@ -99,8 +99,9 @@ def test_recipes_train(recipe: Path, tmp_path: Path, corpus_files: list[str]) ->
     assert result.returncode == 0, result.stderr
     meta = json.loads((tmp_path / "o" / "tokkit.json").read_text())
     assert meta["parameters"]["vocab_size"] == 1000  # the command line wins over the recipe
-    assert meta["parameters"]["pretokenizer"] == declared["pretokenizer"]
-    assert meta["parameters"]["special_tokens"] == declared["special_tokens"]
+    for key in ("pretokenizer", "special_tokens", "max_token_chars", "seed", "pad_tokens"):
+        if key in declared:
+            assert meta["parameters"][key] == declared[key], key
 
 
 def test_ctrl_c_stops_quickly_and_writes_nothing(tmp_path: Path, corpus_files: list[str]) -> None:

@@ -59,8 +59,9 @@ def train_bpe(
     num_threads: int | None = None,
     progress: str = "none",
     pad_to: int | None = None,
+    chunk_seed: int | None = None,
+    chunk_distribution: str | None = None,
 ) -> TrainedBpe: ...
-
 def train_superbpe(
     files: list[str],
     *,

@@ -18,9 +18,9 @@ from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._special import hf_side_files
 from tokkit.exceptions import ConfigError
 
-Algo = Literal["bpe", "superbpe", "charbpe"]
+Algo = Literal["bpe", "superbpe", "charbpe", "supertoken"]
 ProgressMode = Literal["bar", "jsonl", "none"]
-ALGORITHMS: tuple[str, ...] = ("bpe", "superbpe", "charbpe")
+ALGORITHMS: tuple[str, ...] = ("bpe", "superbpe", "charbpe", "supertoken")
 SUPERBPE_CONFIGS: tuple[str, ...] = ("recommended", "paper")
 
 
@@ -69,8 +69,10 @@ class TrainedTokenizer:
             "algorithm": self.algorithm,
             "parameters": self.parameters,
             "pretokenizer": {"name": name, "pattern": pattern},
-            "seed": None,
-            "seed_note": "BPE training is deterministic; no randomness is involved",
+            "seed": self.parameters.get("seed"),
+            "seed_note": "chunk sampling: one random stream per document from (seed, file, line)"
+            if "seed" in self.parameters
+            else "deterministic training; no randomness is involved",
             "corpus": {
                 "sha256": self.report["corpus_sha256"],
                 "bytes": self.report["corpus_bytes"],
@@ -180,6 +182,8 @@ def train(
     superbpe_config: str = "recommended",
     max_words: int = 4,
     pad_tokens: int = 0,
+    seed: int = 0,
+    chunk_distribution: str | None = None,
     out: str | os.PathLike[str] | None = None,
     force: bool = False,
 ) -> TrainedTokenizer:
@@ -212,6 +216,9 @@ def train(
         pad_tokens: charbpe only: ids reserved for whitespace-run padding tokens ("  ", "\\n\\n",
             ...); training stops that many ids short and padding fills the vocabulary to exactly
             ``vocab_size`` (more padding if training stops early). KL3M reserves 13.
+        seed: supertoken only: seed of the chunk sampling (same seed and corpus, same output).
+        chunk_distribution: supertoken only: chunk lengths in chars with weights summing to 1,
+            as ``"4-5:0.2,6-9:0.8"`` (default: TokenAdapt's table, normalised).
         out: If given, save there (see :meth:`TrainedTokenizer.save`); checked before training.
         force: Replace an existing ``out``.
 
@@ -254,6 +261,10 @@ def train(
                 f"pad_tokens must be between 0 and the vocab size, got {pad_tokens!r}"
             )
         parameters["pad_tokens"] = pad_tokens
+    if algo == "supertoken":
+        if not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        parameters.update(seed=seed, chunk_distribution=chunk_distribution, pretokenizer="none")
     if algo == "superbpe":
         parameters.update(
             transition_merges=_transition_merges(transition_point, vocab_size),
@@ -290,6 +301,8 @@ def train(
             num_threads=num_threads,
             progress=progress,
             pad_to=vocab_size if padded else None,
+            chunk_seed=seed if algo == "supertoken" else None,
+            chunk_distribution=chunk_distribution if algo == "supertoken" else None,
         )
     trained = TrainedTokenizer(
         algorithm=algo,

@@ -52,6 +52,8 @@ RECIPE_KEYS = {
     "superbpe_config": "superbpe_config",
     "max_words": "max_words",
     "pad_tokens": "pad_tokens",
+    "seed": "seed",
+    "chunk_distribution": "chunk_distribution",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -67,6 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "superbpe_config": "recommended",
     "max_words": 4,
     "pad_tokens": 0,
+    "seed": 0,
+    "chunk_distribution": None,
 }
 
 
@@ -88,10 +92,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
         "--algo",
-        choices=["bpe", "superbpe", "charbpe"],
+        choices=["bpe", "superbpe", "charbpe", "supertoken"],
         default=None,
-        help="bpe (default), superbpe (subwords, then superwords across spaces), or charbpe "
-        "(character-level BPE: needs --max-token-chars)",
+        help="bpe (default), superbpe (subwords, then superwords across spaces), charbpe "
+        "(character-level BPE: needs --max-token-chars) or supertoken (random multi-word chunks)",
     )
     p.add_argument("--vocab-size", type=int, metavar="N", help="vocabulary size, all ids included")
     p.add_argument(
@@ -155,6 +159,22 @@ def add_parser(sub: Any) -> None:
     )
     sup.add_argument(
         "--max-words", type=int, metavar="N", help="most words in one token (default 4)"
+    )
+    char = p.add_argument_group("character-level BPE (--algo charbpe)")
+    char.add_argument(
+        "--pad-tokens",
+        type=int,
+        metavar="N",
+        help="ids kept for whitespace-run padding tokens; the vocab ends at exactly V (KL3M: 13)",
+    )
+    chunk = p.add_argument_group("supertokens (--algo supertoken)")
+    chunk.add_argument(
+        "--seed", type=int, metavar="S", help="seed of the chunk sampling (default 0)"
+    )
+    chunk.add_argument(
+        "--chunk-distribution",
+        metavar="SPEC",
+        help="chunk lengths in chars and weights summing to 1, e.g. 4-5:0.2,6-9:0.8",
     )
     p.add_argument("--recipe", metavar="FILE", help="TOML file of defaults (see cli/recipes/)")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
@@ -221,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
         superbpe_config=options["superbpe_config"],
         max_words=options["max_words"],
         pad_tokens=options["pad_tokens"],
+        seed=options["seed"],
+        chunk_distribution=options["chunk_distribution"],
         text_field=args.text_field,
         strict=args.strict,
         num_threads=args.num_threads,
@@ -253,7 +275,12 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"compression: {bpt:.3f} bytes per token on the training corpus "
-        f"({report['corpus_tokens']} tokens)",
+        f"({report['corpus_tokens']} tokens"
+        + (
+            ", counted within the random training chunks)"
+            if trained.algorithm == "supertoken"
+            else ")"
+        ),
         file=sys.stderr,
     )
     names = "tokenizer.json, tokenizer_config.json, special_tokens_map.json, tokkit.json"

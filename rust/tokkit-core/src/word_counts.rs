@@ -96,10 +96,16 @@ pub struct Counter {
 impl Counter {
     /// Counts the pieces of one sequence.
     pub fn add_sequence(&mut self, pretokenizer: &Pretokenizer, text: &str) {
+        self.add_document(pretokenizer, text, self.sequences);
+    }
+
+    /// Counts the pieces of one sequence, numbered `document` (random chunking uses the number
+    /// to pick its stream, so counts never depend on which worker saw the sequence).
+    pub fn add_document(&mut self, pretokenizer: &Pretokenizer, text: &str, document: u64) {
         self.sequences += 1;
         self.bytes += text.len() as u64;
         let mut pieces = 0u64;
-        pretokenizer.split(text, |piece| {
+        pretokenizer.split_document(text, document, |piece| {
             pieces += 1;
             self.add_word(piece.as_bytes(), 1);
         });
@@ -165,17 +171,19 @@ impl Counter {
         strict: bool,
     ) -> Result<()> {
         let file = &files[block.file];
+        // Documents are numbered by file and line, whoever counts them.
+        let document = |i: usize| ((block.file as u64) << 40) | (block.first_line + i as u64);
         match &file.format {
             Format::Lines => {
                 if let Ok(text) = std::str::from_utf8(&block.data) {
-                    for line in text.split_inclusive('\n') {
-                        self.add_sequence(pretokenizer, line);
+                    for (i, line) in text.split_inclusive('\n').enumerate() {
+                        self.add_document(pretokenizer, line, document(i));
                     }
                     return Ok(());
                 }
                 for (i, line) in block.data.split_inclusive(|&b| b == b'\n').enumerate() {
                     match std::str::from_utf8(line) {
-                        Ok(text) => self.add_sequence(pretokenizer, text),
+                        Ok(text) => self.add_document(pretokenizer, text, document(i)),
                         Err(_) if strict => {
                             return Err(invalid_utf8(file, block.first_line + i as u64));
                         }
@@ -205,7 +213,7 @@ impl Counter {
                                 at()
                             ))
                         })?;
-                    self.add_sequence(pretokenizer, text);
+                    self.add_document(pretokenizer, text, document(i));
                 }
             }
         }

@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyIterator;
 use rayon::prelude::*;
 use tokkit_core::pretokenize::Pretokenizer;
+use tokkit_core::pretokenize::chunks::{ChunkDistribution, Chunker};
 use tokkit_core::progress;
 use tokkit_core::train::superbpe::{self, Preset, SuperBpeConfig, SuperBpeReport};
 use tokkit_core::train::{self, BpeConfig, BpeModel, LengthCap, TrainReport};
@@ -98,7 +99,7 @@ fn length_cap(
 #[pyo3(signature = (
     files=None, texts=None, *, vocab_size, pretokenizer="gpt2", min_frequency=0, special_tokens=Vec::new(),
     max_token_length=None, max_token_chars=None, full_alphabet=true, text_field=None, strict_utf8=false,
-    num_threads=None, progress="none", pad_to=None
+    num_threads=None, progress="none", pad_to=None, chunk_seed=None, chunk_distribution=None
 ))]
 #[expect(
     clippy::too_many_arguments,
@@ -121,6 +122,8 @@ pub fn train_bpe(
     num_threads: Option<usize>,
     progress: &str,
     pad_to: Option<usize>,
+    chunk_seed: Option<u64>,
+    chunk_distribution: Option<String>,
 ) -> PyResult<PyTrainedBpe> {
     let config = BpeConfig {
         vocab_size,
@@ -130,7 +133,24 @@ pub fn train_bpe(
         full_alphabet,
     };
     config.validate().map_err(crate::errors::TokkitErr)?;
-    let pre = Pretokenizer::from_spec(pretokenizer).map_err(crate::errors::TokkitErr)?;
+    // Supertokens: random chunks for counting, no split at inference (the whole text is one word).
+    let (pre, out_pre) = match chunk_seed {
+        Some(seed) => {
+            let distribution = match chunk_distribution.as_deref() {
+                Some(spec) => ChunkDistribution::parse(spec).map_err(crate::errors::TokkitErr)?,
+                None => ChunkDistribution::default(),
+            };
+            let none = Pretokenizer::from_spec("none").map_err(crate::errors::TokkitErr)?;
+            (
+                Pretokenizer::random_chunks(Chunker { distribution, seed }),
+                none,
+            )
+        }
+        None => (
+            Pretokenizer::from_spec(pretokenizer).map_err(crate::errors::TokkitErr)?,
+            Pretokenizer::from_spec(pretokenizer).map_err(crate::errors::TokkitErr)?,
+        ),
+    };
     let sink = progress::from_name(progress).map_err(crate::errors::TokkitErr)?;
     let pool = train::thread_pool(num_threads).map_err(crate::errors::TokkitErr)?;
     let files = files.unwrap_or_default();
@@ -161,6 +181,7 @@ pub fn train_bpe(
     if let Some(texts) = texts {
         let mut iter = PyIterator::from_object(&texts)?;
         let mut hasher = tokkit_core::corpus::StreamHasher::default();
+        let mut seen = 0u64;
         loop {
             let mut batch: Vec<String> = Vec::with_capacity(BATCH);
             for item in iter.by_ref().take(BATCH) {
@@ -178,13 +199,15 @@ pub fn train_bpe(
                 Ok(pool.install(|| {
                     batch
                         .par_iter()
-                        .fold(Counter::default, |mut c, t| {
-                            c.add_sequence(&pre, t);
+                        .enumerate()
+                        .fold(Counter::default, |mut c, (i, t)| {
+                            c.add_document(&pre, t, seen + i as u64);
                             c
                         })
                         .reduce(Counter::default, Counter::merge)
                 }))
             })?;
+            seen += batch.len() as u64;
             counter = counter.merge(batch_counter);
         }
         if report.corpus_sha256.is_empty() {
@@ -204,7 +227,7 @@ pub fn train_bpe(
     }
     Ok(PyTrainedBpe {
         model,
-        pretokenizer: pre,
+        pretokenizer: out_pre,
         report,
         superbpe: None,
     })

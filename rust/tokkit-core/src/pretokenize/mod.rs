@@ -6,6 +6,7 @@
 //! (back-references, arbitrary look-around). Pieces follow HF's `Split(pattern, "isolated")`:
 //! matches and the text between them are pieces; empty pieces are dropped.
 
+pub mod chunks;
 mod classes;
 pub mod gpt2;
 mod lookahead;
@@ -40,6 +41,7 @@ pub struct Pretokenizer {
     pattern: Option<String>,
     engine: Engine,
     isolate_digits: bool,
+    chunker: Option<chunks::Chunker>,
 }
 
 impl Pretokenizer {
@@ -54,12 +56,14 @@ impl Pretokenizer {
                 pattern: Some(GPT2_PATTERN.into()),
                 engine: Engine::Gpt2,
                 isolate_digits: false,
+                chunker: None,
             }),
             "none" => Ok(Self {
                 name: "none".into(),
                 pattern: None,
                 engine: Engine::Whole,
                 isolate_digits: false,
+                chunker: None,
             }),
             "llama3" => Self::regex_named("llama3", LLAMA3_PATTERN),
             "o200k" => Self::regex_named("o200k", O200K_PATTERN),
@@ -94,6 +98,7 @@ impl Pretokenizer {
             pattern: Some(pattern.into()),
             engine,
             isolate_digits: false,
+            chunker: None,
         })
     }
 
@@ -118,6 +123,27 @@ impl Pretokenizer {
             Engine::Lookahead(_) => "regex + exact trailing-space look-ahead",
             Engine::Fancy(_) => "fancy-regex (backtracking)",
             Engine::Whole => "no split",
+        }
+    }
+
+    /// Random chunks of each document (supertokens, training only): see [`chunks`].
+    #[must_use]
+    pub fn random_chunks(chunker: chunks::Chunker) -> Self {
+        Self {
+            name: "random-chunks".into(),
+            pattern: None,
+            engine: Engine::Whole,
+            isolate_digits: false,
+            chunker: Some(chunker),
+        }
+    }
+
+    /// Calls `emit` with every piece of document number `document`; only random chunking
+    /// depends on the number.
+    pub fn split_document<'a>(&self, text: &'a str, document: u64, emit: impl FnMut(&'a str)) {
+        match &self.chunker {
+            Some(chunker) => chunker.split(text, document, emit),
+            None => self.split(text, emit),
         }
     }
 
