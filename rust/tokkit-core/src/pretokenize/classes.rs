@@ -64,6 +64,28 @@ pub fn class_of(c: char) -> CharClass {
     }
 }
 
+/// Whether `c` is a decimal digit (`\d`: Unicode Nd), as the regex engines define it.
+#[must_use]
+pub fn is_decimal(c: char) -> bool {
+    static RANGES: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
+    let ranges = RANGES.get_or_init(|| ranges(r"\d"));
+    let cp = c as u32;
+    ranges
+        .binary_search_by(|&(lo, hi)| {
+            if hi < cp {
+                std::cmp::Ordering::Less
+            } else if lo > cp {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

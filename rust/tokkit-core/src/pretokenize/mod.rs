@@ -32,6 +32,53 @@ enum Engine {
     Lookahead(lookahead::TrailingSpaceRegex),
     Fancy(fancy_regex::Regex),
     Whole,
+    /// `(?=(\d{3})+(?!\d))` or `(?=(\d{3})+(?!\d))|REST` after `Digits`: see [`digit_groups`].
+    DigitGroups(Option<Box<Engine>>),
+}
+
+/// Leading alternative that groups digits in threes from the right (SuperBPE's paper patterns).
+const DIGIT_GROUPS: &str = r"(?=(\d{3})+(?!\d))";
+
+/// Split points of `(?=(\d{3})+(?!\d))` in `text`: every position followed by a run of decimal
+/// digits (`\d`, Unicode Nd) whose length is a positive multiple of three and that ends the run.
+/// Behind `Digits`, a piece is either all numbers or has none, so this zero-width alternative
+/// and the rest of the pattern never compete, and each runs on its own pieces without
+/// backtracking.
+fn digit_groups<'a>(text: &'a str, mut emit: impl FnMut(&'a str)) {
+    let chars: Vec<(usize, bool)> = text
+        .char_indices()
+        .map(|(i, c)| (i, classes::is_decimal(c)))
+        .collect();
+    let mut cuts = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].1 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].1 {
+            i += 1;
+        }
+        let len = i - start;
+        let mut j = start + len % 3;
+        while j + 3 <= i {
+            if j > 0 {
+                cuts.push(chars[j].0);
+            }
+            j += 3;
+        }
+    }
+    let mut prev = 0;
+    for cut in cuts {
+        if cut > prev {
+            emit(&text[prev..cut]);
+            prev = cut;
+        }
+    }
+    if prev < text.len() {
+        emit(&text[prev..]);
+    }
 }
 
 /// A compiled pre-tokenizer.
@@ -123,6 +170,7 @@ impl Pretokenizer {
             Engine::Lookahead(_) => "regex + exact trailing-space look-ahead",
             Engine::Fancy(_) => "fancy-regex (backtracking)",
             Engine::Whole => "no split",
+            Engine::DigitGroups(_) => "digit groups + regex (behind Digits)",
         }
     }
 
@@ -152,6 +200,16 @@ impl Pretokenizer {
     #[must_use]
     pub fn with_isolated_digits(mut self) -> Self {
         self.isolate_digits = true;
+        // Behind `Digits`, a leading digit-group look-ahead needs no backtracking engine.
+        if let Some(pattern) = self.pattern.clone() {
+            if pattern == DIGIT_GROUPS {
+                self.engine = Engine::DigitGroups(None);
+            } else if let Some(rest) = pattern.strip_prefix(&format!("{DIGIT_GROUPS}|")) {
+                if let Ok(rest) = Self::regex_named("rest", rest) {
+                    self.engine = Engine::DigitGroups(Some(Box::new(rest.engine)));
+                }
+            }
+        }
         self
     }
 
@@ -182,8 +240,22 @@ impl Pretokenizer {
         }
     }
 
-    fn split_one<'a>(&self, text: &'a str, mut emit: impl FnMut(&'a str)) {
-        match &self.engine {
+    fn split_one<'a>(&self, text: &'a str, emit: impl FnMut(&'a str)) {
+        Self::run_engine(&self.engine, text, emit);
+    }
+
+    fn run_engine<'a>(engine: &Engine, text: &'a str, mut emit: impl FnMut(&'a str)) {
+        match engine {
+            Engine::DigitGroups(rest) => {
+                let numeric = text
+                    .chars()
+                    .next()
+                    .is_some_and(|c| classes::class_of(c) == classes::CharClass::Number);
+                match rest {
+                    Some(rest) if !numeric => Self::run_engine(rest, text, emit),
+                    _ => digit_groups(text, emit),
+                }
+            }
             Engine::Gpt2 => gpt2::split(text, emit),
             Engine::Whole => {
                 if !text.is_empty() {

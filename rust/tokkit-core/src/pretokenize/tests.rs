@@ -110,3 +110,26 @@ fn invalid_regex_is_a_typed_error() {
     let err = Pretokenizer::from_spec("(unclosed").unwrap_err();
     assert!(matches!(err, Error::InvalidRegex { .. }), "{err}");
 }
+
+fn paper_reference(pattern: &str) -> Pretokenizer {
+    Pretokenizer {
+        name: "reference".into(),
+        pattern: Some(pattern.into()),
+        engine: Engine::Fancy(fancy_regex::Regex::new(pattern).unwrap()),
+        isolate_digits: true,
+        chunker: None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn digit_group_fast_path_equals_the_regex(text in "[ a-z0-9٣٤٥½²\\.,'\n]{0,40}") {
+        for pattern in [crate::train::superbpe::PAPER_STAGE1, crate::train::superbpe::PAPER_STAGE2] {
+            let fast = Pretokenizer::regex_named("fast", pattern).unwrap().with_isolated_digits();
+            prop_assert_eq!(fast.engine_name(), "digit groups + regex (behind Digits)");
+            prop_assert_eq!(fast.pieces(&text), paper_reference(pattern).pieces(&text));
+        }
+    }
+}
