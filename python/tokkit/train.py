@@ -250,6 +250,16 @@ def train(
         "strict": strict,
         "num_threads": num_threads,
     }
+    for name in (
+        "vocab_size",
+        "min_frequency",
+        "max_token_length",
+        "max_token_chars",
+        "num_threads",
+    ):
+        value = parameters[name]
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
     if algo == "charbpe":
         if max_token_chars is None:
             raise ConfigError(
@@ -271,16 +281,6 @@ def train(
             superbpe_config=superbpe_config,
             max_words=max_words,
         )
-    for name in (
-        "vocab_size",
-        "min_frequency",
-        "max_token_length",
-        "max_token_chars",
-        "num_threads",
-    ):
-        value = parameters[name]
-        if value is not None and (not isinstance(value, int) or value < 0):
-            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
     started = time.perf_counter()
     if algo == "superbpe":
         native = _train_superbpe(files, texts, parameters, progress)
