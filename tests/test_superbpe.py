@@ -100,3 +100,11 @@ def test_bad_superbpe_parameters(options: dict[str, object], error: type, messag
         tokkit.train(TRAIN[0], algo="superbpe", vocab_size=6000, **options)  # type: ignore[arg-type]
     with pytest.raises(tokkit.ConfigError, match="needs files"):
         tokkit.train(texts=["a b c"], algo="superbpe", vocab_size=6000, transition_point=0.5)
+
+
+def test_stage_one_running_out_of_pairs_is_reported(tmp_path: Path) -> None:
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("a\nb\n" * 50)
+    with pytest.raises(tokkit.CorpusError, match="stage 1 learned only 0 merges"):
+        tokkit.train(corpus, algo="superbpe", vocab_size=1000, transition_point=10)
+    assert list(tmp_path.iterdir()) == [corpus]
