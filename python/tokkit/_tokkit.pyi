@@ -67,7 +67,7 @@ def train_superbpe(
     *,
     vocab_size: int,
     transition_merges: int,
-    config: str = "recommended",
+    config: str = "paper",
     min_frequency: int = 0,
     special_tokens: list[str] = ...,
     full_alphabet: bool = True,

@@ -66,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "max_token_chars": None,
     "full_alphabet": True,
     "transition_point": None,
-    "superbpe_config": "recommended",
+    "superbpe_config": "paper",
     "max_words": 4,
     "pad_tokens": 0,
     "seed": 0,
@@ -154,8 +154,8 @@ def add_parser(sub: Any) -> None:
     )
     sup.add_argument(
         "--superbpe-config",
-        choices=["recommended", "paper"],
-        help="pinned pre-tokenizers: recommended (default) or paper (the 2025 paper's)",
+        choices=["paper", "recommended"],
+        help="pinned pre-tokenizers: paper (default; the 2025 paper's) or recommended",
     )
     sup.add_argument(
         "--max-words", type=int, metavar="N", help="most words in one token (default 4)"

@@ -237,7 +237,7 @@ pub fn train_bpe(
 /// merges across whitespace up to `vocab_size`.
 #[pyfunction]
 #[pyo3(signature = (
-    files, *, vocab_size, transition_merges, config="recommended", min_frequency=0,
+    files, *, vocab_size, transition_merges, config="paper", min_frequency=0,
     special_tokens=Vec::new(), full_alphabet=true, max_words=4, forbid_colon_space=true,
     text_field=None, strict_utf8=false, num_threads=None, progress="none"
 ))]

@@ -13,8 +13,8 @@
 //! Two pinned configurations exist (`../shared/specs/training.md` §3): the 2025 paper's
 //! (`paper`: digits isolated, digit groups of three from the right) and the later recommended
 //! one (`recommended`: o200k-style stage 1, a stage-2 pattern that still isolates digit groups,
-//! punctuation runs and runs of spaces). tokkit's default is `recommended`, the configuration the
-//! authors publish for new tokenizers.
+//! punctuation runs and runs of spaces). tokkit's default is `paper`: it reproduces the
+//! published models and compressed best on our English benchmark (`docs/benchmarks.md`).
 
 use std::time::Instant;
 
@@ -64,7 +64,7 @@ impl Preset {
             "paper" => Ok(Self::Paper),
             "recommended" => Ok(Self::Recommended),
             other => Err(Error::Config(format!(
-                "unknown SuperBPE configuration {other:?}: use paper (the 2025 paper's) or recommended (the default)"
+                "unknown SuperBPE configuration {other:?}: use paper (the default, the 2025 paper's) or recommended"
             ))),
         }
     }
