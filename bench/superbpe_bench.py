@@ -127,7 +127,7 @@ def table(args: argparse.Namespace, work: Path) -> str:
     data = Path(args.heldout).read_bytes()
     newlines = data.count(b"\n") / len(data) * 1000
     lines = [
-        "### Compression over V and T (SuperBPE `recommended`)",
+        f"### Compression over V and T (SuperBPE `{args.config}`)",
         "",
         *header(args),
         f"- Trained on `{args.corpus}`; tokens counted on `{args.heldout}` ({len(data):,} bytes, "
@@ -147,7 +147,7 @@ def table(args: argparse.Namespace, work: Path) -> str:
         for frac in args.fractions:
             name = f"t{frac}"
             paths[name] = work / f"sb-{vocab}-{frac}"
-            cmd = tokkit_cmd(args.corpus, vocab, frac, paths[name], "recommended")
+            cmd = tokkit_cmd(args.corpus, vocab, frac, paths[name], args.config)
             measured[name] = run_measured(cmd, env(), args.timeout, work / f"log-{name}")
             print(f"[table] V={vocab} {name}: {measured[name]}", file=sys.stderr)
         rows = evaluate(paths, args.heldout)
@@ -209,6 +209,7 @@ def main() -> int:
     p.add_argument("--table", action="store_true", help="compression over V and T")
     p.add_argument("--vocabs", type=int, nargs="+", default=[16000, 32000])
     p.add_argument("--fractions", type=float, nargs="+", default=[0.5, 0.75, 0.9])
+    p.add_argument("--config", choices=["paper", "recommended"], default="paper")
     p.add_argument("--scaling", nargs="*", default=[], metavar="CORPUS")
     p.add_argument("--timeout", type=float, default=1800)
     args = p.parse_args()
@@ -217,7 +218,7 @@ def main() -> int:
         if args.anchor:
             write_section(args.markdown, "superbpe-anchor", anchor(args, work))
         if args.table:
-            write_section(args.markdown, "superbpe-table", table(args, work))
+            write_section(args.markdown, f"superbpe-table-{args.config}", table(args, work))
         if args.scaling:
             write_section(args.markdown, "superbpe-scaling", scaling(args, work))
     finally:
