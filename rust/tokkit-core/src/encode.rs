@@ -27,6 +27,14 @@ pub struct BpeEncoder {
 
 const NONE: u32 = u32::MAX;
 
+/// Encodings of pieces already seen by one worker (bounded: cleared when full).
+#[derive(Debug, Default)]
+pub struct PieceCache(FastMap<Box<[u8]>, Vec<TokenId>>);
+
+impl PieceCache {
+    const LIMIT: usize = 1 << 16;
+}
+
 impl BpeEncoder {
     /// An encoder from the parts of a tokenizer; `added` ids must index `tokens`.
     ///
@@ -128,6 +136,13 @@ impl BpeEncoder {
     /// Encodes `text`, matching added tokens first (leftmost, then longest).
     #[must_use]
     pub fn encode(&self, text: &str) -> Vec<TokenId> {
+        self.encode_cached(text, None)
+    }
+
+    /// [`encode`](Self::encode), reusing the encodings of pieces seen before in `cache`: batch
+    /// encoders keep one cache per worker, since the same words come back again and again.
+    #[must_use]
+    pub fn encode_cached(&self, text: &str, mut cache: Option<&mut PieceCache>) -> Vec<TokenId> {
         let mut out = Vec::with_capacity(text.len() / 3);
         let mut rest = text;
         while !rest.is_empty() {
@@ -138,12 +153,12 @@ impl BpeEncoder {
                 .min_by_key(|&(at, len, _)| (at, Reverse(len)));
             match next {
                 Some((at, len, id)) => {
-                    self.encode_ordinary_into(&rest[..at], &mut out);
+                    self.encode_ordinary_cached(&rest[..at], &mut out, cache.as_deref_mut());
                     out.push(id);
                     rest = &rest[at + len..];
                 }
                 None => {
-                    self.encode_ordinary_into(rest, &mut out);
+                    self.encode_ordinary_cached(rest, &mut out, cache.as_deref_mut());
                     break;
                 }
             }
@@ -153,8 +168,35 @@ impl BpeEncoder {
 
     /// Encodes `text` without looking for added tokens.
     pub fn encode_ordinary_into(&self, text: &str, out: &mut Vec<TokenId>) {
-        self.pretokenizer
-            .split(text, |piece| self.encode_piece(piece.as_bytes(), out));
+        self.encode_ordinary_cached(text, out, None);
+    }
+
+    fn encode_ordinary_cached(
+        &self,
+        text: &str,
+        out: &mut Vec<TokenId>,
+        cache: Option<&mut PieceCache>,
+    ) {
+        match cache {
+            None => self
+                .pretokenizer
+                .split(text, |piece| self.encode_piece(piece.as_bytes(), out)),
+            Some(cache) => self.pretokenizer.split(text, |piece| {
+                let bytes = piece.as_bytes();
+                if bytes.len() < 2 {
+                    return self.encode_piece(bytes, out);
+                }
+                if let Some(ids) = cache.0.get(bytes) {
+                    return out.extend_from_slice(ids);
+                }
+                let start = out.len();
+                self.encode_piece(bytes, out);
+                if cache.0.len() >= PieceCache::LIMIT {
+                    cache.0.clear();
+                }
+                cache.0.insert(bytes.into(), out[start..].to_vec());
+            }),
+        }
     }
 
     /// Merges the bytes of one pre-token: a linked list of symbols and a heap of

@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rayon::prelude::*;
-use tokkit_core::encode::BpeEncoder;
+use tokkit_core::encode::{BpeEncoder, PieceCache};
 use tokkit_core::{Error, hf_json};
 
 use crate::errors::{TkResult, TokkitErr};
@@ -43,7 +43,14 @@ impl PyBpeTokenizer {
 
     /// Token ids of many texts, encoded in parallel.
     fn encode_batch(&self, py: Python<'_>, texts: Vec<String>) -> Vec<Vec<u32>> {
-        py.detach(|| texts.par_iter().map(|t| self.encoder.encode(t)).collect())
+        py.detach(|| {
+            texts
+                .par_iter()
+                .map_init(PieceCache::default, |cache, t| {
+                    self.encoder.encode_cached(t, Some(cache))
+                })
+                .collect()
+        })
     }
 
     /// The text `ids` stand for (invalid UTF-8 replaced by U+FFFD, as HF's ByteLevel decoder does).
