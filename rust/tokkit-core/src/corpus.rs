@@ -306,10 +306,3 @@ impl BlockReader {
         }
     }
 }
-
-impl Iterator for BlockReader {
-    type Item = Result<Block>;
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_block().transpose()
-    }
-}

@@ -3,6 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::train::superbpe::{self, Preset};
 
 fn fancy_pieces<'a>(pattern: &'static str, text: &'a str) -> Vec<&'a str> {
     static CACHE: std::sync::Mutex<Vec<(&'static str, fancy_regex::Regex)>> =
@@ -126,10 +127,21 @@ proptest! {
 
     #[test]
     fn digit_group_fast_path_equals_the_regex(text in "[ a-z0-9٣٤٥½²\\.,'\n]{0,40}") {
-        for pattern in [crate::train::superbpe::PAPER_STAGE1, crate::train::superbpe::PAPER_STAGE2] {
+        for pattern in [superbpe::PAPER_STAGE1, superbpe::PAPER_STAGE2] {
             let fast = Pretokenizer::regex_named("fast", pattern).unwrap().with_isolated_digits();
             prop_assert_eq!(fast.engine_name(), "digit groups + regex (behind Digits)");
             prop_assert_eq!(fast.pieces(&text), paper_reference(pattern).pieces(&text));
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    #[test]
+    fn superbpe_recommended_fast_paths_equal_the_regex(text in "[ a-zA-Z0-9.,:;!?'\\n\\t\\-/()é中٣]{0,40}") {
+        let (one, two) = Preset::Recommended.pretokenizers().unwrap();
+        prop_assert_eq!(two.pieces(&text), fancy_pieces(superbpe::RECOMMENDED_STAGE2, &text));
+        prop_assert_eq!(one.pieces(&text), fancy_pieces(superbpe::RECOMMENDED_STAGE1, &text));
     }
 }
