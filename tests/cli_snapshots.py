@@ -19,6 +19,11 @@ HELP_PAGES = {
     "tokkit--help.txt": ["--help"],
     "tokkit-train--help.txt": ["train", "--help"],
     "tokkit-eval--help.txt": ["eval", "--help"],
+    "tokkit-models--help.txt": ["models", "--help"],
+    "tokkit-transplant--help.txt": ["transplant", "--help"],
+    "tokkit-score--help.txt": ["score", "--help"],
+    "tokkit-eval-lm--help.txt": ["eval-lm", "--help"],
+    "tokkit-push--help.txt": ["push", "--help"],
 }
 
 
@@ -42,6 +47,8 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
     (tmp / "existing").mkdir()
     (tmp / "a-file").write_text("x")
     (tmp / "ranks.tiktoken").write_bytes(b"IQ== 0\nIg== 1\n")
+    (tmp / "pickled").mkdir()
+    (tmp / "pickled" / "pytorch_model.bin").write_bytes(b"not really a pickle")
     corpus = str(ROOT / "corpora" / "en-prose.txt")
     return {
         "missing file": ["train", "--vocab-size", "1000", "--out", f"{tmp}/o1", f"{tmp}/nope.txt"],
@@ -101,6 +108,29 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
             corpus,
             f"{tmp}/ranks.tiktoken",
         ],
+        "models: unknown name": ["models", "path", "no-such-model"],
+        "transplant: missing model": [
+            "transplant",
+            "--model",
+            f"{tmp}/nope",
+            "--tokenizer",
+            f"{tmp}/nope",
+            "--method",
+            "mean",
+            "--out",
+            f"{tmp}/t1",
+        ],
+        "transplant: existing output without --force": [
+            "transplant",
+            "--model",
+            f"{tmp}/nope",
+            "--tokenizer",
+            f"{tmp}/nope",
+            "--out",
+            f"{tmp}/existing",
+        ],
+        "score: missing text": ["score", "--model", f"{tmp}/nope", f"{tmp}/nope.txt"],
+        "push: pickled weights": ["push", f"{tmp}/pickled", "--repo-id", "me/x", "--dry-run"],
     }
 
 

@@ -10,15 +10,24 @@ from collections.abc import Sequence
 
 from tokkit import __version__
 from tokkit.cli import eval as eval_cmd
+from tokkit.cli import models as models_cmd
+from tokkit.cli import push as push_cmd
+from tokkit.cli import score as score_cmd
 from tokkit.cli import train as train_cmd
+from tokkit.cli import transplant as transplant_cmd
 from tokkit.exceptions import TokkitError
 
 DESCRIPTION = """\
 tokkit: train tokenizers in Rust, write standard Hugging Face tokenizer.json.
 
 Commands:
-  train    train a tokenizer on text files and write a tokenizer directory
-  eval     compare tokenizers on a text: bytes per token, fertility, Rényi efficiency, speed
+  train       train a tokenizer on text files and write a tokenizer directory
+  eval        compare tokenizers on a text: bytes per token, fertility, Rényi efficiency, speed
+  models      pretrained models that work offline: list, prepare, print a model's directory
+  transplant  give a pretrained model a new tokenizer (OMP, TokenAdapt, mean, FOCUS, random)
+  score       bits per byte of a model on texts (tokenizer-independent)
+  eval-lm     compare models by bits per byte on several texts: a table and a PNG
+  push        upload a model or tokenizer directory to the Hugging Face Hub with a model card
 """
 
 
@@ -33,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train_cmd.add_parser(sub)
     eval_cmd.add_parser(sub)
+    models_cmd.add_parser(sub)
+    transplant_cmd.add_parser(sub)
+    score_cmd.add_parser(sub)
+    push_cmd.add_parser(sub)
     return parser
 
 

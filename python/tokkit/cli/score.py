@@ -1,0 +1,235 @@
+"""``tokkit score`` (bits per byte of one model on texts) and ``tokkit eval-lm`` (a table and a
+PNG comparing several models, e.g. transplants by different methods, on several texts)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tokkit._progress import PROGRESS_MODES, default_mode
+from tokkit.cli.eval import check_plot_path, split_label
+from tokkit.exceptions import ConfigError, CorpusNotFoundError
+
+SCORE_EPILOG = """\
+Bits per byte is the model's negative log2-likelihood of the text under its own (canonical)
+tokenization, divided by the text's UTF-8 bytes; unlike per-token perplexity it compares models
+whose tokenizers differ. Each FILE is one document, scored after a BOS (or EOS) context token, in
+windows of --window tokens with --overlap tokens of carried context.
+
+--json prints {"bits_per_byte", "bytes", "tokens", "tokens_per_byte", "nll_nats", "model",
+"documents", "files"}.
+
+examples:
+  tokkit score --model smollm2-135m corpora/en-prose.txt
+  tokkit score --model out/gemma-on-smol --json --max-bytes 20000 corpora/tr.txt
+"""
+
+EVAL_LM_EPILOG = """\
+Scores every model on every text (bits per byte, lower is better; tokens per byte alongside) and
+prints a table; --baseline adds each model's ratio to that model. --plot draws grouped bars.
+
+examples:
+  tokkit eval-lm --model base=gemma3-270m --model omp=out/g-omp --model mean=out/g-mean \\
+      --text en=corpora/en-prose.txt --text tr=corpora/tr.txt --baseline base --plot bpb.png
+"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1... (default: cpu)")
+    p.add_argument("--window", type=int, default=1024, help="tokens per forward (default: 1024)")
+    p.add_argument(
+        "--overlap", type=int, default=256, help="context carried between windows (default: 256)"
+    )
+    p.add_argument(
+        "--max-bytes",
+        type=int,
+        metavar="N",
+        help="score only the first N bytes of each text (cut at a character boundary)",
+    )
+    p.add_argument(
+        "--context-token",
+        metavar="ID|TOKEN",
+        help="score each text after this token (default: the one a transplant recorded, else "
+        "the BOS the tokenizer adds, else EOS)",
+    )
+    p.add_argument(
+        "--progress", choices=PROGRESS_MODES, help="progress on stderr (default: bar on a TTY)"
+    )
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``tokkit score`` and ``tokkit eval-lm``."""
+    p = sub.add_parser(
+        "score",
+        help="bits per byte of a model on texts",
+        description="Bits per byte (tokenizer-independent) of a causal LM on UTF-8 texts.",
+        epilog=SCORE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, metavar="DIR", help="model directory or prepared name")
+    p.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text files (- reads stdin)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a line of text")
+    _common(p)
+    p.set_defaults(run=run_score)
+
+    q = sub.add_parser(
+        "eval-lm",
+        help="compare models by bits per byte on several texts",
+        description="Bits per byte and tokens per byte of several models on several texts.",
+        epilog=EVAL_LM_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument(
+        "--model", action="append", required=True, metavar="[NAME=]DIR", help="repeatable"
+    )
+    q.add_argument(
+        "--text", action="append", required=True, metavar="[NAME=]FILE", help="repeatable"
+    )
+    q.add_argument("--baseline", metavar="NAME", help="add each model's ratio to this one")
+    q.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    q.add_argument("--plot", metavar="FILE.png", help="draw bits per byte as grouped bars")
+    _common(q)
+    q.set_defaults(run=run_eval_lm)
+
+
+def read_text(path: str, max_bytes: int | None) -> str:
+    """A UTF-8 text file (``-``: stdin), optionally cut to ``max_bytes`` at a char boundary."""
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        f = Path(path)
+        if not f.is_file():
+            raise CorpusNotFoundError(f"{path}: no such file")
+        try:
+            text = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from e
+    if max_bytes is not None:
+        text = text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+    return text
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """Run ``tokkit score``."""
+    from tokkit.score import score_model
+
+    texts = [read_text(f, args.max_bytes) for f in args.files]
+    s = score_model(
+        args.model,
+        texts,
+        device=args.device,
+        window=args.window,
+        overlap=args.overlap,
+        progress=args.progress or default_mode(),
+        context_token=args.context_token,
+    )
+    if args.json:
+        out = s.to_json()
+        per_doc = out.pop("per_document")
+        out["files"] = [{"file": f, **d} for f, d in zip(args.files, per_doc, strict=True)]
+        print(json.dumps(out))
+    else:
+        print(
+            f"{s.bits_per_byte:.4f} bits/byte  ({s.bytes} bytes, {s.tokens} tokens, "
+            f"{s.tokens_per_byte:.3f} tokens/byte)"
+        )
+    return 0
+
+
+def run_eval_lm(args: argparse.Namespace) -> int:
+    """Run ``tokkit eval-lm``."""
+    from tokkit import models
+    from tokkit.score import score_model
+
+    plot = check_plot_path(args.plot) if args.plot else None
+    named_models = [_label(m) for m in args.model]
+    named_texts = [_label(t) for t in args.text]
+    if args.baseline and args.baseline not in {n for n, _ in named_models}:
+        raise ConfigError(f"--baseline {args.baseline!r} is not one of the --model names")
+    texts = {name: read_text(path, args.max_bytes) for name, path in named_texts}
+    results: list[dict[str, Any]] = []
+    for name, path in named_models:
+        loaded = models.load_causal_lm(models.path(path), device=args.device)
+        for tname, text in texts.items():
+            s = score_model(
+                models.path(path),
+                [text],
+                device=args.device,
+                window=args.window,
+                overlap=args.overlap,
+                progress=args.progress or default_mode(),
+                loaded=loaded,
+                context_token=args.context_token,
+            )
+            results.append(
+                {
+                    "model": name,
+                    "text": tname,
+                    "bits_per_byte": s.bits_per_byte,
+                    "tokens_per_byte": s.tokens_per_byte,
+                    "bytes": s.bytes,
+                    "tokens": s.tokens,
+                }
+            )
+        del loaded
+    if args.baseline:
+        base = {r["text"]: r["bits_per_byte"] for r in results if r["model"] == args.baseline}
+        for r in results:
+            r["ratio_to_baseline"] = r["bits_per_byte"] / base[r["text"]]
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(format_table(results, list(texts)))
+    if plot is not None:
+        draw(results, list(texts), plot)
+        print(f"wrote {plot}", file=sys.stderr)
+    return 0
+
+
+def _label(arg: str) -> tuple[str, str]:
+    name, path = split_label(arg)
+    return name or Path(path).name or path, path
+
+
+def format_table(results: list[dict[str, Any]], texts: list[str]) -> str:
+    """Markdown table: one row per model, bits per byte (and tokens per byte) per text."""
+    models_ = list(dict.fromkeys(r["model"] for r in results))
+    cell = {(r["model"], r["text"]): r for r in results}
+    head = "| model | " + " | ".join(f"{t} bpb (tok/B)" for t in texts) + " |"
+    lines = [head, "|---|" + "---|" * len(texts)]
+    for m in models_:
+        cells = []
+        for t in texts:
+            r = cell[(m, t)]
+            ratio = f" x{r['ratio_to_baseline']:.3f}" if "ratio_to_baseline" in r else ""
+            cells.append(f"{r['bits_per_byte']:.3f}{ratio} ({r['tokens_per_byte']:.3f})")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def draw(results: list[dict[str, Any]], texts: list[str], path: Path) -> None:
+    """Grouped bars of bits per byte: one group per text, one bar per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models_ = list(dict.fromkeys(r["model"] for r in results))
+    cell = {(r["model"], r["text"]): r["bits_per_byte"] for r in results}
+    width = 0.8 / max(len(models_), 1)
+    fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(texts) * max(len(models_), 2) / 3, 4))
+    for i, m in enumerate(models_):
+        xs = [t + (i - (len(models_) - 1) / 2) * width for t in range(len(texts))]
+        ax.bar(xs, [cell[(m, t)] for t in texts], width, label=m)
+    ax.set_xticks(range(len(texts)), texts)
+    ax.set_ylabel("bits per byte (lower is better)")
+    ax.legend(fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)

