@@ -69,6 +69,18 @@ snapshots: dev ## Rewrite the golden CLI texts in cli/snapshots
 corpora: ## Build the benchmark corpora (100 MB, 1 GB, held-out) into corpora/build
 	python3 corpora/build_bench.py
 
+MERGEKIT_VENV := bench/.venv-mergekit
+
+$(MERGEKIT_VENV)/bin/mergekit-tokensurgeon: bench/requirements-mergekit.txt | $(STAMP)
+	python3 -m venv $(MERGEKIT_VENV)
+	$(PY) -c "import site; print(site.getsitepackages()[0])" \
+		> $(MERGEKIT_VENV)/lib/python3.11/site-packages/tokkit_shared_venv.pth
+	$(MERGEKIT_VENV)/bin/pip install -q --disable-pip-version-check -r bench/requirements-mergekit.txt
+
+.PHONY: bench-transplant
+bench-transplant: dev $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon ## Transplant methods both ways vs mergekit-tokensurgeon
+	$(PY) bench/transplant_bench.py --out bench/out/transplant.json --markdown docs/benchmarks.md
+
 .PHONY: bench
 bench: dev ## Benchmark training against HF tokenizers and other trainers
 	$(PY) -m pip install -q -r bench/requirements.txt
