@@ -75,7 +75,8 @@ $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon: bench/requirements-mergekit.txt | $(
 	python3 -m venv $(MERGEKIT_VENV)
 	$(PY) -c "import site; print(site.getsitepackages()[0])" \
 		> $(MERGEKIT_VENV)/lib/python3.11/site-packages/tokkit_shared_venv.pth
-	$(MERGEKIT_VENV)/bin/pip install -q --disable-pip-version-check -r bench/requirements-mergekit.txt
+	# From another directory: pip trips over the project root's metadata when run from it.
+	cd bench && .venv-mergekit/bin/pip install -q --disable-pip-version-check -r requirements-mergekit.txt
 
 .PHONY: bench-transplant
 bench-transplant: dev $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon ## Transplant methods both ways vs mergekit-tokensurgeon

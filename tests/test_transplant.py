@@ -290,3 +290,17 @@ def test_numeric_mismatch_is_warned(smol: Path, tmp_path: Path) -> None:
     assert warning is not None
     assert "12345" in warning
     assert _numeric_warning(side, side.tokenizer, side.vocab) is None
+
+
+def test_mergekit_compat_matching_misses_what_byte_identity_finds(smol: Path) -> None:
+    """mergekit compares spellings: SmolLM2's byte-level 'Ċ' and a SentencePiece '\\n' never
+    meet. On a model's own tokenizer both rules share everything."""
+    from tokkit.transplant import _load_side, _mergekit_matching
+    from tokkit.vocab import match_vocabularies
+
+    side = _load_side(smol, device="cpu")
+    ours = match_vocabularies(side.vocab, side.vocab, base_rows=side.rows)
+    theirs = _mergekit_matching(side, side.tokenizer, side.vocab, [])
+    assert ours.new == []
+    assert theirs.new == []
+    assert theirs.copy == ours.copy

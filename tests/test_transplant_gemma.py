@@ -1,0 +1,100 @@
+"""Gemma-3-270M transplants (slow: a 262k-row vocabulary and a 570 MB model on CPU).
+
+The SmolLM2 → Gemma-3 direction (215k new rows) takes tens of minutes on two cores; it is run by
+``bench/transplant_bench.py`` and reported in docs/benchmarks.md rather than here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tokkit.score import score_model
+from tokkit.transplant import transplant
+
+from ._models import prepared
+from .conftest import CORPORA
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::tokkit.exceptions.TransplantWarning"),
+]
+
+ENGLISH = (CORPORA / "en-prose.txt").read_text(encoding="utf-8")[-2500:]
+
+
+def test_gemma_identity_is_bit_exact(tmp_path: Path) -> None:
+    gemma = prepared("gemma3-270m")
+    out = tmp_path / "same"
+    result = transplant(gemma, gemma, method="mean", out=out)
+    assert result.new == 0
+    assert result.rows == 262144
+    a = load_file(str(gemma / "model.safetensors"))
+    b = load_file(str(out / "model.safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_gemma_onto_smollm2_tokenizer(tmp_path: Path) -> None:
+    """OMP with SmolLM2 as donor: shared rows copied, Gemma's BOS row carried by SmolLM2's
+    <|im_start|>, and the result far better than random rows."""
+    gemma, smol = prepared("gemma3-270m"), prepared("smollm2-135m")
+    scores = {}
+    for method in ("omp", "random"):
+        out = tmp_path / method
+        result = transplant(gemma, smol, method=method, out=out, omp_refresh=8)
+        assert result.rows == 49152
+        assert 2900 < result.new < 3100
+        meta = json.loads((out / "tokkit.json").read_text())
+        assert meta["context_token_id"] == 1  # <|im_start|>, the bos role → Gemma's <bos> row
+        scores[method] = score_model(out, [ENGLISH]).bits_per_byte
+    e_base = load_file(str(gemma / "model.safetensors"))["model.embed_tokens.weight"]
+    e_new = load_file(str(tmp_path / "omp" / "model.safetensors"))["model.embed_tokens.weight"]
+    assert torch.equal(e_new[1], e_base[2])
+    assert scores["omp"] < scores["random"] - 0.1, scores
+    base = score_model(gemma, [ENGLISH]).bits_per_byte
+    assert base < scores["omp"] < 2 * base + 1, (base, scores)
+
+
+def test_untied_qwen_rebuilds_embeddings_and_head_separately(tmp_path: Path) -> None:
+    """Qwen2.5-Coder stores an untied lm_head: both matrices are rebuilt, shared rows of each
+    copied from its own base matrix, and the head is written as its own tensor."""
+    qwen, smol = prepared("qwen2.5-coder-0.5b"), prepared("smollm2-135m")
+    out = tmp_path / "qwen-on-smol"
+    result = transplant(qwen, smol, method="mean", out=out)
+    assert not result.report["tied"]
+    base = load_file(str(qwen / "model.safetensors"))
+    new = load_file(str(out / "model.safetensors"))
+    assert new["lm_head.weight"].shape == new["model.embed_tokens.weight"].shape
+    assert new["lm_head.weight"].shape[0] == result.rows
+    from transformers import AutoTokenizer
+
+    qtok = AutoTokenizer.from_pretrained(qwen)
+    stok = AutoTokenizer.from_pretrained(smol)
+    for token in ("Ġthe", "Ċ", "Ġfunction"):
+        i, j = stok.convert_tokens_to_ids(token), qtok.convert_tokens_to_ids(token)
+        assert torch.equal(
+            new["model.embed_tokens.weight"][i], base["model.embed_tokens.weight"][j]
+        )
+        assert torch.equal(new["lm_head.weight"][i], base["lm_head.weight"][j])
+    assert score_model(out, [ENGLISH]).bits_per_byte < 3.0
+
+
+def test_mergekit_compat_misses_byte_level_newlines() -> None:
+    """Byte identity copies SmolLM2's 'Ċ' from Gemma's newline; mergekit's spelling rule cannot."""
+    from tokkit.transplant import _load_side, _mergekit_matching, load_tokenizer
+    from tokkit.vocab import match_vocabularies, vocab_from_hf
+
+    gemma = _load_side(prepared("gemma3-270m"), device="cpu")
+    smol_tok = load_tokenizer(prepared("smollm2-135m"))
+    smol_vocab = vocab_from_hf(smol_tok)
+    ours = match_vocabularies(gemma.vocab, smol_vocab, base_rows=gemma.rows)
+    theirs = _mergekit_matching(gemma, smol_tok, smol_vocab, [])
+    newline = smol_tok.convert_tokens_to_ids("Ċ")
+    assert newline in ours.copy
+    assert newline in theirs.new
+    assert len(theirs.copy) < len(ours.copy)
