@@ -184,8 +184,30 @@ def roles_of(tokenizer: Any) -> dict[str, str]:
 
 
 def vocab_from_hf(tokenizer: Any) -> Vocab:
-    """Canonical keys for a ``transformers`` fast tokenizer."""
-    data = json.loads(tokenizer.backend_tokenizer.to_str())
+    """Canonical keys for a ``transformers`` fast tokenizer.
+
+    Reads only the parts :func:`vocab_from_json` needs from the backend (parsing the whole
+    ``tokenizer.json`` of a 262k vocabulary, merges included, takes seconds).
+    """
+    backend = tokenizer.backend_tokenizer
+
+    def part(component: Any) -> Any:
+        return json.loads(component.__getstate__()) if component is not None else None
+
+    model = backend.model
+    data = {
+        "model": {
+            "type": type(model).__name__,
+            "vocab": backend.get_vocab(with_added_tokens=False),
+            "byte_fallback": bool(getattr(model, "byte_fallback", False)),
+        },
+        "decoder": part(backend.decoder),
+        "pre_tokenizer": part(backend.pre_tokenizer),
+        "added_tokens": [
+            {"id": i, "content": t.content, "special": t.special}
+            for i, t in backend.get_added_tokens_decoder().items()
+        ],
+    }
     return vocab_from_json(data, roles_of(tokenizer))
 
 
