@@ -88,6 +88,13 @@ def main() -> int:
     )
     ap.add_argument("--directions", nargs="+", default=["gemma-on-smol", "smol-on-gemma"])
     ap.add_argument("--skip-mergekit", action="store_true")
+    ap.add_argument("--skip-base", action="store_true", help="do not score the base models")
+    ap.add_argument(
+        "--omp-variants",
+        default="omp,omp-r8",
+        help="tokkit OMP runs timed against mergekit (omp = exact; omp-rT = --omp-refresh T)",
+    )
+    ap.add_argument("--section", default="transplant", help="benchmarks.md section to write")
     args = ap.parse_args()
 
     import os
@@ -119,11 +126,14 @@ def main() -> int:
         base, donor = pairs[direction]
         d: dict[str, Any] = {"base": base.name, "tokenizer": donor.name, "runs": {}, "scores": {}}
         result["directions"][direction] = d
-        d["scores"]["base"] = score(base, text_paths, env, logs)
-        print(direction, "base", d["scores"]["base"], file=sys.stderr, flush=True)
+        if not args.skip_base:
+            d["scores"]["base"] = score(base, text_paths, env, logs)
+            print(direction, "base", d["scores"]["base"], file=sys.stderr, flush=True)
         use_mk = not args.skip_mergekit and mk_bin.exists() and direction == "gemma-on-smol"
         # OMP variants alternate with the anchor; the exact search only where it takes minutes.
-        omp_variants = ["omp-r8"] if direction == "smol-on-gemma" else ["omp", "omp-r8"]
+        omp_variants = args.omp_variants.split(",")
+        if direction == "smol-on-gemma":
+            omp_variants = [v for v in omp_variants if v != "omp"] or ["omp-r8"]
         timed = [("tokkit", v) for v in omp_variants if v.split("-")[0] in args.methods]
         if use_mk:
             timed.append(("mergekit", "omp"))
@@ -167,7 +177,7 @@ def main() -> int:
             if r["status"] == "ok" and key not in d["scores"]:
                 extra: list[str] = []
                 if tool == "mergekit":  # start documents with the row the base expects, as tokkit
-                    meta = args.work / f"{direction}-tokkit-omp-r8" / "tokkit.json"
+                    meta = args.work / f"{direction}-tokkit-{omp_variants[0]}" / "tokkit.json"
                     ctx = (
                         json.loads(meta.read_text()).get("context_token_id")
                         if meta.exists()
@@ -180,7 +190,7 @@ def main() -> int:
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     write_json(args.out, result)
     if args.markdown:
-        write_section(args.markdown, "transplant", markdown(result))
+        write_section(args.markdown, args.section, markdown(result))
     return 0
 
 
