@@ -139,3 +139,9 @@ def test_screened_search_makes_the_full_searchs_choices() -> None:
         assert torch.allclose(transfer(full, a), transfer(fast, a), atol=1e-5)
     # Most steps are settled by the screen alone.
     assert ShortStats.counts["full"] < 0.2 * ShortStats.counts["steps"]
+
+
+def test_transfer_in_chunks_equals_one_gather() -> None:
+    a, y = world()
+    res = omp(a, y, 8, tol=0.0)
+    assert torch.equal(transfer(res, a, chunk=7), transfer(res, a, chunk=4096))

@@ -256,11 +256,20 @@ def _pursue(
     return chosen, coefs
 
 
-def transfer(result: OmpResult, base_anchors: torch.Tensor) -> torch.Tensor:
-    """``e_new = Σ_m c_m · Bm[Λ_m]`` for every target (rows in ``base_anchors``' space)."""
+def transfer(result: OmpResult, base_anchors: torch.Tensor, *, chunk: int = 4096) -> torch.Tensor:
+    """``e_new = Σ_m c_m · Bm[Λ_m]`` for every target (rows in ``base_anchors``' space).
+
+    Gathered in chunks of targets: all at once, 215k targets x 64 atoms x 576 dims would be a
+    32 GB tensor.
+    """
     import torch
 
-    idx = result.indices.clamp_min(0)
-    gathered = base_anchors[idx]  # (M, k, d_b)
-    c = torch.where(result.indices >= 0, result.coefs, torch.zeros_like(result.coefs))
-    return torch.einsum("mk,mkd->md", c.to(base_anchors.dtype), gathered)
+    m = result.indices.shape[0]
+    out = torch.empty(
+        (m, base_anchors.shape[1]), dtype=base_anchors.dtype, device=base_anchors.device
+    )
+    for start in range(0, m, chunk):
+        idx = result.indices[start : start + chunk]
+        c = torch.where(idx >= 0, result.coefs[start : start + chunk], 0.0).to(base_anchors.dtype)
+        out[start : start + chunk] = torch.einsum("mk,mkd->md", c, base_anchors[idx.clamp_min(0)])
+    return out
