@@ -95,6 +95,21 @@ def load_tokenizer(path: str | os.PathLike[str]) -> Any:
     return AutoTokenizer.from_pretrained(p, trust_remote_code=False)
 
 
+def _resolve_tokenizer_path(path: str | os.PathLike[str]) -> Path:
+    """An existing path as given; else a ``tokkit models`` name, prepared if needed."""
+    p = Path(path)
+    if p.exists():
+        return p
+    from tokkit import models
+
+    if str(path) in models.REGISTRY:
+        return models.path(str(path))
+    raise TokenizerNotFoundError(
+        f"{path}: no such tokenizer file or directory, and not a prepared model name "
+        f"({', '.join(models.REGISTRY)})"
+    )
+
+
 def _sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -312,6 +327,10 @@ def transplant(
     if out is not None:
         check_output_dir(out, force=force)
     started = time.perf_counter()
+    from tokkit import models
+
+    model = models.path(str(model))  # a missing model is reported before the tokenizer
+    tokenizer = _resolve_tokenizer_path(tokenizer)
     warns: list[str] = []
     base = _load_side(model, device=device)
     new_tok = load_tokenizer(tokenizer)
