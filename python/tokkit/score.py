@@ -68,11 +68,6 @@ def _explicit_context(tok: Any, value: int | str | None) -> int | None:
 
 
 def context_token(tok: Any) -> int | None:
-    """The default context token of a tokenizer (see :func:`_default_context`)."""
-    return _default_context(tok)
-
-
-def _default_context(tok: Any) -> int | None:
     """The token a document is scored after: the prefix the tokenizer adds by default (BOS, as
     Gemma's does), else EOS (the document separator GPT-style models were trained with)."""
     plain = tok("a", add_special_tokens=False)["input_ids"]
@@ -91,6 +86,10 @@ def _recorded_context(model_dir: Path) -> int | None:
         value = json.loads(meta.read_text()).get("context_token_id")
         return int(value) if value is not None else None
     return None
+
+
+# score_model has a parameter of the same name.
+_default_context = context_token
 
 
 def score_model(

@@ -19,12 +19,11 @@ representative. :func:`mergekit_keys` reproduces mergekit-tokensurgeon's ``norma
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokkit._formats import _BYTE_OF_CHAR, _piece_bytes
+from tokkit._formats import _BYTE_OF_CHAR, _BYTE_PIECE, _piece_bytes
 
 __all__ = [
     "ROLES",
@@ -36,7 +35,6 @@ __all__ = [
 ]
 
 ROLES = ("bos", "eos", "unk", "pad", "mask", "sep", "cls")
-_BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 
 TokenKey = tuple[bool, str, bytes]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -212,9 +211,9 @@ def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def default_progress() -> ProgressMode:
     """A bar on a terminal unless ``TOKKIT_NO_PROGRESS`` is set; nothing otherwise."""
-    if os.environ.get("TOKKIT_NO_PROGRESS"):
-        return "none"
-    return "bar" if sys.stderr.isatty() else "none"
+    from tokkit._progress import default_mode
+
+    return default_mode()
 
 
 def _whole(value: float | None) -> float | None:

@@ -19,7 +19,6 @@ unchanged.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -110,11 +109,9 @@ def _resolve_tokenizer_path(path: str | os.PathLike[str]) -> Path:
     )
 
 
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _tokenizer_sha(path: Path) -> str | None:
+    from tokkit.models import _sha256_file
+
     f = path if path.is_file() else path / "tokenizer.json"
     return _sha256_file(f) if f.exists() else None
 
