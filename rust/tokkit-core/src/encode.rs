@@ -127,6 +127,51 @@ impl BpeEncoder {
         self.tokens.get(id as usize).map(Vec::as_slice)
     }
 
+    /// The merge of `left` + `right`: its rank and the id it makes, if the vocabulary has one.
+    #[must_use]
+    pub fn merge(&self, left: TokenId, right: TokenId) -> Option<(u32, TokenId)> {
+        self.ranks
+            .get(&((u64::from(left) << 32) | u64::from(right)))
+            .copied()
+    }
+
+    /// `Some(special)` if `id` is an added token (matched in text before BPE), `None` otherwise.
+    #[must_use]
+    pub fn added_kind(&self, id: TokenId) -> Option<bool> {
+        self.added.iter().find(|a| a.1 == id).map(|a| a.2)
+    }
+
+    /// Byte offsets in `text` where an independently encoded piece starts: added-token matches,
+    /// the text after them, and every pre-token. BPE never merges across these offsets, so a
+    /// token sequence is valid iff it respects them and is valid inside each piece.
+    #[must_use]
+    pub fn piece_starts(&self, text: &str) -> Vec<usize> {
+        let base = text.as_ptr() as usize;
+        let mut starts = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            let next = self
+                .added
+                .iter()
+                .filter_map(|(s, _, _)| rest.find(s.as_str()).map(|at| (at, s.len())))
+                .min_by_key(|&(at, len)| (at, Reverse(len)));
+            let (plain, matched) = match next {
+                Some((at, len)) => (&rest[..at], Some(&rest[at..at + len])),
+                None => (rest, None),
+            };
+            self.pretokenizer
+                .split(plain, |piece| starts.push(piece.as_ptr() as usize - base));
+            match matched {
+                Some(m) => {
+                    starts.push(m.as_ptr() as usize - base);
+                    rest = &rest[plain.len() + m.len()..];
+                }
+                None => break,
+            }
+        }
+        starts
+    }
+
     /// The pre-tokenizer in use.
     #[must_use]
     pub fn pretokenizer(&self) -> &Pretokenizer {
