@@ -1,0 +1,290 @@
+"""The cover state of one token-level LM read as a byte-level LM (byteprobs spec §4).
+
+A *cover* of the bytes ``x`` read so far is a valid token sequence whose last token reaches or
+crosses the end of ``x``. Covers are kept in two forms:
+
+- **frontiers**: covers whose last token ends exactly at the end of ``x`` (empty remainder).
+  Each needs one LM call, ``P(· | cover)``, to extend.
+- **pending** groups: tokens that started at a frontier and still have unread bytes
+  (a non-empty remainder), stored as arrays (``ids``, ``logp``) with the number of their bytes
+  already read, ``consumed``.
+
+``P(next byte = b | x) ∝ Σ_pending P(c)·[remainder(c)[0] = b] + Σ_frontier Σ_{v: bytes(v)[0] = b}
+P(f)·P(v | f)·valid(f ⊕ v)``, and the end of the text carries ``P(encode(x) ⊕ EOS)``. Reading a
+byte keeps the covers that agree with it and needs no LM call (§4.3).
+
+Tokens before the last *stable boundary* (no continuation can change them) form a shared head;
+covers store only their tail after it, which keeps the state small and the KV cache shared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tokkit.byteprobs.lm import TokenLM
+
+__all__ = ["END", "NUM_SLOTS", "ByteState", "VocabTables"]
+
+#: Slots of a next-byte distribution: bytes 0-255, then the end of the text.
+NUM_SLOTS = 257
+END = 256
+
+
+class VocabTables:
+    """Per-vocabulary arrays shared by every state of one tokenizer (built once)."""
+
+    def __init__(self, vocab: Any, rows: int) -> None:
+        self.vocab = vocab
+        n = int(vocab.vocab_size)
+        if n > rows:
+            from tokkit.exceptions import ModelError
+
+            raise ModelError(
+                f"the tokenizer has {n} ids but the model has only {rows} output rows: they do "
+                "not belong together (pass the tokenizer saved with the model)"
+            )
+        self.rows = rows
+        first = np.full(rows, -1, dtype=np.int64)
+        first[:n] = np.asarray(vocab.first_bytes(), dtype=np.int64)
+        self.first = first
+        self.ordinary = first >= 0
+        self.first_ordinary = first[self.ordinary]
+        pieces = [vocab.token_bytes(i) if first[i] >= 0 else b"" for i in range(n)]
+        self.lengths = np.zeros(rows, dtype=np.int64)
+        self.lengths[:n] = [len(p) for p in pieces]
+        self.offsets = np.zeros(rows, dtype=np.int64)
+        self.offsets[:n] = np.cumsum([0, *self.lengths[: n - 1]]) if n else []
+        self.flat = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+        order = np.argsort(np.where(self.ordinary, first, 256), kind="stable")
+        counts = np.bincount(first[self.ordinary], minlength=256)
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        self.by_first = [order[bounds[b] : bounds[b + 1]] for b in range(256)]
+
+    def byte_at(self, ids: np.ndarray, k: int) -> np.ndarray:
+        """Byte ``k`` of each token in ``ids`` (callers keep ``k < length``)."""
+        return self.flat[self.offsets[ids] + k]
+
+
+@dataclass
+class _Frontier:
+    tail: tuple[int, ...]
+    logp: float
+    #: log P(v | frontier) with invalid extensions at -inf; set by ByteState.distribution.
+    ext: np.ndarray | None = None
+
+
+@dataclass
+class _Pending:
+    parent: tuple[int, ...]
+    ids: np.ndarray
+    logp: np.ndarray
+    consumed: int
+
+
+@dataclass
+class StepStats:
+    """Counters of one state (for benchmarks and ``--json``)."""
+
+    unchecked_mass: float = 0.0
+    pruned: int = 0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class ByteState:
+    """Covers of the bytes read so far, for one LM; :meth:`distribution` then :meth:`push`.
+
+    Args:
+        lm: The token-level model.
+        tables: Its tokenizer's :class:`VocabTables`.
+        exact: Mask extensions that no text could produce (validity, §5). Off (*fast mode*),
+            the model's own mass on non-canonical encodings is kept.
+        exact_tol: In exact mode, candidates are checked in order of probability until the
+            unchecked mass of a frontier is below this; the rest count as valid.
+        prune: Drop covers whose probability is below ``prune`` times the largest one's.
+    """
+
+    def __init__(
+        self,
+        lm: TokenLM,
+        tables: VocabTables,
+        *,
+        exact: bool = True,
+        exact_tol: float = 1e-6,
+        prune: float = 1e-12,
+    ) -> None:
+        self.lm = lm
+        self.t = tables
+        self.exact = exact
+        self.exact_tol = exact_tol
+        self.prune_nats = -math.log(prune) if prune > 0 else math.inf
+        self.head: list[int] = []
+        self.tail_bytes = b""
+        self.frontiers: list[_Frontier] = [_Frontier((), 0.0)]
+        self.pending: list[_Pending] = []
+        self.stats = StepStats()
+        self._dist: np.ndarray | None = None
+
+    # -- next-byte distribution -------------------------------------------------------------
+
+    def _extensions(self, f: _Frontier) -> np.ndarray:
+        """log P(v | f) over the rows, -inf where v is not an ordinary token or not valid."""
+        lp = self.lm.logprobs(self.head + list(f.tail))
+        ext = np.where(self.t.ordinary, lp, -np.inf)
+        if self.exact:
+            ext = self._mask_invalid(f, ext)
+        return ext
+
+    def _mask_invalid(self, f: _Frontier, ext: np.ndarray) -> np.ndarray:
+        p = np.exp(ext)
+        total = float(p.sum())
+        if total <= 0.0:
+            return ext
+        k = min(256, p.size)
+        checked = np.zeros(p.size, dtype=bool)
+        while True:
+            top = np.argpartition(-p, k - 1)[:k] if k < p.size else np.arange(p.size)
+            todo = top[~checked[top] & (p[top] > 0.0)]
+            if todo.size:
+                context = np.asarray(f.tail, dtype=np.uint32)
+                ok = np.asarray(
+                    self.t.vocab.valid_extensions(context, todo.astype(np.uint32)), dtype=bool
+                )
+                ext[todo[~ok]] = -np.inf
+                checked[todo] = True
+            rest = float(p[~checked].sum())
+            if rest <= self.exact_tol * total or k >= p.size:
+                self.stats.unchecked_mass = max(self.stats.unchecked_mass, rest / total)
+                return ext
+            k = min(p.size, k * 8)
+
+    def _is_canonical(self, f: _Frontier) -> bool:
+        try:
+            self.tail_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return tuple(int(i) for i in self.t.vocab.encode(self.tail_bytes)) == f.tail
+
+    def _scores(self) -> tuple[np.ndarray, float]:
+        """Unnormalised slot scores, relative to ``exp(ref)``, and ``ref``."""
+        for f in self.frontiers:
+            if f.ext is None:
+                f.ext = self._extensions(f)
+        refs = [f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending]
+        ref = max(refs) if refs else 0.0
+        s = np.zeros(NUM_SLOTS, dtype=np.float64)
+        for g in self.pending:
+            s[:256] += np.bincount(
+                self.t.byte_at(g.ids, g.consumed), weights=np.exp(g.logp - ref), minlength=256
+            )
+        end_id = self.lm.end_id
+        for f in self.frontiers:
+            assert f.ext is not None
+            w = math.exp(f.logp - ref)
+            p = np.exp(f.ext)
+            by_byte = np.bincount(self.t.first_ordinary, weights=p[self.t.ordinary], minlength=256)
+            s[:256] += w * by_byte
+            if end_id is not None and self._is_canonical(f):
+                lp = self.lm.logprobs(self.head + list(f.tail))
+                s[END] += w * math.exp(lp[end_id])
+        return s, ref
+
+    def distribution(self) -> np.ndarray:
+        """``P(next | bytes so far)`` over 257 slots (bytes, then the end of the text)."""
+        if self._dist is None:
+            s, _ = self._scores()
+            z = s.sum()
+            if not z > 0.0:
+                from tokkit.exceptions import ConfigError
+
+                raise ConfigError(
+                    "the model gives the bytes read so far probability 0 (no valid tokenization "
+                    "continues them); in exact mode this happens only for text the tokenizer "
+                    "cannot produce"
+                )
+            self._dist = s / z
+        return self._dist
+
+    # -- reading a byte -----------------------------------------------------------------------
+
+    def push(self, b: int) -> float:
+        """Read byte ``b``; returns its natural-log probability under :meth:`distribution`."""
+        dist = self.distribution()
+        lp_b = math.log(dist[b]) if dist[b] > 0 else -math.inf
+        frontiers: list[_Frontier] = []
+        pending: list[_Pending] = []
+
+        def add(parent: tuple[int, ...], ids: np.ndarray, logp: np.ndarray, consumed: int) -> None:
+            done = self.t.lengths[ids] == consumed
+            for i, lp in zip(ids[done].tolist(), logp[done].tolist(), strict=True):
+                frontiers.append(_Frontier((*parent, int(i)), float(lp)))
+            if (~done).any():
+                pending.append(_Pending(parent, ids[~done], logp[~done], consumed))
+
+        for g in self.pending:
+            keep = self.t.byte_at(g.ids, g.consumed) == b
+            if keep.any():
+                add(g.parent, g.ids[keep], g.logp[keep], g.consumed + 1)
+        for f in self.frontiers:
+            assert f.ext is not None
+            cand = self.t.by_first[b]
+            lp = f.logp + f.ext[cand]
+            ok = np.isfinite(lp)
+            if ok.any():
+                add(f.tail, cand[ok], lp[ok], 1)
+        self.frontiers, self.pending = frontiers, pending
+        self.tail_bytes += bytes([b])
+        self._prune()
+        self._advance_head()
+        self._dist = None
+        return lp_b
+
+    def push_bytes(self, data: bytes) -> float:
+        """Read ``data``; returns the sum of the bytes' natural-log probabilities."""
+        return sum(self.push(b) for b in data)
+
+    def _prune(self) -> None:
+        best = max(
+            [f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending],
+            default=-math.inf,
+        )
+        if not math.isfinite(best):
+            return
+        floor = best - self.prune_nats
+        # Only ratios matter: keep log-probabilities near 0 over long texts.
+        for f in self.frontiers:
+            f.logp -= best
+        for g in self.pending:
+            g.logp = g.logp - best
+        floor -= best
+        before = len(self.frontiers) + sum(g.ids.size for g in self.pending)
+        self.frontiers = [f for f in self.frontiers if f.logp >= floor]
+        kept = []
+        for g in self.pending:
+            keep = g.logp >= floor
+            if keep.any():
+                kept.append(_Pending(g.parent, g.ids[keep], g.logp[keep], g.consumed))
+        self.pending = kept
+        self.stats.pruned += before - len(self.frontiers) - sum(g.ids.size for g in self.pending)
+
+    def _advance_head(self) -> None:
+        """Move tokens before the stable boundary into the shared head."""
+        h = int(self.t.vocab.stable_boundary(self.tail_bytes))
+        if h <= 0:
+            return
+        fixed = tuple(int(i) for i in self.t.vocab.encode(self.tail_bytes[:h]))
+        k = len(fixed)
+        self.frontiers = [
+            _Frontier(f.tail[k:], f.logp, f.ext) for f in self.frontiers if f.tail[:k] == fixed
+        ]
+        self.pending = [
+            _Pending(g.parent[k:], g.ids, g.logp, g.consumed)
+            for g in self.pending
+            if g.parent[:k] == fixed
+        ]
+        self.head.extend(fixed)
+        self.tail_bytes = self.tail_bytes[h:]
