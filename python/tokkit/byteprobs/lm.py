@@ -65,7 +65,8 @@ class HFTokenLM:
         self.path = models.path(str(model)) if loaded is None else Path(str(model))
         if loaded is None:
             loaded = models.load_causal_lm(self.path, dtype=dtype, device=device)
-        self.model, self.tokenizer = loaded
+        self.model: Any = loaded[0]
+        self.tokenizer: Any = loaded[1]
         self.model.eval()
         self.device = device
         self.rows = int(self.model.get_output_embeddings().weight.shape[0])

@@ -61,7 +61,7 @@ class ByteLM:
     ) -> None:
         self.lm = lm
         self.tables = VocabTables(vocab, int(lm.rows))
-        self.options = {"exact": exact, "exact_tol": exact_tol, "prune": prune}
+        self.exact, self.exact_tol, self.prune = exact, exact_tol, prune
         self.name = name
 
     @classmethod
@@ -84,7 +84,9 @@ class ByteLM:
         """The state after reading ``prefix``: tokens before its stable boundary are encoded
         once; only the bytes after it are read one by one (§4.4)."""
         data = _as_bytes(prefix)
-        state = ByteState(self.lm, self.tables, **self.options)
+        state = ByteState(
+            self.lm, self.tables, exact=self.exact, exact_tol=self.exact_tol, prune=self.prune
+        )
         h = int(self.tables.vocab.stable_boundary(data))
         if h:
             state.head = [int(i) for i in self.tables.vocab.encode(data[:h])]
@@ -257,6 +259,7 @@ def generate(
     top_p: float = 1.0,
     seed: int = 0,
     stop_at_end: bool = True,
+    progress: Any = None,
 ) -> Generation:
     """Continue ``prompt`` byte by byte (one model or an ensemble); prompts may end mid-token
     or mid-character."""
@@ -280,6 +283,8 @@ def generate(
         out.append(slot)
         for s in states:
             s.push(slot)
+        if progress is not None:
+            progress.advance(1)
     calls1, lm_s1 = _lm_totals(ens)
     return Generation(
         prompt=data,

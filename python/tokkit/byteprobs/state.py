@@ -67,7 +67,7 @@ class VocabTables:
 
     def byte_at(self, ids: np.ndarray, k: int) -> np.ndarray:
         """Byte ``k`` of each token in ``ids`` (callers keep ``k < length``)."""
-        return self.flat[self.offsets[ids] + k]
+        return np.asarray(self.flat[self.offsets[ids] + k])
 
 
 @dataclass

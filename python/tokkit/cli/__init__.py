@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from tokkit import __version__
 from tokkit.cli import eval as eval_cmd
+from tokkit.cli import generate as generate_cmd
 from tokkit.cli import models as models_cmd
 from tokkit.cli import push as push_cmd
 from tokkit.cli import score as score_cmd
@@ -27,6 +28,7 @@ Commands:
   transplant  give a pretrained model a new tokenizer (OMP, TokenAdapt, mean, FOCUS, random)
   score       bits per byte of a model on texts (tokenizer-independent)
   eval-lm     compare models by bits per byte on several texts: a table and a PNG
+  generate    continue a prompt byte by byte: prompts may end mid-token; ensembles across tokenizers
   push        upload a model or tokenizer directory to the Hugging Face Hub with a model card
 """
 
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(sub)
     transplant_cmd.add_parser(sub)
     score_cmd.add_parser(sub)
+    generate_cmd.add_parser(sub)
     push_cmd.add_parser(sub)
     return parser
 

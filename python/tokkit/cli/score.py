@@ -1,5 +1,6 @@
-"""``tokkit score`` (bits per byte of one model on texts) and ``tokkit eval-lm`` (a table and a
-PNG comparing several models, e.g. transplants by different methods, on several texts)."""
+"""``tokkit score`` (bits per byte of a model, or of a byte-level ensemble, on texts) and
+``tokkit eval-lm`` (a table and a PNG comparing several models, e.g. transplants by different
+methods, on several texts)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,20 @@ tokenization, divided by the text's UTF-8 bytes; unlike per-token perplexity it 
 whose tokenizers differ. Each FILE is one document, scored after a BOS (or EOS) context token, in
 windows of --window tokens with --overlap tokens of carried context.
 
+--byte-exact reads the text byte by byte instead (byteprobs): the probability of each byte is the
+sum over every tokenization that covers it (not only the canonical one), so it is at least the
+canonical score's probability; it needs about one forward pass per byte. Several --model flags
+score their byte-level ensemble (the --weights-weighted mean of next-byte distributions), which
+implies --byte-exact: models whose tokenizers differ are combined byte by byte.
+
 --json prints {"bits_per_byte", "bytes", "tokens", "tokens_per_byte", "nll_nats", "model",
-"documents", "files"}.
+"documents", "files"}; with --byte-exact {"bits_per_byte", "bytes", "nll_bits", "models",
+"weights", "mode", "lm_calls", "seconds", "lm_seconds", "unchecked_mass", "files"}.
 
 examples:
   tokkit score --model smollm2-135m corpora/en-prose.txt
   tokkit score --model out/gemma-on-smol --json --max-bytes 20000 corpora/tr.txt
+  tokkit score --model smollm2-135m --model gemma3-270m --max-bytes 2000 corpora/code.txt
 """
 
 EVAL_LM_EPILOG = """\
@@ -69,9 +78,21 @@ def add_parser(sub: Any) -> None:
         epilog=SCORE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", required=True, metavar="DIR", help="model directory or prepared name")
+    p.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="model directory or prepared name; repeat for a byte-level ensemble",
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text files (- reads stdin)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a line of text")
+    p.add_argument(
+        "--byte-exact",
+        action="store_true",
+        help="exact byte-level probabilities over every tokenization (implied by several --model)",
+    )
+    add_byte_options(p)
     _common(p)
     p.set_defaults(run=run_score)
 
@@ -112,13 +133,59 @@ def read_text(path: str, max_bytes: int | None) -> str:
     return text
 
 
+def add_byte_options(p: argparse.ArgumentParser) -> None:
+    """Options of the byte-level commands (``score --byte-exact``, ``generate``)."""
+    p.add_argument(
+        "--weights",
+        metavar="W,W,...",
+        help="ensemble weights, one per --model (default: equal)",
+    )
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="skip the validity mask (the reference's fast mode): keeps the model's mass on "
+        "tokenizations the tokenizer never produces",
+    )
+
+
+def parse_weights(text: str | None, n: int) -> list[float] | None:
+    """``--weights`` as floats, one per model."""
+    if text is None:
+        return None
+    try:
+        weights = [float(w) for w in text.split(",")]
+    except ValueError as e:
+        raise ConfigError(f"--weights {text!r}: expected numbers separated by commas") from e
+    if len(weights) != n:
+        raise ConfigError(f"--weights has {len(weights)} values for {n} --model flags")
+    return weights
+
+
+def load_byte_models(args: argparse.Namespace) -> Any:
+    """The ``--model`` flags as a byte-level ensemble (one member is just that model)."""
+    from tokkit.byteprobs import ByteEnsemble, ByteLM
+    from tokkit.byteprobs.lm import HFTokenLM
+    from tokkit.byteprobs.model import load_vocab
+
+    weights = parse_weights(args.weights, len(args.model))
+    members = []
+    for m in args.model:
+        lm = HFTokenLM(m, device=args.device, window=args.window, context_token=args.context_token)
+        members.append(ByteLM(lm, load_vocab(lm.path), exact=not args.fast, name=m))
+    return ByteEnsemble(members, weights)
+
+
 def run_score(args: argparse.Namespace) -> int:
     """Run ``tokkit score``."""
     from tokkit.score import score_model
 
     texts = [read_text(f, args.max_bytes) for f in args.files]
+    if args.byte_exact or len(args.model) > 1:
+        return _run_byte_score(args, texts)
+    if args.weights or args.fast:
+        raise ConfigError("--weights and --fast apply to --byte-exact scoring")
     s = score_model(
-        args.model,
+        args.model[0],
         texts,
         device=args.device,
         window=args.window,
@@ -135,6 +202,49 @@ def run_score(args: argparse.Namespace) -> int:
         print(
             f"{s.bits_per_byte:.4f} bits/byte  ({s.bytes} bytes, {s.tokens} tokens, "
             f"{s.tokens_per_byte:.3f} tokens/byte)"
+        )
+    return 0
+
+
+def _run_byte_score(args: argparse.Namespace, texts: list[str]) -> int:
+    from tokkit._progress import Progress
+    from tokkit.byteprobs import score_bytes
+
+    ens = load_byte_models(args)
+    data = [t.encode("utf-8") for t in texts]
+    files, nll, calls, secs, lm_secs, unchecked = [], 0.0, 0, 0.0, 0.0, 0.0
+    mode = args.progress or default_mode()
+    with Progress("scoring", sum(map(len, data)), mode=mode, unit="bytes") as bar:
+        for f, d in zip(args.files, data, strict=True):
+            s = score_bytes(ens, d, progress=bar)
+            files.append({"file": f, "bytes": s.bytes, "nll_bits": s.nll_bits})
+            nll += s.nll_bits
+            calls += s.lm_calls
+            secs += s.seconds
+            lm_secs += s.lm_seconds
+            unchecked = max(unchecked, s.unchecked_mass)
+    n = sum(map(len, data))
+    if n == 0:
+        raise ConfigError("nothing to score: the texts are empty")
+    out = {
+        "bits_per_byte": nll / n,
+        "bytes": n,
+        "nll_bits": nll,
+        "models": args.model,
+        "weights": [float(w) for w in ens.weights],
+        "mode": "byte-fast" if args.fast else "byte-exact",
+        "lm_calls": calls,
+        "seconds": secs,
+        "lm_seconds": lm_secs,
+        "unchecked_mass": unchecked,
+        "files": files,
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(
+            f"{out['bits_per_byte']:.4f} bits/byte  ({n} bytes, {out['mode']}, "
+            f"{calls / max(n, 1):.2f} LM calls/byte)"
         )
     return 0
 
