@@ -1,76 +1,100 @@
-"""The byteprobs spec's toy world (§8): a Markov byte process over {a, b}, a 6-token BPE, and
-the *perfect token LM* (the exact table of encoding-prefix probabilities), so covers,
-prefix probabilities and next-byte distributions can be checked by enumeration."""
+"""Toy worlds for brute-force checks of byte-level probabilities (byteprobs spec §8).
+
+A world is a distribution over the texts of a few lengths over a small alphabet, and a tokenizer.
+From them follow, by enumeration, the *perfect token LM* (the exact table of encoding-prefix
+probabilities), every valid encoding prefix, and the true next-byte distributions, so covers and
+the cover algorithm can be checked exactly. Worlds:
+
+- :data:`SPEC`: the spec's Markov process over {a, b}, texts of length 9, BPE merges ``a a``, ``a b``,
+  ``aa b``, ``b a`` (encoded here in Python, as the spec defines BPE);
+- :func:`digits_world`: §5.4's look-ahead example (merges ``1 2`` and ``3 4`` behind the
+  right-to-left digit grouping ``(?=(\\d{3})+(?!\\d))``);
+- :func:`spaces_world`: GPT-2's ``\\s+(?!\\S)`` look-ahead over {a, space}.
+
+The last two are encoded by HF ``tokenizers`` from their ``tokenizer.json``, independently of
+tokkit.
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-LENGTH = 9
-FIRST = {"a": 0.5, "b": 0.5}
-STEP = {("a", "a"): 0.8, ("a", "b"): 0.2, ("b", "a"): 0.4, ("b", "b"): 0.6}
-TOKENS = ["a", "b", "aa", "ab", "aab", "ba"]
-MERGES = [("a", "a"), ("a", "b"), ("aa", "b"), ("b", "a")]
-EOS = len(TOKENS)  # the LM's end-of-text row
 
+@dataclass
+class World:
+    """Texts over ``alphabet`` whose lengths are in ``lengths``, each with probability
+    ``prob(text) * weight(len)``, tokenized by ``encode`` into ids of ``tokens``."""
 
-def prob(s: str) -> float:
-    """P(the text starts with s) under the Markov process."""
-    if not s:
-        return 1.0
-    p = FIRST[s[0]]
-    for x, y in itertools.pairwise(s):
-        p *= STEP[(x, y)]
-    return p
+    alphabet: str
+    lengths: tuple[int, ...]
+    prob: Callable[[str], float]
+    tokens: list[str]  # the bytes of each id, as text
+    encode: Callable[[str], list[int]]
+    tokenizer_json: str
 
+    @property
+    def eos(self) -> int:
+        return len(self.tokens)
 
-def encode(s: str) -> list[int]:
-    """BPE as the spec defines it: each merge, in priority order, applied left to right over
-    the whole sequence before the next."""
-    seq = list(s)
-    for left, right in MERGES:
-        out: list[str] = []
-        i = 0
-        while i < len(seq):
-            if i + 1 < len(seq) and seq[i] == left and seq[i + 1] == right:
-                out.append(left + right)
-                i += 2
-            else:
-                out.append(seq[i])
-                i += 1
-        seq = out
-    return [TOKENS.index(t) for t in seq]
+    @property
+    def length(self) -> int:
+        return max(self.lengths)
 
+    def strings(self, n: int) -> list[str]:
+        return ["".join(p) for p in itertools.product(self.alphabet, repeat=n)]
 
-def strings(n: int) -> list[str]:
-    return ["".join(p) for p in itertools.product("ab", repeat=n)]
+    @cached_property
+    def texts(self) -> dict[str, float]:
+        return {s: self.prob(s) / len(self.lengths) for n in self.lengths for s in self.strings(n)}
 
+    @cached_property
+    def prefix_prob(self) -> dict[str, float]:
+        out: dict[str, float] = defaultdict(float)
+        for s, p in self.texts.items():
+            for k in range(len(s) + 1):
+                out[s[:k]] += p
+        return dict(out)
 
-def prefix_table() -> dict[tuple[int, ...], float]:
-    """P(token stream starts with t) for every t, EOS included after each whole text."""
-    table: dict[tuple[int, ...], float] = defaultdict(float)
-    for s in strings(LENGTH):
-        enc = (*encode(s), EOS)
-        for k in range(len(enc) + 1):
-            table[enc[:k]] += prob(s)
-    return dict(table)
+    @cached_property
+    def table(self) -> dict[tuple[int, ...], float]:
+        """P(token stream starts with t) for every t, EOS after each whole text."""
+        table: dict[tuple[int, ...], float] = defaultdict(float)
+        for s, p in self.texts.items():
+            enc = (*self.encode(s), self.eos)
+            for k in range(len(enc) + 1):
+                table[enc[:k]] += p
+        return dict(table)
+
+    @property
+    def prefixes(self) -> list[str]:
+        return [s for n in range(1, self.length) for s in self.strings(n)]
+
+    def true_next(self, x: str) -> np.ndarray:
+        """The true next-slot distribution after x (slot 256: the end of the text)."""
+        out = np.zeros(257)
+        px = self.prefix_prob[x]
+        for c in self.alphabet:
+            out[ord(c)] = self.prefix_prob.get(x + c, 0.0) / px
+        out[256] = self.texts.get(x, 0.0) / px
+        return out
 
 
 class PerfectLM:
-    """The perfect token LM: ``P(v | t) = table[t ⊕ v] / table[t]``, optionally leaking
-    ``leak`` of its mass uniformly onto the extensions no text produces (invalid ones)."""
+    """The perfect token LM of a world: ``P(v | t) = table[t ⊕ v] / table[t]``, optionally
+    leaking ``leak`` of its mass uniformly onto the extensions no text produces."""
 
-    rows = len(TOKENS) + 1
-    end_id = EOS
-
-    def __init__(self, leak: float = 0.0) -> None:
-        self.table = prefix_table()
+    def __init__(self, world: World, leak: float = 0.0) -> None:
+        self.world = world
+        self.table = world.table
+        self.rows = len(world.tokens) + 1
+        self.end_id = world.eos
         self.leak = leak
         self.calls = 0
         self.seconds = 0.0
@@ -79,20 +103,49 @@ class PerfectLM:
         self.calls += 1
         t = tuple(int(i) for i in ids)
         base = self.table.get(t, 0.0)
-        p = np.array(
-            [self.table.get((*t, v), 0.0) / base if base else 0.0 for v in range(self.rows)]
-        )
-        p = p if base else np.zeros(self.rows)
-        invalid = p == 0
-        invalid[EOS] = False  # the end of a text is a real event, not an encoding
-        if self.leak and base and invalid.any():
-            p = (1 - self.leak) * p + self.leak * invalid / invalid.sum()
+        if not base:
+            p = np.zeros(self.rows)
+        else:
+            p = np.array([self.table.get((*t, v), 0.0) / base for v in range(self.rows)])
+            invalid = p == 0
+            invalid[self.end_id] = False  # the end of a text is an event, not an encoding
+            if self.leak and invalid.any():
+                p = (1 - self.leak) * p + self.leak * invalid / invalid.sum()
         with np.errstate(divide="ignore"):
             return np.log(p)
 
 
-def tokenizer_json() -> str:
-    """The toy BPE as an HF ``tokenizer.json`` (byte-level, no regex split)."""
+class BruteVocab:
+    """The ``ByteVocab`` interface by enumeration over a world: an independent reference for
+    the cover algorithm (valid = non-zero probability under the perfect LM; no stable
+    boundary is ever claimed)."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.vocab_size = len(world.tokens)
+        self.valid = {t for t, p in world.table.items() if p > 0 and world.eos not in t}
+
+    def token_bytes(self, i: int) -> bytes:
+        return self.world.tokens[i].encode()
+
+    def first_bytes(self) -> np.ndarray:
+        return np.array([t.encode()[0] for t in self.world.tokens], dtype=np.int16)
+
+    def special_ids(self) -> np.ndarray:
+        return np.zeros(0, dtype=np.uint32)
+
+    def encode(self, data: bytes) -> np.ndarray:
+        return np.array(self.world.encode(data.decode()), dtype=np.uint32)
+
+    def stable_boundary(self, data: bytes) -> int:
+        return 0
+
+    def valid_extensions(self, context: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        ctx = tuple(int(i) for i in context)
+        return np.array([(*ctx, int(v)) in self.valid for v in candidates], dtype=bool)
+
+
+def _tokenizer_json(tokens: list[str], merges: list[tuple[str, str]], pre: dict) -> str:
     return json.dumps(
         {
             "version": "1.0",
@@ -100,12 +153,7 @@ def tokenizer_json() -> str:
             "padding": None,
             "added_tokens": [],
             "normalizer": None,
-            "pre_tokenizer": {
-                "type": "ByteLevel",
-                "add_prefix_space": False,
-                "trim_offsets": True,
-                "use_regex": False,
-            },
+            "pre_tokenizer": pre,
             "post_processor": None,
             "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True},
             "model": {
@@ -117,52 +165,102 @@ def tokenizer_json() -> str:
                 "fuse_unk": False,
                 "byte_fallback": False,
                 "ignore_merges": False,
-                "vocab": {t: i for i, t in enumerate(TOKENS)},
-                "merges": [[a, b] for a, b in MERGES],
+                "vocab": {t: i for i, t in enumerate(tokens)},
+                "merges": [[a, b] for a, b in merges],
             },
         }
     )
 
 
-class BruteVocab:
-    """The ``ByteVocab`` interface by enumeration over the toy world: an independent reference
-    for the cover algorithm (validity = non-zero probability under the perfect LM)."""
-
-    vocab_size = len(TOKENS)
-
-    def __init__(self) -> None:
-        self.valid = {t for t, p in prefix_table().items() if p > 0 and EOS not in t}
-
-    def token_bytes(self, i: int) -> bytes:
-        return TOKENS[i].encode()
-
-    def first_bytes(self) -> np.ndarray:
-        return np.array([ord(t[0]) for t in TOKENS], dtype=np.int16)
-
-    def special_ids(self) -> np.ndarray:
-        return np.zeros(0, dtype=np.uint32)
-
-    def encode(self, data: bytes) -> np.ndarray:
-        return np.array(encode(data.decode()), dtype=np.uint32)
-
-    def stable_boundary(self, data: bytes) -> int:
-        return 0
-
-    def valid_extensions(self, context: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        ctx = tuple(int(i) for i in context)
-        return np.array([(*ctx, int(v)) in self.valid for v in candidates], dtype=bool)
+def _byte_level(use_regex: bool) -> dict:
+    return {
+        "type": "ByteLevel",
+        "add_prefix_space": False,
+        "trim_offsets": True,
+        "use_regex": use_regex,
+    }
 
 
-def true_next(x: str) -> np.ndarray:
-    """The true next-slot distribution after x (slot 256 = end, only after LENGTH bytes)."""
-    out = np.zeros(257)
-    if len(x) >= LENGTH:
-        out[256] = 1.0
-        return out
-    for b in "ab":
-        out[ord(b)] = prob(x + b) / prob(x)
-    return out
+def _hf_encoder(tokenizer_json: str, tokens: list[str]) -> Callable[[str], list[int]]:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_str(tokenizer_json)
+    return lambda s: tok.encode(s, add_special_tokens=False).ids
 
 
-def log_prob(x: str) -> float:
-    return math.log(prob(x))
+# -- the spec's world ------------------------------------------------------------------------
+
+_SPEC_TOKENS = ["a", "b", "aa", "ab", "aab", "ba"]
+_SPEC_MERGES = [("a", "a"), ("a", "b"), ("aa", "b"), ("b", "a")]
+_FIRST = {"a": 0.5, "b": 0.5}
+_STEP = {("a", "a"): 0.8, ("a", "b"): 0.2, ("b", "a"): 0.4, ("b", "b"): 0.6}
+
+
+def markov(s: str) -> float:
+    """P(the text starts with s) under the spec's Markov process."""
+    if not s:
+        return 1.0
+    p = _FIRST[s[0]]
+    for x, y in itertools.pairwise(s):
+        p *= _STEP[(x, y)]
+    return p
+
+
+def spec_encode(s: str) -> list[int]:
+    """BPE as the spec defines it: each merge, in priority order, applied left to right over
+    the whole sequence before the next."""
+    seq = list(s)
+    for left, right in _SPEC_MERGES:
+        out: list[str] = []
+        i = 0
+        while i < len(seq):
+            if i + 1 < len(seq) and seq[i] == left and seq[i + 1] == right:
+                out.append(left + right)
+                i += 2
+            else:
+                out.append(seq[i])
+                i += 1
+        seq = out
+    return [_SPEC_TOKENS.index(t) for t in seq]
+
+
+SPEC = World(
+    alphabet="ab",
+    lengths=(9,),
+    prob=markov,
+    tokens=_SPEC_TOKENS,
+    encode=spec_encode,
+    tokenizer_json=_tokenizer_json(_SPEC_TOKENS, _SPEC_MERGES, _byte_level(False)),
+)
+
+
+def _uniform(alphabet: str) -> Callable[[str], float]:
+    return lambda s: float(len(alphabet)) ** -len(s)
+
+
+def digits_world() -> World:
+    """Spec §5.4: ``encode("12") = [12]`` but ``encode("1234") = [1, 2, 34]``."""
+    tokens = ["1", "2", "3", "4", "12", "34"]
+    pre = {
+        "type": "Sequence",
+        "pretokenizers": [
+            {
+                "type": "Split",
+                "pattern": {"Regex": r"(?=(\d{3})+(?!\d))"},
+                "behavior": "Isolated",
+                "invert": False,
+            },
+            _byte_level(False),
+        ],
+    }
+    text = _tokenizer_json(tokens, [("1", "2"), ("3", "4")], pre)
+    return World("1234", (2, 4), _uniform("1234"), tokens, _hf_encoder(text, tokens), text)
+
+
+def spaces_world() -> World:
+    """GPT-2's ``\\s+(?!\\S)``: ``"a  "`` is ``a|␠␠`` but ``"a  a"`` is ``a|␠|␠a``."""
+    tokens = ["a", "Ġ", "aa", "Ġa", "ĠĠ", "Ġaa"]
+    merges = [("a", "a"), ("Ġ", "a"), ("Ġ", "Ġ"), ("Ġa", "a")]
+    text = _tokenizer_json(tokens, merges, _byte_level(True))
+    byte_tokens = [t.replace("Ġ", " ") for t in tokens]
+    return World("a ", (3, 6), _uniform("a "), byte_tokens, _hf_encoder(text, tokens), text)

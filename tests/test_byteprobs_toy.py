@@ -1,6 +1,11 @@
-"""The cover algorithm against brute-force enumeration in the byteprobs spec's toy world (§8):
-every prefix's next-byte distribution, the chain rule, fast vs exact mode, ensembles, and the
-tokenization bias the method removes."""
+"""The cover algorithm against brute-force enumeration in toy worlds (byteprobs spec §8): every
+prefix's next-byte distribution, the chain rule, fast vs exact mode, ensembles, look-ahead
+pre-tokenizers, and the tokenization bias the method removes.
+
+Each world runs with two vocabularies: :class:`tests._toy_world.BruteVocab` (validity by
+enumeration, no stable boundary: checks the Python algorithm alone) and tokkit's Rust
+``ByteVocab`` built from the world's ``tokenizer.json`` (checks validity, stable boundaries and
+covers too)."""
 
 from __future__ import annotations
 
@@ -12,47 +17,68 @@ import pytest
 from tests import _toy_world as toy
 from tokkit.byteprobs import END, ByteEnsemble, ByteLM, generate, score_bytes
 
-PREFIXES = [s for n in range(1, toy.LENGTH) for s in toy.strings(n)]
+WORLDS = {"spec": toy.SPEC, "digits": toy.digits_world(), "spaces": toy.spaces_world()}
 
 
-def vocabularies() -> list[object]:
-    out: list[object] = [toy.BruteVocab()]
-    try:
-        from tokkit import _tokkit
+def _vocab(world: toy.World, kind: str) -> object:
+    if kind == "brute":
+        return toy.BruteVocab(world)
+    from tokkit import _tokkit
 
-        out.append(_tokkit.ByteVocab.from_str(toy.tokenizer_json()))
-    except AttributeError:  # pragma: no cover - before the Rust core lands
-        pass
-    return out
+    return _tokkit.ByteVocab.from_str(world.tokenizer_json)
 
 
-@pytest.fixture(params=vocabularies(), ids=lambda v: type(v).__name__)
-def vocab(request: pytest.FixtureRequest) -> object:
-    return request.param
+@pytest.fixture(params=[(w, k) for w in WORLDS for k in ("brute", "rust")], ids="-".join)
+def case(request: pytest.FixtureRequest) -> tuple[toy.World, object]:
+    name, kind = request.param
+    return WORLDS[name], _vocab(WORLDS[name], kind)
 
 
-def test_next_byte_equals_the_true_process_on_every_prefix(vocab: object) -> None:
-    lm = ByteLM(toy.PerfectLM(), vocab)
+def test_world_encoders_agree_with_hf_tokenizers() -> None:
+    from tokenizers import Tokenizer
+
+    world = toy.SPEC
+    hf = Tokenizer.from_str(world.tokenizer_json)
+    for s in world.strings(world.length):
+        assert world.encode(s) == hf.encode(s, add_special_tokens=False).ids
+
+
+def test_lookahead_fixture_has_two_empty_remainder_covers_of_12() -> None:
+    """Spec §5.4: encode("12") = [12], yet [1, 2] starts encode("1234")."""
+    world = WORLDS["digits"]
+    assert world.encode("12") == [4]
+    assert world.encode("1234") == [0, 1, 5]
+    assert {(4,), (0, 1)} <= toy.BruteVocab(world).valid
+
+
+def test_next_byte_equals_the_true_process_on_every_prefix(case: tuple) -> None:
+    world, vocab = case
+    lm = ByteLM(toy.PerfectLM(world), vocab)
     worst = 0.0
-    for x in PREFIXES:
+    for x in world.prefixes:
         got = lm.next_byte_distribution(x.encode())
-        worst = max(worst, float(np.abs(got - toy.true_next(x)).max()))
+        worst = max(worst, float(np.abs(got - world.true_next(x)).max()))
     assert worst < 1e-12
 
 
-def test_whole_texts_end_and_chain_rule(vocab: object) -> None:
-    lm = ByteLM(toy.PerfectLM(), vocab)
-    for s in ["aabababba", "bbbbbbbbb", "abaabaaab"]:
+def test_whole_texts_chain_rule_and_end(case: tuple) -> None:
+    world, vocab = case
+    lm = ByteLM(toy.PerfectLM(world), vocab)
+    texts = list(world.texts)
+    for s in texts[:: max(1, len(texts) // 7)]:
         score = score_bytes(lm, s.encode(), end=True)
-        assert score.nll_bits == pytest.approx(-toy.log_prob(s) / math.log(2), abs=1e-9)
-        assert score.end_bits == pytest.approx(0.0, abs=1e-9)  # a length-9 text always ends
+        assert score.end_bits is not None
+        bits = score.nll_bits + score.end_bits
+        assert bits == pytest.approx(-math.log2(world.texts[s]), abs=1e-9)
 
 
-def test_incremental_state_equals_state_from_scratch(vocab: object) -> None:
-    lm = ByteLM(toy.PerfectLM(), vocab)
+def test_incremental_state_equals_state_from_scratch(case: tuple) -> None:
+    world, vocab = case
+    lm = ByteLM(toy.PerfectLM(world), vocab)
+    text = list(world.texts)[-3].encode()
     state = lm.start(b"")
-    for i, b in enumerate(b"abaabbaab"):
-        scratch = lm.next_byte_distribution(b"abaabbaab"[:i])
+    for i, b in enumerate(text):
+        scratch = lm.next_byte_distribution(text[:i])
         np.testing.assert_allclose(state.distribution(), scratch, atol=1e-14)
         state.push(b)
 
@@ -60,30 +86,32 @@ def test_incremental_state_equals_state_from_scratch(vocab: object) -> None:
 def test_naive_token_level_continuation_is_biased_on_149_prefixes() -> None:
     """The regression target of spec §8: conditioning on encode(x) is wrong on 149 prefixes,
     and on 170 more it has no answer at all (encode(x) never starts a longer text)."""
-    lm = toy.PerfectLM()
+    world = toy.SPEC
+    lm = toy.PerfectLM(world)
     wrong = undefined = 0
-    for x in PREFIXES:
-        p = np.exp(lm.logprobs(toy.encode(x)))
+    for x in world.prefixes:
+        p = np.exp(lm.logprobs(world.encode(x)))
         naive = np.zeros(257)
-        for v, t in enumerate(toy.TOKENS):
+        for v, t in enumerate(world.tokens):
             naive[ord(t[0])] += p[v]
-        naive[END] = p[toy.EOS]
+        naive[END] = p[world.eos]
         if naive.sum() == 0:
             undefined += 1
             continue
-        wrong += bool(np.abs(naive / naive.sum() - toy.true_next(x)).max() > 1e-9)
+        wrong += bool(np.abs(naive / naive.sum() - world.true_next(x)).max() > 1e-9)
     assert (wrong, undefined) == (149, 170)
 
 
 def _cover_sum(lm: toy.PerfectLM, x: str, valid_only: bool) -> float:
     """Σ P(t) over the covers t of x (spec §2), by enumerating token sequences."""
-    valid = toy.BruteVocab().valid
+    world = lm.world
+    valid = toy.BruteVocab(world).valid
     total = 0.0
 
     def walk(t: tuple[int, ...], text: str, p: float) -> None:
         nonlocal total
         lp = np.exp(lm.logprobs(t))
-        for v, piece in enumerate(toy.TOKENS):
+        for v, piece in enumerate(world.tokens):
             nxt, q = text + piece, p * lp[v]
             if q == 0 or (valid_only and (*t, v) not in valid):
                 continue
@@ -96,43 +124,64 @@ def _cover_sum(lm: toy.PerfectLM, x: str, valid_only: bool) -> float:
     return total
 
 
-def test_exact_mode_sums_valid_covers_and_fast_mode_all_covers(vocab: object) -> None:
+def _end_prob(lm: toy.PerfectLM, x: str) -> float:
+    """P(encode(x) ⊕ EOS): the text ends after x."""
+    ids = lm.world.encode(x)
+    p = 1.0
+    for k in range(len(ids) + 1):
+        nxt = ids[k] if k < len(ids) else lm.end_id
+        p *= float(np.exp(lm.logprobs(ids[:k])[nxt]))
+    return p
+
+
+def test_exact_mode_sums_valid_covers_and_fast_mode_all_covers(case: tuple) -> None:
     """With mass leaked onto invalid encodings, exact mode is the BTR sum over valid covers
     only and fast mode over every cover; without a leak both equal the truth."""
-    leaky = toy.PerfectLM(leak=0.05)
-    for x in ["aab", "b", "abba"]:
+    world, vocab = case
+    leaky = toy.PerfectLM(world, leak=0.05)
+    for x in world.prefixes[1 :: max(1, len(world.prefixes) // 5)]:
         for exact in (True, False):
             got = ByteLM(leaky, vocab, exact=exact).next_byte_distribution(x.encode())
-            sums = np.array([_cover_sum(leaky, x + b, valid_only=exact) for b in "ab"])
-            np.testing.assert_allclose(got[[ord("a"), ord("b")]], sums / sums.sum(), atol=1e-12)
+            sums = np.array([_cover_sum(leaky, x + c, valid_only=exact) for c in world.alphabet])
+            end = _end_prob(leaky, x)
+            slots = [ord(c) for c in world.alphabet]
+            np.testing.assert_allclose(got[slots], sums / (sums.sum() + end), atol=1e-12)
         clean = [
-            ByteLM(toy.PerfectLM(), vocab, exact=e).next_byte_distribution(x.encode())
+            ByteLM(toy.PerfectLM(world), vocab, exact=e).next_byte_distribution(x.encode())
             for e in (True, False)
         ]
         np.testing.assert_allclose(clean[0], clean[1], atol=1e-14)
+
+
+def test_fast_mode_differs_when_mass_leaks() -> None:
+    world = toy.SPEC
+    leaky = toy.PerfectLM(world, leak=0.05)
+    vocab = toy.BruteVocab(world)
     fast = ByteLM(leaky, vocab, exact=False).next_byte_distribution(b"aab")
     exact = ByteLM(leaky, vocab, exact=True).next_byte_distribution(b"aab")
     assert np.abs(fast - exact).max() > 1e-3
 
 
-def test_distributions_sum_to_one(vocab: object) -> None:
-    lm = ByteLM(toy.PerfectLM(leak=0.01), vocab)
-    for x in PREFIXES[:60]:
+def test_distributions_sum_to_one(case: tuple) -> None:
+    world, vocab = case
+    lm = ByteLM(toy.PerfectLM(world, leak=0.01), vocab)
+    for x in world.prefixes[:40]:
         assert lm.next_byte_distribution(x.encode()).sum() == pytest.approx(1.0, abs=1e-12)
 
 
-def test_ensembles_of_one_and_of_copies_equal_the_model(vocab: object) -> None:
-    a = ByteLM(toy.PerfectLM(), vocab)
-    b = ByteLM(toy.PerfectLM(), vocab)
-    for x in [b"a", b"abba", b"bbbab"]:
+def test_ensembles_of_one_and_of_copies_equal_the_model(case: tuple) -> None:
+    world, vocab = case
+    a = ByteLM(toy.PerfectLM(world), vocab)
+    b = ByteLM(toy.PerfectLM(world), vocab)
+    for x in world.prefixes[:: max(1, len(world.prefixes) // 4)]:
         alone = a.next_byte_distribution(x)
         np.testing.assert_allclose(ByteEnsemble([a]).next_byte_distribution(x), alone, atol=1e-14)
         pair = ByteEnsemble([a, b], weights=[0.3, 0.7]).next_byte_distribution(x)
         np.testing.assert_allclose(pair, alone, atol=1e-14)
 
 
-def test_greedy_generation_follows_the_most_likely_byte(vocab: object) -> None:
-    lm = ByteLM(toy.PerfectLM(), vocab)
+def test_greedy_generation_follows_the_most_likely_byte() -> None:
+    lm = ByteLM(toy.PerfectLM(toy.SPEC), toy.BruteVocab(toy.SPEC))
     g = generate(lm, b"ab", max_bytes=20, greedy=True)
     assert g.continuation == b"bbbbbbb"  # b→b is 0.6; every text ends after 9 bytes
     assert g.stopped_at_end
