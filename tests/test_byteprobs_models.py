@@ -1,0 +1,155 @@
+"""Byte-level probabilities of real models (byteprobs spec §8, "real-model smoke test"):
+SmolLM2-135M (byte-level BPE) by default, Gemma-3-270M (SentencePiece-style BPE with byte
+fallback) and their cross-tokenizer ensemble under the ``slow`` marker."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tokkit.byteprobs import END, ByteEnsemble, ByteLM, generate, score_bytes
+from tokkit.byteprobs.lm import HFTokenLM
+from tokkit.byteprobs.model import load_vocab
+from tokkit.cli import main
+
+from ._models import prepared
+
+
+@functools.cache
+def byte_lm(name: str, exact: bool = True) -> ByteLM:
+    lm = HFTokenLM(prepared(name))
+    return ByteLM(lm, load_vocab(lm.path), exact=exact, name=name)
+
+
+def canonical_log2prob(model: ByteLM, text: str) -> float:
+    """log2 P(encode(text)) after the context token: the usual token-level score."""
+    ids = [int(i) for i in model.tables.vocab.encode(text.encode())]
+    total = 0.0
+    for k, v in enumerate(ids):
+        total += model.lm.logprobs(ids[:k])[v] / math.log(2)
+    return total
+
+
+PROMPTS = [
+    b"The capital of France is Par",  # mid-word
+    b"def fibonacci(n):\n    if n <",  # code, mid-line
+    b"Merhaba, bug\xc3\xbcn hava \xc3",  # Turkish, ends inside a UTF-8 character
+    b"Hello \xff\xfe world",  # not UTF-8 at all: still bytes
+    b"",
+]
+
+
+@pytest.mark.parametrize("prompt", PROMPTS, ids=range(len(PROMPTS)))
+def test_smollm2_distributions_sum_to_one(prompt: bytes) -> None:
+    d = byte_lm("smollm2-135m").next_byte_distribution(prompt)
+    assert d.shape == (257,)
+    assert (d >= 0).all()
+    assert d.sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_smollm2_mid_character_prompt_continues_the_character() -> None:
+    """After the lead byte 0xC3 only continuation bytes 0x80-0xBF are possible (spec §8.6)."""
+    d = byte_lm("smollm2-135m").next_byte_distribution(b"Merhaba, bug\xc3\xbcn hava \xc3")
+    inside = d[0x80:0xC0].sum()
+    assert inside > 1 - 1e-5
+    assert d[END] < 1e-6
+
+
+def test_smollm2_prompt_ending_mid_word_continues_the_word() -> None:
+    model = byte_lm("smollm2-135m")
+    g = generate(model, b"The capital of France is Par", max_bytes=3, greedy=True)
+    assert g.continuation.startswith(b"is"), g.continuation
+    # Token-level continuation of the same prompt has to start a new token after "Par".
+    assert g.lm_calls <= 3 * (len(b"The capital of France is Par") + 3)
+
+
+def test_smollm2_byte_level_logprob_is_at_least_the_canonical_one() -> None:
+    model = byte_lm("smollm2-135m")
+    text = "The quick brown fox jumps over the lazy dog. Naïve café, 1234 items."
+    s = score_bytes(model, text.encode())
+    canonical = canonical_log2prob(model, text)
+    assert -s.nll_bits >= canonical - 1e-6
+    # ... and close to it: most of the mass is on the canonical tokenization.
+    assert -s.nll_bits - canonical < 2.0
+
+
+def test_smollm2_fast_mode_is_at_least_exact_mode() -> None:
+    """Fast mode keeps the mass exact mode masks, so per text it can only be higher or equal
+    before renormalisation; both are proper distributions."""
+    exact = byte_lm("smollm2-135m", True).next_byte_distribution(b'print("hel')
+    fast = byte_lm("smollm2-135m", False).next_byte_distribution(b'print("hel')
+    assert fast.sum() == pytest.approx(1.0)
+    assert exact.sum() == pytest.approx(1.0)
+    assert np.argmax(exact) == np.argmax(fast) == ord("l")
+
+
+def test_smollm2_generation_costs_about_one_forward_per_byte() -> None:
+    g = generate(byte_lm("smollm2-135m"), b"Once upon a time", max_bytes=24, greedy=True)
+    assert len(g.continuation) == 24
+    assert g.lm_calls / 24 < 2.0
+    assert g.continuation.decode("utf-8", errors="strict")
+
+
+def test_cli_generate_and_byte_exact_score(tmp_path: Path) -> None:
+    model = str(prepared("smollm2-135m"))
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(
+            ["generate", "--model", model, "--prompt", "The capital of France is Par",
+             "--max-bytes", "3", "--greedy", "--json", "--progress", "none"]
+        )  # fmt: skip
+    assert rc == 0
+    out = json.loads(buf.getvalue())
+    assert out["continuation"].startswith("is")
+    assert out["lm_calls"] > 0
+
+    f = tmp_path / "t.txt"
+    f.write_text("Hello world. Hello world.", encoding="utf-8")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(
+            ["score", "--model", model, "--byte-exact", "--json", "--progress", "none", str(f)]
+        )
+    assert rc == 0
+    out = json.loads(buf.getvalue())
+    assert out["bytes"] == 25
+    assert 0 < out["bits_per_byte"] < 8
+    assert out["mode"] == "byte-exact"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prompt", PROMPTS, ids=range(len(PROMPTS)))
+def test_gemma_distributions_sum_to_one(prompt: bytes) -> None:
+    d = byte_lm("gemma3-270m").next_byte_distribution(prompt)
+    assert d.sum() == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_gemma_mid_word_and_logprob_bound() -> None:
+    model = byte_lm("gemma3-270m")
+    g = generate(model, b"The capital of France is Par", max_bytes=3, greedy=True)
+    assert g.continuation.startswith(b"is"), g.continuation
+    text = "Bugün hava çok güzel. The weather is nice today."
+    s = score_bytes(model, text.encode())
+    assert -s.nll_bits >= canonical_log2prob(model, text) - 1e-6
+
+
+@pytest.mark.slow
+def test_ensemble_of_smollm2_and_gemma() -> None:
+    smol, gemma = byte_lm("smollm2-135m"), byte_lm("gemma3-270m")
+    ens = ByteEnsemble([smol, gemma], weights=[0.5, 0.5])
+    prefix = b"import numpy as n"
+    d = ens.next_byte_distribution(prefix)
+    np.testing.assert_allclose(
+        d, 0.5 * smol.next_byte_distribution(prefix) + 0.5 * gemma.next_byte_distribution(prefix)
+    )
+    assert d.sum() == pytest.approx(1.0)
+    assert np.argmax(d) == ord("p")
