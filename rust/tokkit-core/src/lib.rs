@@ -10,6 +10,7 @@
 //! result; [`encode`] applies it to new text.
 
 pub mod byte_level;
+pub mod byteprobs;
 pub mod cancel;
 pub mod corpus;
 pub mod encode;

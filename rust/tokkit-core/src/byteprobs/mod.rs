@@ -1,0 +1,405 @@
+//! Byte-level view of a BPE tokenizer, for exact next-byte probabilities (spec `byteprobs.md`):
+//! byte prefix queries over the vocabulary, the validity of token sequences, stable boundaries
+//! and the covers of a byte string.
+//!
+//! **Validity.** A token sequence `t` is valid iff it is a prefix of `encode(s)` for some valid
+//! UTF-8 text `s` (special tokens never are: texts are plain, special tokens are not matched in
+//! them; non-special added tokens are, as in normal tokenization). It is decided by the oracle of
+//! [`validity`]: `t` is valid iff `encode(decode(t) ⊕ c)` starts with `t` for some `c` in a probe
+//! set. What is exact and what is not:
+//! - *Exact* inside one pre-token: BPE is prefix-closed there (spec §5.2, facts I–III), so the
+//!   continuation only matters through the segmentation; the pair rules of [`pairs`] are exact
+//!   for the tokens they accept (every other piece is re-encoded).
+//! - *Exact* for pre-tokenizers without look-ahead whose pieces depend on what follows only
+//!   through the class of the next one or two chars (GPT-2, Llama-3, Qwen2, o200k): the probe
+//!   set has one representative of each class, contractions included.
+//! - *Exact* for the digit-group look-ahead `(?=(\d{3})+(?!\d))` (§5.4): the probes `0`, `00`,
+//!   `000` reach every residue of a digit run.
+//! - *Approximate* (may call a valid sequence invalid): a custom look-ahead regex that tells apart
+//!   chars outside the probe set; a text that ends inside a UTF-8 char, where only the minimal
+//!   completion after each possible next byte is tried; more than 64 added-token completions.
+//!
+//! **Stable boundary.** The largest piece start `h` at which, for every probe continuation, the
+//! pieces before `h` equal those of `data[..h]` and the pieces after equal those of
+//! `data[h..] ⊕ c`; so `encode(data ⊕ c) = encode(data[..h]) ⊕ encode(data[h..] ⊕ c)`. It
+//! shares the probe set's limits; tokenizers this module cannot segment itself get `h = 0`.
+//!
+//! **Fallback.** At load, the segment-wise encoding used here is compared with the encoder's
+//! own on a set of texts; if they ever differ (a normaliser or split this module does not
+//! model), every check re-encodes the whole text with the encoder instead (slow, exact as the
+//! probe set allows), and the stable boundary is 0.
+
+mod covers;
+pub mod pairs;
+pub mod trie;
+pub mod validity;
+
+use std::sync::{Arc, Mutex};
+
+use hashbrown::HashMap;
+use rayon::prelude::*;
+
+use crate::encode::BpeEncoder;
+use crate::error::{Error, Result};
+use crate::hf_json::{self, LoadedBpe};
+use crate::train::TokenId;
+use pairs::PairRules;
+use trie::TokenIndex;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// Texts on which the segment-wise encoding must equal the encoder's (see the module doc).
+const SELF_TEST: &[&str] = &[
+    "Hello, world! It's 2024: the year   of 12345 tokens.\n\n\tdone",
+    "  leading spaces, don't; WE'LL see\r\n",
+    "Größe 中文字符 😀 naïve café — “quotes” 100,000.5",
+    "def f(x):\n    return x**2  # comment\n\n\n",
+];
+
+/// How many contexts [`ByteVocab::valid_extensions`] remembers.
+const MEMO_CONTEXTS: usize = 16;
+
+/// The remembered analysis of one context: the part after its stable boundary and the
+/// candidates already decided after it.
+#[derive(Debug)]
+struct ContextMemo {
+    tail_ids: Vec<TokenId>,
+    tail_text: Vec<u8>,
+    valid: bool,
+    results: Mutex<FastMap<TokenId, bool>>,
+}
+
+/// A tokenizer seen as bytes.
+#[derive(Debug)]
+pub struct ByteVocab {
+    encoder: BpeEncoder,
+    special: Vec<bool>,
+    /// Non-special added tokens by first byte, longest first then lowest id (empty when none).
+    added_by_first: Vec<Vec<(Box<[u8]>, TokenId)>>,
+    /// Their contents, sorted, for completion probes.
+    added_sorted: Vec<Box<[u8]>>,
+    max_added_len: usize,
+    index: TokenIndex,
+    pairs: Option<PairRules>,
+    /// Re-encode whole texts instead of working piece by piece.
+    reference: bool,
+    memo: Mutex<Vec<(Vec<TokenId>, Arc<ContextMemo>)>>,
+}
+
+impl ByteVocab {
+    /// Parses a `tokenizer.json` (whatever [`hf_json::from_json`] reads).
+    ///
+    /// # Errors
+    /// [`Error::Serialization`] for a file the encoder cannot load.
+    pub fn from_json(text: &str) -> Result<Self> {
+        Self::from_loaded(hf_json::from_json(text)?)
+    }
+
+    /// Builds the byte view of a loaded tokenizer.
+    ///
+    /// # Errors
+    /// As [`BpeEncoder::from_loaded`].
+    pub fn from_loaded(loaded: LoadedBpe) -> Result<Self> {
+        let merges = loaded.merges.clone();
+        let added_list = loaded.added.clone();
+        let encoder = BpeEncoder::from_loaded(loaded)?;
+        let n = encoder.vocab_size();
+        let (mut special, mut added) = (vec![false; n], vec![false; n]);
+        let mut plain_added: Vec<(Box<[u8]>, TokenId)> = Vec::new();
+        for (content, id, is_special) in &added_list {
+            added[*id as usize] = true;
+            special[*id as usize] |= *is_special;
+            if !*is_special && !content.is_empty() {
+                plain_added.push((content.as_bytes().into(), *id));
+            }
+        }
+        let mut added_by_first = Vec::new();
+        if !plain_added.is_empty() {
+            plain_added.sort_by(|x, y| y.0.len().cmp(&x.0.len()).then(x.1.cmp(&y.1)));
+            added_by_first = vec![Vec::new(); 256];
+            for (content, id) in &plain_added {
+                added_by_first[usize::from(content[0])].push((content.clone(), *id));
+            }
+        }
+        let mut added_sorted: Vec<Box<[u8]>> = plain_added.iter().map(|a| a.0.clone()).collect();
+        added_sorted.sort_unstable();
+        added_sorted.dedup();
+        let max_added_len = added_sorted.iter().map(|a| a.len()).max().unwrap_or(0);
+        let index = TokenIndex::new(
+            (0..n as TokenId)
+                .filter(|&id| !special[id as usize])
+                .map(|id| (id, encoder.token_bytes(id).unwrap_or_default())),
+        );
+        let pairs = PairRules::new(&encoder, &merges, &added);
+        let mut vocab = Self {
+            encoder,
+            special,
+            added_by_first,
+            added_sorted,
+            max_added_len,
+            index,
+            pairs: Some(pairs),
+            reference: false,
+            memo: Mutex::new(Vec::new()),
+        };
+        if SELF_TEST
+            .iter()
+            .any(|t| vocab.encode_by_segments(t) != vocab.encode(t))
+        {
+            vocab.reference = true;
+            vocab.pairs = None;
+        }
+        Ok(vocab)
+    }
+
+    /// Number of ids.
+    #[must_use]
+    pub fn vocab_size(&self) -> usize {
+        self.encoder.vocab_size()
+    }
+
+    /// The bytes of `id`, if it exists.
+    #[must_use]
+    pub fn token_bytes(&self, id: TokenId) -> Option<&[u8]> {
+        self.encoder.token_bytes(id)
+    }
+
+    fn len_of(&self, id: TokenId) -> usize {
+        self.encoder.token_bytes(id).map_or(0, <[u8]>::len)
+    }
+
+    /// Whether `id` can appear in the encoding of a text: it exists, is not special and has bytes.
+    #[must_use]
+    pub fn is_ordinary(&self, id: TokenId) -> bool {
+        (id as usize) < self.vocab_size() && !self.special[id as usize] && self.len_of(id) > 0
+    }
+
+    /// Whether the piece-wise machinery was replaced by whole-text re-encoding (module doc).
+    #[must_use]
+    pub fn is_reference_mode(&self) -> bool {
+        self.reference
+    }
+
+    /// First byte of every ordinary token; -1 for special and empty tokens.
+    #[must_use]
+    pub fn first_bytes(&self) -> Vec<i16> {
+        (0..self.vocab_size() as TokenId)
+            .map(|id| match self.encoder.token_bytes(id) {
+                Some([b, ..]) if !self.special[id as usize] => i16::from(*b),
+                _ => -1,
+            })
+            .collect()
+    }
+
+    /// Ids of the special added tokens, ascending.
+    #[must_use]
+    pub fn special_ids(&self) -> Vec<TokenId> {
+        (0..self.vocab_size() as TokenId)
+            .filter(|&id| self.special[id as usize])
+            .collect()
+    }
+
+    /// The canonical encoding of a plain text: non-special added tokens are matched, special
+    /// ones are not.
+    #[must_use]
+    pub fn encode(&self, text: &str) -> Vec<TokenId> {
+        let mut out = Vec::with_capacity(text.len() / 3 + 1);
+        let mut pos = 0;
+        for seg in self.added_matches(text) {
+            self.encoder
+                .encode_ordinary_into(&text[pos..seg.start], &mut out);
+            out.push(seg.added.unwrap_or_default());
+            pos = seg.end;
+        }
+        self.encoder.encode_ordinary_into(&text[pos..], &mut out);
+        out
+    }
+
+    /// The non-special added-token matches of `text`, in order.
+    fn added_matches(&self, text: &str) -> Vec<validity::Seg> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while let Some((at, len, id)) = self.find_added(text.as_bytes(), pos) {
+            out.push(validity::Seg {
+                start: at,
+                end: at + len,
+                added: Some(id),
+            });
+            pos = at + len;
+        }
+        out
+    }
+
+    /// [`encode`](Self::encode) computed piece by piece, as the checks see it.
+    fn encode_by_segments(&self, text: &str) -> Vec<TokenId> {
+        let mut out = Vec::new();
+        for seg in self.segments(text) {
+            match seg.added {
+                Some(id) => out.push(id),
+                None => self
+                    .encoder
+                    .encode_piece(&text.as_bytes()[seg.start..seg.end], &mut out),
+            }
+        }
+        out
+    }
+
+    /// Ordinary ids whose bytes start with `prefix`, ascending.
+    #[must_use]
+    pub fn tokens_with_prefix(&self, prefix: &[u8]) -> Vec<TokenId> {
+        self.index.with_prefix(prefix)
+    }
+
+    /// Ordinary ids whose bytes are a non-empty prefix of `data`, ascending.
+    #[must_use]
+    pub fn tokens_prefix_of(&self, data: &[u8]) -> Vec<TokenId> {
+        self.index.prefixes_of(data)
+    }
+
+    fn check_ids(&self, ids: &[TokenId]) -> Result<()> {
+        match ids.iter().find(|&&id| id as usize >= self.vocab_size()) {
+            Some(id) => Err(Error::Config(format!(
+                "token id {id} is outside the vocabulary of {} ids",
+                self.vocab_size()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn decode(&self, ids: &[TokenId]) -> Vec<u8> {
+        ids.iter()
+            .flat_map(|&id| self.encoder.token_bytes(id).unwrap_or_default())
+            .copied()
+            .collect()
+    }
+
+    /// Whether `ids` is a prefix of the encoding of some text (module doc).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an id outside the vocabulary.
+    pub fn is_valid(&self, ids: &[TokenId]) -> Result<bool> {
+        self.check_ids(ids)?;
+        if !ids.iter().all(|&id| self.is_ordinary(id)) {
+            return Ok(false);
+        }
+        Ok(self.oracle(ids, &self.decode(ids)))
+    }
+
+    fn context_memo(&self, context: &[TokenId]) -> Arc<ContextMemo> {
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = memo.iter().position(|(k, _)| k == context) {
+            let entry = memo.remove(i);
+            let found = Arc::clone(&entry.1);
+            memo.push(entry);
+            return found;
+        }
+        drop(memo);
+        let valid = context.iter().all(|&id| self.is_ordinary(id));
+        let text = if valid {
+            self.decode(context)
+        } else {
+            Vec::new()
+        };
+        let h = if valid {
+            self.stable_boundary(&text)
+        } else {
+            0
+        };
+        // Cut at the last token boundary at or before h (h is one when the context is valid).
+        let (mut pos, mut j) = (0, 0);
+        for &id in context {
+            let len = self.len_of(id);
+            if pos + len > h {
+                break;
+            }
+            pos += len;
+            j += 1;
+        }
+        let entry = Arc::new(ContextMemo {
+            tail_ids: context[j..].to_vec(),
+            tail_text: text.get(pos..).unwrap_or_default().to_vec(),
+            valid,
+            results: Mutex::new(FastMap::default()),
+        });
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if memo.len() >= MEMO_CONTEXTS {
+            memo.remove(0);
+        }
+        memo.push((context.to_vec(), Arc::clone(&entry)));
+        entry
+    }
+
+    /// For each candidate `v`, whether `context ⊕ [v]` is valid, where `context` is a valid
+    /// encoding prefix of a text that starts at a stable boundary. Only the part of the context
+    /// after its own stable boundary is looked at; results are remembered per context.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an id outside the vocabulary.
+    pub fn valid_extensions(
+        &self,
+        context: &[TokenId],
+        candidates: &[TokenId],
+    ) -> Result<Vec<bool>> {
+        self.check_ids(context)?;
+        self.check_ids(candidates)?;
+        let memo = self.context_memo(context);
+        if !memo.valid {
+            return Ok(vec![false; candidates.len()]);
+        }
+        let known: Vec<Option<bool>> = {
+            let results = memo
+                .results
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            candidates.iter().map(|v| results.get(v).copied()).collect()
+        };
+        let out: Vec<bool> = candidates
+            .par_iter()
+            .zip(&known)
+            .with_min_len(256)
+            .map(|(&v, known)| {
+                known.unwrap_or_else(|| {
+                    if !self.is_ordinary(v) {
+                        return false;
+                    }
+                    let mut ids = Vec::with_capacity(memo.tail_ids.len() + 1);
+                    ids.extend_from_slice(&memo.tail_ids);
+                    ids.push(v);
+                    let mut text = memo.tail_text.clone();
+                    text.extend_from_slice(self.encoder.token_bytes(v).unwrap_or_default());
+                    self.oracle(&ids, &text)
+                })
+            })
+            .collect();
+        let mut results = memo
+            .results
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if results.len() < 1 << 20 {
+            results.extend(candidates.iter().copied().zip(out.iter().copied()));
+        }
+        Ok(out)
+    }
+
+    /// The leftmost non-special added token in `bytes[from..]`: `(offset, length, id)`.
+    fn find_added(&self, bytes: &[u8], from: usize) -> Option<(usize, usize, TokenId)> {
+        if self.added_by_first.is_empty() {
+            return None;
+        }
+        (from..bytes.len()).find_map(|pos| {
+            self.added_by_first[usize::from(bytes[pos])]
+                .iter()
+                .find(|(content, _)| bytes[pos..].starts_with(content))
+                .map(|(content, id)| (pos, content.len(), *id))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

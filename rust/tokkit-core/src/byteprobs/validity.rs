@@ -1,0 +1,227 @@
+//! The validity oracle (spec §5.1, generalised to pre-tokenizer look-ahead, §5.4).
+//!
+//! `t` is valid iff `encode(decode(t) ⊕ c)` starts with `t` for some continuation `c` of a
+//! *probe set*. [`ByteVocab::check`] answers one `(t, c)` without re-encoding everything: it
+//! segments `decode(t) ⊕ c` into added-token matches and pre-tokens, requires `t` to respect
+//! that segmentation, accepts a piece that `t` covers whole by the pair rules of
+//! [`super::pairs`] (or by re-encoding the piece when they do not apply), and re-encodes only
+//! the one piece that runs on into `c`.
+//!
+//! The probe set (see [`ByteVocab::continuations`]):
+//! - when `decode(t)` is complete UTF-8: the empty string, one representative of every char class
+//!   the supported pre-tokenizers tell apart ([`PROBES`]), and the completions of every
+//!   non-special added token that `decode(t)` ends inside of;
+//! - when it ends inside a char: every possible next byte of that char, completed minimally
+//!   (`0x80` continuation bytes), each followed by one of [`SHORT_PROBES`];
+//! - when it is not a prefix of any UTF-8 text: none, so `t` is invalid.
+
+use super::ByteVocab;
+use crate::train::TokenId;
+
+/// Continuations of a complete text, one per char class the look-aheads and contraction
+/// alternatives of the GPT-2, Llama-3, Qwen2, o200k and digit-group patterns distinguish.
+/// `0`, `00`, `000` cover every residue of a digit run modulo 3.
+pub const PROBES: &[&str] = &[
+    "", " ", "  ", "\n", "\n\n", "\r\n", "\t", " \n", "a", "A", "b", "z", "s", "t", "re", "ll",
+    "S", "RE", "0", "00", "000", ".", ",", "'", "\"", "-", "_", "(", "/", "!", "é", "É", "中",
+    "😀", " a", " 0", " .", "\u{a0}", "\u{3000}",
+];
+
+/// What follows a char completed mid-way: the end of the text, a space, a letter.
+pub const SHORT_PROBES: &[&str] = &["", " ", "a"];
+
+/// At most this many added-token completions are probed for one text.
+const MAX_ADDED_PROBES: usize = 64;
+
+/// One independently encoded piece of a text: an added-token match or a pre-token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seg {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// The added token matched here, if this is not a pre-token.
+    pub added: Option<TokenId>,
+}
+
+/// The bytes that may follow `partial`, an incomplete UTF-8 char: every allowed next byte,
+/// completed with the smallest continuation bytes.
+fn char_completions(partial: &[u8]) -> Vec<Vec<u8>> {
+    let lead = partial[0];
+    let need = match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    };
+    let next = if partial.len() == 1 {
+        match lead {
+            0xE0 => 0xA0..=0xBF,
+            0xED => 0x80..=0x9F,
+            0xF0 => 0x90..=0xBF,
+            0xF4 => 0x80..=0x8F,
+            _ => 0x80..=0xBF,
+        }
+    } else {
+        0x80..=0xBF
+    };
+    next.map(|x| {
+        let mut c = vec![x];
+        c.resize(need - partial.len(), 0x80);
+        c
+    })
+    .collect()
+}
+
+impl ByteVocab {
+    /// The pieces of `text`: non-special added tokens are matched first (leftmost, then longest,
+    /// then lowest id, as the encoder does), and the pre-tokenizer splits the text between them.
+    pub(super) fn segments(&self, text: &str) -> Vec<Seg> {
+        let bytes = text.as_bytes();
+        let mut segs = Vec::new();
+        let mut pos = 0;
+        loop {
+            let next = self.find_added(bytes, pos);
+            let gap_end = next.map_or(bytes.len(), |m| m.0);
+            if gap_end > pos {
+                let gap = &text[pos..gap_end];
+                let base = gap.as_ptr() as usize;
+                self.encoder.pretokenizer().split(gap, |p| {
+                    let start = p.as_ptr() as usize - base + pos;
+                    segs.push(Seg {
+                        start,
+                        end: start + p.len(),
+                        added: None,
+                    });
+                });
+            }
+            match next {
+                Some((at, len, id)) => {
+                    segs.push(Seg {
+                        start: at,
+                        end: at + len,
+                        added: Some(id),
+                    });
+                    pos = at + len;
+                }
+                None => return segs,
+            }
+        }
+    }
+
+    /// Whether `toks`, which tile `piece` (one pre-token), are its BPE encoding.
+    fn piece_ok(&self, piece: &[u8], toks: &[TokenId]) -> bool {
+        if let Some(rules) = &self.pairs {
+            if toks.iter().all(|&t| rules.usable(t)) {
+                return toks
+                    .windows(2)
+                    .all(|w| rules.pair_is_valid(&self.encoder, w[0], w[1]));
+            }
+        }
+        let mut full = Vec::with_capacity(toks.len());
+        self.encoder.encode_piece(piece, &mut full);
+        full == toks
+    }
+
+    /// Whether `encode(text ⊕ cont)` starts with `ids`, where `text == decode(ids)` and `ids`
+    /// holds ordinary tokens only.
+    pub(super) fn check(&self, ids: &[TokenId], text: &[u8], cont: &[u8]) -> bool {
+        let mut s = Vec::with_capacity(text.len() + cont.len());
+        s.extend_from_slice(text);
+        s.extend_from_slice(cont);
+        let Ok(st) = std::str::from_utf8(&s) else {
+            return false;
+        };
+        if self.reference {
+            return self.encode(st).starts_with(ids);
+        }
+        let n = text.len();
+        let (mut k, mut pos) = (0, 0);
+        for seg in self.segments(st) {
+            if seg.start >= n {
+                break;
+            }
+            if let Some(id) = seg.added {
+                if seg.end > n || ids.get(k) != Some(&id) {
+                    return false;
+                }
+                k += 1;
+                pos = seg.end;
+                continue;
+            }
+            let first = k;
+            let stop = seg.end.min(n);
+            while pos < stop && k < ids.len() {
+                pos += self.len_of(ids[k]);
+                k += 1;
+            }
+            if pos != stop {
+                // A token crosses the end of this piece.
+                return false;
+            }
+            let toks = &ids[first..k];
+            let ok = if seg.end <= n {
+                self.piece_ok(&s[seg.start..seg.end], toks)
+            } else {
+                let mut full = Vec::with_capacity(toks.len() + 1);
+                self.encoder.encode_piece(&s[seg.start..seg.end], &mut full);
+                full.starts_with(toks)
+            };
+            if !ok {
+                return false;
+            }
+        }
+        k == ids.len()
+    }
+
+    /// The probe continuations of `text` (see the module doc); `None` if no continuation can
+    /// make it UTF-8.
+    pub(super) fn continuations(&self, text: &[u8]) -> Option<Vec<Vec<u8>>> {
+        match std::str::from_utf8(text) {
+            Ok(_) => {
+                let mut out: Vec<Vec<u8>> = PROBES.iter().map(|p| p.as_bytes().to_vec()).collect();
+                out.extend(self.added_completions(text));
+                Some(out)
+            }
+            Err(e) if e.error_len().is_none() => {
+                let partial = &text[e.valid_up_to()..];
+                let mut out = Vec::new();
+                for comp in char_completions(partial) {
+                    for p in SHORT_PROBES {
+                        let mut c = comp.clone();
+                        c.extend_from_slice(p.as_bytes());
+                        out.push(c);
+                    }
+                }
+                Some(out)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The rest of every non-special added token that `text` ends inside of.
+    fn added_completions(&self, text: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for l in 1..self.max_added_len.min(text.len() + 1) {
+            let suffix = &text[text.len() - l..];
+            let lo = self.added_sorted.partition_point(|a| &**a < suffix);
+            for a in self.added_sorted[lo..]
+                .iter()
+                .take_while(|a| a.starts_with(suffix))
+            {
+                if a.len() > l && out.len() < MAX_ADDED_PROBES {
+                    out.push(a[l..].to_vec());
+                }
+            }
+        }
+        out
+    }
+
+    /// The oracle for ordinary tokens `ids` with `text == decode(ids)`.
+    pub(super) fn oracle(&self, ids: &[TokenId], text: &[u8]) -> bool {
+        if ids.is_empty() {
+            return true;
+        }
+        self.continuations(text)
+            .is_some_and(|conts| conts.iter().any(|c| self.check(ids, text, c)))
+    }
+}
