@@ -41,7 +41,7 @@ PROMPTS = [
     b"The capital of France is Par",  # mid-word
     b"def fibonacci(n):\n    if n <",  # code, mid-line
     b"Merhaba, bug\xc3\xbcn hava \xc3",  # Turkish, ends inside a UTF-8 character
-    b"Hello \xff\xfe world",  # not UTF-8 at all: still bytes
+    b"Hello \xc3( world \xe4",  # not UTF-8: still bytes
     b"",
 ]
 
@@ -52,6 +52,13 @@ def test_smollm2_distributions_sum_to_one(prompt: bytes) -> None:
     assert d.shape == (257,)
     assert (d >= 0).all()
     assert d.sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_a_byte_without_any_token_is_a_clear_error() -> None:
+    from tokkit.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match="0xff has no token"):
+        byte_lm("smollm2-135m").next_byte_distribution(b"Hello \xff")
 
 
 def test_smollm2_mid_character_prompt_continues_the_character() -> None:

@@ -76,6 +76,8 @@ class _Frontier:
     logp: float
     #: log P(v | frontier) with invalid extensions at -inf; set by ByteState.distribution.
     ext: np.ndarray | None = None
+    #: The same before the validity mask (for bytes no valid encoding produces).
+    raw: np.ndarray | None = None
 
 
 @dataclass
@@ -128,16 +130,16 @@ class ByteState:
         self.pending: list[_Pending] = []
         self.stats = StepStats()
         self._dist: np.ndarray | None = None
+        self._saved: tuple[list[_Frontier], list[_Pending]] = ([], [])
 
     # -- next-byte distribution -------------------------------------------------------------
 
-    def _extensions(self, f: _Frontier) -> np.ndarray:
-        """log P(v | f) over the rows, -inf where v is not an ordinary token or not valid."""
+    def _extend(self, f: _Frontier) -> None:
+        """Set ``f.raw`` (log P(v | f), -inf for rows that are not ordinary tokens) and ``f.ext``
+        (the same with invalid extensions at -inf, in exact mode)."""
         lp = self.lm.logprobs(self.head + list(f.tail))
-        ext = np.where(self.t.ordinary, lp, -np.inf)
-        if self.exact:
-            ext = self._mask_invalid(f, ext)
-        return ext
+        f.raw = np.where(self.t.ordinary, lp, -np.inf)
+        f.ext = self._mask_invalid(f, f.raw.copy()) if self.exact else f.raw
 
     def _mask_invalid(self, f: _Frontier, ext: np.ndarray) -> np.ndarray:
         p = np.exp(ext)
@@ -173,7 +175,7 @@ class ByteState:
         """Unnormalised slot scores, relative to ``exp(ref)``, and ``ref``."""
         for f in self.frontiers:
             if f.ext is None:
-                f.ext = self._extensions(f)
+                self._extend(f)
         refs = [f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending]
         ref = max(refs) if refs else 0.0
         s = np.zeros(NUM_SLOTS, dtype=np.float64)
@@ -212,9 +214,38 @@ class ByteState:
     # -- reading a byte -----------------------------------------------------------------------
 
     def push(self, b: int) -> float:
-        """Read byte ``b``; returns its natural-log probability under :meth:`distribution`."""
-        dist = self.distribution()
-        lp_b = math.log(dist[b]) if dist[b] > 0 else -math.inf
+        """Read byte ``b``; returns its natural-log probability under :meth:`distribution`.
+
+        A byte that no valid encoding produces (e.g. 0xFF, never part of UTF-8 text) has
+        probability 0; it is still read, through the encodings the validity mask removed, so
+        prompts may hold any bytes.
+        """
+        s, _ = self._scores()
+        z = s.sum()
+        lp_b = math.log(s[b] / z) if z > 0 and s[b] > 0 else -math.inf
+        self._read(b, relaxed=False)
+        if not self.frontiers and not self.pending:
+            self.tail_bytes = self.tail_bytes[:-1]
+            self.frontiers, self.pending = self._saved
+            self._read(b, relaxed=True)
+            if not self.frontiers and not self.pending:
+                from tokkit.exceptions import ConfigError
+
+                if not self.t.by_first[b].size:
+                    raise ConfigError(
+                        f"byte 0x{b:02x} has no token in this tokenizer's vocabulary, so the "
+                        "model can neither read nor produce it (remove it from the text)"
+                    )
+                raise ConfigError(f"byte 0x{b:02x} cannot be produced by this tokenizer here")
+        self._saved = ([], [])
+        self._prune()
+        self._advance_head()
+        self._dist = None
+        return lp_b
+
+    def _read(self, b: int, *, relaxed: bool) -> None:
+        """Keep the covers that agree with byte ``b``."""
+        self._saved = (self.frontiers, self.pending)
         frontiers: list[_Frontier] = []
         pending: list[_Pending] = []
 
@@ -230,18 +261,15 @@ class ByteState:
             if keep.any():
                 add(g.parent, g.ids[keep], g.logp[keep], g.consumed + 1)
         for f in self.frontiers:
-            assert f.ext is not None
+            ext = f.raw if relaxed else f.ext
+            assert ext is not None
             cand = self.t.by_first[b]
-            lp = f.logp + f.ext[cand]
+            lp = f.logp + ext[cand]
             ok = np.isfinite(lp)
             if ok.any():
                 add(f.tail, cand[ok], lp[ok], 1)
         self.frontiers, self.pending = frontiers, pending
         self.tail_bytes += bytes([b])
-        self._prune()
-        self._advance_head()
-        self._dist = None
-        return lp_b
 
     def push_bytes(self, data: bytes) -> float:
         """Read ``data``; returns the sum of the bytes' natural-log probabilities."""
