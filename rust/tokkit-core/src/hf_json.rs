@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::byte_level;
 use crate::error::{Error, Result};
-use crate::normalize::{self, Metaspace, Normalizer, PrependScheme};
+use crate::normalize::{Metaspace, Normalizer, PrependScheme, unsupported};
 use crate::pretokenize::{Behavior, Pretokenizer};
 use crate::train::{BpeModel, TokenId};
 
@@ -133,15 +133,6 @@ pub struct CharVocab {
     pub unk: Option<TokenId>,
     /// Adjacent unknown characters become one `unk`.
     pub fuse_unk: bool,
-}
-
-fn unsupported(what: &str) -> Error {
-    Error::Serialization(format!(
-        "unsupported tokenizer.json: {what}. tokkit's encoder reads BPE models (byte-level, or \
-         SentencePiece-style over characters with byte_fallback) with the {}; load other \
-         tokenizers with the `tokenizers` library",
-        normalize::SUPPORTED
-    ))
 }
 
 fn kind(value: &Value) -> &str {

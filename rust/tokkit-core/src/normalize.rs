@@ -32,9 +32,12 @@ pub enum Normalizer {
     Sequence(Vec<Normalizer>),
 }
 
-fn unsupported(what: &str) -> Error {
+/// The error for a `tokenizer.json` that asks for `what`, naming what is supported.
+pub(crate) fn unsupported(what: &str) -> Error {
     Error::Serialization(format!(
-        "unsupported tokenizer.json: {what}. Supported: {SUPPORTED}"
+        "unsupported tokenizer.json: {what}. tokkit's encoder reads BPE models (byte-level, or \
+         SentencePiece-style over characters with byte_fallback) with the {SUPPORTED}; load \
+         other tokenizers with the `tokenizers` library"
     ))
 }
 

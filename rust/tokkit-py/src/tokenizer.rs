@@ -87,6 +87,13 @@ impl PyBpeTokenizer {
         Ok(PyBytes::new(py, bytes))
     }
 
+    /// Byte offsets in `text` where independently encoded pieces start (BPE never merges across
+    /// them): added tokens, the text after them, pre-tokens, and for SentencePiece-style models
+    /// the spaces that provably start a word.
+    fn piece_starts(&self, py: Python<'_>, text: &str) -> Vec<usize> {
+        py.detach(|| self.encoder.piece_starts(text))
+    }
+
     /// Number of ids.
     #[getter]
     fn vocab_size(&self) -> usize {
