@@ -64,6 +64,8 @@ pub struct BpeEncoder {
 }
 
 const NONE: u32 = u32::MAX;
+/// Pieces of up to this many symbols are merged by [`BpeEncoder::merge_small`].
+const SMALL: usize = 64;
 
 /// Encodings of pieces already seen by one worker (bounded: cleared when full).
 #[derive(Debug, Default)]
@@ -435,6 +437,9 @@ impl BpeEncoder {
             out.extend(ids);
             return;
         }
+        if ids.len() <= SMALL {
+            return self.merge_small(ids, out);
+        }
         let n = ids.len();
         let mut next: Vec<u32> = (1..=n as u32).collect();
         next[n - 1] = NONE;
@@ -482,6 +487,49 @@ impl BpeEncoder {
                 .filter(|(_, a)| **a)
                 .map(|(id, _)| *id),
         );
+    }
+
+    /// [`merge_symbols`](Self::merge_symbols) for short pieces, where rescanning a stack array
+    /// for the lowest rank beats a heap and its allocations. Same order: lowest rank, then
+    /// leftmost, since every current pair is considered at every step.
+    fn merge_small(&self, mut ids: Vec<TokenId>, out: &mut Vec<TokenId>) {
+        let mut len = ids.len();
+        let mut ranks = [(u32::MAX, 0); SMALL];
+        let pair = |a: TokenId, b: TokenId| {
+            self.ranks
+                .get(&pair_key(a, b))
+                .copied()
+                .unwrap_or((u32::MAX, 0))
+        };
+        for i in 0..len - 1 {
+            ranks[i] = pair(ids[i], ids[i + 1]);
+        }
+        while len > 1 {
+            let mut best = 0;
+            for i in 1..len - 1 {
+                if ranks[i].0 < ranks[best].0 {
+                    best = i;
+                }
+            }
+            let (rank, new) = ranks[best];
+            if rank == u32::MAX {
+                break;
+            }
+            ids[best] = new;
+            ids.copy_within(best + 2..len, best + 1);
+            ranks.copy_within(best + 2..len, best + 1);
+            len -= 1;
+            ranks[len - 1] = (u32::MAX, 0);
+            if best + 1 < len {
+                ranks[best] = pair(ids[best], ids[best + 1]);
+            } else {
+                ranks[best] = (u32::MAX, 0);
+            }
+            if best > 0 {
+                ranks[best - 1] = pair(ids[best - 1], ids[best]);
+            }
+        }
+        out.extend_from_slice(&ids[..len]);
     }
 
     /// The bytes `ids` stand for; special tokens are left out when `skip_special` is set.
