@@ -1,31 +1,71 @@
-//! Encoding text with a trained byte-level BPE: added tokens are cut out first, the rest is
-//! pre-tokenized and each piece is merged lowest rank first (leftmost on a tie), as HF's BPE
-//! model does with `ignore_merges=false`.
+//! Encoding text with a trained BPE, as HF's `tokenizers` does: added tokens are cut out first
+//! (those with `normalized: false` in the raw text, the others after normalizing), the rest is
+//! normalized, pre-tokenized, and each piece is merged lowest rank first (leftmost on a tie).
+//!
+//! Two kinds of symbols feed the merges: bytes (byte-level BPE: GPT-2, Llama-3, Qwen, SmolLM2)
+//! and characters with byte fallback ([`chars`]: SentencePiece-style BPE such as Gemma and
+//! Llama-2). Everything after the first symbols is shared.
 
+mod added;
+mod chars;
+
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 
 use crate::error::{Error, Result};
-use crate::hf_json::LoadedBpe;
+use crate::hf_json::{LoadedBpe, Pipeline, Symbols};
+use crate::normalize::{Metaspace, Normalizer};
 use crate::pretokenize::Pretokenizer;
 use crate::train::{BpeModel, TokenId};
+use added::{Matcher, Segment};
+use chars::CharSymbols;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-/// A byte-level BPE encoder and decoder.
+/// How a pre-token becomes its first symbols.
+#[derive(Debug)]
+enum SymbolTable {
+    Bytes(Box<[Option<TokenId>; 256]>),
+    Chars(Box<CharSymbols>),
+}
+
+/// Where a SentencePiece-style model can never merge across a space symbol: see
+/// [`BpeEncoder::piece_starts`].
+#[derive(Debug)]
+struct WordStarts {
+    /// The space symbol (`▁`).
+    sym: char,
+    /// Characters that some token has right before the space symbol: after them a space may
+    /// still be merged into the token on its left.
+    joins_left: HashSet<char>,
+}
+
+/// A BPE encoder and decoder (byte-level or SentencePiece-style).
 #[derive(Debug)]
 pub struct BpeEncoder {
     pretokenizer: Pretokenizer,
-    byte_id: [Option<TokenId>; 256],
+    symbols: SymbolTable,
     ranks: FastMap<u64, (u32, TokenId)>,
     tokens: Vec<Vec<u8>>,
-    /// Added tokens `(text, id, special)`, longest first.
+    /// Added tokens `(text, id, special)`, in the order given.
     added: Vec<(String, TokenId, bool)>,
+    added_kinds: FastMap<TokenId, bool>,
+    /// Added tokens matched in the raw text, and those matched after normalization.
+    raw_added: Matcher,
+    normalized_added: Matcher,
+    normalizer: Option<Normalizer>,
+    metaspace: Option<Metaspace>,
+    /// `ignore_merges`: pre-tokens that are one token as they stand.
+    whole: Option<FastMap<Box<[u8]>, TokenId>>,
+    word_starts: Option<WordStarts>,
 }
 
 const NONE: u32 = u32::MAX;
+/// Pieces of up to this many symbols are merged by [`BpeEncoder::merge_small`].
+const SMALL: usize = 64;
 
 /// Encodings of pieces already seen by one worker (bounded: cleared when full).
 #[derive(Debug, Default)]
@@ -35,8 +75,12 @@ impl PieceCache {
     const LIMIT: usize = 1 << 16;
 }
 
+fn pair_key(a: TokenId, b: TokenId) -> u64 {
+    (u64::from(a) << 32) | u64::from(b)
+}
+
 impl BpeEncoder {
-    /// An encoder from the parts of a tokenizer; `added` ids must index `tokens`.
+    /// A byte-level encoder from the parts of a tokenizer; `added` ids must index `tokens`.
     ///
     /// # Errors
     /// [`Error::Serialization`] if a merged string is missing from the vocabulary.
@@ -46,40 +90,108 @@ impl BpeEncoder {
         merges: &[(TokenId, TokenId)],
         pretokenizer: Pretokenizer,
     ) -> Result<Self> {
-        let is_added: std::collections::HashSet<TokenId> = added.iter().map(|a| a.1).collect();
-        let (byte_id, ranks) = {
-            let mut by_bytes: FastMap<&[u8], TokenId> = FastMap::default();
-            for (id, t) in tokens.iter().enumerate() {
-                if !is_added.contains(&(id as TokenId)) && !t.is_empty() {
-                    by_bytes.entry(t.as_slice()).or_insert(id as TokenId);
+        Self::with_pipeline(tokens, added, merges, pretokenizer, Pipeline::default())
+    }
+
+    fn with_pipeline(
+        tokens: Vec<Vec<u8>>,
+        added: Vec<(String, TokenId, bool)>,
+        merges: &[(TokenId, TokenId)],
+        pretokenizer: Pretokenizer,
+        pipeline: Pipeline,
+    ) -> Result<Self> {
+        let is_added: HashSet<TokenId> = added.iter().map(|a| a.1).collect();
+        let Pipeline {
+            normalizer,
+            metaspace,
+            symbols,
+            ignore_merges,
+            normalized_added,
+        } = pipeline;
+        // The text each model-vocabulary id stands for, as merges concatenate it.
+        let (symbols, ranks, whole, word_starts) = match symbols {
+            Symbols::Bytes => {
+                let mut by_bytes: FastMap<&[u8], TokenId> = FastMap::default();
+                for (id, t) in tokens.iter().enumerate() {
+                    if !is_added.contains(&(id as TokenId)) && !t.is_empty() {
+                        by_bytes.entry(t.as_slice()).or_insert(id as TokenId);
+                    }
                 }
+                let mut byte_id = [None; 256];
+                for b in 0..=255u8 {
+                    byte_id[usize::from(b)] = by_bytes.get([b].as_slice()).copied();
+                }
+                let ranks = rank_map(merges, |id| tokens[id as usize].as_slice(), &by_bytes)?;
+                let whole = ignore_merges.then(|| {
+                    by_bytes
+                        .iter()
+                        .map(|(k, v)| (Box::<[u8]>::from(*k), *v))
+                        .collect()
+                });
+                (SymbolTable::Bytes(Box::new(byte_id)), ranks, whole, None)
             }
-            let mut byte_id = [None; 256];
-            for b in 0..=255u8 {
-                byte_id[usize::from(b)] = by_bytes.get([b].as_slice()).copied();
+            Symbols::Chars(vocab) => {
+                let mut by_text: FastMap<&[u8], TokenId> = FastMap::default();
+                for (id, t) in vocab.strings.iter().enumerate() {
+                    if !t.is_empty() {
+                        by_text.insert(t.as_bytes(), id as TokenId);
+                    }
+                }
+                let ranks = rank_map(merges, |id| vocab.strings[id as usize].as_bytes(), &by_text)?;
+                let whole = ignore_merges.then(|| {
+                    by_text
+                        .iter()
+                        .map(|(k, v)| (Box::<[u8]>::from(*k), *v))
+                        .collect()
+                });
+                let symbols = CharSymbols::new(&vocab);
+                let space = normalizer
+                    .as_ref()
+                    .and_then(Normalizer::space_symbol)
+                    .or(metaspace.as_ref().map(|m| m.replacement.as_str()));
+                let word_starts = space.and_then(|sym| word_starts(sym, &vocab.strings, &symbols));
+                (
+                    SymbolTable::Chars(Box::new(symbols)),
+                    ranks,
+                    whole,
+                    word_starts,
+                )
             }
-            let mut ranks = FastMap::default();
-            for (rank, &(a, b)) in merges.iter().enumerate() {
-                let mut joined = tokens[a as usize].clone();
-                joined.extend_from_slice(&tokens[b as usize]);
-                let new = *by_bytes.get(joined.as_slice()).ok_or_else(|| {
-                    Error::Serialization(format!(
-                        "merge {rank} makes {joined:?}, which is not in the vocab"
-                    ))
-                })?;
-                // Like HF's merge map, a repeated rule keeps its last rank.
-                ranks.insert((u64::from(a) << 32) | u64::from(b), (rank as u32, new));
-            }
-            (byte_id, ranks)
         };
-        let mut added = added;
-        added.sort_by(|x, y| y.0.len().cmp(&x.0.len()).then(x.1.cmp(&y.1)));
+        let pick = |normalized: bool| {
+            Matcher::new(
+                added
+                    .iter()
+                    .zip(normalized_added.iter().chain(std::iter::repeat(&false)))
+                    .filter(|(_, n)| **n == normalized)
+                    .map(|((s, id, _), _)| (s.as_str(), *id)),
+            )
+        };
+        let raw_added = pick(false);
+        let normalized_added = pick(true);
+        if !normalized_added.is_empty() && normalizer.is_some() {
+            // HF matches these against their normalized content; nothing tested needs it yet.
+            return Err(Error::Serialization(
+                "unsupported tokenizer.json: added tokens with normalized=true together with a \
+                 normalizer (normalized=true works without a normalizer; normalized=false works \
+                 with any supported normalizer)"
+                    .into(),
+            ));
+        }
+        let added_kinds = added.iter().map(|a| (a.1, a.2)).collect();
         Ok(Self {
             pretokenizer,
-            byte_id,
+            symbols,
             ranks,
             tokens,
             added,
+            added_kinds,
+            raw_added,
+            normalized_added,
+            normalizer,
+            metaspace,
+            whole,
+            word_starts,
         })
     }
 
@@ -102,16 +214,17 @@ impl BpeEncoder {
         Self::new(model.tokens.clone(), added, &model.merges, pretokenizer)
     }
 
-    /// The encoder of a parsed `tokenizer.json`.
+    /// The encoder of a parsed `tokenizer.json` (byte-level or SentencePiece-style).
     ///
     /// # Errors
-    /// As [`BpeEncoder::new`].
+    /// As [`BpeEncoder::new`], and for added tokens the encoder cannot match as HF does.
     pub fn from_loaded(loaded: LoadedBpe) -> Result<Self> {
-        Self::new(
+        Self::with_pipeline(
             loaded.tokens,
             loaded.added,
             &loaded.merges,
             loaded.pretokenizer,
+            loaded.pipeline,
         )
     }
 
@@ -121,55 +234,89 @@ impl BpeEncoder {
         self.tokens.len()
     }
 
-    /// The bytes of token `id`, if it exists.
+    /// The bytes of token `id`, if it exists: for SentencePiece-style tokens `▁` is a space and
+    /// `<0xXX>` that one byte; added tokens are their text.
     #[must_use]
     pub fn token_bytes(&self, id: TokenId) -> Option<&[u8]> {
         self.tokens.get(id as usize).map(Vec::as_slice)
     }
 
+    /// The added tokens `(text, id, special)`, in the order of the tokenizer file.
+    #[must_use]
+    pub fn added_tokens(&self) -> &[(String, TokenId, bool)] {
+        &self.added
+    }
+
+    /// Whether the model merges characters (SentencePiece-style) rather than bytes.
+    #[must_use]
+    pub fn is_char_level(&self) -> bool {
+        matches!(self.symbols, SymbolTable::Chars(_))
+    }
+
+    /// The normalizer in use (SentencePiece-style files), if any.
+    #[must_use]
+    pub fn normalizer(&self) -> Option<&Normalizer> {
+        self.normalizer.as_ref()
+    }
+
     /// The merge of `left` + `right`: its rank and the id it makes, if the vocabulary has one.
     #[must_use]
     pub fn merge(&self, left: TokenId, right: TokenId) -> Option<(u32, TokenId)> {
-        self.ranks
-            .get(&((u64::from(left) << 32) | u64::from(right)))
-            .copied()
+        self.ranks.get(&pair_key(left, right)).copied()
     }
 
     /// `Some(special)` if `id` is an added token (matched in text before BPE), `None` otherwise.
     #[must_use]
     pub fn added_kind(&self, id: TokenId) -> Option<bool> {
-        self.added.iter().find(|a| a.1 == id).map(|a| a.2)
+        self.added_kinds.get(&id).copied()
     }
 
-    /// Byte offsets in `text` where an independently encoded piece starts: added-token matches,
-    /// the text after them, and every pre-token. BPE never merges across these offsets, so a
-    /// token sequence is valid iff it respects them and is valid inside each piece.
+    /// Byte offsets in `text` (the original, before any normalization) where an independently
+    /// encoded piece starts: added-token matches, the text after them, and every pre-token. BPE
+    /// never merges across these offsets, so a token sequence is valid iff it respects them and
+    /// is valid inside each piece.
+    ///
+    /// SentencePiece-style models have no pre-tokenizer; for them each space that starts a run
+    /// of spaces is also a start when no token could join it to the character before it (this
+    /// is checked against the vocabulary at load time).
     #[must_use]
     pub fn piece_starts(&self, text: &str) -> Vec<usize> {
-        let base = text.as_ptr() as usize;
         let mut starts = Vec::new();
-        let mut rest = text;
-        while !rest.is_empty() {
-            let next = self
-                .added
-                .iter()
-                .filter_map(|(s, _, _)| rest.find(s.as_str()).map(|at| (at, s.len())))
-                .min_by_key(|&(at, len)| (at, Reverse(len)));
-            let (plain, matched) = match next {
-                Some((at, len)) => (&rest[..at], Some(&rest[at..at + len])),
-                None => (rest, None),
-            };
-            self.pretokenizer
-                .split(plain, |piece| starts.push(piece.as_ptr() as usize - base));
-            match matched {
-                Some(m) => {
-                    starts.push(m.as_ptr() as usize - base);
-                    rest = &rest[plain.len() + m.len()..];
-                }
-                None => break,
-            }
-        }
+        self.raw_added.split(text, |segment| match segment {
+            Segment::Token(_, at) => starts.push(at),
+            Segment::Text(plain, at) => self.plain_starts(plain, at, &mut starts),
+        });
+        starts.dedup();
         starts
+    }
+
+    /// [`piece_starts`](Self::piece_starts) of `plain`, a segment at `offset` in the text.
+    fn plain_starts(&self, plain: &str, offset: usize, starts: &mut Vec<usize>) {
+        let (normalized, align) = match &self.normalizer {
+            Some(n) => n.apply_aligned(plain),
+            None => (plain.to_owned(), (0..=plain.len()).collect()),
+        };
+        self.normalized_added
+            .split(&normalized, |segment| match segment {
+                Segment::Token(_, at) => starts.push(offset + align[at]),
+                Segment::Text(part, at) => {
+                    let (spaced, inner) = match &self.metaspace {
+                        Some(m) => m.apply_aligned(part, offset + at == 0),
+                        None => (part.to_owned(), (0..=part.len()).collect()),
+                    };
+                    let original = |i: usize| offset + align[at + inner[i]];
+                    let base = spaced.as_ptr() as usize;
+                    self.pretokenizer.split(&spaced, |piece| {
+                        let from = piece.as_ptr() as usize - base;
+                        starts.push(original(from));
+                        if let (Some(ws), SymbolTable::Chars(chars)) =
+                            (&self.word_starts, &self.symbols)
+                        {
+                            ws.starts_in(piece, chars, |i| starts.push(original(from + i)));
+                        }
+                    });
+                }
+            });
     }
 
     /// The pre-tokenizer in use.
@@ -189,44 +336,60 @@ impl BpeEncoder {
     #[must_use]
     pub fn encode_cached(&self, text: &str, mut cache: Option<&mut PieceCache>) -> Vec<TokenId> {
         let mut out = Vec::with_capacity(text.len() / 3);
-        let mut rest = text;
-        while !rest.is_empty() {
-            let next = self
-                .added
-                .iter()
-                .filter_map(|(s, id, _)| rest.find(s.as_str()).map(|at| (at, s.len(), *id)))
-                .min_by_key(|&(at, len, _)| (at, Reverse(len)));
-            match next {
-                Some((at, len, id)) => {
-                    self.encode_ordinary_cached(&rest[..at], &mut out, cache.as_deref_mut());
-                    out.push(id);
-                    rest = &rest[at + len..];
-                }
-                None => {
-                    self.encode_ordinary_cached(rest, &mut out, cache.as_deref_mut());
-                    break;
-                }
+        self.raw_added.split(text, |segment| match segment {
+            Segment::Token(id, _) => out.push(id),
+            Segment::Text(plain, at) => {
+                self.encode_plain(plain, at == 0, &mut out, cache.as_deref_mut());
             }
-        }
+        });
         out
     }
 
     /// Encodes `text` without looking for added tokens.
     pub fn encode_ordinary_into(&self, text: &str, out: &mut Vec<TokenId>) {
-        self.encode_ordinary_cached(text, out, None);
+        self.encode_plain(text, true, out, None);
     }
 
-    fn encode_ordinary_cached(
+    /// Normalizes text that holds no raw added token, then cuts out normalized added tokens.
+    fn encode_plain(
         &self,
         text: &str,
+        at_start: bool,
+        out: &mut Vec<TokenId>,
+        mut cache: Option<&mut PieceCache>,
+    ) {
+        let normalized: Cow<'_, str> = match &self.normalizer {
+            Some(n) => Cow::Owned(n.apply(text)),
+            None => Cow::Borrowed(text),
+        };
+        if self.normalized_added.is_empty() {
+            return self.encode_pretokens(&normalized, at_start, out, cache);
+        }
+        self.normalized_added
+            .split(&normalized, |segment| match segment {
+                Segment::Token(id, _) => out.push(id),
+                Segment::Text(part, at) => {
+                    self.encode_pretokens(part, at_start && at == 0, out, cache.as_deref_mut());
+                }
+            });
+    }
+
+    fn encode_pretokens(
+        &self,
+        text: &str,
+        at_start: bool,
         out: &mut Vec<TokenId>,
         cache: Option<&mut PieceCache>,
     ) {
+        let spaced: Cow<'_, str> = match &self.metaspace {
+            Some(m) => Cow::Owned(m.apply(text, at_start)),
+            None => Cow::Borrowed(text),
+        };
         match cache {
             None => self
                 .pretokenizer
-                .split(text, |piece| self.encode_piece(piece.as_bytes(), out)),
-            Some(cache) => self.pretokenizer.split(text, |piece| {
+                .split(&spaced, |piece| self.encode_piece(piece.as_bytes(), out)),
+            Some(cache) => self.pretokenizer.split(&spaced, |piece| {
                 let bytes = piece.as_bytes();
                 if bytes.len() < 2 {
                     return self.encode_piece(bytes, out);
@@ -244,68 +407,129 @@ impl BpeEncoder {
         }
     }
 
-    /// Merges the bytes of one pre-token: a linked list of symbols and a heap of
-    /// (rank, position), lowest rank and then leftmost first.
+    /// Encodes one pre-token (already normalized; for a SentencePiece-style model it must be
+    /// UTF-8, and invalid bytes are replaced).
     pub fn encode_piece(&self, piece: &[u8], out: &mut Vec<TokenId>) {
-        let mut ids: Vec<TokenId> = piece
-            .iter()
-            .filter_map(|&b| self.byte_id[usize::from(b)])
+        if let Some(whole) = &self.whole {
+            if let Some(&id) = whole.get(piece) {
+                out.push(id);
+                return;
+            }
+        }
+        let ids: Vec<TokenId> = match &self.symbols {
+            SymbolTable::Bytes(byte_id) => piece
+                .iter()
+                .filter_map(|&b| byte_id[usize::from(b)])
+                .collect(),
+            SymbolTable::Chars(chars) => {
+                let mut ids = Vec::with_capacity(piece.len());
+                chars.push(&String::from_utf8_lossy(piece), &mut ids);
+                ids
+            }
+        };
+        self.merge_symbols(ids, out);
+    }
+
+    /// Merges symbols: a linked list and a heap of (rank, position), lowest rank and then
+    /// leftmost first.
+    fn merge_symbols(&self, mut ids: Vec<TokenId>, out: &mut Vec<TokenId>) {
+        if ids.len() < 2 {
+            out.extend(ids);
+            return;
+        }
+        if ids.len() <= SMALL {
+            return self.merge_small(ids, out);
+        }
+        let n = ids.len();
+        let mut next: Vec<u32> = (1..=n as u32).collect();
+        next[n - 1] = NONE;
+        let mut prev: Vec<u32> = (0..n as u32).map(|i| i.wrapping_sub(1)).collect();
+        prev[0] = NONE;
+        let rank_of = |a: TokenId, b: TokenId| self.ranks.get(&pair_key(a, b)).copied();
+        let mut heap: BinaryHeap<Reverse<(u32, u32)>> = (0..n - 1)
+            .filter_map(|i| rank_of(ids[i], ids[i + 1]).map(|(r, _)| Reverse((r, i as u32))))
             .collect();
-        if ids.len() > 1 {
-            let n = ids.len();
-            let mut next: Vec<u32> = (1..=n as u32).collect();
-            next[n - 1] = NONE;
-            let mut prev: Vec<u32> = (0..n as u32).map(|i| i.wrapping_sub(1)).collect();
-            prev[0] = NONE;
-            let rank_of = |a: TokenId, b: TokenId| {
-                self.ranks
-                    .get(&((u64::from(a) << 32) | u64::from(b)))
-                    .copied()
+        let mut alive = vec![true; n];
+        while let Some(Reverse((rank, i))) = heap.pop() {
+            let i = i as usize;
+            let j = next[i];
+            if !alive[i] || j == NONE {
+                continue;
+            }
+            let j = j as usize;
+            let Some((r, new)) = rank_of(ids[i], ids[j]) else {
+                continue;
             };
-            let mut heap: BinaryHeap<Reverse<(u32, u32)>> = (0..n - 1)
-                .filter_map(|i| rank_of(ids[i], ids[i + 1]).map(|(r, _)| Reverse((r, i as u32))))
-                .collect();
-            let mut alive = vec![true; n];
-            while let Some(Reverse((rank, i))) = heap.pop() {
-                let i = i as usize;
-                let j = next[i];
-                if !alive[i] || j == NONE {
-                    continue;
-                }
-                let j = j as usize;
-                let Some((r, new)) = rank_of(ids[i], ids[j]) else {
-                    continue;
-                };
-                if r != rank {
-                    continue;
-                }
-                ids[i] = new;
-                alive[j] = false;
-                next[i] = next[j];
-                if next[j] != NONE {
-                    prev[next[j] as usize] = i as u32;
-                }
-                if prev[i] != NONE {
-                    let p = prev[i] as usize;
-                    if let Some((r, _)) = rank_of(ids[p], ids[i]) {
-                        heap.push(Reverse((r, p as u32)));
-                    }
-                }
-                if next[i] != NONE {
-                    if let Some((r, _)) = rank_of(ids[i], ids[next[i] as usize]) {
-                        heap.push(Reverse((r, i as u32)));
-                    }
+            if r != rank {
+                continue;
+            }
+            ids[i] = new;
+            alive[j] = false;
+            next[i] = next[j];
+            if next[j] != NONE {
+                prev[next[j] as usize] = i as u32;
+            }
+            if prev[i] != NONE {
+                let p = prev[i] as usize;
+                if let Some((r, _)) = rank_of(ids[p], ids[i]) {
+                    heap.push(Reverse((r, p as u32)));
                 }
             }
-            out.extend(
-                ids.iter()
-                    .zip(&alive)
-                    .filter(|(_, a)| **a)
-                    .map(|(id, _)| *id),
-            );
-        } else {
-            out.extend(ids);
+            if next[i] != NONE {
+                if let Some((r, _)) = rank_of(ids[i], ids[next[i] as usize]) {
+                    heap.push(Reverse((r, i as u32)));
+                }
+            }
         }
+        out.extend(
+            ids.iter()
+                .zip(&alive)
+                .filter(|(_, a)| **a)
+                .map(|(id, _)| *id),
+        );
+    }
+
+    /// [`merge_symbols`](Self::merge_symbols) for short pieces, where rescanning a stack array
+    /// for the lowest rank beats a heap and its allocations. Same order: lowest rank, then
+    /// leftmost, since every current pair is considered at every step.
+    fn merge_small(&self, mut ids: Vec<TokenId>, out: &mut Vec<TokenId>) {
+        let mut len = ids.len();
+        let mut ranks = [(u32::MAX, 0); SMALL];
+        let pair = |a: TokenId, b: TokenId| {
+            self.ranks
+                .get(&pair_key(a, b))
+                .copied()
+                .unwrap_or((u32::MAX, 0))
+        };
+        for i in 0..len - 1 {
+            ranks[i] = pair(ids[i], ids[i + 1]);
+        }
+        while len > 1 {
+            let mut best = 0;
+            for i in 1..len - 1 {
+                if ranks[i].0 < ranks[best].0 {
+                    best = i;
+                }
+            }
+            let (rank, new) = ranks[best];
+            if rank == u32::MAX {
+                break;
+            }
+            ids[best] = new;
+            ids.copy_within(best + 2..len, best + 1);
+            ranks.copy_within(best + 2..len, best + 1);
+            len -= 1;
+            ranks[len - 1] = (u32::MAX, 0);
+            if best + 1 < len {
+                ranks[best] = pair(ids[best], ids[best + 1]);
+            } else {
+                ranks[best] = (u32::MAX, 0);
+            }
+            if best > 0 {
+                ranks[best - 1] = pair(ids[best - 1], ids[best]);
+            }
+        }
+        out.extend_from_slice(&ids[..len]);
     }
 
     /// The bytes `ids` stand for; special tokens are left out when `skip_special` is set.
@@ -321,11 +545,80 @@ impl BpeEncoder {
                     self.tokens.len()
                 ))
             })?;
-            if skip_special && self.added.iter().any(|a| a.1 == id && a.2) {
+            if skip_special && self.added_kind(id) == Some(true) {
                 continue;
             }
             out.extend_from_slice(bytes);
         }
         Ok(out)
+    }
+}
+
+/// The merge table: `(left, right)` → (rank, merged id). Like HF's merge map, a repeated rule
+/// keeps its last rank.
+fn rank_map<'t>(
+    merges: &[(TokenId, TokenId)],
+    text_of: impl Fn(TokenId) -> &'t [u8],
+    by_text: &FastMap<&[u8], TokenId>,
+) -> Result<FastMap<u64, (u32, TokenId)>> {
+    let mut ranks = FastMap::default();
+    ranks.reserve(merges.len());
+    let mut joined = Vec::new();
+    for (rank, &(a, b)) in merges.iter().enumerate() {
+        joined.clear();
+        joined.extend_from_slice(text_of(a));
+        joined.extend_from_slice(text_of(b));
+        let new = *by_text.get(joined.as_slice()).ok_or_else(|| {
+            Error::Serialization(format!(
+                "merge {rank} makes {:?}, which is not in the vocab",
+                String::from_utf8_lossy(&joined)
+            ))
+        })?;
+        ranks.insert(pair_key(a, b), (rank as u32, new));
+    }
+    Ok(ranks)
+}
+
+/// The word-start rule of a SentencePiece-style vocabulary, or `None` if the space symbol is
+/// not one character that is a token itself (then spaces may become byte-fallback tokens).
+fn word_starts(symbol: &str, strings: &[String], chars: &CharSymbols) -> Option<WordStarts> {
+    let mut it = symbol.chars();
+    let (Some(sym), None) = (it.next(), it.next()) else {
+        return None;
+    };
+    chars.char_id(sym)?;
+    let mut joins_left = HashSet::new();
+    for s in strings {
+        let mut prev = None;
+        for c in s.chars() {
+            if c == sym {
+                if let Some(p) = prev.filter(|&p| p != sym) {
+                    joins_left.insert(p);
+                }
+            }
+            prev = Some(c);
+        }
+    }
+    Some(WordStarts { sym, joins_left })
+}
+
+impl WordStarts {
+    /// Calls `emit` with the byte offset in `piece` of each space symbol that starts a run of
+    /// them and follows a character no token joins to a space.
+    fn starts_in(&self, piece: &str, chars: &CharSymbols, mut emit: impl FnMut(usize)) {
+        let mut prev: Option<char> = None;
+        for (i, c) in piece.char_indices() {
+            if c == self.sym {
+                if let Some(p) = prev.filter(|&p| p != self.sym) {
+                    // A character outside the vocabulary becomes byte-fallback or unk symbols,
+                    // whose text (`<0xXX>`, `<unk>`) ends in `>`.
+                    let last = if chars.char_id(p).is_some() { p } else { '>' };
+                    if !self.joins_left.contains(&last) {
+                        emit(i);
+                    }
+                }
+            }
+            prev = Some(c);
+        }
     }
 }

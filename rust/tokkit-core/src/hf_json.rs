@@ -1,12 +1,13 @@
-//! Reading and writing Hugging Face `tokenizer.json` for byte-level BPE: the format `tokenizers`
-//! and `transformers` load. Vocab entries are written in id order and merges as `[left, right]`
+//! Reading and writing Hugging Face `tokenizer.json`: byte-level BPE both ways, and reading
+//! SentencePiece-style BPE (Gemma, Llama-2: characters with byte fallback, `▁` for spaces). Vocab entries are written in id order and merges as `[left, right]`
 //! pairs (the `tokenizers` >= 0.20 form; both forms are read).
 
 use serde_json::{Map, Value, json};
 
 use crate::byte_level;
 use crate::error::{Error, Result};
-use crate::pretokenize::Pretokenizer;
+use crate::normalize::{Metaspace, Normalizer, PrependScheme, unsupported};
+use crate::pretokenize::{Behavior, Pretokenizer};
 use crate::train::{BpeModel, TokenId};
 
 fn byte_level(use_regex: bool) -> Value {
@@ -80,10 +81,11 @@ pub fn to_json(model: &BpeModel, pretokenizer: &Pretokenizer) -> Value {
     })
 }
 
-/// A byte-level BPE tokenizer as read back from `tokenizer.json`.
+/// A BPE tokenizer as read back from `tokenizer.json`.
 #[derive(Debug)]
 pub struct LoadedBpe {
-    /// Every token's bytes by id (added tokens: their UTF-8 text).
+    /// Every token's bytes by id: the byte-level map undone, or for SentencePiece-style tokens
+    /// the space symbol (`▁`) as a space and `<0xXX>` as that byte; added tokens: their text.
     pub tokens: Vec<Vec<u8>>,
     /// Added tokens `(text, id, special)`.
     pub added: Vec<(String, TokenId, bool)>,
@@ -91,19 +93,66 @@ pub struct LoadedBpe {
     pub merges: Vec<(TokenId, TokenId)>,
     /// The split behaviour.
     pub pretokenizer: Pretokenizer,
+    /// Everything around the merges that is not byte-level BPE's default.
+    pub pipeline: Pipeline,
 }
 
-fn unsupported(what: &str) -> Error {
-    Error::Serialization(format!(
-        "unsupported tokenizer.json: {what}. tokkit's own encoder reads the byte-level BPE files tokkit \
-         writes (ByteLevel pre-tokenizer, optionally after a Split regex); load other tokenizers with \
-         the `tokenizers` library"
-    ))
+/// What turns text into the symbols BPE merges, besides the pre-tokenizer.
+#[derive(Debug, Default)]
+pub struct Pipeline {
+    /// The normalizer, applied to text between raw-matched added tokens.
+    pub normalizer: Option<Normalizer>,
+    /// Metaspace's replace-and-prepend step, applied to each piece before it is split.
+    pub metaspace: Option<Metaspace>,
+    /// Bytes (byte-level BPE) or characters (SentencePiece-style BPE).
+    pub symbols: Symbols,
+    /// HF's `ignore_merges`: a pre-token that is in the vocabulary is one token.
+    pub ignore_merges: bool,
+    /// Per entry of [`LoadedBpe::added`]: matched in normalized text (`normalized: true`).
+    pub normalized_added: Vec<bool>,
 }
 
-fn pretokenizer_from(value: &Value) -> Result<Pretokenizer> {
-    let kind = value.get("type").and_then(Value::as_str).unwrap_or("null");
-    match kind {
+/// The symbols a pre-token starts as.
+#[derive(Debug, Default)]
+pub enum Symbols {
+    /// One per byte (the byte-level alphabet).
+    #[default]
+    Bytes,
+    /// One per character, looked up by its text.
+    Chars(CharVocab),
+}
+
+/// The vocabulary of a character-level (SentencePiece-style) BPE.
+#[derive(Debug)]
+pub struct CharVocab {
+    /// The model vocabulary's text by id (empty for ids only added tokens have).
+    pub strings: Vec<String>,
+    /// A character missing from the vocabulary becomes its UTF-8 bytes as `<0xXX>` tokens.
+    pub byte_fallback: bool,
+    /// The id of characters that are missing otherwise (dropped when `None`).
+    pub unk: Option<TokenId>,
+    /// Adjacent unknown characters become one `unk`.
+    pub fuse_unk: bool,
+}
+
+fn kind(value: &Value) -> &str {
+    value.get("type").and_then(Value::as_str).unwrap_or("null")
+}
+
+/// Whether a pre-tokenizer section contains ByteLevel (which makes the model byte-level).
+fn has_byte_level(value: &Value) -> bool {
+    match kind(value) {
+        "ByteLevel" => true,
+        "Sequence" => value
+            .get("pretokenizers")
+            .and_then(Value::as_array)
+            .is_some_and(|parts| parts.iter().any(has_byte_level)),
+        _ => false,
+    }
+}
+
+fn byte_level_pretokenizer(value: &Value) -> Result<Pretokenizer> {
+    match kind(value) {
         "ByteLevel" => {
             let use_regex = value
                 .get("use_regex")
@@ -123,12 +172,6 @@ fn pretokenizer_from(value: &Value) -> Result<Pretokenizer> {
                 .get("pretokenizers")
                 .and_then(Value::as_array)
                 .ok_or_else(|| unsupported("empty Sequence"))?;
-            let kind = |v: &Value| {
-                v.get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned()
-            };
             let (digits, rest) = match parts.split_first() {
                 Some((first, rest)) if kind(first) == "Digits" => {
                     if first.get("individual_digits").and_then(Value::as_bool) == Some(true) {
@@ -138,28 +181,13 @@ fn pretokenizer_from(value: &Value) -> Result<Pretokenizer> {
                 }
                 _ => (false, parts.as_slice()),
             };
+            let no_regex = |bl: &Value| {
+                kind(bl) == "ByteLevel"
+                    && bl.get("use_regex").and_then(Value::as_bool) == Some(false)
+            };
             let pre = match rest {
-                [bl] if kind(bl) == "ByteLevel"
-                    && bl.get("use_regex").and_then(Value::as_bool) == Some(false) =>
-                {
-                    Pretokenizer::from_spec("none")?
-                }
-                [split, bl]
-                    if kind(split) == "Split"
-                        && kind(bl) == "ByteLevel"
-                        && bl.get("use_regex").and_then(Value::as_bool) == Some(false) =>
-                {
-                    let pattern = split
-                        .pointer("/pattern/Regex")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| unsupported("a Split without a Regex pattern"))?;
-                    if split.get("behavior").and_then(Value::as_str) != Some("Isolated")
-                        || split.get("invert").and_then(Value::as_bool) == Some(true)
-                    {
-                        return Err(unsupported("a Split that is not Isolated"));
-                    }
-                    named_pattern(pattern)?
-                }
+                [bl] if no_regex(bl) => Pretokenizer::from_spec("none")?,
+                [split, bl] if kind(split) == "Split" && no_regex(bl) => regex_split(split)?,
                 _ => {
                     return Err(unsupported(
                         "a pre-tokenizer Sequence other than [Digits?, Split, ByteLevel]",
@@ -172,7 +200,78 @@ fn pretokenizer_from(value: &Value) -> Result<Pretokenizer> {
                 pre
             })
         }
-        other => Err(unsupported(&format!("pre_tokenizer type {other}"))),
+        other => Err(unsupported(&format!(
+            "pre_tokenizer {other} in a byte-level model"
+        ))),
+    }
+}
+
+fn regex_split(split: &Value) -> Result<Pretokenizer> {
+    let pattern = split
+        .pointer("/pattern/Regex")
+        .and_then(Value::as_str)
+        .ok_or_else(|| unsupported("a Split without a Regex pattern"))?;
+    if split.get("behavior").and_then(Value::as_str) != Some("Isolated")
+        || split.get("invert").and_then(Value::as_bool) == Some(true)
+    {
+        return Err(unsupported("a regex Split that is not Isolated"));
+    }
+    named_pattern(pattern)
+}
+
+/// The pre-tokenizer of a character-level model, and Metaspace's replace step if there is one.
+fn char_pretokenizer(value: &Value) -> Result<(Pretokenizer, Option<Metaspace>)> {
+    match kind(value) {
+        "null" => Ok((Pretokenizer::from_spec("none")?, None)),
+        "Sequence" => match value.get("pretokenizers").and_then(Value::as_array) {
+            Some(parts) if parts.len() == 1 => char_pretokenizer(&parts[0]),
+            _ => Err(unsupported(
+                "a pre-tokenizer Sequence of more than one step in a character-level model",
+            )),
+        },
+        "Split" if value.pointer("/pattern/Regex").is_some() => Ok((regex_split(value)?, None)),
+        "Split" => {
+            let pattern = value
+                .pointer("/pattern/String")
+                .and_then(Value::as_str)
+                .ok_or_else(|| unsupported("a Split without a pattern"))?;
+            let behavior = value
+                .get("behavior")
+                .and_then(Value::as_str)
+                .and_then(Behavior::from_name)
+                .ok_or_else(|| unsupported("a Split with an unknown behavior"))?;
+            if value.get("invert").and_then(Value::as_bool) == Some(true) {
+                return Err(unsupported("a Split with invert=true"));
+            }
+            Ok((Pretokenizer::literal("split", pattern, behavior)?, None))
+        }
+        "Metaspace" => {
+            let replacement = value
+                .get("replacement")
+                .and_then(Value::as_str)
+                .unwrap_or("▁")
+                .to_owned();
+            let prepend = match value.get("prepend_scheme").and_then(Value::as_str) {
+                Some("always") | None => PrependScheme::Always,
+                Some("first") => PrependScheme::First,
+                Some("never") => PrependScheme::Never,
+                Some(other) => return Err(unsupported(&format!("prepend_scheme {other}"))),
+            };
+            let split = value.get("split").and_then(Value::as_bool).unwrap_or(true);
+            let pre = if split {
+                Pretokenizer::literal("metaspace", &replacement, Behavior::MergedWithNext)?
+            } else {
+                Pretokenizer::from_spec("none")?
+            };
+            Ok((
+                pre,
+                Some(Metaspace {
+                    replacement,
+                    prepend,
+                }),
+            ))
+        }
+        other => Err(unsupported(&format!("pre_tokenizer {other}"))),
     }
 }
 
@@ -195,38 +294,91 @@ fn named_pattern(pattern: &str) -> Result<Pretokenizer> {
     }
 }
 
-/// Parses a byte-level BPE `tokenizer.json`.
+/// `<0xXX>`, SentencePiece's name of a byte-fallback token, as its byte.
+#[must_use]
+pub fn fallback_byte(token: &str) -> Option<u8> {
+    let hex = token.strip_prefix("<0x")?.strip_suffix('>')?;
+    (hex.len() == 2)
+        .then(|| u8::from_str_radix(hex, 16).ok())
+        .flatten()
+}
+
+fn model_flags(model: &Value) -> Result<()> {
+    for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+        if model
+            .get(key)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+        {
+            return Err(unsupported(&format!("BPE {key}")));
+        }
+    }
+    if model.get("dropout").is_some_and(|d| !d.is_null()) {
+        return Err(unsupported("BPE dropout"));
+    }
+    Ok(())
+}
+
+/// Parses a BPE `tokenizer.json`: byte-level, or SentencePiece-style (characters, byte
+/// fallback, `▁` for spaces).
 ///
 /// # Errors
-/// [`Error::Serialization`] if the JSON is malformed or describes something else.
+/// [`Error::Serialization`] if the JSON is malformed or describes something else; the message
+/// says what is supported.
 pub fn from_json(text: &str) -> Result<LoadedBpe> {
     let root: Value = serde_json::from_str(text)
         .map_err(|e| Error::Serialization(format!("not valid JSON: {e}")))?;
     let model = root.get("model").ok_or_else(|| unsupported("no model"))?;
-    if model.get("type").and_then(Value::as_str) != Some("BPE") {
-        return Err(unsupported("the model is not BPE"));
+    match model.get("type").and_then(Value::as_str) {
+        Some("BPE") => {}
+        Some(other) => return Err(unsupported(&format!("a {other} model"))),
+        None => return Err(unsupported("a model without a type")),
     }
-    if root.get("normalizer").is_some_and(|n| !n.is_null()) {
-        return Err(unsupported("a normalizer"));
-    }
-    let pretokenizer = pretokenizer_from(root.get("pre_tokenizer").unwrap_or(&Value::Null))?;
-    let added: Vec<(String, TokenId, bool)> = root
+    model_flags(model)?;
+    let pre_json = root.get("pre_tokenizer").unwrap_or(&Value::Null);
+    let byte_level = has_byte_level(pre_json);
+    let normalizer = Normalizer::from_json(root.get("normalizer").unwrap_or(&Value::Null))?;
+    let (pretokenizer, metaspace) = if byte_level {
+        if normalizer.is_some() {
+            return Err(unsupported("a normalizer in a byte-level model"));
+        }
+        (byte_level_pretokenizer(pre_json)?, None)
+    } else {
+        char_pretokenizer(pre_json)?
+    };
+    let space_symbol = normalizer
+        .as_ref()
+        .and_then(Normalizer::space_symbol)
+        .or(metaspace.as_ref().map(|m| m.replacement.as_str()))
+        .map(str::to_owned);
+
+    let mut added = Vec::new();
+    let mut normalized_added = Vec::new();
+    for t in root
         .get("added_tokens")
         .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|t| {
-                    let content = t.get("content")?.as_str()?.to_owned();
-                    let id = TokenId::try_from(t.get("id")?.as_u64()?).ok()?;
-                    Some((
-                        content,
-                        id,
-                        t.get("special").and_then(Value::as_bool).unwrap_or(false),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+        .map_or(&[][..], Vec::as_slice)
+    {
+        let (Some(content), Some(id)) = (
+            t.get("content").and_then(Value::as_str),
+            t.get("id")
+                .and_then(Value::as_u64)
+                .and_then(|i| TokenId::try_from(i).ok()),
+        ) else {
+            return Err(unsupported("an added token without content or id"));
+        };
+        let flag = |k: &str| t.get(k).and_then(Value::as_bool).unwrap_or(false);
+        for k in ["lstrip", "rstrip", "single_word"] {
+            if flag(k) {
+                return Err(unsupported(&format!(
+                    "added token {content:?} with {k}=true (only lstrip, rstrip and \
+                     single_word all false are supported)"
+                )));
+            }
+        }
+        added.push((content.to_owned(), id, flag("special")));
+        normalized_added.push(flag("normalized"));
+    }
     let vocab = model
         .get("vocab")
         .and_then(Value::as_object)
@@ -238,19 +390,89 @@ pub fn from_json(text: &str) -> Result<LoadedBpe> {
         .map_or(0, |m| m as usize + 1);
     let size = size.max(added.iter().map(|a| a.1 as usize + 1).max().unwrap_or(0));
     let mut tokens = vec![Vec::new(); size];
+    let mut strings = vec![String::new(); if byte_level { 0 } else { size }];
+    let byte_fallback = model
+        .get("byte_fallback")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let mut ids = std::collections::HashMap::with_capacity(vocab.len());
     for (string, id) in vocab {
         let id = id
             .as_u64()
             .ok_or_else(|| unsupported("a non-integer vocab id"))? as usize;
-        let bytes =
-            byte_level::string_to_bytes(string).unwrap_or_else(|| string.as_bytes().to_vec());
-        tokens[id] = bytes;
+        tokens[id] = if byte_level {
+            byte_level::string_to_bytes(string).unwrap_or_else(|| string.as_bytes().to_vec())
+        } else {
+            sp_token_bytes(string, byte_fallback, space_symbol.as_deref())
+        };
+        if !byte_level {
+            strings[id].clone_from(string);
+        }
         ids.insert(string.as_str(), id as TokenId);
     }
-    for (content, id, _) in &added {
-        tokens[*id as usize] = content.as_bytes().to_vec();
+    for ((content, id, _), &normalized) in added.iter().zip(&normalized_added) {
+        // A normalized added token is matched in normalized text, where `▁` stands for a space.
+        tokens[*id as usize] = if normalized && !byte_level {
+            sp_token_bytes(content, false, space_symbol.as_deref())
+        } else {
+            content.as_bytes().to_vec()
+        };
     }
+    let merges = parse_merges(model, &ids)?;
+    let symbols = if byte_level {
+        Symbols::Bytes
+    } else {
+        let unk = match model.get("unk_token").and_then(Value::as_str) {
+            Some(unk) => Some(*ids.get(unk).ok_or_else(|| {
+                Error::Serialization(format!("unk_token {unk:?} is not in the vocab"))
+            })?),
+            None => None,
+        };
+        Symbols::Chars(CharVocab {
+            strings,
+            byte_fallback,
+            unk,
+            fuse_unk: model
+                .get("fuse_unk")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+    };
+    Ok(LoadedBpe {
+        tokens,
+        added,
+        merges,
+        pretokenizer,
+        pipeline: Pipeline {
+            normalizer,
+            metaspace,
+            symbols,
+            ignore_merges: model
+                .get("ignore_merges")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            normalized_added,
+        },
+    })
+}
+
+/// The bytes a SentencePiece-style token stands for.
+fn sp_token_bytes(token: &str, byte_fallback: bool, space_symbol: Option<&str>) -> Vec<u8> {
+    if byte_fallback {
+        if let Some(b) = fallback_byte(token) {
+            return vec![b];
+        }
+    }
+    match space_symbol {
+        Some(sym) => token.replace(sym, " ").into_bytes(),
+        None => token.as_bytes().to_vec(),
+    }
+}
+
+fn parse_merges(
+    model: &Value,
+    ids: &std::collections::HashMap<&str, TokenId>,
+) -> Result<Vec<(TokenId, TokenId)>> {
     let merges_json = model
         .get("merges")
         .and_then(Value::as_array)
@@ -278,10 +500,5 @@ pub fn from_json(text: &str) -> Result<LoadedBpe> {
         };
         merges.push((id(left)?, id(right)?));
     }
-    Ok(LoadedBpe {
-        tokens,
-        added,
-        merges,
-        pretokenizer,
-    })
+    Ok(merges)
 }

@@ -16,6 +16,7 @@ pub mod corpus;
 pub mod encode;
 pub mod error;
 pub mod hf_json;
+pub mod normalize;
 pub mod pretokenize;
 pub mod progress;
 pub mod train;

@@ -1,4 +1,5 @@
-//! `BpeTokenizer`: tokkit's own encoder and decoder over a byte-level BPE `tokenizer.json`.
+//! `BpeTokenizer`: tokkit's own encoder and decoder over a BPE `tokenizer.json` (byte-level, or
+//! SentencePiece-style with byte fallback such as Gemma and Llama-2).
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -8,7 +9,7 @@ use tokkit_core::{Error, hf_json};
 
 use crate::errors::{TkResult, TokkitErr};
 
-/// A byte-level BPE tokenizer read from `tokenizer.json`.
+/// A BPE tokenizer read from `tokenizer.json` (byte-level or SentencePiece-style).
 #[pyclass(name = "BpeTokenizer", module = "tokkit._tokkit", frozen)]
 pub struct PyBpeTokenizer {
     encoder: BpeEncoder,
@@ -84,6 +85,13 @@ impl PyBpeTokenizer {
             ))))
         })?;
         Ok(PyBytes::new(py, bytes))
+    }
+
+    /// Byte offsets in `text` where independently encoded pieces start (BPE never merges across
+    /// them): added tokens, the text after them, pre-tokens, and for SentencePiece-style models
+    /// the spaces that provably start a word.
+    fn piece_starts(&self, py: Python<'_>, text: &str) -> Vec<usize> {
+        py.detach(|| self.encoder.piece_starts(text))
     }
 
     /// Number of ids.

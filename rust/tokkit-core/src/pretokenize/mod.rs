@@ -9,7 +9,10 @@
 pub mod chunks;
 mod classes;
 pub mod gpt2;
+mod literal;
 mod lookahead;
+
+pub use literal::Behavior;
 
 use crate::error::{Error, Result};
 
@@ -32,6 +35,8 @@ enum Engine {
     Lookahead(lookahead::TrailingSpaceRegex),
     Fancy(fancy_regex::Regex),
     Whole,
+    /// HF `Split` on a literal string (and Metaspace's split on its replacement character).
+    Literal(Box<literal::LiteralSplit>),
     /// `(?=(\d{3})+(?!\d))` or `(?=(\d{3})+(?!\d))|REST` after `Digits`: see [`digit_groups`].
     DigitGroups(Option<Box<Engine>>),
 }
@@ -170,8 +175,33 @@ impl Pretokenizer {
             Engine::Lookahead(_) => "regex + exact trailing-space look-ahead",
             Engine::Fancy(_) => "fancy-regex (backtracking)",
             Engine::Whole => "no split",
+            Engine::Literal(_) => "literal string split",
             Engine::DigitGroups(_) => "digit groups + regex (behind Digits)",
         }
+    }
+
+    /// HF `Split` with a `String` pattern: `text` is cut at each occurrence of `pattern` and the
+    /// occurrences are kept as `behavior` says. Metaspace's `split=true` is `("▁", MergedWithNext)`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an empty pattern.
+    pub fn literal(name: &str, pattern: &str, behavior: Behavior) -> Result<Self> {
+        if pattern.is_empty() {
+            return Err(Error::Config("a Split pattern must not be empty".into()));
+        }
+        Ok(Self {
+            name: name.into(),
+            pattern: None,
+            engine: Engine::Literal(Box::new(literal::LiteralSplit::new(pattern, behavior))),
+            isolate_digits: false,
+            chunker: None,
+        })
+    }
+
+    /// Whether the pre-tokenizer never splits (the whole text is one piece).
+    #[must_use]
+    pub fn is_whole(&self) -> bool {
+        matches!(self.engine, Engine::Whole) && !self.isolate_digits && self.chunker.is_none()
     }
 
     /// Random chunks of each document (supertokens, training only): see [`chunks`].
@@ -266,6 +296,7 @@ impl Pretokenizer {
                 isolated(text, re.find_iter(text).map(|m| (m.start(), m.end())), emit)
             }
             Engine::Lookahead(re) => re.split(text, emit),
+            Engine::Literal(split) => split.split(text, emit),
             Engine::Fancy(re) => {
                 let matches = re.find_iter(text).map_while(std::result::Result::ok);
                 isolated(text, matches.map(|m| (m.start(), m.end())), &mut emit);
