@@ -344,3 +344,34 @@ def test_covers_of_an_english_prompt() -> None:
     mid = vocab.covers("naïve 中文".encode()[:-1])
     assert mid
     assert all(dec(vocab, ids.tolist()).startswith("naïve 中文".encode()[:-1]) for ids, _ in mid)
+
+
+@pytest.mark.parametrize("name", ["smollm2-135m", "gemma3-270m"])
+def test_real_vocabularies_run_piece_wise_and_accept_their_own_encodings(name: str) -> None:
+    """Byte-level and SentencePiece-style BPE are both modelled piece by piece (no slow
+    whole-text fallback), every prefix of a canonical encoding is valid, and the canonical next
+    token is among the valid extensions of each prefix."""
+    vocab = ByteVocab.from_file(prepared(name) / "tokenizer.json")
+    assert not vocab.reference_mode
+    rng = random.Random(5)
+    words = ["the", "Bugün", "çok", "naïve", "x=1;", "12345", "  ", "\n\n", "中文", "don't"]
+    for _ in range(40):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6))).encode()
+        ids = [int(i) for i in vocab.encode(text)]
+        h = vocab.stable_boundary(text)
+        head = [int(i) for i in vocab.encode(text[:h])]
+        assert ids[: len(head)] == head
+        tail = ids[len(head) :]
+        for k in range(len(tail)):
+            ok = vocab.valid_extensions(np.array(tail[:k], dtype=np.uint32), [tail[k]])
+            assert ok[0], (text, k)
+
+
+def test_gemma_byte_token_is_invalid_where_a_piece_exists() -> None:
+    """Spec §8.10: SentencePiece byte fallback is used only for chars without a piece, so
+    ``<0x61>`` ("a" as a byte token) never follows where the piece "a" could."""
+    vocab = ByteVocab.from_file(prepared("gemma3-270m") / "tokenizer.json")
+    byte_a = [i for i in vocab.tokens_prefix_of(b"a") if vocab.token_bytes(int(i)) == b"a"]
+    assert len(byte_a) == 2  # the piece "a" and the byte token <0x61>
+    verdicts = {int(i): bool(vocab.valid_extensions([], [int(i)])[0]) for i in byte_a}
+    assert sorted(verdicts.values()) == [False, True]

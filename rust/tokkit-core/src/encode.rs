@@ -407,6 +407,16 @@ impl BpeEncoder {
         }
     }
 
+    /// Encodes one piece of *original* text, as cut by [`piece_starts`](Self::piece_starts):
+    /// byte-level models merge its bytes directly; SentencePiece-style models normalize it
+    /// first (spaces become `▁`), as [`encode`](Self::encode) would inside a longer text.
+    pub fn encode_text_piece(&self, piece: &[u8], out: &mut Vec<TokenId>) {
+        match (&self.symbols, std::str::from_utf8(piece)) {
+            (SymbolTable::Chars(_), Ok(text)) => self.encode_plain(text, false, out, None),
+            _ => self.encode_piece(piece, out),
+        }
+    }
+
     /// Encodes one pre-token (already normalized; for a SentencePiece-style model it must be
     /// UTF-8, and invalid bytes are replaced).
     pub fn encode_piece(&self, piece: &[u8], out: &mut Vec<TokenId>) {

@@ -85,6 +85,13 @@ impl PyByteVocab {
         self.vocab.vocab_size()
     }
 
+    /// True when checks re-encode whole texts because the piece-wise machinery cannot model
+    /// this tokenizer (exact as the probes allow, but slow; no stable boundary).
+    #[getter]
+    fn reference_mode(&self) -> bool {
+        self.vocab.is_reference_mode()
+    }
+
     /// The bytes of one token.
     fn token_bytes<'py>(&self, py: Python<'py>, id: u32) -> PyResult<Bound<'py, PyBytes>> {
         let bytes = self.vocab.token_bytes(id).ok_or_else(|| {

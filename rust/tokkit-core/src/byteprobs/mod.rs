@@ -238,7 +238,7 @@ impl ByteVocab {
                 Some(id) => out.push(id),
                 None => self
                     .encoder
-                    .encode_piece(&text.as_bytes()[seg.start..seg.end], &mut out),
+                    .encode_text_piece(&text.as_bytes()[seg.start..seg.end], &mut out),
             }
         }
         out

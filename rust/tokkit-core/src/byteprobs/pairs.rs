@@ -65,7 +65,7 @@ impl PairRules {
                     return false;
                 }
                 let mut out = Vec::with_capacity(1);
-                encoder.encode_piece(b, &mut out);
+                encoder.encode_text_piece(b, &mut out);
                 out == [id]
             })
             .collect();

@@ -84,15 +84,28 @@ impl ByteVocab {
             let gap_end = next.map_or(bytes.len(), |m| m.0);
             if gap_end > pos {
                 let gap = &text[pos..gap_end];
-                let base = gap.as_ptr() as usize;
-                self.encoder.pretokenizer().split(gap, |p| {
-                    let start = p.as_ptr() as usize - base + pos;
-                    segs.push(Seg {
-                        start,
-                        end: start + p.len(),
-                        added: None,
+                if self.encoder.is_char_level() {
+                    // Pieces of the original text (before normalization): see piece_starts.
+                    let mut starts = self.encoder.piece_starts(gap);
+                    starts.push(gap.len());
+                    for w in starts.windows(2).filter(|w| w[1] > w[0]) {
+                        segs.push(Seg {
+                            start: pos + w[0],
+                            end: pos + w[1],
+                            added: None,
+                        });
+                    }
+                } else {
+                    let base = gap.as_ptr() as usize;
+                    self.encoder.pretokenizer().split(gap, |p| {
+                        let start = p.as_ptr() as usize - base + pos;
+                        segs.push(Seg {
+                            start,
+                            end: start + p.len(),
+                            added: None,
+                        });
                     });
-                });
+                }
             }
             match next {
                 Some((at, len, id)) => {
@@ -118,7 +131,7 @@ impl ByteVocab {
             }
         }
         let mut full = Vec::with_capacity(toks.len());
-        self.encoder.encode_piece(piece, &mut full);
+        self.encoder.encode_text_piece(piece, &mut full);
         full == toks
     }
 
@@ -163,7 +176,8 @@ impl ByteVocab {
                 self.piece_ok(&s[seg.start..seg.end], toks)
             } else {
                 let mut full = Vec::with_capacity(toks.len() + 1);
-                self.encoder.encode_piece(&s[seg.start..seg.end], &mut full);
+                self.encoder
+                    .encode_text_piece(&s[seg.start..seg.end], &mut full);
                 full.starts_with(toks)
             };
             if !ok {
