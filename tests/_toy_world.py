@@ -5,8 +5,8 @@ From them follow, by enumeration, the *perfect token LM* (the exact table of enc
 probabilities), every valid encoding prefix, and the true next-byte distributions, so covers and
 the cover algorithm can be checked exactly. Worlds:
 
-- :data:`SPEC`: the spec's Markov process over {a, b}, texts of length 9, BPE merges ``a a``, ``a b``,
-  ``aa b``, ``b a`` (encoded here in Python, as the spec defines BPE);
+- :data:`SPEC`: the spec's Markov process over {a, b}, texts of length 9, BPE merges
+  ``a a``, ``a b``, ``aa b``, ``b a`` (encoded here in Python, as the spec defines BPE);
 - :func:`digits_world`: §5.4's look-ahead example (merges ``1 2`` and ``3 4`` behind the
   right-to-left digit grouping ``(?=(\\d{3})+(?!\\d))``);
 - :func:`spaces_world`: GPT-2's ``\\s+(?!\\S)`` look-ahead over {a, space}.
