@@ -20,7 +20,7 @@ covers store only their tail after it, which keeps the state small and the KV ca
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -76,8 +76,6 @@ class _Frontier:
     logp: float
     #: log P(v | frontier) with invalid extensions at -inf; set by ByteState.distribution.
     ext: np.ndarray | None = None
-    #: The same before the validity mask (for bytes no valid encoding produces).
-    raw: np.ndarray | None = None
 
 
 @dataclass
@@ -130,16 +128,17 @@ class ByteState:
         self.pending: list[_Pending] = []
         self.stats = StepStats()
         self._dist: np.ndarray | None = None
-        self._saved: tuple[list[_Frontier], list[_Pending]] = ([], [])
+        self._rereading = False
 
     # -- next-byte distribution -------------------------------------------------------------
 
     def _extend(self, f: _Frontier) -> None:
-        """Set ``f.raw`` (log P(v | f), -inf for rows that are not ordinary tokens) and ``f.ext``
-        (the same with invalid extensions at -inf, in exact mode)."""
+        """Set ``f.ext``: log P(v | f), -inf for rows that are not ordinary tokens and, in
+        exact mode, for invalid extensions (not after bytes no UTF-8 text contains)."""
         lp = self.lm.logprobs(self.head + list(f.tail))
-        f.raw = np.where(self.t.ordinary, lp, -np.inf)
-        f.ext = self._mask_invalid(f, f.raw.copy()) if self.exact else f.raw
+        f.ext = np.where(self.t.ordinary, lp, -np.inf)
+        if self.exact and _invalid_end(self.tail_bytes) == 0:
+            f.ext = self._mask_invalid(f, f.ext)
 
     def _mask_invalid(self, f: _Frontier, ext: np.ndarray) -> np.ndarray:
         p = np.exp(ext)
@@ -216,36 +215,45 @@ class ByteState:
     def push(self, b: int) -> float:
         """Read byte ``b``; returns its natural-log probability under :meth:`distribution`.
 
-        A byte that no valid encoding produces (e.g. 0xFF, never part of UTF-8 text) has
-        probability 0; it is still read, through the encodings the validity mask removed, so
-        prompts may hold any bytes.
+        Bytes that no UTF-8 text contains (0xFF, a lead byte followed by ASCII...) have
+        probability 0 in exact mode, and no tokenizer defines how to encode them. They are
+        still read: the bytes since the stable boundary are read again without the validity
+        mask, which stays off until the head has moved past them (see ``_advance_head``).
         """
         s, _ = self._scores()
         z = s.sum()
         lp_b = math.log(s[b] / z) if z > 0 and s[b] > 0 else -math.inf
-        self._read(b, relaxed=False)
+        self._read(b)
         if not self.frontiers and not self.pending:
-            self.tail_bytes = self.tail_bytes[:-1]
-            self.frontiers, self.pending = self._saved
-            self._read(b, relaxed=True)
-            if not self.frontiers and not self.pending:
-                from tokkit.exceptions import ConfigError
-
-                if not self.t.by_first[b].size:
-                    raise ConfigError(
-                        f"byte 0x{b:02x} has no token in this tokenizer's vocabulary, so the "
-                        "model can neither read nor produce it (remove it from the text)"
-                    )
-                raise ConfigError(f"byte 0x{b:02x} cannot be produced by this tokenizer here")
-        self._saved = ([], [])
+            self._reread_without_mask(b)
         self._prune()
         self._advance_head()
         self._dist = None
         return lp_b
 
-    def _read(self, b: int, *, relaxed: bool) -> None:
+    def _reread_without_mask(self, b: int) -> None:
+        from tokkit.exceptions import ConfigError
+
+        data = self.tail_bytes[:-1] + bytes([b])
+        if not self.t.by_first[b].size:
+            raise ConfigError(
+                f"byte 0x{b:02x} has no token in this tokenizer's vocabulary, so the model can "
+                "neither read nor produce it (remove it from the text)"
+            )
+        if self._rereading:
+            raise ConfigError(f"the model gives byte 0x{b:02x} no tokenization here")
+        # Without pruning: the segmentations that survive are often the least likely ones
+        # (a lone byte token where the model expected a whole character).
+        again = ByteState(self.lm, self.t, exact=False, prune=0.0)
+        again._rereading = True
+        again.head = list(self.head)
+        again.push_bytes(data)
+        self.head, self.tail_bytes = again.head, again.tail_bytes
+        self.frontiers, self.pending = again.frontiers, again.pending
+        self.stats.unchecked_mass = max(self.stats.unchecked_mass, again.stats.unchecked_mass)
+
+    def _read(self, b: int) -> None:
         """Keep the covers that agree with byte ``b``."""
-        self._saved = (self.frontiers, self.pending)
         frontiers: list[_Frontier] = []
         pending: list[_Pending] = []
 
@@ -261,7 +269,7 @@ class ByteState:
             if keep.any():
                 add(g.parent, g.ids[keep], g.logp[keep], g.consumed + 1)
         for f in self.frontiers:
-            ext = f.raw if relaxed else f.ext
+            ext = f.ext
             assert ext is not None
             cand = self.t.by_first[b]
             lp = f.logp + ext[cand]
@@ -300,19 +308,62 @@ class ByteState:
         self.stats.pruned += before - len(self.frontiers) - sum(g.ids.size for g in self.pending)
 
     def _advance_head(self) -> None:
-        """Move tokens before the stable boundary into the shared head."""
-        h = int(self.t.vocab.stable_boundary(self.tail_bytes))
+        """Move tokens before the stable boundary into the shared head.
+
+        After bytes that are not UTF-8 (which have no canonical encoding), the boundary is
+        searched in the text after them, and the head takes the tokens of the most probable
+        cover up to it: covers that segment those bytes otherwise are dropped.
+        """
+        j = _invalid_end(self.tail_bytes)
+        h = j + int(self.t.vocab.stable_boundary(self.tail_bytes[j:]))
         if h <= 0:
             return
-        fixed = tuple(int(i) for i in self.t.vocab.encode(self.tail_bytes[:h]))
+        if j == 0:
+            fixed = tuple(int(i) for i in self.t.vocab.encode(self.tail_bytes[:h]))
+        else:
+            found = self._best_tokens_up_to(h)
+            if found is None:
+                return
+            fixed = found
         k = len(fixed)
         self.frontiers = [
-            _Frontier(f.tail[k:], f.logp, f.ext) for f in self.frontiers if f.tail[:k] == fixed
+            replace(f, tail=f.tail[k:]) for f in self.frontiers if f.tail[:k] == fixed
         ]
         self.pending = [
-            _Pending(g.parent[k:], g.ids, g.logp, g.consumed)
-            for g in self.pending
-            if g.parent[:k] == fixed
+            replace(g, parent=g.parent[k:]) for g in self.pending if g.parent[:k] == fixed
         ]
         self.head.extend(fixed)
         self.tail_bytes = self.tail_bytes[h:]
+
+    def _best_tokens_up_to(self, h: int) -> tuple[int, ...] | None:
+        """The tokens, up to byte ``h`` of the tail, of the most probable cover that has a
+        token boundary there."""
+        best: tuple[float, tuple[int, ...]] | None = None
+        parents = [(f.logp, f.tail) for f in self.frontiers]
+        parents += [(float(g.logp.max()), g.parent) for g in self.pending]
+        for logp, tail in parents:
+            pos = 0
+            for k, t in enumerate(tail):
+                if pos == h:
+                    if best is None or logp > best[0]:
+                        best = (logp, tail[:k])
+                    break
+                pos += int(self.t.lengths[t])
+            else:
+                if pos == h and (best is None or logp > best[0]):
+                    best = (logp, tail)
+        return None if best is None else best[1]
+
+
+def _invalid_end(data: bytes) -> int:
+    """The offset just after the last bytes of ``data`` that no UTF-8 text contains (0 if
+    ``data`` is UTF-8, possibly cut inside its last character)."""
+    end, pos = 0, 0
+    while True:
+        try:
+            data[pos:].decode("utf-8")
+            return end
+        except UnicodeDecodeError as e:
+            if e.reason == "unexpected end of data" and pos + e.end == len(data):
+                return end
+            end = pos = pos + e.end
