@@ -16,6 +16,7 @@ cross-tokenizer ensemble (issue 5's benchmark).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import resource
 import sys
@@ -144,6 +145,12 @@ def main() -> int:
     p.add_argument("--out", type=Path, default=Path("bench/out/byteprobs.json"))
     p.add_argument("--markdown", type=Path, help="write the section into this markdown file")
     p.add_argument("--skip-ensemble", action="store_true")
+    p.add_argument("--skip-generation", action="store_true")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the parts of an earlier --out file that this run skips",
+    )
     args = p.parse_args()
 
     import torch
@@ -152,18 +159,20 @@ def main() -> int:
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     smol = ByteLM.from_pretrained("smollm2-135m")
-    result: dict[str, Any] = {
-        "command": "python bench/byteprobs_bench.py " + " ".join(sys.argv[1:]),
-        "machine": machine_info(),
-        "generation": bench_generation(smol, args.gen_bytes),
-    }
+    result: dict[str, Any] = {}
+    if args.merge and args.out.exists():
+        result = json.loads(args.out.read_text(encoding="utf-8"))
+    result["command"] = "python bench/byteprobs_bench.py " + " ".join(sys.argv[1:])
+    result["machine"] = machine_info()
+    if not args.skip_generation:
+        result["generation"] = bench_generation(smol, args.gen_bytes)
     if not args.skip_ensemble:
         gemma = ByteLM.from_pretrained("gemma3-270m")
         paths = texts(args.max_bytes)
         result["ensemble"] = bench_ensemble({"SmolLM2": smol, "Gemma-3": gemma}, paths)
     result["peak_rss_mib"] = peak_rss_mib()
     write_json(args.out, result)
-    if args.markdown and "ensemble" in result:
+    if args.markdown and "ensemble" in result and "generation" in result:
         write_section(args.markdown, "byteprobs", markdown(result))
     return 0
 

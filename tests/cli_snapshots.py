@@ -22,6 +22,7 @@ HELP_PAGES = {
     "tokkit-models--help.txt": ["models", "--help"],
     "tokkit-transplant--help.txt": ["transplant", "--help"],
     "tokkit-score--help.txt": ["score", "--help"],
+    "tokkit-generate--help.txt": ["generate", "--help"],
     "tokkit-eval-lm--help.txt": ["eval-lm", "--help"],
     "tokkit-push--help.txt": ["push", "--help"],
 }
@@ -131,6 +132,25 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
         ],
         "score: missing text": ["score", "--model", f"{tmp}/nope", f"{tmp}/nope.txt"],
         "push: pickled weights": ["push", f"{tmp}/pickled", "--repo-id", "me/x", "--dry-run"],
+        "generate: missing model": ["generate", "--model", f"{tmp}/nope", "--prompt", "Hi"],
+        "generate: one weight for two models": [
+            "generate",
+            "--model",
+            f"{tmp}/a",
+            "--model",
+            f"{tmp}/b",
+            "--weights",
+            "1",
+            "--prompt",
+            "Hi",
+        ],
+        "score: --fast without --byte-exact": [
+            "score",
+            "--model",
+            f"{tmp}/nope",
+            "--fast",
+            corpus,
+        ],
     }
 
 

@@ -160,3 +160,28 @@ def test_ensemble_of_smollm2_and_gemma() -> None:
     )
     assert d.sum() == pytest.approx(1.0)
     assert np.argmax(d) == ord("p")
+
+
+def test_unigram_and_wordpiece_tokenizers_are_refused_with_what_is_supported(
+    tmp_path: Path,
+) -> None:
+    from tokenizers import Tokenizer, models
+
+    from tokkit.exceptions import TokkitError
+
+    unigram = tmp_path / "unigram.json"
+    Tokenizer(models.Unigram([("a", -1.0), ("b", -2.0)], 0, False)).save(str(unigram))
+    wordpiece = prepared("minilm-l6") / "tokenizer.json"
+    for path in (unigram, wordpiece):
+        with pytest.raises(TokkitError, match="BPE") as err:
+            load_vocab(path)
+        assert "Unigram" in str(err.value) or "WordPiece" in str(err.value)
+
+
+def test_a_tokenizer_larger_than_the_model_is_reported() -> None:
+    from tokkit.exceptions import ModelError
+
+    smol = byte_lm("smollm2-135m")
+    gemma_vocab = load_vocab(prepared("gemma3-270m") / "tokenizer.json")
+    with pytest.raises(ModelError, match="262144 ids but the model has only 49152"):
+        ByteLM(smol.lm, gemma_vocab)
