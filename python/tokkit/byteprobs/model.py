@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tokkit.byteprobs.state import END, NUM_SLOTS, ByteState, VocabTables
-from tokkit.exceptions import ConfigError
+from tokkit.exceptions import ConfigError, TokkitError
 
 __all__ = ["ByteEnsemble", "ByteLM", "ByteScore", "Generation", "load_vocab"]
 
@@ -35,7 +35,10 @@ def load_vocab(tokenizer_json: str | os.PathLike[str]) -> Any:
             f"{path}: no tokenizer.json; byte-level probabilities need the model's fast "
             "tokenizer file (save it with tokenizer.save_pretrained)"
         )
-    return _tokkit.ByteVocab.from_file(str(path))
+    try:
+        return _tokkit.ByteVocab.from_file(str(path))
+    except TokkitError as e:
+        raise type(e)(f"{path}: byte-level probabilities cannot use this tokenizer: {e}") from e
 
 
 class ByteLM:
