@@ -145,7 +145,7 @@ class BruteVocab:
         return np.array([(*ctx, int(v)) in self.valid for v in candidates], dtype=bool)
 
 
-def _tokenizer_json(tokens: list[str], merges: list[tuple[str, str]], pre: dict) -> str:
+def tokenizer_json(tokens: list[str], merges: list[tuple[str, str]], pre: dict) -> str:
     return json.dumps(
         {
             "version": "1.0",
@@ -172,7 +172,7 @@ def _tokenizer_json(tokens: list[str], merges: list[tuple[str, str]], pre: dict)
     )
 
 
-def _byte_level(use_regex: bool) -> dict:
+def byte_level(use_regex: bool) -> dict:
     return {
         "type": "ByteLevel",
         "add_prefix_space": False,
@@ -230,7 +230,7 @@ SPEC = World(
     prob=markov,
     tokens=_SPEC_TOKENS,
     encode=spec_encode,
-    tokenizer_json=_tokenizer_json(_SPEC_TOKENS, _SPEC_MERGES, _byte_level(False)),
+    tokenizer_json=tokenizer_json(_SPEC_TOKENS, _SPEC_MERGES, byte_level(False)),
 )
 
 
@@ -250,10 +250,10 @@ def digits_world() -> World:
                 "behavior": "Isolated",
                 "invert": False,
             },
-            _byte_level(False),
+            byte_level(False),
         ],
     }
-    text = _tokenizer_json(tokens, [("1", "2"), ("3", "4")], pre)
+    text = tokenizer_json(tokens, [("1", "2"), ("3", "4")], pre)
     return World("1234", (2, 4), _uniform("1234"), tokens, _hf_encoder(text, tokens), text)
 
 
@@ -261,6 +261,6 @@ def spaces_world() -> World:
     """GPT-2's ``\\s+(?!\\S)``: ``"a  "`` is ``a|␠␠`` but ``"a  a"`` is ``a|␠|␠a``."""
     tokens = ["a", "Ġ", "aa", "Ġa", "ĠĠ", "Ġaa"]
     merges = [("a", "a"), ("Ġ", "a"), ("Ġ", "Ġ"), ("Ġa", "a")]
-    text = _tokenizer_json(tokens, merges, _byte_level(True))
+    text = tokenizer_json(tokens, merges, byte_level(True))
     byte_tokens = [t.replace("Ġ", " ") for t in tokens]
     return World("a ", (3, 6), _uniform("a "), byte_tokens, _hf_encoder(text, tokens), text)

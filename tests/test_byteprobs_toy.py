@@ -9,6 +9,7 @@ covers too)."""
 
 from __future__ import annotations
 
+import codecs
 import math
 from typing import Any
 
@@ -195,3 +196,53 @@ def test_greedy_generation_follows_the_most_likely_byte() -> None:
     g = generate(lm, b"ab", max_bytes=20, greedy=True)
     assert g.continuation == b"bbbbbbb"  # b→b is 0.6; every text ends after 9 bytes
     assert g.stopped_at_end
+
+
+class _RandomByteLM:
+    """A token LM over the 256 byte tokens + EOS whose next-token distribution is a seeded
+    random function of the context."""
+
+    rows = 257
+    end_id = 256
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.seconds = 0.0
+
+    def logprobs(self, ids: Any) -> np.ndarray:
+        self.calls += 1
+        seed = hash(tuple(int(i) for i in ids)) % 2**32
+        logits = np.random.default_rng(seed).normal(size=self.rows) * 3
+        return logits - np.logaddexp.reduce(logits)
+
+
+def test_a_byte_vocabulary_model_is_its_own_byte_model() -> None:
+    """Spec §8.7: with the 256 bytes as the whole vocabulary, the conversion is the identity."""
+    from tokkit._formats import _BYTE_OF_CHAR
+    from tokkit._tokkit import ByteVocab
+
+    char_of = {b: c for c, b in _BYTE_OF_CHAR.items()}
+    tokens = [char_of[b] for b in range(256)]
+    vocab = ByteVocab.from_str(toy.tokenizer_json(tokens, [], toy.byte_level(False)))
+    lm = _RandomByteLM()
+    fast, exact = ByteLM(lm, vocab, exact=False), ByteLM(lm, vocab, exact=True)
+    for prefix in [b"", b"a", b"hello w", "çağ".encode(), b"\xc3"]:
+        want = np.exp(lm.logprobs(list(prefix)))
+        ends = _utf8_prefix(prefix, final=True)  # a text never ends inside a character
+        fast_want = np.where(np.arange(257) == END, want * ends, want)
+        np.testing.assert_allclose(
+            fast.next_byte_distribution(prefix), fast_want / fast_want.sum(), atol=1e-12
+        )
+        # Exact mode also removes the bytes no UTF-8 text has next (and the end mid-character).
+        ok = np.array([_utf8_prefix(prefix + bytes([b])) for b in range(256)] + [True])
+        ok[256] = ends
+        masked = np.where(ok, want, 0.0)
+        np.testing.assert_allclose(exact.next_byte_distribution(prefix), masked / masked.sum())
+
+
+def _utf8_prefix(data: bytes, final: bool = False) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=final)
+    except UnicodeDecodeError:
+        return False
+    return True
