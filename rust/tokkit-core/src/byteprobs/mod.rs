@@ -297,6 +297,20 @@ impl ByteVocab {
             return found;
         }
         drop(memo);
+        let entry = Arc::new(self.analyse_context(context));
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if memo.len() >= MEMO_CONTEXTS {
+            memo.remove(0);
+        }
+        memo.push((context.to_vec(), Arc::clone(&entry)));
+        entry
+    }
+
+    /// The part of `context` after its stable boundary (see [`ContextMemo`]).
+    fn analyse_context(&self, context: &[TokenId]) -> ContextMemo {
         let valid = context.iter().all(|&id| self.is_ordinary(id));
         let text = if valid {
             self.decode(context)
@@ -318,21 +332,52 @@ impl ByteVocab {
             pos += len;
             j += 1;
         }
-        let entry = Arc::new(ContextMemo {
+        ContextMemo {
             tail_ids: context[j..].to_vec(),
             tail_text: text.get(pos..).unwrap_or_default().to_vec(),
             valid,
             results: Mutex::new(FastMap::default()),
-        });
-        let mut memo = self
-            .memo
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if memo.len() >= MEMO_CONTEXTS {
-            memo.remove(0);
         }
-        memo.push((context.to_vec(), Arc::clone(&entry)));
-        entry
+    }
+
+    /// [`valid_extensions`](Self::valid_extensions) by the plain oracle, candidate by candidate
+    /// and without memo: the reference the fast path is tested against.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an id outside the vocabulary.
+    pub fn valid_extensions_reference(
+        &self,
+        context: &[TokenId],
+        candidates: &[TokenId],
+    ) -> Result<Vec<bool>> {
+        self.check_ids(context)?;
+        self.check_ids(candidates)?;
+        let memo = self.analyse_context(context);
+        if !memo.valid {
+            return Ok(vec![false; candidates.len()]);
+        }
+        Ok(candidates
+            .par_iter()
+            .with_min_len(256)
+            .map(|&v| {
+                if !self.is_ordinary(v) {
+                    return false;
+                }
+                let mut ids = memo.tail_ids.clone();
+                ids.push(v);
+                let mut text = memo.tail_text.clone();
+                text.extend_from_slice(self.encoder.token_bytes(v).unwrap_or_default());
+                self.oracle(&ids, &text)
+            })
+            .collect())
+    }
+
+    /// Forgets the remembered contexts of [`valid_extensions`](Self::valid_extensions).
+    pub fn clear_memo(&self) {
+        self.memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// For each candidate `v`, whether `context ⊕ [v]` is valid, where `context` is a valid
