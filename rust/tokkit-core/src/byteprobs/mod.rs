@@ -69,6 +69,18 @@ struct ContextMemo {
     results: Mutex<FastMap<TokenId, bool>>,
 }
 
+/// The Qwen2 split pattern (Llama-3's with single digits).
+const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// What [`ByteVocab::same_piece_pair_rejects`] may assume of the pre-tokenizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LetterRuns {
+    /// Two adjacent letters are in one piece unless the first ends a contraction.
+    Letters,
+    /// That, and two adjacent digits are always in one piece (GPT-2).
+    WithDigitRuns,
+}
+
 /// A tokenizer seen as bytes.
 #[derive(Debug)]
 pub struct ByteVocab {
@@ -83,6 +95,8 @@ pub struct ByteVocab {
     pairs: Option<PairRules>,
     /// Re-encode whole texts instead of working piece by piece.
     reference: bool,
+    /// Set when the pre-tokenizer is one whose letter runs the fast rejection understands.
+    letter_runs: Option<LetterRuns>,
     memo: Mutex<Vec<(Vec<TokenId>, Arc<ContextMemo>)>>,
 }
 
@@ -131,6 +145,20 @@ impl ByteVocab {
                 .map(|id| (id, encoder.token_bytes(id).unwrap_or_default())),
         );
         let pairs = PairRules::new(&encoder, &merges, &added);
+        let pre = encoder.pretokenizer();
+        let letter_runs =
+            if encoder.is_char_level() || encoder.normalizer().is_some() || !pre.is_plain_pattern()
+            {
+                None
+            } else {
+                match pre.pattern() {
+                    Some(crate::pretokenize::GPT2_PATTERN) => Some(LetterRuns::WithDigitRuns),
+                    Some(crate::pretokenize::LLAMA3_PATTERN | QWEN2_PATTERN) => {
+                        Some(LetterRuns::Letters)
+                    }
+                    _ => None,
+                }
+            };
         let mut vocab = Self {
             encoder,
             special,
@@ -140,6 +168,7 @@ impl ByteVocab {
             index,
             pairs: Some(pairs),
             reference: false,
+            letter_runs,
             memo: Mutex::new(Vec::new()),
         };
         if SELF_TEST
@@ -148,6 +177,7 @@ impl ByteVocab {
         {
             vocab.reference = true;
             vocab.pairs = None;
+            vocab.letter_runs = None;
         }
         Ok(vocab)
     }
@@ -404,23 +434,30 @@ impl ByteVocab {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             candidates.iter().map(|v| results.get(v).copied()).collect()
         };
+        // Per worker buffers: the ids, the text and the text with a probe.
         let out: Vec<bool> = candidates
             .par_iter()
             .zip(&known)
             .with_min_len(256)
-            .map(|(&v, known)| {
-                known.unwrap_or_else(|| {
-                    if !self.is_ordinary(v) {
-                        return false;
-                    }
-                    let mut ids = Vec::with_capacity(memo.tail_ids.len() + 1);
-                    ids.extend_from_slice(&memo.tail_ids);
-                    ids.push(v);
-                    let mut text = memo.tail_text.clone();
-                    text.extend_from_slice(self.encoder.token_bytes(v).unwrap_or_default());
-                    self.oracle(&ids, &text)
-                })
-            })
+            .map_init(
+                || (memo.tail_ids.clone(), memo.tail_text.clone(), Vec::new()),
+                |(ids, text, s), (&v, known)| {
+                    known.unwrap_or_else(|| {
+                        if !self.is_ordinary(v) {
+                            return false;
+                        }
+                        ids.truncate(memo.tail_ids.len());
+                        ids.push(v);
+                        text.truncate(memo.tail_text.len());
+                        text.extend_from_slice(self.encoder.token_bytes(v).unwrap_or_default());
+                        if self.reference {
+                            self.oracle(ids, text)
+                        } else {
+                            self.oracle_fast(ids, text, s)
+                        }
+                    })
+                },
+            )
             .collect();
         let mut results = memo
             .results
