@@ -19,6 +19,11 @@
 //!   chars outside the probe set; a text that ends inside a UTF-8 char, where only the minimal
 //!   completion after each possible next byte is tried; more than 64 added-token completions.
 //!
+//! [`ByteVocab::valid_extensions`] answers exactly as the oracle (tested against
+//! [`ByteVocab::valid_extensions_reference`]); it only decides sooner: the empty probe first, and
+//! a provable rejection when the last context token and the candidate are an invalid BPE pair that
+//! every continuation keeps in one piece (see `same_piece_pair_rejects` in [`validity`]).
+//!
 //! **Stable boundary.** The largest piece start `h` at which, for every probe continuation, the
 //! pieces before `h` equal those of `data[..h]` and the pieces after equal those of
 //! `data[h..] ⊕ c`; so `encode(data ⊕ c) = encode(data[..h]) ⊕ encode(data[h..] ⊕ c)`. It
