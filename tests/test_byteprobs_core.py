@@ -375,3 +375,51 @@ def test_gemma_byte_token_is_invalid_where_a_piece_exists() -> None:
     assert len(byte_a) == 2  # the piece "a" and the byte token <0x61>
     verdicts = {int(i): bool(vocab.valid_extensions([], [int(i)])[0]) for i in byte_a}
     assert sorted(verdicts.values()) == [False, True]
+
+
+def real_contexts(vocab: ByteVocab, rng: random.Random, count: int) -> list[list[int]]:
+    """Tails of canonical encodings of corpus snippets, cut at stable boundaries of the prefix
+    and ending anywhere: mid-word, in whitespace runs, in digits, mid-UTF-8 char."""
+    corpora = Path(__file__).resolve().parent.parent / "corpora"
+    text = "".join(
+        (corpora / f).read_text(encoding="utf-8")[:30000]
+        for f in ("code.txt", "en-prose.txt", "unicode-edge.txt", "tr.txt")
+    )
+    out: list[list[int]] = []
+    while len(out) < count:
+        start = rng.randrange(len(text) - 300)
+        data = text[start : start + rng.randrange(5, 200)].encode()
+        ids = vocab.encode(data).tolist()
+        k = rng.randrange(1, len(ids) + 1)
+        prefix = b"".join(vocab.token_bytes(t) for t in ids[:k])
+        h = vocab.stable_boundary(prefix)
+        # Token boundaries at or before h: start the context at one of the last few.
+        offsets = list(
+            itertools.accumulate((len(vocab.token_bytes(t)) for t in ids[:k]), initial=0)
+        )
+        starts = [j for j, o in enumerate(offsets[:k]) if o <= h]
+        j = starts[-1 - rng.randrange(min(3, len(starts)))] if starts else 0
+        out.append(ids[j:k])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "count"), [("smollm2-135m", 20), ("gemma3-270m", 2), ("qwen2.5-coder-0.5b", 4)]
+)
+def test_valid_extensions_fast_path_equals_the_plain_oracle(name: str, count: int) -> None:
+    """The fast rules of ``valid_extensions`` change no result: every candidate of the vocabulary
+    after real contexts, against the plain per-candidate oracle."""
+    vocab = ByteVocab.from_file(real_tokenizer(name))
+    rng = random.Random(7)
+    everything = np.arange(vocab.vocab_size, dtype=np.uint32)
+    contexts = real_contexts(vocab, rng, count)
+    # Endings the rules treat specially, whatever the random draw gave.
+    extra = ("def get_value", "x = 12345", "it's", "a  ", "naïve 中")
+    for text in extra if name != "gemma3-270m" else ():
+        contexts.append(vocab.encode(text.encode()).tolist()[-2:])
+    contexts.append(vocab.encode("中".encode()).tolist()[:1])
+    for context in contexts:
+        vocab._clear_memo()
+        fast = vocab.valid_extensions(context, everything)
+        slow = vocab._valid_extensions_reference(context, everything)
+        assert fast.tolist() == slow.tolist(), (name, context)

@@ -161,6 +161,26 @@ impl PyByteVocab {
         to_numpy(py, &mask, "bool", |x| vec![u8::from(x)])
     }
 
+    /// `valid_extensions` by the plain per-candidate oracle, without memo (tests and benches).
+    fn _valid_extensions_reference<'py>(
+        &self,
+        py: Python<'py>,
+        context: &Bound<'py, PyAny>,
+        candidates: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let context = ids_from(context)?;
+        let candidates = ids_from(candidates)?;
+        let mask = py
+            .detach(|| self.vocab.valid_extensions_reference(&context, &candidates))
+            .map_err(TokkitErr)?;
+        to_numpy(py, &mask, "bool", |x| vec![u8::from(x)])
+    }
+
+    /// Forgets the contexts `valid_extensions` remembers (benches).
+    fn _clear_memo(&self) {
+        self.vocab.clear_memo();
+    }
+
     /// The largest byte offset after which no continuation changes the encoding.
     fn stable_boundary(&self, py: Python<'_>, data: &[u8]) -> usize {
         py.detach(|| self.vocab.stable_boundary(data))

@@ -19,6 +19,11 @@
 //!   chars outside the probe set; a text that ends inside a UTF-8 char, where only the minimal
 //!   completion after each possible next byte is tried; more than 64 added-token completions.
 //!
+//! [`ByteVocab::valid_extensions`] answers exactly as the oracle (tested against
+//! [`ByteVocab::valid_extensions_reference`]); it only decides sooner: the empty probe first, and
+//! a provable rejection when the last context token and the candidate are an invalid BPE pair that
+//! every continuation keeps in one piece (see `same_piece_pair_rejects` in [`validity`]).
+//!
 //! **Stable boundary.** The largest piece start `h` at which, for every probe continuation, the
 //! pieces before `h` equal those of `data[..h]` and the pieces after equal those of
 //! `data[h..] ⊕ c`; so `encode(data ⊕ c) = encode(data[..h]) ⊕ encode(data[h..] ⊕ c)`. It
@@ -69,6 +74,18 @@ struct ContextMemo {
     results: Mutex<FastMap<TokenId, bool>>,
 }
 
+/// The Qwen2 split pattern (Llama-3's with single digits).
+const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// What [`ByteVocab::same_piece_pair_rejects`] may assume of the pre-tokenizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LetterRuns {
+    /// Two adjacent letters are in one piece unless the first ends a contraction.
+    Letters,
+    /// That, and two adjacent digits are always in one piece (GPT-2).
+    WithDigitRuns,
+}
+
 /// A tokenizer seen as bytes.
 #[derive(Debug)]
 pub struct ByteVocab {
@@ -83,6 +100,8 @@ pub struct ByteVocab {
     pairs: Option<PairRules>,
     /// Re-encode whole texts instead of working piece by piece.
     reference: bool,
+    /// Set when the pre-tokenizer is one whose letter runs the fast rejection understands.
+    letter_runs: Option<LetterRuns>,
     memo: Mutex<Vec<(Vec<TokenId>, Arc<ContextMemo>)>>,
 }
 
@@ -131,6 +150,20 @@ impl ByteVocab {
                 .map(|id| (id, encoder.token_bytes(id).unwrap_or_default())),
         );
         let pairs = PairRules::new(&encoder, &merges, &added);
+        let pre = encoder.pretokenizer();
+        let letter_runs =
+            if encoder.is_char_level() || encoder.normalizer().is_some() || !pre.is_plain_pattern()
+            {
+                None
+            } else {
+                match pre.pattern() {
+                    Some(crate::pretokenize::GPT2_PATTERN) => Some(LetterRuns::WithDigitRuns),
+                    Some(crate::pretokenize::LLAMA3_PATTERN | QWEN2_PATTERN) => {
+                        Some(LetterRuns::Letters)
+                    }
+                    _ => None,
+                }
+            };
         let mut vocab = Self {
             encoder,
             special,
@@ -140,6 +173,7 @@ impl ByteVocab {
             index,
             pairs: Some(pairs),
             reference: false,
+            letter_runs,
             memo: Mutex::new(Vec::new()),
         };
         if SELF_TEST
@@ -148,6 +182,7 @@ impl ByteVocab {
         {
             vocab.reference = true;
             vocab.pairs = None;
+            vocab.letter_runs = None;
         }
         Ok(vocab)
     }
@@ -297,6 +332,20 @@ impl ByteVocab {
             return found;
         }
         drop(memo);
+        let entry = Arc::new(self.analyse_context(context));
+        let mut memo = self
+            .memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if memo.len() >= MEMO_CONTEXTS {
+            memo.remove(0);
+        }
+        memo.push((context.to_vec(), Arc::clone(&entry)));
+        entry
+    }
+
+    /// The part of `context` after its stable boundary (see [`ContextMemo`]).
+    fn analyse_context(&self, context: &[TokenId]) -> ContextMemo {
         let valid = context.iter().all(|&id| self.is_ordinary(id));
         let text = if valid {
             self.decode(context)
@@ -318,21 +367,52 @@ impl ByteVocab {
             pos += len;
             j += 1;
         }
-        let entry = Arc::new(ContextMemo {
+        ContextMemo {
             tail_ids: context[j..].to_vec(),
             tail_text: text.get(pos..).unwrap_or_default().to_vec(),
             valid,
             results: Mutex::new(FastMap::default()),
-        });
-        let mut memo = self
-            .memo
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if memo.len() >= MEMO_CONTEXTS {
-            memo.remove(0);
         }
-        memo.push((context.to_vec(), Arc::clone(&entry)));
-        entry
+    }
+
+    /// [`valid_extensions`](Self::valid_extensions) by the plain oracle, candidate by candidate
+    /// and without memo: the reference the fast path is tested against.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an id outside the vocabulary.
+    pub fn valid_extensions_reference(
+        &self,
+        context: &[TokenId],
+        candidates: &[TokenId],
+    ) -> Result<Vec<bool>> {
+        self.check_ids(context)?;
+        self.check_ids(candidates)?;
+        let memo = self.analyse_context(context);
+        if !memo.valid {
+            return Ok(vec![false; candidates.len()]);
+        }
+        Ok(candidates
+            .par_iter()
+            .with_min_len(256)
+            .map(|&v| {
+                if !self.is_ordinary(v) {
+                    return false;
+                }
+                let mut ids = memo.tail_ids.clone();
+                ids.push(v);
+                let mut text = memo.tail_text.clone();
+                text.extend_from_slice(self.encoder.token_bytes(v).unwrap_or_default());
+                self.oracle(&ids, &text)
+            })
+            .collect())
+    }
+
+    /// Forgets the remembered contexts of [`valid_extensions`](Self::valid_extensions).
+    pub fn clear_memo(&self) {
+        self.memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// For each candidate `v`, whether `context ⊕ [v]` is valid, where `context` is a valid
@@ -359,23 +439,30 @@ impl ByteVocab {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             candidates.iter().map(|v| results.get(v).copied()).collect()
         };
+        // Per worker buffers: the ids, the text and the text with a probe.
         let out: Vec<bool> = candidates
             .par_iter()
             .zip(&known)
             .with_min_len(256)
-            .map(|(&v, known)| {
-                known.unwrap_or_else(|| {
-                    if !self.is_ordinary(v) {
-                        return false;
-                    }
-                    let mut ids = Vec::with_capacity(memo.tail_ids.len() + 1);
-                    ids.extend_from_slice(&memo.tail_ids);
-                    ids.push(v);
-                    let mut text = memo.tail_text.clone();
-                    text.extend_from_slice(self.encoder.token_bytes(v).unwrap_or_default());
-                    self.oracle(&ids, &text)
-                })
-            })
+            .map_init(
+                || (memo.tail_ids.clone(), memo.tail_text.clone(), Vec::new()),
+                |(ids, text, s), (&v, known)| {
+                    known.unwrap_or_else(|| {
+                        if !self.is_ordinary(v) {
+                            return false;
+                        }
+                        ids.truncate(memo.tail_ids.len());
+                        ids.push(v);
+                        text.truncate(memo.tail_text.len());
+                        text.extend_from_slice(self.encoder.token_bytes(v).unwrap_or_default());
+                        if self.reference {
+                            self.oracle(ids, text)
+                        } else {
+                            self.oracle_fast(ids, text, s)
+                        }
+                    })
+                },
+            )
             .collect();
         let mut results = memo
             .results

@@ -15,7 +15,7 @@
 //!   (`0x80` continuation bytes), each followed by one of [`SHORT_PROBES`];
 //! - when it is not a prefix of any UTF-8 text: none, so `t` is invalid.
 
-use super::ByteVocab;
+use super::{ByteVocab, LetterRuns};
 use crate::train::TokenId;
 
 /// Continuations of a complete text, one per char class the look-aheads and contraction
@@ -138,10 +138,22 @@ impl ByteVocab {
     /// Whether `encode(text ⊕ cont)` starts with `ids`, where `text == decode(ids)` and `ids`
     /// holds ordinary tokens only.
     pub(super) fn check(&self, ids: &[TokenId], text: &[u8], cont: &[u8]) -> bool {
-        let mut s = Vec::with_capacity(text.len() + cont.len());
+        self.check_in(ids, text, cont, &mut Vec::new())
+    }
+
+    /// [`check`](Self::check), building `text ⊕ cont` in `s` (a reused buffer).
+    pub(super) fn check_in(
+        &self,
+        ids: &[TokenId],
+        text: &[u8],
+        cont: &[u8],
+        s: &mut Vec<u8>,
+    ) -> bool {
+        s.clear();
         s.extend_from_slice(text);
         s.extend_from_slice(cont);
-        let Ok(st) = std::str::from_utf8(&s) else {
+        let s = &s[..];
+        let Ok(st) = std::str::from_utf8(s) else {
             return false;
         };
         if self.reference {
@@ -228,6 +240,100 @@ impl ByteVocab {
             }
         }
         out
+    }
+
+    /// [`oracle`](Self::oracle), faster and with the same answer (used by
+    /// [`ByteVocab::valid_extensions`]); `s` is a reused buffer.
+    ///
+    /// - The empty probe is tried first without building the probe set. This changes nothing:
+    ///   the answer is "some probe passes", and when `text` is complete UTF-8 the empty probe
+    ///   belongs to the set, while when it is not, [`check`](Self::check) rejects it (the text is
+    ///   not UTF-8), so trying it is harmless.
+    /// - Then [`same_piece_pair_rejects`](Self::same_piece_pair_rejects), sound for every probe.
+    /// - Then the remaining probes, in the oracle's order, without allocating them.
+    pub(super) fn oracle_fast(&self, ids: &[TokenId], text: &[u8], s: &mut Vec<u8>) -> bool {
+        if ids.is_empty() {
+            return true;
+        }
+        if self.check_in(ids, text, b"", s) {
+            return true;
+        }
+        if self.same_piece_pair_rejects(ids, text) {
+            return false;
+        }
+        match std::str::from_utf8(text) {
+            Ok(_) => {
+                PROBES[1..]
+                    .iter()
+                    .any(|c| self.check_in(ids, text, c.as_bytes(), s))
+                    || self
+                        .added_completions(text)
+                        .iter()
+                        .any(|c| self.check_in(ids, text, c, s))
+            }
+            Err(e) if e.error_len().is_none() => {
+                let mut c = Vec::with_capacity(8);
+                char_completions(&text[e.valid_up_to()..])
+                    .iter()
+                    .any(|comp| {
+                        SHORT_PROBES.iter().any(|p| {
+                            c.clear();
+                            c.extend_from_slice(comp);
+                            c.extend_from_slice(p.as_bytes());
+                            self.check_in(ids, text, &c, s)
+                        })
+                    })
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// A sufficient condition for "no probe passes" (so `ids` is invalid), for `ids = t ⊕ [l, v]`
+    /// where `text = decode(ids)` and `p` is the offset where `v` starts:
+    ///
+    /// 1. `l` and `v` are usable by the pair rules and `(l, v)` is not a valid pair;
+    /// 2. for every continuation `c`, `p` is not a piece boundary of `text ⊕ c`.
+    ///
+    /// Then every check fails: the piece holding `l` and `v` either ends inside `text` and its
+    /// tokens are not its encoding (pair rules: the window `(l, v)` fails; re-encoding: a valid
+    /// encoding would make `(l, v)` valid by spec §5.2 fact II), or runs on into `c` and its
+    /// encoding cannot start with tokens holding the invalid pair `(l, v)` (fact II again).
+    ///
+    /// Condition 2 is established only where it is provable from the pattern:
+    /// - a byte-level encoder (no normalizer) whose pre-tokenizer is exactly the GPT-2, Llama-3
+    ///   or Qwen2 regex;
+    /// - the bytes at `p - 1` and `p` are both ASCII letters (or both ASCII digits, GPT-2 only);
+    /// - no `'` in the three bytes before `p`, so the match holding `p - 1` is not a contraction
+    ///   (`'s`, `'re`, ...: a `'` and at most two letters);
+    /// - no non-special added token occurs in `text` nor starts inside it and runs on past its
+    ///   end (so no added-token match in `text ⊕ c` touches `p - 1` or `p`, and both lie in one
+    ///   gap the regex splits).
+    ///
+    /// Under these patterns a letter is matched only by a contraction or by an alternative that
+    /// ends in a greedy `\p{L}+` with nothing after it (`' ?\p{L}+'`,
+    /// `'[^\r\n\p{L}\p{N}]?\p{L}+'`), which cannot stop before the letter at `p`; under GPT-2 a
+    /// digit is matched only by the greedy `' ?\p{N}+'`. So `p` is inside a match, whatever `c`.
+    fn same_piece_pair_rejects(&self, ids: &[TokenId], text: &[u8]) -> bool {
+        let (Some(rules), [.., l, v]) = (&self.pairs, ids) else {
+            return false;
+        };
+        let Some(kind) = self.letter_runs else {
+            return false;
+        };
+        let p = text.len() - self.len_of(*v);
+        if p == 0 {
+            return false;
+        }
+        let (a, b) = (text[p - 1], text[p]);
+        let joined = (a.is_ascii_alphabetic() && b.is_ascii_alphabetic())
+            || (kind == LetterRuns::WithDigitRuns && a.is_ascii_digit() && b.is_ascii_digit());
+        if !joined || text[p.saturating_sub(3)..p].contains(&b'\'') {
+            return false;
+        }
+        if !rules.usable(*l) || !rules.usable(*v) || rules.pair_is_valid(&self.encoder, *l, *v) {
+            return false;
+        }
+        self.find_added(text, 0).is_none() && self.added_completions(text).is_empty()
     }
 
     /// The oracle for ordinary tokens `ids` with `text == decode(ids)`.

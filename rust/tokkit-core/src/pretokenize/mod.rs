@@ -198,6 +198,13 @@ impl Pretokenizer {
         })
     }
 
+    /// Whether the pieces are exactly the matches of [`pattern`](Self::pattern) (no digit
+    /// isolation or chunking on top).
+    #[must_use]
+    pub fn is_plain_pattern(&self) -> bool {
+        self.pattern.is_some() && !self.isolate_digits && self.chunker.is_none()
+    }
+
     /// Whether the pre-tokenizer never splits (the whole text is one piece).
     #[must_use]
     pub fn is_whole(&self) -> bool {
