@@ -10,7 +10,6 @@ from typing import Any
 
 #: A YAML scalar that needs no quotes (and cannot be mistaken for a bool, number or null).
 _PLAIN_YAML = re.compile(r"^[A-Za-z][A-Za-z0-9._/+-]*$")
-
 _YAML_RESERVED = {"yes", "no", "true", "false", "on", "off", "null", "y", "n"}
 
 

@@ -16,7 +16,6 @@ FORMAT_VERSION = 1
 
 # Files a prepared causal LM must have; the encoder is a verbatim copy and has its own list.
 _LM_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
-
 _ENCODER_FILES = ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt")
 
 

