@@ -290,6 +290,46 @@ impl BpeEncoder {
         starts
     }
 
+    /// For a SentencePiece-style model whose pieces (see [`piece_starts`](Self::piece_starts))
+    /// are cut only by raw added tokens and word starts, whether a space that follows the char
+    /// `prev` starts a piece whatever comes after it; `None` when the model is not of that kind.
+    ///
+    /// "That kind": the normalizer only replaces `' '` by the space symbol (so it maps each char
+    /// on its own), there is no metaspace step and no added token is matched after
+    /// normalization, and the pre-tokenizer never splits or splits only on a literal holding a
+    /// `' '` (which normalized text no longer contains). Then the only piece starts inside a gap
+    /// between raw added-token matches are word starts, which depend on the two chars around
+    /// them alone.
+    #[must_use]
+    pub fn space_starts_word_after(&self, prev: char) -> Option<bool> {
+        let (Some(ws), SymbolTable::Chars(chars)) = (&self.word_starts, &self.symbols) else {
+            return None;
+        };
+        let replaces_spaces = matches!(&self.normalizer, Some(Normalizer::Replace { pattern, content })
+            if pattern == " " && content.chars().eq(std::iter::once(ws.sym)));
+        let no_split = self.pretokenizer.is_whole()
+            || self
+                .pretokenizer
+                .literal_needle()
+                .is_some_and(|n| n.contains(&b' '));
+        if !replaces_spaces
+            || !no_split
+            || self.metaspace.is_some()
+            || !self.normalized_added.is_empty()
+        {
+            return None;
+        }
+        if prev == ' ' || prev == ws.sym {
+            return Some(false);
+        }
+        let last = if chars.char_id(prev).is_some() {
+            prev
+        } else {
+            '>'
+        };
+        Some(!ws.joins_left.contains(&last))
+    }
+
     /// [`piece_starts`](Self::piece_starts) of `plain`, a segment at `offset` in the text.
     fn plain_starts(&self, plain: &str, offset: usize, starts: &mut Vec<usize>) {
         let (normalized, align) = match &self.normalizer {

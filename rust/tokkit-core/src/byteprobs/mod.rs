@@ -71,6 +71,10 @@ struct ContextMemo {
     tail_ids: Vec<TokenId>,
     tail_text: Vec<u8>,
     valid: bool,
+    /// `Some(tail is valid as a whole)` when [`ByteVocab::splits_before`] may be used after this
+    /// context: the tail text is UTF-8 and no non-special added token occurs in it or starts in
+    /// it and runs on past its end.
+    split_ok: Option<bool>,
     results: Mutex<FastMap<TokenId, bool>>,
 }
 
@@ -84,6 +88,17 @@ enum LetterRuns {
     Letters,
     /// That, and two adjacent digits are always in one piece (GPT-2).
     WithDigitRuns,
+}
+
+/// Where [`ByteVocab::splits_before`] finds a piece start that no continuation moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundaries {
+    /// A byte-level model whose pre-tokenizer is exactly the GPT-2, Llama-3 or Qwen2 regex;
+    /// `single_digits` for Qwen2 (`\p{N}` matches one digit).
+    Regex { single_digits: bool },
+    /// A SentencePiece-style model cut only by raw added tokens and word starts
+    /// ([`BpeEncoder::space_starts_word_after`]).
+    Words,
 }
 
 /// A tokenizer seen as bytes.
@@ -102,6 +117,9 @@ pub struct ByteVocab {
     reference: bool,
     /// Set when the pre-tokenizer is one whose letter runs the fast rejection understands.
     letter_runs: Option<LetterRuns>,
+    boundaries: Option<Boundaries>,
+    /// `oracle([v], bytes(v))` per id, filled lazily: 0 unknown, 1 invalid, 2 valid.
+    alone: Vec<std::sync::atomic::AtomicU8>,
     memo: Mutex<Vec<(Vec<TokenId>, Arc<ContextMemo>)>>,
 }
 
@@ -164,6 +182,18 @@ impl ByteVocab {
                     _ => None,
                 }
             };
+        let boundaries = if letter_runs.is_some() {
+            Some(Boundaries::Regex {
+                single_digits: pre.pattern() == Some(QWEN2_PATTERN),
+            })
+        } else if encoder.space_starts_word_after('a').is_some() {
+            Some(Boundaries::Words)
+        } else {
+            None
+        };
+        let alone = (0..n)
+            .map(|_| std::sync::atomic::AtomicU8::new(0))
+            .collect();
         let mut vocab = Self {
             encoder,
             special,
@@ -174,6 +204,8 @@ impl ByteVocab {
             pairs: Some(pairs),
             reference: false,
             letter_runs,
+            boundaries,
+            alone,
             memo: Mutex::new(Vec::new()),
         };
         if SELF_TEST
@@ -183,6 +215,7 @@ impl ByteVocab {
             vocab.reference = true;
             vocab.pairs = None;
             vocab.letter_runs = None;
+            vocab.boundaries = None;
         }
         Ok(vocab)
     }
@@ -367,10 +400,19 @@ impl ByteVocab {
             pos += len;
             j += 1;
         }
+        let tail_ids = context[j..].to_vec();
+        let tail_text = text.get(pos..).unwrap_or_default().to_vec();
+        let split_ok = (valid
+            && self.boundaries.is_some()
+            && std::str::from_utf8(&tail_text).is_ok()
+            && self.find_added(&tail_text, 0).is_none()
+            && self.added_completions(&tail_text).is_empty())
+        .then(|| self.check(&tail_ids, &tail_text, b""));
         ContextMemo {
-            tail_ids: context[j..].to_vec(),
-            tail_text: text.get(pos..).unwrap_or_default().to_vec(),
+            tail_ids,
+            tail_text,
             valid,
+            split_ok,
             results: Mutex::new(FastMap::default()),
         }
     }
@@ -454,7 +496,13 @@ impl ByteVocab {
                         ids.truncate(memo.tail_ids.len());
                         ids.push(v);
                         text.truncate(memo.tail_text.len());
-                        text.extend_from_slice(self.encoder.token_bytes(v).unwrap_or_default());
+                        let bytes = self.encoder.token_bytes(v).unwrap_or_default();
+                        if let Some(ok) = memo.split_ok {
+                            if self.splits_before(&memo.tail_text, bytes) {
+                                return ok && self.alone_valid(v, s);
+                            }
+                        }
+                        text.extend_from_slice(bytes);
                         if self.reference {
                             self.oracle(ids, text)
                         } else {

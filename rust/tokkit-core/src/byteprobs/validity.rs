@@ -15,7 +15,9 @@
 //!   (`0x80` continuation bytes), each followed by one of [`SHORT_PROBES`];
 //! - when it is not a prefix of any UTF-8 text: none, so `t` is invalid.
 
-use super::{ByteVocab, LetterRuns};
+use std::sync::atomic::Ordering;
+
+use super::{Boundaries, ByteVocab, LetterRuns};
 use crate::train::TokenId;
 
 /// Continuations of a complete text, one per char class the look-aheads and contraction
@@ -225,7 +227,7 @@ impl ByteVocab {
     }
 
     /// The rest of every non-special added token that `text` ends inside of.
-    fn added_completions(&self, text: &[u8]) -> Vec<Vec<u8>> {
+    pub(super) fn added_completions(&self, text: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for l in 1..self.max_added_len.min(text.len() + 1) {
             let suffix = &text[text.len() - l..];
@@ -317,23 +319,108 @@ impl ByteVocab {
         let (Some(rules), [.., l, v]) = (&self.pairs, ids) else {
             return false;
         };
-        let Some(kind) = self.letter_runs else {
-            return false;
-        };
         let p = text.len() - self.len_of(*v);
         if p == 0 {
             return false;
         }
-        let (a, b) = (text[p - 1], text[p]);
-        let joined = (a.is_ascii_alphabetic() && b.is_ascii_alphabetic())
-            || (kind == LetterRuns::WithDigitRuns && a.is_ascii_digit() && b.is_ascii_digit());
-        if !joined || text[p.saturating_sub(3)..p].contains(&b'\'') {
+        let joined = match (self.letter_runs, self.boundaries) {
+            (Some(kind), _) => {
+                let (a, b) = (text[p - 1], text[p]);
+                let joined = (a.is_ascii_alphabetic() && b.is_ascii_alphabetic())
+                    || (kind == LetterRuns::WithDigitRuns
+                        && a.is_ascii_digit()
+                        && b.is_ascii_digit());
+                joined && !text[p.saturating_sub(3)..p].contains(&b'\'')
+            }
+            // A word starts only at a space symbol; a raw `▁` is one after normalization.
+            (None, Some(Boundaries::Words)) => {
+                text[p] != b' ' && !text[p..].starts_with("\u{2581}".as_bytes())
+            }
+            _ => false,
+        };
+        if !joined {
             return false;
         }
         if !rules.usable(*l) || !rules.usable(*v) || rules.pair_is_valid(&self.encoder, *l, *v) {
             return false;
         }
         self.find_added(text, 0).is_none() && self.added_completions(text).is_empty()
+    }
+
+    /// `oracle([v], bytes(v))`, remembered per id (`s` is a reused buffer).
+    pub(super) fn alone_valid(&self, v: TokenId, s: &mut Vec<u8>) -> bool {
+        let slot = &self.alone[v as usize];
+        match slot.load(Ordering::Relaxed) {
+            1 => false,
+            2 => true,
+            _ => {
+                let text = self.encoder.token_bytes(v).unwrap_or_default();
+                let ok = self.oracle_fast(&[v], text, s);
+                slot.store(if ok { 2 } else { 1 }, Ordering::Relaxed);
+                ok
+            }
+        }
+    }
+
+    /// Whether `x = tail` (a context tail, see `ContextMemo::split_ok`) and `y = bytes(v)`
+    /// are cut apart for every continuation `c`: the pieces of `x ⊕ y ⊕ c` are those of `x`
+    /// followed by those of `y ⊕ c`, shifted. An empty `x` always is.
+    ///
+    /// Then `oracle(tail ⊕ [v], x ⊕ y)` equals `check(tail, x, "") && oracle([v], y)`: every
+    /// check of `x ⊕ y ⊕ c` checks the pieces of `x` against `tail` (whatever `c` is) and those
+    /// of `y ⊕ c` against `[v]`; and the probe sets agree, since `x` is UTF-8 and no suffix of
+    /// `x` begins an added token (`split_ok`), so the added-token completions of `x ⊕ y` are
+    /// those of `y`, in the same order. For the same reason no added-token match of `x ⊕ y ⊕ c`
+    /// starts before `|x|`, and the leftmost-longest matches from `|x|` on are those of `y ⊕ c`.
+    ///
+    /// The cut is proved only from the last byte `a` of `x` and the first byte `b` of `y`:
+    /// - `Regex` (GPT-2, Llama-3, Qwen2 patterns; HF "isolated" split: matches and gaps):
+    ///   - `a` an ASCII letter, `b` ASCII and not a letter. The only alternatives that match a
+    ///     letter end with it (contractions, `' ?\p{L}+'`, `'[^\r\n\p{L}\p{N}]?\p{L}+'`),
+    ///     and a letter run cannot take `b`, so the match holding `a` ends at `|x|`.
+    ///   - `a` ASCII punctuation, `b` a space: the alternatives that match punctuation
+    ///     (`' ?[^\s\p{L}\p{N}]+[\r\n]*'`, a contraction's `'`, the optional prefix of a
+    ///     letter run) can take neither a space nor stop before letters that are not there.
+    ///   - Qwen2 only: `a` an ASCII digit (`\p{N}` takes one digit and nothing else takes
+    ///     digits), or `b` an ASCII digit and `a` ASCII but not whitespace (no alternative
+    ///     holding `a` takes a digit).
+    ///
+    ///   In each case `a` is not whitespace, so the one look-ahead, `\s+(?!\S)`, never ends at
+    ///   `|x|`; every alternative tried before `|x|` consumes a run of one class that ends by
+    ///   `|x|` or fails on a byte before it (or, for a contraction, on `b` as on the end of
+    ///   `x`), so the matches before `|x|` are those of `x` alone. The patterns have no anchor
+    ///   nor look-behind, so the matches from `|x|` on are those of `y ⊕ c`.
+    /// - `Words` (SentencePiece style): `b` a space and `a` the end of a char after which a
+    ///   space starts a word whatever follows. Word starts depend only on the chars at and
+    ///   before them, and the normalizer maps chars one by one, so the pieces before and after
+    ///   `|x|` are those of `x` and of `y ⊕ c`.
+    pub(super) fn splits_before(&self, x: &[u8], y: &[u8]) -> bool {
+        let (Some(&a), Some(&b)) = (x.last(), y.first()) else {
+            return x.is_empty();
+        };
+        match self.boundaries {
+            Some(Boundaries::Regex { single_digits }) => {
+                if !a.is_ascii() || !b.is_ascii() {
+                    return false;
+                }
+                (a.is_ascii_alphabetic() && !b.is_ascii_alphabetic())
+                    || (a.is_ascii_punctuation() && b == b' ')
+                    || (single_digits
+                        && (a.is_ascii_digit() || (b.is_ascii_digit() && !a.is_ascii_whitespace())))
+            }
+            Some(Boundaries::Words) => {
+                if b != b' ' {
+                    return false;
+                }
+                // x is UTF-8 (split_ok), so its last char is whole.
+                let i = x.iter().rposition(|&c| c & 0xC0 != 0x80).unwrap_or(0);
+                let prev = std::str::from_utf8(&x[i..])
+                    .ok()
+                    .and_then(|t| t.chars().next());
+                prev.is_some_and(|c| self.encoder.space_starts_word_after(c) == Some(true))
+            }
+            None => false,
+        }
     }
 
     /// The oracle for ordinary tokens `ids` with `text == decode(ids)`.

@@ -48,6 +48,11 @@ impl LiteralSplit {
         }
     }
 
+    /// The literal cut at.
+    pub(super) fn needle(&self) -> &[u8] {
+        self.finder.needle()
+    }
+
     pub(super) fn split<'a>(&self, text: &'a str, mut emit: impl FnMut(&'a str)) {
         let len = self.finder.needle().len();
         let mut piece_start = 0;

@@ -205,6 +205,18 @@ impl Pretokenizer {
         self.pattern.is_some() && !self.isolate_digits && self.chunker.is_none()
     }
 
+    /// The literal of an HF `Split` on a `String` pattern (plain, no digit isolation or
+    /// chunking on top); `None` for every other pre-tokenizer.
+    #[must_use]
+    pub fn literal_needle(&self) -> Option<&[u8]> {
+        match &self.engine {
+            Engine::Literal(l) if !self.isolate_digits && self.chunker.is_none() => {
+                Some(l.needle())
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the pre-tokenizer never splits (the whole text is one piece).
     #[must_use]
     pub fn is_whole(&self) -> bool {
