@@ -132,22 +132,46 @@ class ByteState:
 
     # -- next-byte distribution -------------------------------------------------------------
 
-    def _extend(self, f: _Frontier) -> None:
-        """Set ``f.ext``: log P(v | f), -inf for rows that are not ordinary tokens and, in
-        exact mode, for invalid extensions (not after bytes no UTF-8 text contains)."""
-        lp = self.lm.logprobs(self.head + list(f.tail))
-        f.ext = np.where(self.t.ordinary, lp, -np.inf)
-        if self.exact and _invalid_end(self.tail_bytes) == 0:
-            f.ext = self._mask_invalid(f, f.ext)
+    def _extend_all(self) -> None:
+        """Set ``f.ext`` for every new frontier: log P(v | f), -inf for rows that are not
+        ordinary tokens and, in exact mode, for invalid extensions.
 
-    def _mask_invalid(self, f: _Frontier, ext: np.ndarray) -> np.ndarray:
+        The validity check runs on each frontier's most probable candidates until the mass
+        left unchecked, over all covers, is below ``exact_tol`` of the total: a cover that
+        carries little of the total needs few checks (none below that share).
+        """
+        new = [f for f in self.frontiers if f.ext is None]
+        if not new:
+            return
+        for f in new:
+            lp = self.lm.logprobs(self.head + list(f.tail))
+            f.ext = np.where(self.t.ordinary, lp, -np.inf)
+        if not self.exact or _invalid_end(self.tail_bytes) != 0:
+            return
+        ref = max([f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending])
+        weight = {id(f): math.exp(f.logp - ref) for f in self.frontiers}
+        total = sum(float(np.exp(g.logp - ref).sum()) for g in self.pending)
+        for f in self.frontiers:
+            assert f.ext is not None
+            total += weight[id(f)] * float(np.exp(f.ext).sum())
+        budget = self.exact_tol * total / len(new)
+        unchecked = 0.0
+        for f in new:
+            assert f.ext is not None
+            w = weight[id(f)]
+            unchecked += w * self._mask_invalid(f, f.ext, budget / w if w > 0 else np.inf)
+        if total > 0:
+            self.stats.unchecked_mass = max(self.stats.unchecked_mass, unchecked / total)
+
+    def _mask_invalid(self, f: _Frontier, ext: np.ndarray, allowed: float) -> float:
+        """Mask invalid candidates of ``f`` in place, most probable first, until the unchecked
+        probability (under ``f``) is at most ``allowed``; returns that probability."""
         p = np.exp(ext)
         total = float(p.sum())
-        if total <= 0.0:
-            return ext
-        k = min(256, p.size)
+        unchecked = total
+        k = 256
         checked = np.zeros(p.size, dtype=bool)
-        while True:
+        while unchecked > allowed and total > 0:
             top = np.argpartition(-p, k - 1)[:k] if k < p.size else np.arange(p.size)
             todo = top[~checked[top] & (p[top] > 0.0)]
             if todo.size:
@@ -157,11 +181,11 @@ class ByteState:
                 )
                 ext[todo[~ok]] = -np.inf
                 checked[todo] = True
-            rest = float(p[~checked].sum())
-            if rest <= self.exact_tol * total or k >= p.size:
-                self.stats.unchecked_mass = max(self.stats.unchecked_mass, rest / total)
-                return ext
-            k = min(p.size, k * 8)
+            unchecked = float(p[~checked].sum())
+            if k >= p.size:
+                break
+            k = min(p.size, k * 4)
+        return unchecked
 
     def _is_canonical(self, f: _Frontier) -> bool:
         try:
@@ -172,9 +196,7 @@ class ByteState:
 
     def _scores(self) -> tuple[np.ndarray, float]:
         """Unnormalised slot scores, relative to ``exp(ref)``, and ``ref``."""
-        for f in self.frontiers:
-            if f.ext is None:
-                self._extend(f)
+        self._extend_all()
         refs = [f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending]
         ref = max(refs) if refs else 0.0
         s = np.zeros(NUM_SLOTS, dtype=np.float64)
