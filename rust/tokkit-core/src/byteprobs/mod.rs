@@ -20,9 +20,12 @@
 //!   completion after each possible next byte is tried; more than 64 added-token completions.
 //!
 //! [`ByteVocab::valid_extensions`] answers exactly as the oracle (tested against
-//! [`ByteVocab::valid_extensions_reference`]); it only decides sooner: the empty probe first, and
-//! a provable rejection when the last context token and the candidate are an invalid BPE pair that
-//! every continuation keeps in one piece (see `same_piece_pair_rejects` in [`validity`]).
+//! [`ByteVocab::valid_extensions_reference`]); it only decides sooner: the empty probe first; a
+//! provable rejection when the last context token and the candidate are an invalid BPE pair that
+//! every continuation keeps in one piece (`same_piece_pair_rejects` in [`validity`]); and, when
+//! every continuation puts a piece boundary between the context and the candidate
+//! (`splits_before`), the context's validity (once per context) and the candidate's validity
+//! as the start of a text (once per token, cached).
 //!
 //! **Stable boundary.** The largest piece start `h` at which, for every probe continuation, the
 //! pieces before `h` equal those of `data[..h]` and the pieces after equal those of
