@@ -82,6 +82,10 @@ $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon: bench/requirements-mergekit.txt | $(
 bench-transplant: dev $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon ## Transplant methods both ways vs mergekit-tokensurgeon
 	$(PY) bench/transplant_bench.py --out bench/out/transplant.json --markdown docs/benchmarks.md
 
+.PHONY: bench-byteprobs
+bench-byteprobs: dev ## Byte-level generation cost and cross-tokenizer ensemble bits per byte
+	$(PY) bench/byteprobs_bench.py --max-bytes 800 --gen-bytes 120 --out bench/out/byteprobs.json --markdown docs/benchmarks.md
+
 .PHONY: bench-encode
 bench-encode: dev ## Encode throughput, one thread: tokkit vs tiktoken vs HF tokenizers
 	$(PY) bench/encode_bench.py --reps 5 --out bench/out/encode.json --markdown docs/benchmarks.md
