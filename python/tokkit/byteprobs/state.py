@@ -76,6 +76,8 @@ class _Frontier:
     logp: float
     #: log P(v | frontier) with invalid extensions at -inf; set by ByteState.distribution.
     ext: np.ndarray | None = None
+    #: Extensions not yet checked for validity (exact mode); checked when a byte selects them.
+    unchecked: np.ndarray | None = None
 
 
 @dataclass
@@ -185,6 +187,7 @@ class ByteState:
             if k >= p.size:
                 break
             k = min(p.size, k * 4)
+        f.unchecked = ~checked & (p > 0.0)
         return unchecked
 
     def _is_canonical(self, f: _Frontier) -> bool:
@@ -294,6 +297,18 @@ class ByteState:
             ext = f.ext
             assert ext is not None
             cand = self.t.by_first[b]
+            if f.unchecked is not None:
+                # The byte selects these extensions: those left unchecked by the mass budget
+                # are checked now, so covers stay valid (only the distribution's sums were
+                # allowed the unchecked mass).
+                todo = cand[f.unchecked[cand]]
+                if todo.size:
+                    context = np.asarray(f.tail, dtype=np.uint32)
+                    ok = np.asarray(
+                        self.t.vocab.valid_extensions(context, todo.astype(np.uint32)), dtype=bool
+                    )
+                    ext[todo[~ok]] = -np.inf
+                    f.unchecked[todo] = False
             lp = f.logp + ext[cand]
             ok = np.isfinite(lp)
             if ok.any():
