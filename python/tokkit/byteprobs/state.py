@@ -281,8 +281,13 @@ class ByteState:
         """Keep the covers that agree with byte ``b``."""
         frontiers: list[_Frontier] = []
         pending: list[_Pending] = []
+        best = -math.inf
 
         def add(parent: tuple[int, ...], ids: np.ndarray, logp: np.ndarray, consumed: int) -> None:
+            nonlocal best
+            if not ids.size:
+                return
+            best = max(best, float(logp.max()))
             done = self.t.lengths[ids] == consumed
             for i, lp in zip(ids[done].tolist(), logp[done].tolist(), strict=True):
                 frontiers.append(_Frontier((*parent, int(i)), float(lp)))
@@ -291,28 +296,36 @@ class ByteState:
 
         for g in self.pending:
             keep = self.t.byte_at(g.ids, g.consumed) == b
-            if keep.any():
-                add(g.parent, g.ids[keep], g.logp[keep], g.consumed + 1)
+            add(g.parent, g.ids[keep], g.logp[keep], g.consumed + 1)
+        unsure: list[tuple[_Frontier, np.ndarray]] = []
         for f in self.frontiers:
-            ext = f.ext
-            assert ext is not None
+            assert f.ext is not None
             cand = self.t.by_first[b]
             if f.unchecked is not None:
-                # The byte selects these extensions: those left unchecked by the mass budget
-                # are checked now, so covers stay valid (only the distribution's sums were
-                # allowed the unchecked mass).
-                todo = cand[f.unchecked[cand]]
-                if todo.size:
-                    context = np.asarray(f.tail, dtype=np.uint32)
-                    ok = np.asarray(
-                        self.t.vocab.valid_extensions(context, todo.astype(np.uint32)), dtype=bool
-                    )
-                    ext[todo[~ok]] = -np.inf
-                    f.unchecked[todo] = False
-            lp = f.logp + ext[cand]
+                later = f.unchecked[cand]
+                unsure.append((f, cand[later]))
+                cand = cand[~later]
+            lp = f.logp + f.ext[cand]
             ok = np.isfinite(lp)
-            if ok.any():
-                add(f.tail, cand[ok], lp[ok], 1)
+            add(f.tail, cand[ok], lp[ok], 1)
+        # Extensions the mass budget left unchecked are checked now that the byte selects them,
+        # so every cover stays valid; those that pruning would drop anyway are skipped.
+        floor = best - self.prune_nats
+        for f, cand in unsure:
+            assert f.ext is not None
+            assert f.unchecked is not None
+            lp = f.logp + f.ext[cand]
+            keep = np.isfinite(lp) & (lp >= floor)
+            todo = cand[keep]
+            if not todo.size:
+                continue
+            context = np.asarray(f.tail, dtype=np.uint32)
+            ok = np.asarray(
+                self.t.vocab.valid_extensions(context, todo.astype(np.uint32)), dtype=bool
+            )
+            f.ext[todo[~ok]] = -np.inf
+            f.unchecked[todo] = False
+            add(f.tail, todo[ok], lp[keep][ok], 1)
         self.frontiers, self.pending = frontiers, pending
         self.tail_bytes += bytes([b])
 
