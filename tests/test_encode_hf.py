@@ -27,7 +27,7 @@ tokenizers = pytest.importorskip("tokenizers")
 def _package_file(package: str, relative: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        pytest.skip(f"{package} is not installed")
+        pytest.fail(f"{package} is not installed: it is pinned in requirements-dev.txt (make env)")
     return Path(spec.submodule_search_locations[0]) / relative
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from tokkit._progress import Progress, ProgressMode
 from tokkit.exceptions import ConfigError
 
-__all__ = ["Score", "masked_ids", "score_model"]
+__all__ = ["Score", "masked_ids", "resolve_context_token", "score_model"]
 
 
 @dataclass
@@ -88,8 +88,13 @@ def _recorded_context(model_dir: Path) -> int | None:
     return None
 
 
-# score_model has a parameter of the same name.
-_default_context = context_token
+def resolve_context_token(model_dir: Path, tok: Any, value: int | str | None = None) -> int | None:
+    """The id a document is read after: ``value`` (an id or token string) if given, else the
+    transplant's recorded one, else :func:`context_token`'s BOS-or-EOS rule."""
+    start = _explicit_context(tok, value)
+    if start is None:
+        start = _recorded_context(model_dir)
+    return start if start is not None else context_token(tok)
 
 
 def score_model(
@@ -125,11 +130,7 @@ def score_model(
     window = min(window, int(ctx_max))
     rows = lm.get_output_embeddings().weight.shape[0]
     mask = torch.tensor(masked_ids(path, tok, rows), dtype=torch.long, device=device)
-    start_id = _explicit_context(tok, context_token)
-    if start_id is None:
-        start_id = _recorded_context(path)
-    if start_id is None:
-        start_id = _default_context(tok)
+    start_id = resolve_context_token(path, tok, context_token)
     total_nll, total_tokens, total_bytes = 0.0, 0, 0
     per_doc: list[dict[str, Any]] = []
     encoded = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]

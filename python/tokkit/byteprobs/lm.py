@@ -72,12 +72,7 @@ class HFTokenLM:
         self.rows = int(self.model.get_output_embeddings().weight.shape[0])
         ctx_max = int(getattr(self.model.config, "max_position_embeddings", 0) or window)
         self.window = max(8, min(window, ctx_max))
-        start = score_mod._explicit_context(self.tokenizer, context_token)
-        if start is None:
-            start = score_mod._recorded_context(self.path)
-        if start is None:
-            start = score_mod.context_token(self.tokenizer)
-        self.context_id = start
+        self.context_id = score_mod.resolve_context_token(self.path, self.tokenizer, context_token)
         eos = self.tokenizer.eos_token_id
         self.end_id = int(eos) if eos is not None and int(eos) < self.rows else None
         masked = score_mod.masked_ids(self.path, self.tokenizer, self.rows)

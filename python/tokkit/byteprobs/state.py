@@ -78,6 +78,8 @@ class _Frontier:
     ext: np.ndarray | None = None
     #: Extensions not yet checked for validity (exact mode); checked when a byte selects them.
     unchecked: np.ndarray | None = None
+    #: log P(end of text | frontier), if the model has an end token.
+    end: float = -math.inf
 
 
 @dataclass
@@ -145,30 +147,36 @@ class ByteState:
         new = [f for f in self.frontiers if f.ext is None]
         if not new:
             return
+        end_id = self.lm.end_id
         for f in new:
             lp = self.lm.logprobs(self.head + list(f.tail))
             f.ext = np.where(self.t.ordinary, lp, -np.inf)
+            if end_id is not None:
+                f.end = float(lp[end_id])
         if not self.exact or _invalid_end(self.tail_bytes) != 0:
             return
         ref = max([f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending])
         weight = {id(f): math.exp(f.logp - ref) for f in self.frontiers}
         total = sum(float(np.exp(g.logp - ref).sum()) for g in self.pending)
+        probs: dict[int, np.ndarray] = {}
         for f in self.frontiers:
             assert f.ext is not None
-            total += weight[id(f)] * float(np.exp(f.ext).sum())
+            probs[id(f)] = np.exp(f.ext)
+            total += weight[id(f)] * float(probs[id(f)].sum())
         budget = self.exact_tol * total / len(new)
         unchecked = 0.0
         for f in new:
             assert f.ext is not None
             w = weight[id(f)]
-            unchecked += w * self._mask_invalid(f, f.ext, budget / w if w > 0 else np.inf)
+            allowed = budget / w if w > 0 else np.inf
+            unchecked += w * self._mask_invalid(f, f.ext, probs[id(f)], allowed)
         if total > 0:
             self.stats.unchecked_mass = max(self.stats.unchecked_mass, unchecked / total)
 
-    def _mask_invalid(self, f: _Frontier, ext: np.ndarray, allowed: float) -> float:
+    def _mask_invalid(self, f: _Frontier, ext: np.ndarray, p: np.ndarray, allowed: float) -> float:
         """Mask invalid candidates of ``f`` in place, most probable first, until the unchecked
-        probability (under ``f``) is at most ``allowed``; returns that probability."""
-        p = np.exp(ext)
+        probability (under ``f``) is at most ``allowed``; returns that probability. ``p`` is
+        ``exp(ext)`` before masking."""
         total = float(p.sum())
         unchecked = total
         k = 256
@@ -190,12 +198,14 @@ class ByteState:
         f.unchecked = ~checked & (p > 0.0)
         return unchecked
 
-    def _is_canonical(self, f: _Frontier) -> bool:
+    def _canonical_tail(self) -> tuple[int, ...] | None:
+        """``encode`` of the bytes after the head, or None when they are not UTF-8 text (the
+        only cover a text can end on)."""
         try:
             self.tail_bytes.decode("utf-8")
         except UnicodeDecodeError:
-            return False
-        return tuple(int(i) for i in self.t.vocab.encode(self.tail_bytes)) == f.tail
+            return None
+        return tuple(int(i) for i in self.t.vocab.encode(self.tail_bytes))
 
     def _scores(self) -> tuple[np.ndarray, float]:
         """Unnormalised slot scores, relative to ``exp(ref)``, and ``ref``."""
@@ -207,16 +217,15 @@ class ByteState:
             s[:256] += np.bincount(
                 self.t.byte_at(g.ids, g.consumed), weights=np.exp(g.logp - ref), minlength=256
             )
-        end_id = self.lm.end_id
+        canonical = self._canonical_tail() if self.lm.end_id is not None else None
         for f in self.frontiers:
             assert f.ext is not None
             w = math.exp(f.logp - ref)
             p = np.exp(f.ext)
             by_byte = np.bincount(self.t.first_ordinary, weights=p[self.t.ordinary], minlength=256)
             s[:256] += w * by_byte
-            if end_id is not None and self._is_canonical(f):
-                lp = self.lm.logprobs(self.head + list(f.tail))
-                s[END] += w * math.exp(lp[end_id])
+            if f.tail == canonical:
+                s[END] += w * math.exp(f.end)
         return s, ref
 
     def distribution(self) -> np.ndarray:
