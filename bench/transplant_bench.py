@@ -91,10 +91,19 @@ def main() -> int:
     ap.add_argument("--skip-base", action="store_true", help="do not score the base models")
     ap.add_argument(
         "--omp-variants",
-        default="omp,omp-r8",
+        default="omp,omp-r16",
         help="tokkit OMP runs timed against mergekit (omp = exact; omp-rT = --omp-refresh T)",
     )
     ap.add_argument("--section", default="transplant", help="benchmarks.md section to write")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help=(
+            "update --out instead of replacing it: methods run now replace their rows; running "
+            "omp replaces every earlier OMP row of that direction (tokkit's variants and "
+            "mergekit's are timed together, alternating, so they are never mixed across runs)"
+        ),
+    )
     args = ap.parse_args()
 
     import os
@@ -114,18 +123,24 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     logs = args.work / "logs"
     logs.mkdir(exist_ok=True)
+    command = "python bench/transplant_bench.py " + " ".join(sys.argv[1:])
     result: dict[str, Any] = {
         "machine": machine_info(),
         "k": args.k,
         "texts": {n: p.stat().st_size for n, p in text_paths.items()},
         "directions": {},
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "commands": [],
     }
+    if args.merge and args.out.exists():
+        result = merge_base(json.loads(args.out.read_text(encoding="utf-8")), result, args)
+    result["commands"].append(f"{command} ({result['started']})")
     mk_bin = args.mergekit_venv / "bin" / "mergekit-tokensurgeon"
     for direction in args.directions:
         base, donor = pairs[direction]
-        d: dict[str, Any] = {"base": base.name, "tokenizer": donor.name, "runs": {}, "scores": {}}
-        result["directions"][direction] = d
+        d = result["directions"].setdefault(
+            direction, {"base": base.name, "tokenizer": donor.name, "runs": {}, "scores": {}}
+        )
         if not args.skip_base:
             d["scores"]["base"] = score(base, text_paths, env, logs)
             print(direction, "base", d["scores"]["base"], file=sys.stderr, flush=True)
@@ -133,7 +148,7 @@ def main() -> int:
         # OMP variants alternate with the anchor; the exact search only where it takes minutes.
         omp_variants = args.omp_variants.split(",")
         if direction == "smol-on-gemma":
-            omp_variants = [v for v in omp_variants if v != "omp"] or ["omp-r8"]
+            omp_variants = [v for v in omp_variants if v != "omp"] or ["omp-r16"]
         timed = [("tokkit", v) for v in omp_variants if v.split("-")[0] in args.methods]
         if use_mk:
             timed.append(("mergekit", "omp"))
@@ -194,14 +209,45 @@ def main() -> int:
     return 0
 
 
+def merge_base(old: dict[str, Any], new: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The earlier results, less the rows this run will produce again (see ``--merge``)."""
+    if old.get("k") != new["k"] or old.get("texts") != new["texts"]:
+        raise SystemExit(
+            f"--merge: {args.out} was measured with k={old.get('k')} on {old.get('texts')}; "
+            f"this run has k={new['k']} on {new['texts']} (pass the same --k and --max-bytes)"
+        )
+    old.setdefault("commands", [f"python bench/transplant_bench.py ({old.get('started')})"])
+    for direction in args.directions:
+        d = old["directions"].get(direction)
+        if d is None:
+            continue
+        for table in (d["runs"], d["scores"]):
+            for key in list(table):
+                if key == "base":
+                    stale = not args.skip_base
+                else:
+                    stale = key.split("-", 1)[1].split("-r")[0] in args.methods
+                if stale:
+                    del table[key]
+    old["started"] = new["started"]
+    old["machine"] = new["machine"]
+    return old
+
+
 def markdown(result: dict[str, Any]) -> str:
+    commands = result.get("commands") or [
+        f"python bench/transplant_bench.py --markdown docs/benchmarks.md ({result['started']})"
+    ]
     lines = [
         "## Transplantation: bits per byte after a zero-shot transplant",
         "",
-        f"`python bench/transplant_bench.py --markdown docs/benchmarks.md` ({result['started']}; "
+        *[f"- `{c}`" for c in commands],
+        "",
         f"k={result['k']}; texts: {', '.join(f'{n} {b} B' for n, b in result['texts'].items())}; "
-        "2 CPU cores, float32 maths, bf16 weights). Bits per byte (lower is better) of the "
-        "model's own tokenization; tokens per byte in brackets.",
+        "2 CPU cores, float32 maths, bf16 weights. Bits per byte (lower is better) of the "
+        "model's own tokenization; tokens per byte in brackets. Rows from different commands "
+        "were measured in different runs; the OMP rows of a direction (tokkit's and mergekit's) "
+        "always come from one run, alternating.",
         "",
     ]
     for direction, d in result["directions"].items():

@@ -87,7 +87,11 @@ def add_parser(sub: Any) -> None:
         type=int,
         default=1,
         metavar="T",
-        help="screen every T steps, choose from a shortlist in between (faster; default 1: exact)",
+        help=(
+            "screen all anchors at most every T steps (at steps 0-4, then gaps of half the step "
+            "count, up to T), choosing from a 128-atom shortlist in between: faster, nearly exact "
+            "at T=16 (default 1: exact)"
+        ),
     )
     p.add_argument(
         "--mergekit-compat",

@@ -274,7 +274,7 @@ def transplant(
     omp_tol: float = 1e-6,
     omp_search: str = "screened",
     omp_refresh: int = 1,
-    batch_size: int = 512,
+    batch_size: int = 128,
     mergekit_compat: bool = False,
     temperature: float = 0.3,
     top_k: int = 3,
@@ -300,8 +300,9 @@ def transplant(
         omp_select: ``raw`` inner products (mergekit) or ``cosine``.
         omp_search: ``screened`` (exact, bf16-screened) or ``full`` (plain float32 GEMM, the
             reference).
-        omp_refresh: Screen every ``omp_refresh`` steps and choose from a 256-atom shortlist in
-            between (faster, approximate; ``1``: exact).
+        omp_refresh: Longest gap between full screens of the anchors; in between, each target
+            chooses from a 128-atom shortlist (faster, approximate; ``1``: exact). See
+            :func:`tokkit.transplant.omp.next_screen`.
         mergekit_compat: Match tokens as mergekit-tokensurgeon does (its quirks included).
         temperature, top_k, global_weight, threshold, encoder: TokenAdapt parameters.
         pad_to_multiple_of: Pad the embedding rows (extra rows are zero and masked).

@@ -105,7 +105,7 @@ class OmpOptions:
     k: int = 64
     select: str = "raw"
     tol: float = 1e-6
-    batch_size: int = 512
+    batch_size: int = 128
     search: str = "screened"
     refresh: int = 1
 

@@ -50,7 +50,7 @@ def omp(
     *,
     select: Selection = "raw",
     tol: float = 1e-6,
-    batch_size: int = 512,
+    batch_size: int = 128,
     search: Search = "screened",
     refresh: int = 1,
     shortlist: int | None = None,
@@ -66,8 +66,8 @@ def omp(
         batch_size: Targets per batch (``-1``: all at once).
         search: ``full`` scores every atom in the working dtype at every step; ``screened``
             (float32 only) finds the same atom faster, see :class:`ScreenedSearch`.
-        refresh: Screen every ``refresh`` steps and choose from the shortlist in between
-            (``1``: exact).
+        refresh: Longest gap between screens; in between, each target chooses from its last
+            shortlist (``1``: screen every step, exact; see :func:`next_screen`).
         shortlist: Atoms kept per screen (default 16, or 128 when ``refresh > 1``).
         on_batch: Called with the number of targets done after each batch.
     """
@@ -123,6 +123,30 @@ class _Screen:
     scored: torch.Tensor  # float32 (N, d)
     scored_bf16: torch.Tensor  # the same in bfloat16, for the screening GEMM
     norms: torch.Tensor  # (N,) float32
+    scratch: _Scratch
+
+
+class _Scratch:
+    """Reused output buffers for the per-step temporaries of a batch (tens of MB each).
+
+    A fresh tensor that size is a fresh ``mmap``: its first touch page-faults, which cost more
+    than the GEMM filling it on CPU.
+    """
+
+    def __init__(self) -> None:
+        self.flat: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        import math
+
+        import torch
+
+        need = math.prod(shape)
+        buf = self.flat.get(name)
+        if buf is None or buf.numel() < need or buf.dtype != like.dtype:
+            buf = torch.empty(need, dtype=like.dtype, device=like.device)
+            self.flat[name] = buf
+        return buf[:need].view(shape)
 
 
 class ScreenedSearch:
@@ -137,14 +161,16 @@ class ScreenedSearch:
     ties). Targets where it is not met are scored by the full float32 GEMM.
 
     **Reuse (approximate, ``refresh > 1``).** Between screens, a target chooses among its last
-    shortlist, rescored exactly against its current residual. The benchmark measures what this
-    changes (docs/benchmarks.md); ``refresh=1`` screens at every step and is exact.
+    shortlist, rescored exactly against its current residual. Screens fall on the steps of
+    :func:`next_screen`. The benchmark measures what this changes (docs/benchmarks.md);
+    ``refresh=1`` screens at every step and is exact.
     """
 
     def __init__(self, shared: _Screen, *, refresh: int = 1, shortlist: int = 16) -> None:
         n, d = shared.scored.shape
         self.s = shared
         self.refresh = max(1, refresh)
+        self.next = 0
         self.c = min(shortlist, n - 1)
         self.slack = 2.0**-8 + 2.0**-9 + d * 2.0**-24
         self.cand: torch.Tensor | None = None
@@ -159,27 +185,35 @@ class ScreenedSearch:
             scored=scored,
             scored_bf16=scored.to(torch.bfloat16),
             norms=scored.norm(dim=1),
+            scratch=_Scratch(),
         )
 
     def __call__(self, resid: torch.Tensor, chosen: torch.Tensor, step: int) -> torch.Tensor:
         import torch
 
-        screen = step % self.refresh == 0 or self.cand is None
+        screen = step >= self.next or self.cand is None
         if screen:
-            u = (resid.to(torch.bfloat16) @ self.s.scored_bf16.T).float().abs_()
+            self.next = next_screen(step, self.refresh)
+            b, (n, d) = resid.shape[0], self.s.scored.shape
+            scratch = self.s.scratch
+            approx = scratch.get("approx", (b, n), self.s.scored_bf16)
+            torch.mm(resid.to(torch.bfloat16), self.s.scored_bf16.T, out=approx)
+            u = scratch.get("bound", (b, n), resid)
+            u.copy_(approx).abs_()
             u.addcmul_(self.slack * resid.norm(dim=1, keepdim=True), self.s.norms[None, :])
             if step:
                 u.scatter_(1, chosen[:, :step].clamp_min(0), -1.0)  # never reselect an atom
             top = u.topk(self.c + 1, dim=1)
-            del u
             self.cand = top.indices[:, : self.c]
-            self.mats = self.s.scored[self.cand]
+            mats = scratch.get("shortlist", (b * self.c, d), self.s.scored)
+            torch.index_select(self.s.scored, 0, self.cand.reshape(-1), out=mats)
+            self.mats = mats.view(b, self.c, d)
             self.taken = top.values[:, : self.c] < 0  # already chosen: scored -1 above
             outside = top.values[:, self.c]
         assert self.cand is not None
         assert self.mats is not None
         assert self.taken is not None
-        exact = torch.bmm(self.mats, resid.unsqueeze(2)).squeeze(2).abs()
+        exact = _rowdot(resid, self.mats).abs()
         exact.masked_fill_(self.taken, -1.0)
         best, pos = exact.max(dim=1)
         j = self.cand.gather(1, pos[:, None]).squeeze(1)
@@ -191,6 +225,18 @@ class ScreenedSearch:
                 ShortStats.add("full", int(unsure.numel()))
         self.taken |= self.cand == j[:, None]
         return j
+
+
+def next_screen(step: int, refresh: int) -> int:
+    """The step after ``step`` at which :class:`ScreenedSearch` screens every atom again.
+
+    Gaps grow with the step, half of it, up to ``refresh``: 0, 1, 2, 3, 4, 6, 9, 13, 19, 28, ...
+    The first atoms remove most of the residual and change which atoms are best; late atoms
+    change it little. On SmolLM2's embeddings (3,005 targets, 46k anchors, k = 64) ``refresh=16``
+    screens 12 times instead of 64 and the mean relative residual stays within 0.1% of the exact
+    search's, where screening every 8 steps (8 screens) loses 3.7%.
+    """
+    return step + max(1, min(refresh, step // 2))
 
 
 class ShortStats:
@@ -234,10 +280,11 @@ def _pursue(
         j = select(resid, chosen, s)
         atom = dictionary[j]
         # Gram-Schmidt, twice ("twice is enough") so Q stays orthonormal in float32.
-        coef = torch.einsum("bsd,bd->bs", q[:, :s], atom)
-        v = atom - torch.einsum("bs,bsd->bd", coef, q[:, :s])
-        coef2 = torch.einsum("bsd,bd->bs", q[:, :s], v)
-        v = v - torch.einsum("bs,bsd->bd", coef2, q[:, :s])
+        qs_prev = q[:, :s]
+        coef = _rowdot(atom, qs_prev)
+        v = atom - _combine(coef, qs_prev)
+        coef2 = _rowdot(v, qs_prev)
+        v = v - _combine(coef2, qs_prev)
         coef = coef + coef2
         nrm = v.norm(dim=1).clamp_min(EPS)
         qs = v / nrm[:, None]
@@ -254,6 +301,21 @@ def _pursue(
     r_full = r_mat + torch.diag_embed(unused)
     coefs = torch.linalg.solve_triangular(r_full, qty.unsqueeze(2), upper=True).squeeze(2)
     return chosen, coefs
+
+
+def _rowdot(vecs: torch.Tensor, mats: torch.Tensor) -> torch.Tensor:
+    """``out[b, c] = <vecs[b], mats[b, c]>``, as a batch of row-vector x matrix products (about
+    three times faster on CPU than torch's batched matrix x column-vector kernel)."""
+    import torch
+
+    return torch.bmm(vecs.unsqueeze(1), mats.transpose(1, 2)).squeeze(1)
+
+
+def _combine(coefs: torch.Tensor, mats: torch.Tensor) -> torch.Tensor:
+    """``out[b] = Σ_c coefs[b, c] · mats[b, c]``."""
+    import torch
+
+    return torch.bmm(coefs.unsqueeze(1), mats).squeeze(1)
 
 
 def transfer(result: OmpResult, base_anchors: torch.Tensor, *, chunk: int = 4096) -> torch.Tensor:
