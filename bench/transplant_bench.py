@@ -209,7 +209,9 @@ def main() -> int:
     return 0
 
 
-def merge_base(old: dict[str, Any], new: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+def merge_base(
+    old: dict[str, Any], new: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any]:
     """The earlier results, less the rows this run will produce again (see ``--merge``)."""
     if old.get("k") != new["k"] or old.get("texts") != new["texts"]:
         raise SystemExit(

@@ -417,6 +417,10 @@ def test_valid_extensions_fast_path_equals_the_plain_oracle(name: str, count: in
     extra = ("def get_value", "x = 12345", "it's", "a  ", "naïve 中")
     # Mid-word, after a space, after punctuation, digits, whitespace runs, blank lines.
     extra += ("hello, ", "the quick", "end.\n\nThe", "f(x) + 1", "v2 = 7")
+    # Letter runs the tail's last piece continues, and contractions that stop them.
+    extra += ("it'l", "we'r", "don'tcha", "rock'n roll", "Türkiye'nin ba", "x'ſa", "MixedCASEword")  # noqa: RUF001
+    # Spaces at the end of a longer token: a word, a number or punctuation cannot follow.
+    extra += ("def f():\n       ", "x = ", "    ", "foo(a,  ", "\t ", " ", "f(x, ")
     if name == "gemma3-270m":
         extra = ("the quick", "hello, ", "a  ", "end.\n\nThe", "x = 12345")
     for text in extra:

@@ -198,6 +198,15 @@ def test_greedy_generation_follows_the_most_likely_byte() -> None:
     assert g.stopped_at_end
 
 
+def test_generation_past_the_end_takes_the_best_byte_and_stops_when_none_is_left() -> None:
+    """Without stopping at the end, the end slot is skipped (it used to be picked again and
+    again); when only the end has mass, generation stops."""
+    lm = ByteLM(toy.PerfectLM(toy.SPEC), toy.BruteVocab(toy.SPEC))
+    g = generate(lm, b"ab", max_bytes=20, greedy=True, stop_at_end=False)
+    assert g.continuation == b"bbbbbbb"
+    assert not g.stopped_at_end
+
+
 class _RandomByteLM:
     """A token LM over the 256 byte tokens + EOS whose next-token distribution is a seeded
     random function of the context."""

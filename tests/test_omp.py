@@ -112,7 +112,7 @@ def test_refresh_stays_close_to_the_exact_search_on_real_embeddings() -> None:
 
     path = prepared("smollm2-135m") / "model.safetensors"
     with safe_open(str(path), "pt") as f:
-        name = next(n for n in f.keys() if n.endswith("embed_tokens.weight"))
+        name = next(n for n in f.keys() if n.endswith("embed_tokens.weight"))  # noqa: SIM118
         e = f.get_tensor(name).float()
     perm = torch.randperm(e.shape[0], generator=torch.Generator().manual_seed(0))
     a, y = e[perm[:20000]].contiguous(), e[perm[20000:20256]].contiguous()

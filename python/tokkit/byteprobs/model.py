@@ -275,14 +275,17 @@ def generate(
     out = bytearray()
     ended = False
     while len(out) < max_bytes:
-        slot = pick_byte(
-            ens.distribution(states), greedy=greedy, temperature=temperature, top_p=top_p, rng=rng
-        )
+        dist = ens.distribution(states)
+        if not stop_at_end and dist[END] > 0:  # continue with the bytes alone
+            dist = dist.copy()
+            dist[END] = 0.0
+            if not dist.sum() > 0:
+                break
+            dist /= dist.sum()
+        slot = pick_byte(dist, greedy=greedy, temperature=temperature, top_p=top_p, rng=rng)
         if slot == END:
             ended = True
-            if stop_at_end:
-                break
-            continue
+            break
         out.append(slot)
         for s in states:
             s.push(slot)

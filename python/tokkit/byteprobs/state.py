@@ -53,7 +53,10 @@ class VocabTables:
         first[:n] = np.asarray(vocab.first_bytes(), dtype=np.int64)
         self.first = first
         self.ordinary = first >= 0
-        self.first_ordinary = first[self.ordinary]
+        #: Rows that are not ordinary tokens (specials, padding): never a byte.
+        self.unordinary = np.flatnonzero(~self.ordinary)
+        #: First byte of each row, 0 for the others (whose probability is kept at 0).
+        self.first_or_zero = np.where(self.ordinary, first, 0)
         pieces = [vocab.token_bytes(i) if first[i] >= 0 else b"" for i in range(n)]
         self.lengths = np.zeros(rows, dtype=np.int64)
         self.lengths[:n] = [len(p) for p in pieces]
@@ -76,6 +79,8 @@ class _Frontier:
     logp: float
     #: log P(v | frontier) with invalid extensions at -inf; set by ByteState.distribution.
     ext: np.ndarray | None = None
+    #: ``exp(ext)``, kept in step with it.
+    p: np.ndarray | None = None
     #: Extensions not yet checked for validity (exact mode); checked when a byte selects them.
     unchecked: np.ndarray | None = None
     #: log P(end of text | frontier), if the model has an end token.
@@ -132,6 +137,7 @@ class ByteState:
         self.pending: list[_Pending] = []
         self.stats = StepStats()
         self._dist: np.ndarray | None = None
+        self._scored: tuple[np.ndarray, float] | None = None
         self._rereading = False
 
     # -- next-byte distribution -------------------------------------------------------------
@@ -150,7 +156,9 @@ class ByteState:
         end_id = self.lm.end_id
         for f in new:
             lp = self.lm.logprobs(self.head + list(f.tail))
-            f.ext = np.where(self.t.ordinary, lp, -np.inf)
+            f.ext = lp.copy()  # the LM may memoise lp
+            f.ext[self.t.unordinary] = -np.inf
+            f.p = np.exp(f.ext)
             if end_id is not None:
                 f.end = float(lp[end_id])
         if not self.exact or _invalid_end(self.tail_bytes) != 0:
@@ -158,45 +166,53 @@ class ByteState:
         ref = max([f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending])
         weight = {id(f): math.exp(f.logp - ref) for f in self.frontiers}
         total = sum(float(np.exp(g.logp - ref).sum()) for g in self.pending)
-        probs: dict[int, np.ndarray] = {}
         for f in self.frontiers:
-            assert f.ext is not None
-            probs[id(f)] = np.exp(f.ext)
-            total += weight[id(f)] * float(probs[id(f)].sum())
+            assert f.p is not None
+            total += weight[id(f)] * float(f.p.sum())
         budget = self.exact_tol * total / len(new)
         unchecked = 0.0
         for f in new:
-            assert f.ext is not None
             w = weight[id(f)]
             allowed = budget / w if w > 0 else np.inf
-            unchecked += w * self._mask_invalid(f, f.ext, probs[id(f)], allowed)
+            unchecked += w * self._mask_invalid(f, allowed)
         if total > 0:
             self.stats.unchecked_mass = max(self.stats.unchecked_mass, unchecked / total)
 
-    def _mask_invalid(self, f: _Frontier, ext: np.ndarray, p: np.ndarray, allowed: float) -> float:
+    def _mask_invalid(self, f: _Frontier, allowed: float) -> float:
         """Mask invalid candidates of ``f`` in place, most probable first, until the unchecked
-        probability (under ``f``) is at most ``allowed``; returns that probability. ``p`` is
-        ``exp(ext)`` before masking."""
+        probability (under ``f``) is at most ``allowed``; returns that probability."""
+        assert f.p is not None
+        p = f.p
         total = float(p.sum())
         unchecked = total
         k = 256
         checked = np.zeros(p.size, dtype=bool)
         while unchecked > allowed and total > 0:
-            top = np.argpartition(-p, k - 1)[:k] if k < p.size else np.arange(p.size)
+            top = np.argpartition(p, p.size - k)[p.size - k :] if k < p.size else np.arange(p.size)
             todo = top[~checked[top] & (p[top] > 0.0)]
             if todo.size:
-                context = np.asarray(f.tail, dtype=np.uint32)
-                ok = np.asarray(
-                    self.t.vocab.valid_extensions(context, todo.astype(np.uint32)), dtype=bool
-                )
-                ext[todo[~ok]] = -np.inf
                 checked[todo] = True
-            unchecked = float(p[~checked].sum())
+                unchecked -= float(p[todo].sum())
+                self._mask(f, todo)
             if k >= p.size:
                 break
-            k = min(p.size, k * 4)
+            k = min(p.size, k * 16)
+        # The running difference drifts; the sum is exact (and cheap once per frontier).
+        unchecked = float(p[~checked].sum()) if unchecked > 0 else 0.0
         f.unchecked = ~checked & (p > 0.0)
         return unchecked
+
+    def _mask(self, f: _Frontier, todo: np.ndarray) -> np.ndarray:
+        """Check the extensions ``todo`` of ``f``, masking the invalid ones; returns which are
+        valid."""
+        assert f.ext is not None
+        assert f.p is not None
+        context = np.asarray(f.tail, dtype=np.uint32)
+        ok = np.asarray(self.t.vocab.valid_extensions(context, todo.astype(np.uint32)), dtype=bool)
+        bad = todo[~ok]
+        f.ext[bad] = -np.inf
+        f.p[bad] = 0.0
+        return ok
 
     def _canonical_tail(self) -> tuple[int, ...] | None:
         """``encode`` of the bytes after the head, or None when they are not UTF-8 text (the
@@ -208,7 +224,13 @@ class ByteState:
         return tuple(int(i) for i in self.t.vocab.encode(self.tail_bytes))
 
     def _scores(self) -> tuple[np.ndarray, float]:
-        """Unnormalised slot scores, relative to ``exp(ref)``, and ``ref``."""
+        """Unnormalised slot scores, relative to ``exp(ref)``, and ``ref`` (computed once per
+        byte read)."""
+        if self._scored is None:
+            self._scored = self._compute_scores()
+        return self._scored
+
+    def _compute_scores(self) -> tuple[np.ndarray, float]:
         self._extend_all()
         refs = [f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending]
         ref = max(refs) if refs else 0.0
@@ -219,11 +241,9 @@ class ByteState:
             )
         canonical = self._canonical_tail() if self.lm.end_id is not None else None
         for f in self.frontiers:
-            assert f.ext is not None
+            assert f.p is not None
             w = math.exp(f.logp - ref)
-            p = np.exp(f.ext)
-            by_byte = np.bincount(self.t.first_ordinary, weights=p[self.t.ordinary], minlength=256)
-            s[:256] += w * by_byte
+            s[:256] += w * np.bincount(self.t.first_or_zero, weights=f.p, minlength=256)
             if f.tail == canonical:
                 s[END] += w * math.exp(f.end)
         return s, ref
@@ -263,6 +283,7 @@ class ByteState:
         self._prune()
         self._advance_head()
         self._dist = None
+        self._scored = None
         return lp_b
 
     def _reread_without_mask(self, b: int) -> None:
@@ -328,11 +349,7 @@ class ByteState:
             todo = cand[keep]
             if not todo.size:
                 continue
-            context = np.asarray(f.tail, dtype=np.uint32)
-            ok = np.asarray(
-                self.t.vocab.valid_extensions(context, todo.astype(np.uint32)), dtype=bool
-            )
-            f.ext[todo[~ok]] = -np.inf
+            ok = self._mask(f, todo)
             f.unchecked[todo] = False
             add(f.tail, todo[ok], lp[keep][ok], 1)
         self.frontiers, self.pending = frontiers, pending

@@ -11,13 +11,16 @@ use tokkit_core::byteprobs::ByteVocab;
 use crate::errors::{TkResult, TokkitErr};
 
 /// A numpy array of `dtype` holding `data` (native byte order), writable.
-fn to_numpy<'py, T: Copy>(
+fn to_numpy<'py, T: Copy, const W: usize>(
     py: Python<'py>,
     data: &[T],
     dtype: &str,
-    to_bytes: impl Fn(T) -> Vec<u8>,
+    to_bytes: impl Fn(T) -> [u8; W],
 ) -> PyResult<Bound<'py, PyAny>> {
-    let raw: Vec<u8> = data.iter().flat_map(|&x| to_bytes(x)).collect();
+    let mut raw: Vec<u8> = Vec::with_capacity(data.len() * W);
+    for &x in data {
+        raw.extend_from_slice(&to_bytes(x));
+    }
     let np = py.import("numpy")?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", dtype)?;
@@ -26,13 +29,26 @@ fn to_numpy<'py, T: Copy>(
 }
 
 fn ids_array<'py>(py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyAny>> {
-    to_numpy(py, ids, "uint32", |x| x.to_ne_bytes().to_vec())
+    to_numpy(py, ids, "uint32", u32::to_ne_bytes)
 }
 
 /// Token ids from any integer sequence or array; out-of-range values raise `ConfigError`.
 fn ids_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
     let py = obj.py();
     let np = py.import("numpy")?;
+    // uint32 arrays (what the byte-level layer passes) are read as they are.
+    if let Ok(dtype) = obj.getattr("dtype") {
+        if dtype.getattr("name")?.extract::<String>()? == "uint32" {
+            let raw: Vec<u8> = obj
+                .call_method0("ravel")?
+                .call_method0("tobytes")?
+                .extract()?;
+            return Ok(raw
+                .chunks_exact(4)
+                .map(|c| u32::from_ne_bytes(c.try_into().expect("chunks of 4")))
+                .collect());
+        }
+    }
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", "int64")?;
     let arr = np.call_method("asarray", (obj,), Some(&kwargs))?;
@@ -104,9 +120,7 @@ impl PyByteVocab {
 
     /// int16 first byte of every ordinary token; -1 for special and empty tokens.
     fn first_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_numpy(py, &self.vocab.first_bytes(), "int16", |x| {
-            x.to_ne_bytes().to_vec()
-        })
+        to_numpy(py, &self.vocab.first_bytes(), "int16", i16::to_ne_bytes)
     }
 
     /// uint32 ids of the special added tokens.
@@ -158,7 +172,7 @@ impl PyByteVocab {
         let mask = py
             .detach(|| self.vocab.valid_extensions(&context, &candidates))
             .map_err(TokkitErr)?;
-        to_numpy(py, &mask, "bool", |x| vec![u8::from(x)])
+        to_numpy(py, &mask, "bool", |x| [u8::from(x)])
     }
 
     /// `valid_extensions` by the plain per-candidate oracle, without memo (tests and benches).
@@ -173,7 +187,7 @@ impl PyByteVocab {
         let mask = py
             .detach(|| self.vocab.valid_extensions_reference(&context, &candidates))
             .map_err(TokkitErr)?;
-        to_numpy(py, &mask, "bool", |x| vec![u8::from(x)])
+        to_numpy(py, &mask, "bool", |x| [u8::from(x)])
     }
 
     /// Forgets the contexts `valid_extensions` remembers (benches).

@@ -42,9 +42,9 @@ pub mod pairs;
 pub mod trie;
 pub mod validity;
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
-use hashbrown::HashMap;
 use rayon::prelude::*;
 
 use crate::encode::BpeEncoder;
@@ -53,8 +53,6 @@ use crate::hf_json::{self, LoadedBpe};
 use crate::train::TokenId;
 use pairs::PairRules;
 use trie::TokenIndex;
-
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Texts on which the segment-wise encoding must equal the encoder's (see the module doc).
 const SELF_TEST: &[&str] = &[
@@ -65,7 +63,7 @@ const SELF_TEST: &[&str] = &[
 ];
 
 /// How many contexts [`ByteVocab::valid_extensions`] remembers.
-const MEMO_CONTEXTS: usize = 16;
+const MEMO_CONTEXTS: usize = 128;
 
 /// The remembered analysis of one context: the part after its stable boundary and the
 /// candidates already decided after it.
@@ -78,7 +76,32 @@ struct ContextMemo {
     /// context: the tail text is UTF-8 and no non-special added token occurs in it or starts in
     /// it and runs on past its end.
     split_ok: Option<bool>,
-    results: Mutex<FastMap<TokenId, bool>>,
+    /// Whether a token of ASCII letters extends the tail's last piece (see
+    /// `ByteVocab::extends_letter_run`): the tail is valid with `split_ok`, the pre-tokenizer is
+    /// one whose letter runs are greedy, the tail ends in an ASCII letter with no `'` in its
+    /// last three bytes, and the pair rules can replay every token of its last piece.
+    letter_run: bool,
+    /// Whether the tail ends in a space inside a longer token, so that a word, a number or
+    /// punctuation after it cannot follow (see `ByteVocab::space_cut_rejects`).
+    space_cut: bool,
+    /// Per candidate id: 0 not decided yet, 1 invalid, 2 valid. Dense: a step checks up to the
+    /// whole vocabulary after one context, and a hash map's inserts cost more than the checks.
+    results: Vec<AtomicU8>,
+}
+
+/// The states of [`ContextMemo::results`] and `ByteVocab::alone`.
+const UNKNOWN: u8 = 0;
+const INVALID: u8 = 1;
+const VALID: u8 = 2;
+
+fn decided(ok: bool) -> u8 {
+    if ok { VALID } else { INVALID }
+}
+
+fn unknown_slots(n: usize) -> Vec<AtomicU8> {
+    std::iter::repeat_with(|| AtomicU8::new(UNKNOWN))
+        .take(n)
+        .collect()
 }
 
 /// The Qwen2 split pattern (Llama-3's with single digits).
@@ -122,7 +145,7 @@ pub struct ByteVocab {
     letter_runs: Option<LetterRuns>,
     boundaries: Option<Boundaries>,
     /// `oracle([v], bytes(v))` per id, filled lazily: 0 unknown, 1 invalid, 2 valid.
-    alone: Vec<std::sync::atomic::AtomicU8>,
+    alone: Vec<AtomicU8>,
     memo: Mutex<Vec<(Vec<TokenId>, Arc<ContextMemo>)>>,
 }
 
@@ -194,9 +217,7 @@ impl ByteVocab {
         } else {
             None
         };
-        let alone = (0..n)
-            .map(|_| std::sync::atomic::AtomicU8::new(0))
-            .collect();
+        let alone = unknown_slots(n);
         let mut vocab = Self {
             encoder,
             special,
@@ -411,12 +432,17 @@ impl ByteVocab {
             && self.find_added(&tail_text, 0).is_none()
             && self.added_completions(&tail_text).is_empty())
         .then(|| self.check(&tail_ids, &tail_text, b""));
+        let letter_run =
+            split_ok == Some(true) && self.last_piece_is_letter_run(&tail_ids, &tail_text);
+        let space_cut = self.last_space_is_cut(&tail_ids, &tail_text);
         ContextMemo {
             tail_ids,
             tail_text,
             valid,
             split_ok,
-            results: Mutex::new(FastMap::default()),
+            letter_run,
+            space_cut,
+            results: unknown_slots(self.encoder.vocab_size()),
         }
     }
 
@@ -477,52 +503,62 @@ impl ByteVocab {
         if !memo.valid {
             return Ok(vec![false; candidates.len()]);
         }
-        let known: Vec<Option<bool>> = {
-            let results = memo
-                .results
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            candidates.iter().map(|v| results.get(v).copied()).collect()
-        };
         // Per worker buffers: the ids, the text and the text with a probe.
         let out: Vec<bool> = candidates
             .par_iter()
-            .zip(&known)
             .with_min_len(256)
             .map_init(
                 || (memo.tail_ids.clone(), memo.tail_text.clone(), Vec::new()),
-                |(ids, text, s), (&v, known)| {
-                    known.unwrap_or_else(|| {
-                        if !self.is_ordinary(v) {
-                            return false;
-                        }
-                        ids.truncate(memo.tail_ids.len());
-                        ids.push(v);
-                        text.truncate(memo.tail_text.len());
-                        let bytes = self.encoder.token_bytes(v).unwrap_or_default();
-                        if let Some(ok) = memo.split_ok {
-                            if self.splits_before(&memo.tail_text, bytes) {
-                                return ok && self.alone_valid(v, s);
-                            }
-                        }
-                        text.extend_from_slice(bytes);
-                        if self.reference {
-                            self.oracle(ids, text)
-                        } else {
-                            self.oracle_fast(ids, text, s)
-                        }
-                    })
+                |(ids, text, s), &v| {
+                    let slot = &memo.results[v as usize];
+                    match slot.load(Ordering::Relaxed) {
+                        INVALID => return false,
+                        VALID => return true,
+                        _ => {}
+                    }
+                    let ok = self.decide(&memo, v, ids, text, s);
+                    slot.store(decided(ok), Ordering::Relaxed);
+                    ok
                 },
             )
             .collect();
-        let mut results = memo
-            .results
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if results.len() < 1 << 20 {
-            results.extend(candidates.iter().copied().zip(out.iter().copied()));
-        }
         Ok(out)
+    }
+
+    /// Whether `memo`'s context ⊕ `[v]` is valid: the sound shortcuts first, then the oracle
+    /// (`ids`, `text` and `s` are reused buffers that start with the context's tail).
+    fn decide(
+        &self,
+        memo: &ContextMemo,
+        v: TokenId,
+        ids: &mut Vec<TokenId>,
+        text: &mut Vec<u8>,
+        s: &mut Vec<u8>,
+    ) -> bool {
+        if !self.is_ordinary(v) {
+            return false;
+        }
+        let bytes = self.encoder.token_bytes(v).unwrap_or_default();
+        if memo.space_cut && self.space_cut_rejects(bytes) {
+            return false;
+        }
+        if memo.letter_run && self.extends_letter_run(v, bytes) {
+            return self.pair_continues(&memo.tail_ids, v);
+        }
+        if let Some(ok) = memo.split_ok {
+            if self.splits_before(&memo.tail_text, bytes) {
+                return ok && self.alone_valid(v, s);
+            }
+        }
+        ids.truncate(memo.tail_ids.len());
+        ids.push(v);
+        text.truncate(memo.tail_text.len());
+        text.extend_from_slice(bytes);
+        if self.reference {
+            self.oracle(ids, text)
+        } else {
+            self.oracle_fast(ids, text, s)
+        }
     }
 
     /// The leftmost non-special added token in `bytes[from..]`: `(offset, length, id)`.

@@ -17,7 +17,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Boundaries, ByteVocab, LetterRuns};
+use super::{Boundaries, ByteVocab, INVALID, LetterRuns, VALID, decided};
 use crate::train::TokenId;
 
 /// Continuations of a complete text, one per char class the look-aheads and contraction
@@ -301,7 +301,9 @@ impl ByteVocab {
     /// encoding would make `(l, v)` valid by spec §5.2 fact II), or runs on into `c` and its
     /// encoding cannot start with tokens holding the invalid pair `(l, v)` (fact II again).
     ///
-    /// Condition 2 is established only where it is provable from the pattern:
+    /// Condition 2 is established only where it is provable from the pattern (or where `p - 1`
+    /// is a space and `p` a letter, punctuation or, in GPT-2, a digit: a piece starts at the
+    /// space and holds `p`, see [`space_cut_rejects`](Self::space_cut_rejects)):
     /// - a byte-level encoder (no normalizer) whose pre-tokenizer is exactly the GPT-2, Llama-3
     ///   or Qwen2 regex;
     /// - the bytes at `p - 1` and `p` are both ASCII letters (or both ASCII digits, GPT-2 only);
@@ -329,7 +331,8 @@ impl ByteVocab {
                 let joined = (a.is_ascii_alphabetic() && b.is_ascii_alphabetic())
                     || (kind == LetterRuns::WithDigitRuns
                         && a.is_ascii_digit()
-                        && b.is_ascii_digit());
+                        && b.is_ascii_digit())
+                    || (a == b' ' && self.space_cut_rejects(&text[p..]));
                 joined && !text[p.saturating_sub(3)..p].contains(&b'\'')
             }
             // A word starts only at a space symbol; a raw `▁` is one after normalization.
@@ -351,12 +354,12 @@ impl ByteVocab {
     pub(super) fn alone_valid(&self, v: TokenId, s: &mut Vec<u8>) -> bool {
         let slot = &self.alone[v as usize];
         match slot.load(Ordering::Relaxed) {
-            1 => false,
-            2 => true,
+            INVALID => false,
+            VALID => true,
             _ => {
                 let text = self.encoder.token_bytes(v).unwrap_or_default();
                 let ok = self.oracle_fast(&[v], text, s);
-                slot.store(if ok { 2 } else { 1 }, Ordering::Relaxed);
+                slot.store(decided(ok), Ordering::Relaxed);
                 ok
             }
         }
@@ -421,6 +424,101 @@ impl ByteVocab {
             }
             None => false,
         }
+    }
+
+    /// Whether the tail's last piece is a letter run that ASCII letters extend (the
+    /// `ContextMemo::letter_run` conditions, given that `tail_ids` is the valid encoding of
+    /// `tail_text` with no added token in or after it).
+    pub(super) fn last_piece_is_letter_run(&self, tail_ids: &[TokenId], tail_text: &[u8]) -> bool {
+        let (Some(rules), Some(_), Some(&last)) = (&self.pairs, self.letter_runs, tail_text.last())
+        else {
+            return false;
+        };
+        if self.max_added_len > 0 {
+            return false; // an added token could match across the tail's end
+        }
+        let n = tail_text.len();
+        if !last.is_ascii_alphabetic() || tail_text[n.saturating_sub(3)..].contains(&b'\'') {
+            return false;
+        }
+        let Ok(text) = std::str::from_utf8(tail_text) else {
+            return false;
+        };
+        let Some(piece) = self.segments(text).last().copied() else {
+            return false;
+        };
+        // The tokens of the last piece: those ending after its start (the tail is valid, so
+        // tokens and pieces align).
+        let mut end = n;
+        for &id in tail_ids.iter().rev() {
+            if end <= piece.start {
+                break;
+            }
+            if !rules.usable(id) {
+                return false;
+            }
+            end -= self.len_of(id);
+        }
+        end == piece.start
+    }
+
+    /// Whether token `v`, spelled `bytes`, lies wholly inside the letter run it continues (it
+    /// is ASCII letters only) and the pair rules can replay it.
+    pub(super) fn extends_letter_run(&self, v: TokenId, bytes: &[u8]) -> bool {
+        !bytes.is_empty()
+            && bytes.iter().all(u8::is_ascii_alphabetic)
+            && self.pairs.as_ref().is_some_and(|r| r.usable(v))
+    }
+
+    /// `oracle(tail ⊕ [v])` when the tail's last piece is a letter run (`letter_run`) and `v`
+    /// extends it ([`extends_letter_run`](Self::extends_letter_run)): whether `(last, v)` is a
+    /// valid pair.
+    ///
+    /// Why. The piece holding the tail's last byte is a greedy letter-run match (the patterns of
+    /// `LetterRuns`; not a contraction, as no `'` is among its last three bytes); at its start the
+    /// same alternative matches in `tail ⊕ v ⊕ c` and runs on through `v`'s letters, and the
+    /// matches before it end before the tail's last byte, so they do not change. With `c`
+    /// empty the pieces are those of the tail with `v` appended to the last one, and a
+    /// sequence tiling a piece is its BPE encoding iff each token is and each adjacent pair is
+    /// (spec §5.2): the tail's pairs are (it is valid), so the empty probe passes iff `(last,
+    /// v)` does. If it does not, [`same_piece_pair_rejects`](Self::same_piece_pair_rejects)
+    /// proves no probe passes. No added token is involved: `letter_run` requires a vocabulary
+    /// without non-special added tokens.
+    pub(super) fn pair_continues(&self, tail_ids: &[TokenId], v: TokenId) -> bool {
+        let (Some(rules), Some(&last)) = (&self.pairs, tail_ids.last()) else {
+            return false;
+        };
+        rules.pair_is_valid(&self.encoder, last, v)
+    }
+
+    /// Whether the tail ends in a space that its last token shares with earlier bytes (the
+    /// `ContextMemo::space_cut` condition).
+    pub(super) fn last_space_is_cut(&self, tail_ids: &[TokenId], tail_text: &[u8]) -> bool {
+        self.letter_runs.is_some()
+            && self.max_added_len == 0
+            && tail_text.last() == Some(&b' ')
+            && tail_ids.last().is_some_and(|&t| self.len_of(t) > 1)
+    }
+
+    /// With `space_cut`: whether a token spelled `bytes` is invalid after the tail because it
+    /// starts with an ASCII letter, ASCII punctuation, or (GPT-2) an ASCII digit.
+    ///
+    /// Why. Let `p` be where the token starts; the tail's last byte `p - 1` is a space. In
+    /// `text ⊕ c`, whatever `c`, a piece starts at `p - 1` and runs past `p`: the
+    /// alternative ` ?\p{L}+` (GPT-2; `[^\r\n\p{L}\p{N}]?\p{L}+` in Llama-3 and Qwen2),
+    /// ` ?[^\s\p{L}\p{N}]+` or (GPT-2) ` ?\p{N}+` matches there, and no contraction can (they
+    /// start with `'`). No match that starts earlier holds `p - 1`: only the whitespace
+    /// alternatives take a space, and `\s+(?!\S)` on a run that reaches `p` gives the run's
+    /// last space back, because a non-space follows it; a run that is this one space starts
+    /// at `p - 1`. So the piece boundary at `p - 1` falls inside the tail's last token, which
+    /// is longer than the space, and no check can pass. (`letter_runs` encoders only: the
+    /// pre-tokenizer is exactly one of those patterns; no non-special added tokens.)
+    pub(super) fn space_cut_rejects(&self, bytes: &[u8]) -> bool {
+        bytes.first().is_some_and(|&b| {
+            b.is_ascii_alphabetic()
+                || b.is_ascii_punctuation()
+                || (self.letter_runs == Some(LetterRuns::WithDigitRuns) && b.is_ascii_digit())
+        })
     }
 
     /// The oracle for ordinary tokens `ids` with `text == decode(ids)`.
