@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 __all__ = ["END", "NUM_SLOTS", "ByteState", "VocabTables"]
 
+#: Probability bands (relative to a frontier's most likely token) checked for validity in turn;
+#: 0 is every remaining candidate.
+_BANDS = (1e-4, 1e-8, 1e-12, 0.0)
+
 #: Slots of a next-byte distribution: bytes 0-255, then the end of the text.
 NUM_SLOTS = 257
 END = 256
@@ -180,25 +184,33 @@ class ByteState:
 
     def _mask_invalid(self, f: _Frontier, allowed: float) -> float:
         """Mask invalid candidates of ``f`` in place, most probable first, until the unchecked
-        probability (under ``f``) is at most ``allowed``; returns that probability."""
+        probability (under ``f``) is at most ``allowed``; returns that probability.
+
+        Candidates are taken in bands of probability relative to the most likely one (down to
+        1e-4 of it, then 1e-8, 1e-12, then all): a band is one comparison over the vocabulary,
+        where a top-k selection would be a partition.
+        """
         assert f.p is not None
         p = f.p
         total = float(p.sum())
+        if not total > allowed:
+            f.unchecked = p > 0.0
+            return total
+        top = float(p.max())
         unchecked = total
-        k = 256
         checked = np.zeros(p.size, dtype=bool)
-        while unchecked > allowed and total > 0:
-            top = np.argpartition(p, p.size - k)[p.size - k :] if k < p.size else np.arange(p.size)
-            todo = top[~checked[top] & (p[top] > 0.0)]
+        for band in _BANDS:
+            todo = np.flatnonzero((p >= top * band) & ~checked) if band else None
+            if todo is None:
+                todo = np.flatnonzero(~checked & (p > 0.0))
             if todo.size:
                 checked[todo] = True
                 unchecked -= float(p[todo].sum())
                 self._mask(f, todo)
-            if k >= p.size:
+            if unchecked <= allowed:
                 break
-            k = min(p.size, k * 16)
         # The running difference drifts; the sum is exact (and cheap once per frontier).
-        unchecked = float(p[~checked].sum()) if unchecked > 0 else 0.0
+        unchecked = float(p[~checked].sum())
         f.unchecked = ~checked & (p > 0.0)
         return unchecked
 
