@@ -80,7 +80,9 @@ $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon: bench/requirements-mergekit.txt | $(
 
 .PHONY: bench-transplant
 bench-transplant: dev $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon ## Transplant methods both ways vs mergekit-tokensurgeon
-	$(PY) bench/transplant_bench.py --out bench/out/transplant.json --markdown docs/benchmarks.md
+	$(PY) bench/transplant_bench.py --max-bytes 6000 --out bench/out/transplant.json --markdown docs/benchmarks.md
+	$(PY) bench/omp_sample_bench.py --rows 2000 --markdown docs/benchmarks.md
+	$(PY) bench/transplant_roles.py --markdown docs/benchmarks.md
 
 .PHONY: bench-byteprobs
 bench-byteprobs: dev ## Byte-level generation cost and cross-tokenizer ensemble bits per byte
