@@ -82,7 +82,8 @@ $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon: bench/requirements-mergekit.txt | $(
 bench-transplant: dev $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon ## Transplant methods both ways vs mergekit-tokensurgeon
 	$(PY) bench/transplant_bench.py --max-bytes 6000 --out bench/out/transplant.json --markdown docs/benchmarks.md
 	$(PY) bench/omp_sample_bench.py --rows 2000 --markdown docs/benchmarks.md
-	$(PY) bench/transplant_roles.py --markdown docs/benchmarks.md
+	$(PY) bench/transplant_roles.py --markdown docs/benchmarks.md \
+		--untied-from bench/out/transplant-work/smol-on-gemma-tokkit-omp-r16
 
 .PHONY: bench-byteprobs
 bench-byteprobs: dev ## Byte-level generation cost and cross-tokenizer ensemble bits per byte

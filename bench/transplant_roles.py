@@ -11,7 +11,13 @@ targets that are new tokens and over shared ones, for
   k = 64, 16 or 8, and centred;
 - OMP rows as inputs with the subword mean as outputs (head untied).
 
-    python bench/transplant_roles.py --markdown docs/benchmarks.md
+With ``--untied-from DIR`` it also assembles, from that tied OMP transplant and the subword-mean
+one, the model ``tokkit transplant --untie-output mean`` writes for the same OMP run (inputs:
+the OMP model's rows; output layer: the mean model's rows), and scores it end to end on the
+benchmark texts with ``tokkit score``.
+
+    python bench/transplant_roles.py --markdown docs/benchmarks.md \
+        --untied-from bench/out/transplant-work/smol-on-gemma-tokkit-omp-r16
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ def main() -> int:
     ap.add_argument("--chars", type=int, default=2500, help="characters of each text")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "transplant-roles.json")
     ap.add_argument("--markdown", type=Path)
+    ap.add_argument("--untied-from", type=Path, help="a tied OMP transplant to untie and score")
     args = ap.parse_args()
 
     import torch
@@ -108,12 +115,40 @@ def main() -> int:
         "new_tokens_used": len(used),
         "rows": rows,
     }
+    if args.untied_from:
+        result["untied"] = untied_scores(args.untied_from, args.start)
     for r in rows:
         print(r, file=sys.stderr)
     write_json(args.out, result)
     if args.markdown:
         write_section(args.markdown, "transplant-roles", markdown(result))
     return 0
+
+
+def untied_scores(omp_dir: Path, mean_dir: Path) -> dict[str, Any]:
+    """Bits per byte of ``omp_dir``'s inputs with ``mean_dir``'s rows as an untied head."""
+    import shutil
+    import subprocess
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    out = omp_dir.with_name(omp_dir.name + "-untied-mean")
+    shutil.rmtree(out, ignore_errors=True)
+    model = AutoModelForCausalLM.from_pretrained(omp_dir)
+    head = AutoModelForCausalLM.from_pretrained(mean_dir).get_input_embeddings().weight
+    model.config.tie_word_embeddings = False
+    model.get_output_embeddings().weight = torch.nn.Parameter(head.detach().clone())
+    model.save_pretrained(out)
+    for f in omp_dir.iterdir():
+        if f.suffix in (".json", ".jinja") and not (out / f.name).exists():
+            shutil.copy(f, out / f.name)
+    scores = {}
+    for text in sorted(TEXTS.glob("*.txt")):
+        cmd = [sys.executable, "-m", "tokkit", "score", "--model", str(out), "--json", str(text)]
+        done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        scores[text.stem] = json.loads(done.stdout)["bits_per_byte"]
+    return {"model": str(out), "bits_per_byte": scores}
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -133,6 +168,14 @@ def markdown(r: dict[str, Any]) -> str:
             for t in ("turkish", "english")
         ]
         lines.append(f"| {row['rows']} | " + " | ".join(cells) + " |")
+    if "untied" in r:
+        bpb = r["untied"]["bits_per_byte"]
+        lines += [
+            "",
+            "End to end, every new row: the OMP transplant's rows as inputs and the subword-mean "
+            "transplant's as an untied output layer (what `--untie-output mean` writes), bits "
+            "per byte: " + ", ".join(f"{t} {v:.3f}" for t, v in bpb.items()) + ".",
+        ]
     return "\n".join(lines)
 
 

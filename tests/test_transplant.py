@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tokkit.exceptions import ModelError, TransplantError
+from tokkit.exceptions import ConfigError, ModelError, TransplantError
 from tokkit.score import score_model
 from tokkit.transplant import transplant
 
@@ -131,6 +131,38 @@ def test_new_rows_beat_random(smol: Path, superbpe: Path, tmp_path: Path) -> Non
         transplant(smol, superbpe, method=method, out=out)
         scores[method] = score_model(out, [ENGLISH]).bits_per_byte
     assert scores["mean"] < scores["random"], scores
+
+
+def test_untie_output_keeps_the_method_rows_as_inputs_and_the_mean_as_outputs(
+    smol: Path, superbpe: Path, tmp_path: Path
+) -> None:
+    """``--untie-output mean``: inputs as the method gives them, outputs as the subword mean,
+    copied rows in both; the saved model loads untied."""
+    from transformers import AutoModelForCausalLM
+
+    def load(path: Path) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        m = AutoModelForCausalLM.from_pretrained(path)
+        e, u = m.get_input_embeddings().weight, m.get_output_embeddings().weight
+        return e.detach(), u.detach(), e.data_ptr() == u.data_ptr()
+
+    transplant(smol, superbpe, method="random", out=tmp_path / "random")
+    transplant(smol, superbpe, method="mean", out=tmp_path / "mean")
+    r = transplant(smol, superbpe, method="random", untie_output="mean", out=tmp_path / "untied")
+    e_rand, _, tied_rand = load(tmp_path / "random")
+    e_mean, _, _ = load(tmp_path / "mean")
+    e, u, tied = load(tmp_path / "untied")
+    assert tied_rand
+    assert not tied
+    assert not r.report["tied"]
+    assert torch.equal(e, e_rand)
+    assert torch.equal(u, e_mean)
+    assert not torch.equal(e, u)
+    assert (
+        score_model(tmp_path / "untied", [ENGLISH]).bits_per_byte
+        < score_model(tmp_path / "random", [ENGLISH]).bits_per_byte
+    )
+    with pytest.raises(ConfigError, match="untie-output"):
+        transplant(smol, superbpe, method="mean", untie_output="sum")
 
 
 def test_padded_rows_are_masked_when_scoring(smol: Path, tmp_path: Path) -> None:

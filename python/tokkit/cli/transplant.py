@@ -124,6 +124,15 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="allow a new tokenizer without an end-of-sequence token",
     )
+    p.add_argument(
+        "--untie-output",
+        choices=["mean"],
+        help=(
+            "tied models only: give the output layer its own rows, new ones by the subword "
+            "mean, the method's rows staying the inputs (doubles the embedding parameters; "
+            "helps OMP onto a much larger vocabulary, see docs/benchmarks.md)"
+        ),
+    )
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1... (default: cpu)")
     p.add_argument(
         "--progress", choices=PROGRESS_MODES, help="progress on stderr (default: bar on a TTY)"
@@ -157,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             pad_to_multiple_of=args.pad_to_multiple_of,
             copy_chat_template=args.copy_chat_template,
+            untie_output=args.untie_output,
             allow_missing_specials=args.allow_missing_specials,
             device=args.device,
             progress=args.progress or default_mode(),

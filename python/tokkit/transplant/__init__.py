@@ -285,6 +285,7 @@ def transplant(
     pad_to_multiple_of: int | None = None,
     copy_chat_template: bool = False,
     allow_missing_specials: bool = False,
+    untie_output: str | None = None,
     device: str = "cpu",
     progress: ProgressMode = "none",
 ) -> TransplantResult:
@@ -308,6 +309,10 @@ def transplant(
         pad_to_multiple_of: Pad the embedding rows (extra rows are zero and masked).
         copy_chat_template: Carry the base chat template over when the new tokenizer has none
             and every special token it uses exists in the new vocabulary.
+        untie_output: ``"mean"``: for a model that ties its input and output embeddings, give
+            the output layer its own matrix, whose new rows are the subword mean, while the
+            method's rows stay the inputs. The output layer then predicts a new token from
+            the pieces the model used to predict; it doubles the embedding parameters.
         device: ``cpu``, ``cuda``, ``cuda:1``...
 
     Returns:
@@ -327,6 +332,8 @@ def transplant(
     started = time.perf_counter()
     from tokkit import models
 
+    if untie_output not in (None, "mean"):
+        raise ConfigError(f"--untie-output takes 'mean', not {untie_output!r}")
     model = models.path(str(model))  # a missing model is reported before the tokenizer
     tokenizer = _resolve_tokenizer_path(tokenizer)
     warns: list[str] = []
@@ -394,8 +401,14 @@ def transplant(
         seed=seed,
         progress=progress,
     )
+    if untie_output and not base.tied:
+        raise ConfigError(
+            f"{base.path} already has its own output layer; --untie-output is for models that "
+            "tie it to the input embeddings"
+        )
     new_e: torch.Tensor | None = None
     new_u: torch.Tensor | None = None
+    out_rows: torch.Tensor | None = None  # new output rows of an untied head
     if matching.new:
         if method == "omp":
             assert donor_side is not None
@@ -426,6 +439,8 @@ def transplant(
             new_e, new_u = focus_rows(problem, encoder=encoder, device=device)
         else:
             new_e, new_u = random_rows(problem)
+        if untie_output:
+            out_rows = new_e if method == "mean" else mean_rows(problem)[0]
 
     def assemble(old: torch.Tensor, fresh: torch.Tensor | None) -> torch.Tensor:
         out_m = torch.zeros((rows, old.shape[1]), dtype=old.dtype, device=old.device)
@@ -438,20 +453,26 @@ def transplant(
         return out_m
 
     with torch.no_grad():
-        e_final = assemble(emb.weight.detach(), new_e)
-        emb.weight = torch.nn.Parameter(e_final, requires_grad=False)
+        e_old = emb.weight.detach()
+        emb.weight = torch.nn.Parameter(assemble(e_old, new_e), requires_grad=False)
         emb.num_embeddings = rows
+        if untie_output:  # the head's base rows are the tied input rows
+            head, old_head, new_u = base.model.get_output_embeddings(), e_old, out_rows
+        elif head is not None:
+            old_head = head.weight.detach()
         if head is not None:
-            head.weight = torch.nn.Parameter(
-                assemble(head.weight.detach(), new_u), requires_grad=False
-            )
+            head.weight = torch.nn.Parameter(assemble(old_head, new_u), requires_grad=False)
             head.out_features = rows
     emb.padding_idx = None
     cfg = base.model.config
     cfg.vocab_size = rows
     if hasattr(cfg, "get_text_config"):
         cfg.get_text_config().vocab_size = rows
-    if base.tied:
+    if untie_output:
+        cfg.tie_word_embeddings = False
+        if hasattr(cfg, "get_text_config"):
+            cfg.get_text_config().tie_word_embeddings = False
+    elif base.tied:
         base.model.tie_weights()
     specials = {
         "bos_token_id": new_tok.bos_token_id,
@@ -485,7 +506,7 @@ def transplant(
             "sha256": _tokenizer_sha(Path(tokenizer)),
         },
         "rows": rows,
-        "tied": base.tied,
+        "tied": base.tied and not untie_output,
         "shared_tokens": len(matching.copy),
         "new_tokens": len(matching.new),
         "junk_ids": junk,
@@ -586,7 +607,7 @@ def _parameters(method: str, scope: dict[str, Any]) -> dict[str, Any]:
         "mean": [],
         "random": [],
     }[method]
-    common = ["seed", "pad_to_multiple_of", "device", "copy_chat_template"]
+    common = ["seed", "pad_to_multiple_of", "device", "copy_chat_template", "untie_output"]
     return {key: scope[key] for key in [*keys, *common]}
 
 
