@@ -84,8 +84,9 @@ def test_untied_qwen_rebuilds_embeddings_and_head_separately(tmp_path: Path) -> 
     assert score_model(out, [ENGLISH]).bits_per_byte < 3.0
 
 
-def test_mergekit_compat_misses_byte_level_newlines() -> None:
-    """Byte identity copies SmolLM2's 'Ċ' from Gemma's newline; mergekit's spelling rule cannot."""
+def test_mergekit_compat_copies_byte_level_newlines_from_the_wrong_token() -> None:
+    """Byte identity copies SmolLM2's 'Ċ' (a newline) from Gemma's newline; mergekit's spelling
+    rule copies it from Gemma's letter 'Ċ', and so for 160-odd byte-level characters."""
     from tokkit.transplant import _load_side, _mergekit_matching, load_tokenizer
     from tokkit.vocab import match_vocabularies, vocab_from_hf
 
@@ -95,6 +96,11 @@ def test_mergekit_compat_misses_byte_level_newlines() -> None:
     ours = match_vocabularies(gemma.vocab, smol_vocab, base_rows=gemma.rows)
     theirs = _mergekit_matching(gemma, smol_tok, smol_vocab, [])
     newline = smol_tok.convert_tokens_to_ids("Ċ")
-    assert newline in ours.copy
-    assert newline in theirs.new
+    assert gemma.vocab.raw_bytes(ours.copy[newline]) == b"\n"
+    assert gemma.vocab.strings[theirs.copy[newline]] == "Ċ"
+    different = [
+        i for i, j in theirs.copy.items() if smol_vocab.raw_bytes(i) != gemma.vocab.raw_bytes(j)
+    ]
+    assert len(different) > 100
+    assert all(smol_vocab.raw_bytes(i) == gemma.vocab.raw_bytes(j) for i, j in ours.copy.items())
     assert len(theirs.copy) < len(ours.copy)

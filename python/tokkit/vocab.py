@@ -234,6 +234,9 @@ def match_vocabularies(
     ``skip`` are left out of both ``copy`` and ``new`` (the caller's junk).
     """
     rep = base.representatives(base_rows)
+    # Among base ids with the key, the one spelled like the new token (Gemma's "<0x41>" and "A"
+    # share a key; onto its own vocabulary each must copy itself).
+    base_by_string = {s: i for i, s in base.strings.items() if i < base_rows}
     base_by_role: dict[str, int] = {}
     for role, s in base.roles.items():
         k = (True, s, b"")
@@ -246,7 +249,9 @@ def match_vocabularies(
         if i in skip_set:
             continue
         key = new.keys[i]
-        j = rep.get(key)
+        j = base_by_string.get(new.strings.get(i, ""))
+        if j is None or base.keys.get(j) != key:
+            j = rep.get(key)
         if j is None and key[0]:
             j = next((base_by_role[r] for r in new.role_of(i) if r in base_by_role), None)
         if j is None:
