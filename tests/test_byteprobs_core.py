@@ -333,6 +333,8 @@ def test_covers_of_an_english_prompt() -> None:
     )
     covers = vocab.covers(prompt)
     assert 1 < len(covers) < 10_000
+    assert len({tuple(ids.tolist()) for ids, _ in covers}) == len(covers)  # no cover twice
+    assert all(vocab.is_valid(ids) for ids, _ in covers)
     exact = [ids.tolist() for ids, rem in covers if rem == 0]
     assert exact == [vocab.encode(prompt).tolist()]
     for ids, rem in covers[:50]:

@@ -170,21 +170,24 @@ class ByteState:
         ref = max([f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending])
         weight = {id(f): math.exp(f.logp - ref) for f in self.frontiers}
         total = sum(float(np.exp(g.logp - ref).sum()) for g in self.pending)
+        mass: dict[int, float] = {}
         for f in self.frontiers:
             assert f.p is not None
-            total += weight[id(f)] * float(f.p.sum())
+            mass[id(f)] = float(f.p.sum())
+            total += weight[id(f)] * mass[id(f)]
         budget = self.exact_tol * total / len(new)
         unchecked = 0.0
         for f in new:
             w = weight[id(f)]
             allowed = budget / w if w > 0 else np.inf
-            unchecked += w * self._mask_invalid(f, allowed)
+            unchecked += w * self._mask_invalid(f, mass[id(f)], allowed)
         if total > 0:
             self.stats.unchecked_mass = max(self.stats.unchecked_mass, unchecked / total)
 
-    def _mask_invalid(self, f: _Frontier, allowed: float) -> float:
+    def _mask_invalid(self, f: _Frontier, total: float, allowed: float) -> float:
         """Mask invalid candidates of ``f`` in place, most probable first, until the unchecked
-        probability (under ``f``) is at most ``allowed``; returns that probability.
+        probability (under ``f``, whose extensions sum to ``total``) is at most ``allowed``;
+        returns that probability.
 
         Candidates are taken in bands of probability relative to the most likely one (down to
         1e-4 of it, then 1e-8, 1e-12, then all): a band is one comparison over the vocabulary,
@@ -192,7 +195,6 @@ class ByteState:
         """
         assert f.p is not None
         p = f.p
-        total = float(p.sum())
         if not total > allowed:
             f.unchecked = p > 0.0
             return total
@@ -200,9 +202,8 @@ class ByteState:
         unchecked = total
         checked = np.zeros(p.size, dtype=bool)
         for band in _BANDS:
-            todo = np.flatnonzero((p >= top * band) & ~checked) if band else None
-            if todo is None:
-                todo = np.flatnonzero(~checked & (p > 0.0))
+            in_band = p >= top * band if band else p > 0.0
+            todo = np.flatnonzero(in_band & ~checked)
             if todo.size:
                 checked[todo] = True
                 unchecked -= float(p[todo].sum())

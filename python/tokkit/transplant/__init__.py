@@ -408,7 +408,6 @@ def transplant(
         )
     new_e: torch.Tensor | None = None
     new_u: torch.Tensor | None = None
-    out_rows: torch.Tensor | None = None  # new output rows of an untied head
     if matching.new:
         if method == "omp":
             assert donor_side is not None
@@ -440,7 +439,9 @@ def transplant(
         else:
             new_e, new_u = random_rows(problem)
         if untie_output:
-            out_rows = new_e if method == "mean" else mean_rows(problem)[0]
+            new_u = new_e if method == "mean" else mean_rows(problem)[0]
+    if untie_output:  # until it is replaced below, the head's weight is the input matrix
+        head = base.model.get_output_embeddings()
 
     def assemble(old: torch.Tensor, fresh: torch.Tensor | None) -> torch.Tensor:
         out_m = torch.zeros((rows, old.shape[1]), dtype=old.dtype, device=old.device)
@@ -453,15 +454,13 @@ def transplant(
         return out_m
 
     with torch.no_grad():
-        e_old = emb.weight.detach()
-        emb.weight = torch.nn.Parameter(assemble(e_old, new_e), requires_grad=False)
+        e_final = assemble(emb.weight.detach(), new_e)
+        emb.weight = torch.nn.Parameter(e_final, requires_grad=False)
         emb.num_embeddings = rows
-        if untie_output:  # the head's base rows are the tied input rows
-            head, old_head, new_u = base.model.get_output_embeddings(), e_old, out_rows
-        elif head is not None:
-            old_head = head.weight.detach()
         if head is not None:
-            head.weight = torch.nn.Parameter(assemble(old_head, new_u), requires_grad=False)
+            head.weight = torch.nn.Parameter(
+                assemble(head.weight.detach(), new_u), requires_grad=False
+            )
             head.out_features = rows
     emb.padding_idx = None
     cfg = base.model.config

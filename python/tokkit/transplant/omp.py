@@ -17,6 +17,7 @@ every step, but most steps need only a bfloat16 GEMM or none at all (:class:`Scr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
@@ -137,8 +138,6 @@ class _Scratch:
         self.flat: dict[str, torch.Tensor] = {}
 
     def get(self, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-        import math
-
         import torch
 
         need = math.prod(shape)
