@@ -84,6 +84,12 @@ bench-transplant: dev $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon ## Transplant m
 	$(PY) bench/omp_sample_bench.py --rows 2000 --markdown docs/benchmarks.md
 	$(PY) bench/transplant_roles.py --markdown docs/benchmarks.md \
 		--untied-from bench/out/transplant-work/smol-on-gemma-tokkit-omp-r16
+	$(PY) bench/transplant_bench.py --directions smol-on-gemma gemma-on-smol \
+		--methods omp tokenadapt mean random --omp-variants omp-r16,omp-r16-m50 --skip-mergekit \
+		--max-bytes 6000 --section transplant-mix \
+		--title "Transplantation with --mix-mean (both directions, one run)" \
+		--out bench/out/transplant-mix.json --markdown docs/benchmarks.md
+	$(PY) bench/transplant_mix.py --shrink 0.5 --markdown docs/benchmarks.md
 
 .PHONY: bench-byteprobs
 bench-byteprobs: dev ## Byte-level generation cost and cross-tokenizer ensemble bits per byte

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
 import time
@@ -92,9 +93,17 @@ def main() -> int:
     ap.add_argument(
         "--omp-variants",
         default="omp,omp-r16",
-        help="tokkit OMP runs timed against mergekit (omp = exact; omp-rT = --omp-refresh T)",
+        help=(
+            "tokkit OMP runs timed against mergekit (omp = exact; suffixes -rT = --omp-refresh T, "
+            "-mW = --mix-mean W/100, e.g. omp-r16-m50)"
+        ),
     )
     ap.add_argument("--section", default="transplant", help="benchmarks.md section to write")
+    ap.add_argument(
+        "--title",
+        default="Transplantation: bits per byte after a zero-shot transplant",
+        help="heading of that section",
+    )
     ap.add_argument(
         "--merge",
         action="store_true",
@@ -123,7 +132,7 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     logs = args.work / "logs"
     logs.mkdir(exist_ok=True)
-    command = "python bench/transplant_bench.py " + " ".join(sys.argv[1:])
+    command = "python bench/transplant_bench.py " + shlex.join(sys.argv[1:])
     result: dict[str, Any] = {
         "machine": machine_info(),
         "k": args.k,
@@ -149,7 +158,7 @@ def main() -> int:
         omp_variants = args.omp_variants.split(",")
         if direction == "smol-on-gemma":
             omp_variants = [v for v in omp_variants if v != "omp"] or ["omp-r16"]
-        timed = [("tokkit", v) for v in omp_variants if v.split("-")[0] in args.methods]
+        timed = [("tokkit", v) for v in omp_variants if variant(v)[0] in args.methods]
         if use_mk:
             timed.append(("mergekit", "omp"))
         runs: list[tuple[str, str]] = []
@@ -160,7 +169,7 @@ def main() -> int:
             out = args.work / f"{direction}-{tool}-{method}"
             shutil.rmtree(out, ignore_errors=True)
             if tool == "tokkit":
-                name, _, refresh = method.partition("-r")
+                name, options = variant(method)
                 cmd = tokkit_cmd(
                     "transplant",
                     "--model",
@@ -173,7 +182,7 @@ def main() -> int:
                     str(args.k),
                     "--out",
                     str(out),
-                    *(["--omp-refresh", refresh] if refresh else []),
+                    *options,
                 )
             else:
                 cmd = [str(mk_bin), str(base), str(donor), str(out), "-k", str(args.k), "-a", "omp"]
@@ -205,8 +214,23 @@ def main() -> int:
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     write_json(args.out, result)
     if args.markdown:
-        write_section(args.markdown, args.section, markdown(result))
+        write_section(args.markdown, args.section, markdown(result, args.title))
     return 0
+
+
+def variant(name: str) -> tuple[str, list[str]]:
+    """``omp-r16-m50`` → ``("omp", ["--omp-refresh", "16", "--mix-mean", "0.5"])``: a method,
+    then ``rT`` for ``--omp-refresh T`` and ``mW`` for ``--mix-mean W/100``."""
+    method, *parts = name.split("-")
+    options: list[str] = []
+    for part in parts:
+        if part[:1] == "r" and part[1:].isdigit():
+            options += ["--omp-refresh", part[1:]]
+        elif part[:1] == "m" and part[1:].isdigit():
+            options += ["--mix-mean", str(int(part[1:]) / 100)]
+        else:
+            raise SystemExit(f"variant {name!r}: {part!r} is neither rT nor mW")
+    return method, options
 
 
 def merge_base(
@@ -228,7 +252,7 @@ def merge_base(
                 if key == "base":
                     stale = not args.skip_base
                 else:
-                    stale = key.split("-", 1)[1].split("-r")[0] in args.methods
+                    stale = variant(key.split("-", 1)[1])[0] in args.methods
                 if stale:
                     del table[key]
     old["started"] = new["started"]
@@ -236,12 +260,12 @@ def merge_base(
     return old
 
 
-def markdown(result: dict[str, Any]) -> str:
+def markdown(result: dict[str, Any], title: str) -> str:
     commands = result.get("commands") or [
         f"python bench/transplant_bench.py --markdown docs/benchmarks.md ({result['started']})"
     ]
     lines = [
-        "## Transplantation: bits per byte after a zero-shot transplant",
+        f"## {title}",
         "",
         *[f"- `{c}`" for c in commands],
         "",

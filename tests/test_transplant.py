@@ -165,6 +165,36 @@ def test_untie_output_keeps_the_method_rows_as_inputs_and_the_mean_as_outputs(
         transplant(smol, superbpe, method="mean", untie_output="sum")
 
 
+def test_mix_mean_blends_the_new_rows_with_the_subword_mean(
+    smol: Path, superbpe: Path, tmp_path: Path
+) -> None:
+    """``--mix-mean W`` writes ``(1-W)·method + W·mean`` in every new row (W=1 is the mean,
+    bit for bit), copies shared rows unchanged, and records W in tokkit.json."""
+
+    def emb(**kw: object) -> tuple[torch.Tensor, list[int], dict]:
+        r = transplant(smol, superbpe, **kw)  # type: ignore[arg-type]
+        e = r.model.get_input_embeddings().weight.detach().float().clone()
+        return e, sorted(set(range(r.rows)) - set(r.masked_ids)), r.report
+
+    e_rand, live, _ = emb(method="random")
+    e_mean, _, _ = emb(method="mean")
+    e_mix, _, report = emb(method="random", mix_mean=0.25)
+    e_all, _, _ = emb(method="random", mix_mean=1.0)
+    assert report["parameters"]["mix_mean"] == 0.25
+    assert torch.equal(e_all[live], e_mean[live])
+    new = (e_rand != e_mean).any(dim=1)
+    assert int(new.sum()) > 500
+    assert torch.equal(e_mix[~new], e_rand[~new])
+    # bf16 output: each row rounds once, after the blend, so the blend of the two rounded
+    # outputs differs from it by at most the three roundings (2^-8 relative each).
+    a, b = e_rand[new], e_mean[new]
+    want = 0.75 * a + 0.25 * b
+    slack = 2**-8 * (a.abs() + b.abs() + want.abs())
+    assert bool(((e_mix[new] - want).abs() <= slack).all())
+    with pytest.raises(ConfigError, match="mix-mean"):
+        transplant(smol, superbpe, method="random", mix_mean=1.5)
+
+
 def test_padded_rows_are_masked_when_scoring(smol: Path, tmp_path: Path) -> None:
     """Zero rows would get logit 0 and steal probability; tokkit.json lists them as masked."""
     out = tmp_path / "padded"

@@ -33,6 +33,8 @@ output (--out DIR, written atomically; --force replaces an existing DIR):
 
 examples:
   tokkit transplant --model gemma3-270m --tokenizer smollm2-135m --method omp --out g-on-smol
+  tokkit transplant --model smollm2-135m --tokenizer gemma3-270m --method omp --omp-refresh 16 \\
+      --mix-mean 0.5 --out smol-on-gemma
   tokkit transplant --model smollm2-135m --tokenizer out/superbpe-32k --method tokenadapt \\
       --out smol-superbpe
   tokkit transplant --model M --tokenizer T/tokenizer.json --method mean --out M-mean --force
@@ -133,6 +135,17 @@ def add_parser(sub: Any) -> None:
             "helps OMP onto a much larger vocabulary, see docs/benchmarks.md)"
         ),
     )
+    p.add_argument(
+        "--mix-mean",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help=(
+            "blend every new row with the subword mean: (1-W)*method + W*mean (default 0: the "
+            "method as published; 0.5 makes OMP beat both alone onto a much larger "
+            "vocabulary, see docs/benchmarks.md)"
+        ),
+    )
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1... (default: cpu)")
     p.add_argument(
         "--progress", choices=PROGRESS_MODES, help="progress on stderr (default: bar on a TTY)"
@@ -167,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
             pad_to_multiple_of=args.pad_to_multiple_of,
             copy_chat_template=args.copy_chat_template,
             untie_output=args.untie_output,
+            mix_mean=args.mix_mean,
             allow_missing_specials=args.allow_missing_specials,
             device=args.device,
             progress=args.progress or default_mode(),
