@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -45,12 +46,12 @@ def main() -> int:
     import torch
 
     from tokkit import models
-    from tokkit.transplant import _stored_dtype
+    from tokkit.transplant import _mix, _stored_dtype
 
     texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(TEXTS.glob("*.txt"))}
     weights = [float(w) for w in args.weights.split(",")]
     result: dict[str, Any] = {
-        "command": "python bench/transplant_mix.py " + " ".join(sys.argv[1:]),
+        "command": "python bench/transplant_mix.py " + shlex.join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "directions": {},
     }
@@ -63,12 +64,13 @@ def main() -> int:
         e_mean = models.load_causal_lm(mean_dir)[0].get_input_embeddings().weight.detach().float()
         new = (e_omp != e_mean).any(dim=1)
 
-        stored = getattr(torch, _stored_dtype(omp_dir))  # round as a saved transplant would
+        # Blended as `tokkit transplant --mix-mean` does, then rounded as a saved model is.
+        stored = getattr(torch, _stored_dtype(omp_dir))
+        omp_new = e_omp[new]
         rows: dict[str, Any] = {"new_rows": int(new.sum()), "scores": {}}
         for w in weights:
             with torch.no_grad():
-                mixed = (1 - w) * e_omp[new] + w * e_mean[new]
-                emb[new] = mixed.to(stored).to(emb.dtype)
+                emb[new] = _mix(omp_new, e_mean[new], w).to(stored).to(emb.dtype)
             scores = score_texts(omp_dir, (lm, tok), texts)
             rows["scores"][str(w)] = scores
             print(direction, w, scores, file=sys.stderr, flush=True)
@@ -83,7 +85,7 @@ def main() -> int:
                 .mean(0)
             )
             with torch.no_grad():
-                emb[new] = ((1 - w) * e_omp[new] + w * glob).to(stored).to(emb.dtype)
+                emb[new] = _mix(omp_new, glob.expand_as(omp_new), w).to(stored).to(emb.dtype)
             rows["shrink"] = {"w": w, "scores": score_texts(omp_dir, (lm, tok), texts)}
             print(direction, "shrink", rows["shrink"], file=sys.stderr, flush=True)
         result["directions"][direction] = rows

@@ -43,6 +43,14 @@ class Problem:
     seed: int = 0
     progress: ProgressMode = "none"
     report: dict[str, Any] = field(default_factory=dict)
+    _pieces: list[list[int]] | None = field(default=None, init=False, repr=False)
+
+    def new_pieces(self) -> list[list[int]]:
+        """Base-tokenizer pieces of every new token, in ``new_ids`` order; computed once, as
+        ``--mix-mean`` needs them again after a method that used them (TokenAdapt)."""
+        if self._pieces is None:
+            self._pieces = self.decompose([self.new_bytes[i] for i in self.new_ids])
+        return self._pieces
 
 
 Rows = tuple["torch.Tensor", "torch.Tensor | None"]
@@ -74,7 +82,7 @@ def random_rows(p: Problem) -> Rows:
 def mean_rows(p: Problem) -> Rows:
     """Mean of the base rows of each token's pieces; the global mean row when it has none."""
 
-    pieces = p.decompose([p.new_bytes[i] for i in p.new_ids])
+    pieces = p.new_pieces()
     return _piece_mean(p.base_E, pieces), (
         _piece_mean(p.base_U, pieces) if p.base_U is not None else None
     )
@@ -187,7 +195,7 @@ def tokenadapt_rows(p: Problem, opts: TokenAdaptOptions, device: str = "cpu") ->
 
     out_e = background(p.base_E)
     out_u = background(p.base_U) if p.base_U is not None else None
-    pieces = p.decompose([p.new_bytes[i] for i in p.new_ids])
+    pieces = p.new_pieces()
     need_local = opts.global_weight < 1.0
     need_global = opts.global_weight > 0.0
     embedder = AuxEmbedder(opts.encoder, device=device)
