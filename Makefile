@@ -45,7 +45,8 @@ test-py: ## Python tests (needs `make dev`)
 	$(PY) -m pytest -q
 
 .PHONY: test-slow
-test-slow: dev ## Python tests including those marked slow
+test-slow: dev ## Rust and Python tests including those marked slow (ignored)
+	cargo test -p tokkit-core --release -- --include-ignored
 	$(PY) -m pytest -q -m ''
 
 .PHONY: lint
@@ -92,8 +93,9 @@ bench-transplant: dev $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon ## Transplant m
 	$(PY) bench/transplant_mix.py --shrink 0.5 --markdown docs/benchmarks.md
 
 .PHONY: bench-byteprobs
-bench-byteprobs: dev ## Byte-level generation cost and cross-tokenizer ensemble bits per byte
+bench-byteprobs: dev ## Byte-level generation cost, ensemble bits per byte, byte-exact sweep of the corpora
 	$(PY) bench/byteprobs_bench.py --max-bytes 800 --gen-bytes 120 --out bench/out/byteprobs.json --markdown docs/benchmarks.md
+	$(PY) bench/byteprobs_sweep.py --windows 3 --window-bytes 128 --out bench/out/byteprobs-sweep.json --markdown docs/benchmarks.md
 
 .PHONY: bench-encode
 bench-encode: dev ## Encode throughput, one thread: tokkit vs tiktoken vs HF tokenizers

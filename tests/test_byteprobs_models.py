@@ -185,3 +185,80 @@ def test_a_tokenizer_larger_than_the_model_is_reported() -> None:
     gemma_vocab = load_vocab(prepared("gemma3-270m") / "tokenizer.json")
     with pytest.raises(ModelError, match="262144 ids but the model has only 49152"):
         ByteLM(smol.lm, gemma_vocab)
+
+
+#: Contractions the exact byte-level model once gave probability 0 (`'ve` then whitespace), and
+#: their neighbours that always scored.
+CONTRACTIONS = ["I've started", "'ve ", "'s ", "it's ok", "don't go", "we're here", "I'll go"]
+CONTRACTIONS += ["I'd go", "I'm ok", "they've", "I ve ", "We'VE\tgone", "you'Re\n"]
+
+
+@pytest.mark.parametrize("name", ["smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b"])
+def test_contractions_score_byte_exactly_and_above_the_canonical_tokenization(name: str) -> None:
+    model = byte_lm(name)
+    # The larger models read the failing texts and two that always scored (time).
+    texts = CONTRACTIONS if name == "smollm2-135m" else CONTRACTIONS[:2] + CONTRACTIONS[-2:]
+    for text in texts:
+        s = score_bytes(model, text.encode())
+        assert -s.nll_bits >= canonical_log2prob(model, text) - 1e-6, text
+
+
+def test_cli_byte_exact_score_of_ive_started_is_no_worse_than_canonical(tmp_path: Path) -> None:
+    f = tmp_path / "t.txt"
+    f.write_text("I've started", encoding="utf-8")
+    scores = {}
+    for mode in ([], ["--byte-exact"]):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            rc = main(["score", "--model", str(prepared("smollm2-135m")), "--json", *mode, str(f)])
+        assert rc == 0
+        scores[bool(mode)] = json.loads(buf.getvalue())["bits_per_byte"]
+    assert scores[True] <= scores[False] + 1e-9
+
+
+def _invalid_end(data: bytes) -> int:
+    from tokkit.byteprobs.state import _invalid_end
+
+    return _invalid_end(data)
+
+
+def test_smollm2_reads_stress_texts_with_bytes_that_are_not_utf8() -> None:
+    """Random stress texts (tests/_stress.py) with a byte no UTF-8 text holds put in: every
+    distribution sums to 1, and every byte that continues UTF-8 after the last bad one is
+    possible."""
+    import random
+
+    from ._stress import stress_text
+
+    rng = random.Random(21)
+    model = byte_lm("smollm2-135m")
+    # Bytes the vocabulary has (SmolLM2 has no 0xFF: see test_a_byte_without_any_token...).
+    bad = [b for b in (0xFF, 0xFE, 0x80, 0xBF, 0xC3, 0xE4, 0xF0) if model.tables.by_first[b].size]
+    for _ in range(12):
+        data = bytearray(stress_text(rng, 12).encode())
+        data.insert(rng.randrange(len(data) + 1), rng.choice(bad))
+        state = model.start(b"")
+        for i, b in enumerate(data):
+            d = state.distribution()
+            assert d.sum() == pytest.approx(1.0, abs=1e-9)
+            if _invalid_end(bytes(data[: i + 1])) == _invalid_end(bytes(data[:i])):
+                assert d[b] > 0, (bytes(data), i)
+            state.push(b)
+
+
+def test_a_zero_probability_names_the_offset_and_the_text_around_it(tmp_path: Path) -> None:
+    """A model that truly gives a byte probability 0 (a softmax cannot; an exact table can)."""
+    from tokkit.exceptions import ZeroProbabilityError
+
+    from ._stress import ExactLM, TextWorld, TokenBytes
+
+    vocab = load_vocab(prepared("smollm2-135m") / "tokenizer.json")
+    from tokenizers import Tokenizer
+
+    hf = Tokenizer.from_file(str(prepared("smollm2-135m") / "tokenizer.json"))
+    first = vocab.first_bytes()
+    of = [vocab.token_bytes(i) if first[i] >= 0 else b"" for i in range(vocab.vocab_size)]
+    world = TextWorld(hf, {"Hello world": 1.0}, TokenBytes(of))
+    model = ByteLM(ExactLM(world), vocab)
+    with pytest.raises(ZeroProbabilityError, match=r"byte 6 \(after 'Hello ', at 'there'\)"):
+        score_bytes(model, b"Hello there")

@@ -23,6 +23,7 @@ __all__ = [
     "TrainingError",
     "TransplantError",
     "TransplantWarning",
+    "ZeroProbabilityError",
 ]
 
 
@@ -68,6 +69,11 @@ class ModelError(TokkitError):
 
 class ModelNotFoundError(ModelError, FileNotFoundError):
     """No model directory at the given path, or an unknown prepared-model name."""
+
+
+class ZeroProbabilityError(ModelError):
+    """A byte-level model gives a byte of a text probability 0: no tokenization it allows
+    covers the text there. The message names the byte offset and the text around it."""
 
 
 class AssetError(TokkitError):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tokkit.byteprobs.state import END, NUM_SLOTS, ByteState, VocabTables
-from tokkit.exceptions import ConfigError, TokkitError
+from tokkit.exceptions import ConfigError, TokkitError, ZeroProbabilityError
 
 __all__ = ["ByteEnsemble", "ByteLM", "ByteScore", "Generation", "load_vocab"]
 
@@ -176,13 +176,11 @@ def score_bytes(
     t0 = time.perf_counter()
     states = ens.start(b"")
     nll = 0.0
-    for b in text:
-        p = ens.distribution(states)[b]
-        if not p > 0:
-            raise ConfigError(f"byte {b} at this point has probability 0 under the model")
-        nll -= math.log2(p)
-        for s in states:
-            s.push(b)
+    for i, b in enumerate(text):
+        try:
+            nll -= math.log2(_read_byte(ens, states, b))
+        except TokkitError as e:
+            raise type(e)(f"{_where(text, i)}: {e}") from e
         if progress is not None:
             progress.advance(1)
     end_bits = None
@@ -201,6 +199,30 @@ def score_bytes(
         lm_seconds=lm_s1 - lm_s0,
         unchecked_mass=max(s.stats.unchecked_mass for s in states),
     )
+
+
+def _read_byte(ens: ByteEnsemble, states: list[ByteState], b: int) -> float:
+    """P(b | the bytes read so far), then read ``b`` into every state."""
+    p = float(ens.distribution(states)[b])
+    if not p > 0:
+        raise ZeroProbabilityError(
+            f"the model gives this byte (0x{b:02x}) probability 0: no tokenization it allows "
+            "covers the text here (exact mode counts only tokenizations the tokenizer can "
+            "produce; fast mode keeps the rest). For valid UTF-8 text this is a tokkit bug: "
+            "please report it with the text"
+        )
+    for s in states:
+        s.push(b)
+    return p
+
+
+def _where(text: bytes, i: int, before: int = 40, after: int = 20) -> str:
+    """``byte I`` and the text around it, for error messages."""
+
+    def show(part: bytes) -> str:
+        return repr(part.decode("utf-8", errors="backslashreplace"))
+
+    return f"byte {i} (after {show(text[max(0, i - before) : i])}, at {show(text[i : i + after])})"
 
 
 @dataclass

@@ -267,9 +267,9 @@ class ByteState:
             s, _ = self._scores()
             z = s.sum()
             if not z > 0.0:
-                from tokkit.exceptions import ConfigError
+                from tokkit.exceptions import ZeroProbabilityError
 
-                raise ConfigError(
+                raise ZeroProbabilityError(
                     "the model gives the bytes read so far probability 0 (no valid tokenization "
                     "continues them); in exact mode this happens only for text the tokenizer "
                     "cannot produce"

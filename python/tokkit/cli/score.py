@@ -12,7 +12,7 @@ from typing import Any
 
 from tokkit._progress import PROGRESS_MODES, default_mode
 from tokkit.cli.eval import check_plot_path, split_label
-from tokkit.exceptions import ConfigError, CorpusNotFoundError
+from tokkit.exceptions import ConfigError, CorpusNotFoundError, TokkitError
 
 SCORE_EPILOG = """\
 Bits per byte is the model's negative log2-likelihood of the text under its own (canonical)
@@ -216,7 +216,10 @@ def _run_byte_score(args: argparse.Namespace, texts: list[str]) -> int:
     mode = args.progress or default_mode()
     with Progress("scoring", sum(map(len, data)), mode=mode, unit="bytes") as bar:
         for f, d in zip(args.files, data, strict=True):
-            s = score_bytes(ens, d, progress=bar)
+            try:
+                s = score_bytes(ens, d, progress=bar)
+            except TokkitError as e:
+                raise type(e)(f"{f}: {e}") from e
             files.append({"file": f, "bytes": s.bytes, "nll_bits": s.nll_bits})
             nll += s.nll_bits
             calls += s.lm_calls

@@ -10,14 +10,25 @@
 //! - *Exact* inside one pre-token: BPE is prefix-closed there (spec §5.2, facts I–III), so the
 //!   continuation only matters through the segmentation; the pair rules of [`pairs`] are exact
 //!   for the tokens they accept (every other piece is re-encoded).
-//! - *Exact* for pre-tokenizers without look-ahead whose pieces depend on what follows only
-//!   through the class of the next one or two chars (GPT-2, Llama-3, Qwen2, o200k): the probe
-//!   set has one representative of each class, contractions included.
-//! - *Exact* for the digit-group look-ahead `(?=(\d{3})+(?!\d))` (§5.4): the probes `0`, `00`,
-//!   `000` reach every residue of a digit run.
+//! - *Exact* segmentation for the GPT-2, Llama-3, Qwen2 and o200k patterns and the digit-group
+//!   look-ahead `(?=(\d{3})+(?!\d))` (§5.4): the probes reach every segmentation a continuation
+//!   can give the text. They hold one representative of each char class the patterns tell
+//!   apart (`0`, `00`, `000` for every residue of a digit run), and the rest of every fixed
+//!   string of the pattern that the text ends inside of (`e` after `I'v`: [`literals`]). Checked
+//!   exhaustively on texts of three and continuations of two chars of every class
+//!   (`probes_see_every_segmentation_a_continuation_can_cause` in the tests).
+//! - A piece that the segmentation forces on past the text's end (a digit group, a space that
+//!   joins the next word) also needs BPE to cut it where the text ends. The probes offer several
+//!   chars of each class, among them `٣` and `٣٣` (Arabic-Indic digits, which BPE vocabularies do
+//!   not merge with ASCII ones: `[1, 23]` starts `encode("1234")` even where `3 0` merges). A
+//!   vocabulary that merged the text's last token with every probe of the class would make a
+//!   valid sequence look invalid; the brute-force oracle of `tests/test_byteprobs_oracle.py`
+//!   looks for that and has not found it.
 //! - *Approximate* (may call a valid sequence invalid): a custom look-ahead regex that tells apart
-//!   chars outside the probe set; a text that ends inside a UTF-8 char, where only the minimal
-//!   completion after each possible next byte is tried; more than 64 added-token completions.
+//!   chars outside the probe set; BPE merges inside a char that a text ends in the middle of
+//!   (its segmentation is exact: one completion of every char class is probed, see
+//!   [`partial`], besides the smallest after each possible next byte); more than 64 added-token
+//!   completions.
 //!
 //! [`ByteVocab::valid_extensions`] answers exactly as the oracle (tested against
 //! [`ByteVocab::valid_extensions_reference`]); it only decides sooner: the empty probe first; a
@@ -38,7 +49,9 @@
 //! probe set allows), and the stable boundary is 0.
 
 mod covers;
+pub mod literals;
 pub mod pairs;
+pub mod partial;
 pub mod trie;
 pub mod validity;
 
@@ -51,6 +64,7 @@ use crate::encode::BpeEncoder;
 use crate::error::{Error, Result};
 use crate::hf_json::{self, LoadedBpe};
 use crate::train::TokenId;
+use literals::Literals;
 use pairs::PairRules;
 use trie::TokenIndex;
 
@@ -137,6 +151,8 @@ pub struct ByteVocab {
     /// Their contents, sorted, for completion probes.
     added_sorted: Vec<Box<[u8]>>,
     max_added_len: usize,
+    /// The fixed strings of the pre-tokenizer's pattern (contractions), for probes.
+    literals: Literals,
     index: TokenIndex,
     pairs: Option<PairRules>,
     /// Re-encode whole texts instead of working piece by piece.
@@ -195,6 +211,7 @@ impl ByteVocab {
         );
         let pairs = PairRules::new(&encoder, &merges, &added);
         let pre = encoder.pretokenizer();
+        let literals = pre.pattern().map(Literals::of_pattern).unwrap_or_default();
         let letter_runs =
             if encoder.is_char_level() || encoder.normalizer().is_some() || !pre.is_plain_pattern()
             {
@@ -224,6 +241,7 @@ impl ByteVocab {
             added_by_first,
             added_sorted,
             max_added_len,
+            literals,
             index,
             pairs: Some(pairs),
             reference: false,

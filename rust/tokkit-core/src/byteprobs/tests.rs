@@ -171,3 +171,216 @@ fn stable_boundary_of_gpt2_text() {
     assert_eq!(vocab.stable_boundary(b"ab  "), 2);
     assert_eq!(vocab.stable_boundary(b""), 0);
 }
+
+/// A byte-level vocabulary (the 256 bytes, no merges) behind the pre-tokenizer section `pre`.
+fn bytes_only(pre: &str) -> ByteVocab {
+    let chars: Vec<String> = (0..=255u8)
+        .map(|b| crate::byte_level::byte_to_char(b).to_string())
+        .collect();
+    let vocab: Vec<&str> = chars.iter().map(String::as_str).collect();
+    ByteVocab::from_json(&tokenizer_json(&vocab, &[], pre)).unwrap()
+}
+
+fn regex_split(pattern: &str, digits: bool) -> String {
+    let digits = if digits {
+        r#"{"type": "Digits", "individual_digits": false}, "#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{"type": "Sequence", "pretokenizers": [{digits}
+        {{"type": "Split", "pattern": {{"Regex": {pattern:?}}}, "behavior": "Isolated", "invert": false}},
+        {{"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}}]}}"#
+    )
+}
+
+/// The pre-tokenizers whose probe sets must be complete: GPT-2, Llama-3, Qwen2, o200k, and
+/// SuperBPE's digit-group look-ahead behind `Digits`.
+fn probed_pretokenizers() -> Vec<(&'static str, ByteVocab)> {
+    use crate::pretokenize::{LLAMA3_PATTERN, O200K_PATTERN};
+    use crate::train::superbpe::PAPER_STAGE1;
+    vec![
+        (
+            "gpt2",
+            bytes_only(r#"{"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}"#),
+        ),
+        ("llama3", bytes_only(&regex_split(LLAMA3_PATTERN, false))),
+        (
+            "qwen2",
+            bytes_only(&regex_split(super::QWEN2_PATTERN, false)),
+        ),
+        ("o200k", bytes_only(&regex_split(O200K_PATTERN, false))),
+        ("superbpe", bytes_only(&regex_split(PAPER_STAGE1, true))),
+    ]
+}
+
+/// Every concatenation of `1..=max` units (and the empty string when `empty`).
+fn unit_strings(units: &[&str], max: usize, empty: bool) -> Vec<String> {
+    let mut out = if empty {
+        vec![String::new()]
+    } else {
+        Vec::new()
+    };
+    let mut frontier = vec![String::new()];
+    for _ in 0..max {
+        frontier = frontier
+            .iter()
+            .flat_map(|s| units.iter().map(move |u| format!("{s}{u}")))
+            .collect();
+        out.extend(frontier.iter().cloned());
+    }
+    out
+}
+
+/// Chars of every class the supported patterns tell apart: the letters of the contractions in
+/// both cases, other letters by case (ASCII, Latin-1, CJK, titlecase, modifier), a combining
+/// mark, digits, apostrophes, punctuation (`/` ends o200k's punctuation runs), every kind of
+/// whitespace, an emoji.
+const UNITS: &[&str] = &[
+    "a", "e", "v", "r", "l", "s", "t", "d", "m", "E", "V", "R", "L", "S", "T", "D", "M", "A", "é",
+    "É", "中", "ǅ", "ʰ", "\u{301}", "0", "٣", "'", "’", ".", "/", "-", " ", "  ", "\n", "\r", "\t",
+    "\u{a0}", "\u{3000}", "😀",
+];
+
+/// Where the pieces of `text ⊕ cont` (UTF-8 together) start strictly inside `text`.
+fn inner_starts(vocab: &ByteVocab, text: &[u8], cont: &[u8]) -> Vec<usize> {
+    let s = String::from_utf8([text, cont].concat()).unwrap();
+    vocab
+        .segments(&s)
+        .iter()
+        .map(|seg| seg.start)
+        .filter(|&p| p > 0 && p < text.len())
+        .collect()
+}
+
+/// The failures of `text` (bytes, maybe ending inside a char) against `conts`: a piece-start
+/// pattern no probe gives, or a stable boundary that moves.
+fn holes_of(vocab: &ByteVocab, text: &[u8], conts: &[Vec<u8>]) -> Vec<String> {
+    let probes: HashSet<Vec<usize>> = vocab
+        .continuations(text)
+        .unwrap()
+        .iter()
+        .map(|c| inner_starts(vocab, text, c))
+        .collect();
+    let h = vocab.stable_boundary(text);
+    let head = vocab.segments(std::str::from_utf8(&text[..h]).unwrap());
+    let mut holes = Vec::new();
+    let show = |b: &[u8]| format!("{:?}", String::from_utf8_lossy(b));
+    for c in conts {
+        if !probes.contains(&inner_starts(vocab, text, c)) {
+            holes.push(format!("no probe cuts {} as {} does", show(text), show(c)));
+        }
+        let s = String::from_utf8([text, c].concat()).unwrap();
+        let tail = vocab.segments(&s[h..]);
+        let shifted = tail.iter().map(|g| (g.start + h, g.end + h));
+        let want: Vec<(usize, usize)> = head
+            .iter()
+            .map(|g| (g.start, g.end))
+            .chain(shifted)
+            .collect();
+        let got: Vec<(usize, usize)> = vocab
+            .segments(&s)
+            .iter()
+            .map(|g| (g.start, g.end))
+            .collect();
+        if got != want {
+            holes.push(format!(
+                "boundary {h} of {} moves after {}",
+                show(text),
+                show(c)
+            ));
+        }
+    }
+    holes
+}
+
+/// For every text of `units` up to `text_len` and every continuation of `units` up to
+/// `cont_len`: the oracle's probes of the text reach the same piece starts inside it (so a
+/// sequence valid after some continuation is valid after some probe), and its stable boundary
+/// stays stable. Returns the failures, at most 20.
+fn probe_holes(vocab: &ByteVocab, text_len: usize, cont_len: usize) -> Vec<String> {
+    use rayon::prelude::*;
+    let conts: Vec<Vec<u8>> = unit_strings(UNITS, cont_len, true)
+        .into_iter()
+        .map(String::into_bytes)
+        .collect();
+    unit_strings(UNITS, text_len, false)
+        .par_iter()
+        .flat_map_iter(|text| holes_of(vocab, text.as_bytes(), &conts))
+        .take_any(20)
+        .collect()
+}
+
+/// Lead bytes (and lead plus continuation bytes) of chars of many classes: fullwidth digits and
+/// letters, Arabic-Indic digits and letters, CJK and its spaces and marks, Latin-1, combining
+/// marks, general punctuation (thin space, line separator), emoji and mathematical letters.
+const PARTIALS: &[&[u8]] = &[
+    b"\xef",
+    b"\xef\xbc",
+    b"\xd9",
+    b"\xe3",
+    b"\xe3\x80",
+    b"\xe4",
+    b"\xc3",
+    b"\xcc",
+    b"\xe2",
+    b"\xe2\x80",
+    b"\xc2",
+    b"\xf0\x9f",
+    b"\xf0\x9d",
+    b"\xf0\x9f\x98",
+];
+
+/// A unit of each class for [`partial_char_holes`]' quick run.
+const SOME_UNITS: &[&str] = &["a", "'", " ", "\n", "0", "٣", "中", "."];
+
+/// [`probe_holes`] for texts that end inside a char: up to `text_len` of `units`, then a prefix
+/// of [`PARTIALS`]; continuations: every char the prefix can become, alone or followed by a
+/// digit, a letter, a space, an apostrophe or a newline.
+fn partial_char_holes(vocab: &ByteVocab, units: &[&str], text_len: usize) -> Vec<String> {
+    use rayon::prelude::*;
+    let texts: Vec<Vec<u8>> = unit_strings(units, text_len, true)
+        .iter()
+        .flat_map(|t| PARTIALS.iter().map(move |p| [t.as_bytes(), p].concat()))
+        .collect();
+    texts
+        .par_iter()
+        .flat_map_iter(|text| {
+            let partial = &text[std::str::from_utf8(text).unwrap_err().valid_up_to()..];
+            let mut conts = Vec::new();
+            for c in (0..0x11_0000).filter_map(char::from_u32) {
+                let mut buf = [0; 4];
+                let bytes = c.encode_utf8(&mut buf).as_bytes();
+                if let Some(rest) = bytes.strip_prefix(partial) {
+                    for after in ["", "0", "a", " ", "'", "\n"] {
+                        conts.push([rest, after.as_bytes()].concat());
+                    }
+                }
+            }
+            holes_of(vocab, text, &conts)
+        })
+        .take_any(20)
+        .collect()
+}
+
+#[test]
+fn probes_see_every_segmentation_a_continuation_can_cause() {
+    for (name, vocab) in probed_pretokenizers() {
+        let holes = probe_holes(&vocab, 2, 2);
+        assert!(holes.is_empty(), "{name}: {holes:#?}");
+        let holes = partial_char_holes(&vocab, SOME_UNITS, 1);
+        assert!(holes.is_empty(), "{name}, inside a char: {holes:#?}");
+    }
+}
+
+/// The same over texts of three units (a few minutes; `make test-slow`).
+#[test]
+#[ignore = "slow: run with --ignored"]
+fn probes_see_every_segmentation_a_continuation_can_cause_long() {
+    for (name, vocab) in probed_pretokenizers() {
+        let holes = probe_holes(&vocab, 3, 2);
+        assert!(holes.is_empty(), "{name}: {holes:#?}");
+        let holes = partial_char_holes(&vocab, UNITS, 1);
+        assert!(holes.is_empty(), "{name}, inside a char: {holes:#?}");
+    }
+}

@@ -9,24 +9,31 @@
 //!
 //! The probe set (see [`ByteVocab::continuations`]):
 //! - when `decode(t)` is complete UTF-8: the empty string, one representative of every char class
-//!   the supported pre-tokenizers tell apart ([`PROBES`]), and the completions of every
-//!   non-special added token that `decode(t)` ends inside of;
+//!   the supported pre-tokenizers tell apart ([`PROBES`]), the rest of every literal of the
+//!   pattern that `decode(t)` ends inside of (`e` after `I'v`: see [`super::literals`]), and the
+//!   completions of every non-special added token that `decode(t)` ends inside of;
 //! - when it ends inside a char: every possible next byte of that char, completed minimally
-//!   (`0x80` continuation bytes), each followed by one of [`SHORT_PROBES`];
+//!   (`0x80` continuation bytes) and followed by one of [`SHORT_PROBES`], and one char of each
+//!   class the bytes can still become ([`super::partial`]) followed by one of [`PROBES`];
 //! - when it is not a prefix of any UTF-8 text: none, so `t` is invalid.
 
 use std::sync::atomic::Ordering;
 
+use super::partial::class_completions;
 use super::{Boundaries, ByteVocab, INVALID, LetterRuns, VALID, decided};
 use crate::train::TokenId;
 
 /// Continuations of a complete text, one per char class the look-aheads and contraction
 /// alternatives of the GPT-2, Llama-3, Qwen2, o200k and digit-group patterns distinguish.
-/// `0`, `00`, `000` cover every residue of a digit run modulo 3.
+/// `0`, `00`, `000` cover every residue of a digit run modulo 3; `٣` and `٣٣` (Arabic-Indic
+/// three, a digit no vocabulary merges with ASCII digits) end the text's last digits inside a
+/// group that the look-ahead forces on into the continuation, with a token boundary where the
+/// text ends: `[1, 23]` starts `encode("1234") = [1, 23, 4]`, which no continuation of zeros
+/// shows when BPE merges `3 0`.
 pub const PROBES: &[&str] = &[
     "", " ", "  ", "\n", "\n\n", "\r\n", "\t", " \n", "a", "A", "b", "z", "s", "t", "re", "ll",
-    "S", "RE", "0", "00", "000", ".", ",", "'", "\"", "-", "_", "(", "/", "!", "é", "É", "中",
-    "😀", " a", " 0", " .", "\u{a0}", "\u{3000}",
+    "S", "RE", "0", "00", "000", "٣", "٣٣", ".", ",", "'", "\"", "-", "_", "(", "/", "!", "é", "É",
+    "中", "😀", " a", " 0", " .", "\u{a0}", "\u{3000}",
 ];
 
 /// What follows a char completed mid-way: the end of the text, a space, a letter.
@@ -72,6 +79,30 @@ fn char_completions(partial: &[u8]) -> Vec<Vec<u8>> {
         c
     })
     .collect()
+}
+
+/// The probes of a text that ends inside a char (`partial`): the smallest completion after
+/// each possible next byte, followed by one of [`SHORT_PROBES`]; and one char of each class the
+/// bytes can still become ([`class_completions`]), followed by one of [`PROBES`] (what comes
+/// after a char of a class the text ends in decides where its pieces end: `\n` then U+0085
+/// then `\n` is one piece under Llama-3's `\s*[\r\n]+`).
+fn partial_continuations(partial: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut push = |comp: &[u8], after: &[&str]| {
+        for p in after {
+            let c = [comp, p.as_bytes()].concat();
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    };
+    for comp in char_completions(partial) {
+        push(&comp, SHORT_PROBES);
+    }
+    for comp in class_completions(partial).iter() {
+        push(comp, PROBES);
+    }
+    out
 }
 
 impl ByteVocab {
@@ -207,20 +238,15 @@ impl ByteVocab {
         match std::str::from_utf8(text) {
             Ok(_) => {
                 let mut out: Vec<Vec<u8>> = PROBES.iter().map(|p| p.as_bytes().to_vec()).collect();
+                self.literals.any_completion(text, |rest| {
+                    out.push(rest.to_vec());
+                    false
+                });
                 out.extend(self.added_completions(text));
                 Some(out)
             }
             Err(e) if e.error_len().is_none() => {
-                let partial = &text[e.valid_up_to()..];
-                let mut out = Vec::new();
-                for comp in char_completions(partial) {
-                    for p in SHORT_PROBES {
-                        let mut c = comp.clone();
-                        c.extend_from_slice(p.as_bytes());
-                        out.push(c);
-                    }
-                }
-                Some(out)
+                Some(partial_continuations(&text[e.valid_up_to()..]))
             }
             Err(_) => None,
         }
@@ -269,23 +295,16 @@ impl ByteVocab {
                     .iter()
                     .any(|c| self.check_in(ids, text, c.as_bytes(), s))
                     || self
+                        .literals
+                        .any_completion(text, |c| self.check_in(ids, text, c, s))
+                    || self
                         .added_completions(text)
                         .iter()
                         .any(|c| self.check_in(ids, text, c, s))
             }
-            Err(e) if e.error_len().is_none() => {
-                let mut c = Vec::with_capacity(8);
-                char_completions(&text[e.valid_up_to()..])
-                    .iter()
-                    .any(|comp| {
-                        SHORT_PROBES.iter().any(|p| {
-                            c.clear();
-                            c.extend_from_slice(comp);
-                            c.extend_from_slice(p.as_bytes());
-                            self.check_in(ids, text, &c, s)
-                        })
-                    })
-            }
+            Err(e) if e.error_len().is_none() => partial_continuations(&text[e.valid_up_to()..])
+                .iter()
+                .any(|c| self.check_in(ids, text, c, s)),
             Err(_) => false,
         }
     }
