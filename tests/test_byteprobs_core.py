@@ -157,7 +157,11 @@ def test_lookahead_fixture_has_both_empty_remainder_covers() -> None:
 @pytest.fixture(scope="module")
 def trained_1k(tmp_path_factory: pytest.TempPathFactory, corpus_files: list[str]) -> Path:
     out = tmp_path_factory.mktemp("tok") / "bpe1k"
-    tokkit.train(corpus_files, vocab_size=1000, special_tokens=["<|endoftext|>"], out=out)
+    tokkit.train(
+        corpus_files,
+        tokkit.trainers.BPE(vocab_size=1000, special_tokens=["<|endoftext|>"]),
+        out=out,
+    )
     return out / "tokenizer.json"
 
 

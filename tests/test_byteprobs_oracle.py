@@ -54,9 +54,7 @@ def tokenizer_path(name: str) -> Path:
         out = Path(tempfile.mkdtemp(prefix="tokkit-oracle-")) / "superbpe"
         tokkit.train(
             [root / "en-prose.txt", root / "code.txt"],
-            algo="superbpe",
-            vocab_size=3000,
-            transition_point=0.5,
+            tokkit.trainers.SuperBPE(vocab_size=3000, transition_point=0.5),
             out=out,
         )
         return out / "tokenizer.json"
@@ -187,4 +185,4 @@ def test_validity_equals_reencoding_on_every_tokenization(name: str) -> None:
 @pytest.mark.parametrize("name", TOKENIZERS)
 def test_validity_equals_reencoding_on_every_tokenization_of_stress_texts(name: str) -> None:
     for text in stress_texts(seed=13, count=12, max_bytes=10):
-        check_validity(name, text)
+        check_validity(name, text, limit=400)

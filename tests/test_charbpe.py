@@ -87,7 +87,7 @@ def disturbance(tok: tokkit.Tokenizer, lines: list[str], seed: int = 7) -> float
 
 
 def test_noise_moves_boundaries_less_than_bpe(char4k: Path, tmp_path: Path) -> None:
-    bpe = tokkit.train(TRAIN, vocab_size=4096, out=tmp_path / "bpe")
+    bpe = tokkit.train(TRAIN, tokkit.trainers.BPE(vocab_size=4096), out=tmp_path / "bpe")
     del bpe
     lines = [
         line for line in Path("corpora/en-prose.txt").read_text().splitlines() if len(line) > 40
@@ -99,13 +99,15 @@ def test_noise_moves_boundaries_less_than_bpe(char4k: Path, tmp_path: Path) -> N
 
 
 def test_charbpe_needs_a_cap_and_valid_padding() -> None:
-    with pytest.raises(tokkit.ConfigError, match="--max-token-chars"):
-        tokkit.train(TRAIN[0], algo="charbpe", vocab_size=1000)
+    with pytest.raises(TypeError, match="max_token_chars"):
+        tokkit.trainers.CharBPE(vocab_size=1000)  # type: ignore[call-arg]
     with pytest.raises(tokkit.ConfigError, match="at least 1"):
-        tokkit.train(TRAIN[0], algo="charbpe", vocab_size=1000, max_token_chars=0)
+        tokkit.train(TRAIN[0], tokkit.trainers.CharBPE(vocab_size=1000, max_token_chars=0))
     with pytest.raises(tokkit.ConfigError, match="pad_tokens"):
-        tokkit.train(TRAIN[0], algo="charbpe", vocab_size=1000, max_token_chars=3, pad_tokens=-1)
+        tokkit.train(
+            TRAIN[0], tokkit.trainers.CharBPE(vocab_size=1000, max_token_chars=3, pad_tokens=-1)
+        )
     with pytest.raises(tokkit.ConfigError, match="padding tokens"):
         tokkit.train(
-            TRAIN[0], algo="charbpe", vocab_size=60000, max_token_chars=2, min_frequency=50
+            TRAIN[0], tokkit.trainers.CharBPE(vocab_size=60000, max_token_chars=2, min_frequency=50)
         )

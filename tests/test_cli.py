@@ -98,10 +98,17 @@ def test_recipes_train(recipe: Path, tmp_path: Path, corpus_files: list[str]) ->
     )
     assert result.returncode == 0, result.stderr
     meta = json.loads((tmp_path / "o" / "tokkit.json").read_text())
-    assert meta["parameters"]["vocab_size"] == 1000  # the command line wins over the recipe
+    assert meta["trainer"]["vocab_size"] == 1000  # the command line wins over the recipe
+    assert meta["trainer"]["algorithm"] == declared["algorithm"]
     for key in ("pretokenizer", "special_tokens", "max_token_chars", "seed", "pad_tokens"):
         if key in declared:
-            assert meta["parameters"][key] == declared[key], key
+            assert meta["trainer"][key] == declared[key], key
+    # The output's tokkit.json is a recipe that repeats the run exactly.
+    again = tmp_path / "again"
+    cmd = ["train", "--recipe", str(tmp_path / "o" / "tokkit.json"), "--out", str(again)]
+    assert run_cli(*cmd, corpus_files[0]).returncode == 0
+    first = (tmp_path / "o" / "tokenizer.json").read_bytes()
+    assert (again / "tokenizer.json").read_bytes() == first
 
 
 def test_ctrl_c_stops_quickly_and_writes_nothing(tmp_path: Path, corpus_files: list[str]) -> None:

@@ -12,52 +12,63 @@ import tokkit
 
 def test_missing_file_is_a_file_not_found_error(tmp_path: Path) -> None:
     with pytest.raises(tokkit.CorpusNotFoundError, match="check the path") as info:
-        tokkit.train(tmp_path / "nope.txt", vocab_size=300)
+        tokkit.train(tmp_path / "nope.txt", tokkit.trainers.BPE(vocab_size=300))
     assert isinstance(info.value, FileNotFoundError)
     with pytest.raises(tokkit.CorpusNotFoundError):
-        tokkit.train(str(tmp_path / "*.txt"), vocab_size=300)
+        tokkit.train(str(tmp_path / "*.txt"), tokkit.trainers.BPE(vocab_size=300))
 
 
 def test_empty_corpus(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(tokkit.CorpusError, match="empty"):
-        tokkit.train(tmp_path / "empty.txt", vocab_size=300)
+        tokkit.train(tmp_path / "empty.txt", tokkit.trainers.BPE(vocab_size=300))
     with pytest.raises(tokkit.CorpusError, match="empty"):
-        tokkit.train(texts=[], vocab_size=300)
+        tokkit.train(None, tokkit.trainers.BPE(vocab_size=300), texts=[])
 
 
 def test_only_invalid_utf8_says_so(tmp_path: Path) -> None:
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\n\xc3\x28\n")
     with pytest.raises(tokkit.CorpusError, match="invalid UTF-8"):
-        tokkit.train(tmp_path / "bad.txt", vocab_size=300)
+        tokkit.train(tmp_path / "bad.txt", tokkit.trainers.BPE(vocab_size=300))
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"vocab_size": 200}, "use --vocab-size 256 or more"),
+        ({"vocab_size": 200}, "256 or more"),
         ({"vocab_size": 256, "special_tokens": ["<s>"]}, "257 or more"),
         ({"vocab_size": 300, "pretokenizer": "(?<bad"}, "invalid pre-tokenizer regex"),
         ({"vocab_size": 300, "max_token_chars": 0}, "at least 1"),
         ({"vocab_size": 300, "special_tokens": [""]}, "empty"),
-        ({"vocab_size": -1}, "non-negative"),
-        ({"vocab_size": 300, "algo": "wordpiece"}, "choose one of"),
-        ({"vocab_size": 300, "progress": "fancy"}, "bar, jsonl or none"),
+        ({"vocab_size": -1}, "invalid value: integer `-1`"),
+        ({"vocab_size": "300"}, "invalid type: string"),
+        ({"vocab_size": 300, "algorithm": "wordpiece"}, "choose one of"),
+        ({"vocab_size": 300, "vocab": 9}, "bpe takes no vocab"),
     ],
 )
-def test_invalid_parameters_are_config_errors(
-    corpus_files: list[str], options: dict[str, object], message: str
-) -> None:
+def test_invalid_parameters_are_config_errors(options: dict[str, object], message: str) -> None:
     with pytest.raises(tokkit.ConfigError, match=message) as info:
-        tokkit.train(corpus_files[0], **options)  # type: ignore[arg-type]
+        tokkit.trainers.Trainer.from_dict({"algorithm": "bpe", **options})
     assert isinstance(info.value, ValueError)
+
+
+def test_invalid_run_options_are_config_errors(corpus_files: list[str]) -> None:
+    trainer = tokkit.trainers.BPE(vocab_size=300)
+    with pytest.raises(tokkit.ConfigError, match="bar, jsonl or none"):
+        tokkit.train(corpus_files[0], trainer, progress="fancy")  # type: ignore[arg-type]
+    with pytest.raises(tokkit.ConfigError, match="give a trainer"):
+        tokkit.train(corpus_files[0], {"vocab_size": 300})  # type: ignore[arg-type]
+    with pytest.raises(tokkit.ConfigError, match="num_threads"):
+        tokkit.train(corpus_files[0], trainer, num_threads=-2)
+    with pytest.raises(TypeError, match="max_token_chars"):
+        tokkit.trainers.CharBPE(vocab_size=300)  # type: ignore[call-arg]
 
 
 def test_texts_must_be_strings() -> None:
     with pytest.raises(tokkit.ConfigError, match="iterable of strings"):
-        tokkit.train(texts="just one string", vocab_size=300)
+        tokkit.train(None, tokkit.trainers.BPE(vocab_size=300), texts="just one string")
     with pytest.raises(tokkit.CorpusError, match="str items"):
-        tokkit.train(texts=[b"bytes"], vocab_size=300)  # type: ignore[list-item]
+        tokkit.train(None, tokkit.trainers.BPE(vocab_size=300), texts=[b"bytes"])  # type: ignore[list-item]
 
 
 def test_existing_output_is_checked_before_training(
@@ -65,7 +76,12 @@ def test_existing_output_is_checked_before_training(
 ) -> None:
     (tmp_path / "out").mkdir()
     with pytest.raises(tokkit.OutputExistsError, match="--force") as info:
-        tokkit.train(texts=iter(["never read"]), vocab_size=300, out=tmp_path / "out")
+        tokkit.train(
+            None,
+            tokkit.trainers.BPE(vocab_size=300),
+            texts=iter(["never read"]),
+            out=tmp_path / "out",
+        )
     assert isinstance(info.value, FileExistsError)
 
 

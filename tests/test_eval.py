@@ -43,8 +43,7 @@ def bpe_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("eval") / "bpe-1k"
     tokkit.train(
         str(CORPORA / "en-prose.txt"),
-        vocab_size=1000,
-        special_tokens=["<|endoftext|>"],
+        tokkit.trainers.BPE(vocab_size=1000, special_tokens=["<|endoftext|>"]),
         out=out,
     )
     return out
@@ -54,7 +53,7 @@ def bpe_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Byte-level BPE with the 256 bytes and two merges, ``a a`` then ``Ġ b``."""
     out = tmp_path_factory.mktemp("tiny") / "tiny"
-    tokkit.train(texts=["x"], vocab_size=256, out=out)
+    tokkit.train(None, tokkit.trainers.BPE(vocab_size=256), texts=["x"], out=out)
     data = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
     data["model"]["vocab"].update({"aa": 256, "Ġb": 257})
     data["model"]["merges"] = [["a", "a"], ["Ġ", "b"]]
@@ -265,8 +264,7 @@ def test_truncating_a_tokkit_bpe_equals_training_a_smaller_one(
 ) -> None:
     small = tokkit.train(
         str(CORPORA / "en-prose.txt"),
-        vocab_size=600,
-        special_tokens=["<|endoftext|>"],
+        tokkit.trainers.BPE(vocab_size=600, special_tokens=["<|endoftext|>"]),
         out=tmp_path / "bpe-600",
     )
     assert small.vocab_size == 600

@@ -61,7 +61,9 @@ def first_difference(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> int 
 @pytest.mark.parametrize("pretokenizer", ["gpt2", "llama3"])
 @pytest.mark.parametrize("vocab_size", [1000, 5000, 20000])
 def test_merges_equal_hf(corpus_files: list[str], pretokenizer: str, vocab_size: int) -> None:
-    ours = tokkit.train(corpus_files, vocab_size=vocab_size, pretokenizer=pretokenizer).merges
+    ours = tokkit.train(
+        corpus_files, tokkit.trainers.BPE(vocab_size=vocab_size, pretokenizer=pretokenizer)
+    ).merges
     theirs = hf_merges(corpus_files, vocab_size, pretokenizer)
     assert len(ours) == vocab_size - 256
     assert first_difference(ours, theirs) is None
@@ -70,7 +72,9 @@ def test_merges_equal_hf(corpus_files: list[str], pretokenizer: str, vocab_size:
 @pytest.mark.parametrize(("pretokenizer", "vocab_size"), [("o200k", 8000), ("none", 3000)])
 def test_merges_equal_hf_other_pretokenizers(pretokenizer: str, vocab_size: int) -> None:
     files = [str(Path(f)) for f in ("corpora/en-prose.txt", "corpora/unicode-edge.txt")]
-    ours = tokkit.train(files, vocab_size=vocab_size, pretokenizer=pretokenizer).merges
+    ours = tokkit.train(
+        files, tokkit.trainers.BPE(vocab_size=vocab_size, pretokenizer=pretokenizer)
+    ).merges
     assert first_difference(ours, hf_merges(files, vocab_size, pretokenizer)) is None
 
 
@@ -104,7 +108,8 @@ def test_options_equal_hf(corpus_files: list[str]) -> None:
         "special_tokens": ["<|endoftext|>", "<pad>"],
     }
     theirs = json.loads(hf_trained(corpus_files, 30000, "gpt2", **options).to_str())["model"]
-    ours = json.loads(tokkit.train(corpus_files, vocab_size=30000, **options).to_json())["model"]
+    trainer = tokkit.trainers.BPE(vocab_size=30000, **options)  # type: ignore[arg-type]
+    ours = json.loads(tokkit.train(corpus_files, trainer).to_json())["model"]
     assert ours["vocab"] == theirs["vocab"]
     assert ours["merges"] == theirs["merges"]
     assert len(ours["vocab"]) < 30000  # stopped by min_frequency, as HF does

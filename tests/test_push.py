@@ -44,7 +44,7 @@ pytestmark = pytest.mark.filterwarnings(
 def trained_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real tokkit tokenizer, trained on a shipped corpus (a fraction of a second)."""
     out = tmp_path_factory.mktemp("tok") / "bpe-300"
-    tokkit.train(str(CORPORA / "en-prose.txt"), vocab_size=300, out=str(out))
+    tokkit.train(str(CORPORA / "en-prose.txt"), tokkit.trainers.BPE(vocab_size=300), out=str(out))
     return out
 
 

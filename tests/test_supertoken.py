@@ -55,4 +55,4 @@ def test_tokens_cross_word_boundaries_and_hf_agrees(tmp_path: Path) -> None:
 )
 def test_bad_chunk_distributions(spec: str, message: str) -> None:
     with pytest.raises(tokkit.ConfigError, match=message):
-        tokkit.train(TRAIN[0], algo="supertoken", vocab_size=1000, chunk_distribution=spec)
+        tokkit.train(TRAIN[0], tokkit.trainers.Supertoken(vocab_size=1000, chunk_distribution=spec))

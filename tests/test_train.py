@@ -28,7 +28,9 @@ def lines_of(path: str | Path) -> list[str]:
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory, corpus_files: list[str]) -> Path:
     out = tmp_path_factory.mktemp("tok") / "bpe"
-    tokkit.train(corpus_files, vocab_size=4000, special_tokens=SPECIALS, out=out)
+    tokkit.train(
+        corpus_files, tokkit.trainers.BPE(vocab_size=4000, special_tokens=SPECIALS), out=out
+    )
     return out
 
 
@@ -45,8 +47,16 @@ def test_writes_hf_files_and_sidecar(trained_dir: Path, corpus_files: list[str])
     assert meta["corpus"]["sha256"] == digest
     assert meta["corpus"]["bytes"] == sum(Path(f).stat().st_size for f in corpus_files)
     assert meta["algorithm"] == "bpe"
-    assert meta["parameters"]["vocab_size"] == 4000
-    assert meta["parameters"]["special_tokens"] == SPECIALS
+    assert meta["trainer"] == {
+        "algorithm": "bpe",
+        "vocab_size": 4000,
+        "pretokenizer": "gpt2",
+        "min_frequency": 0,
+        "special_tokens": SPECIALS,
+        "max_token_length": None,
+        "max_token_chars": None,
+        "full_alphabet": True,
+    }
     assert meta["tokkit_version"] == tokkit.__version__
     assert meta["training"]["stop_reason"] == "vocab_size_reached"
     assert meta["wall_seconds"] > 0
@@ -116,8 +126,8 @@ def trained_dir_cached(trained_dir: Path) -> tokkit.Tokenizer:
 def test_iterable_training_equals_file_training(corpus_files: list[str]) -> None:
     files = corpus_files
     lines = [line for f in files for line in lines_of(f)]
-    from_files = tokkit.train(files, vocab_size=2000)
-    from_texts = tokkit.train(texts=iter(lines), vocab_size=2000)
+    from_files = tokkit.train(files, tokkit.trainers.BPE(vocab_size=2000))
+    from_texts = tokkit.train(None, tokkit.trainers.BPE(vocab_size=2000), texts=iter(lines))
     assert from_texts.merges == from_files.merges
     assert from_texts.report["corpus_sha256"] == from_files.report["corpus_sha256"]
 
@@ -135,19 +145,32 @@ def test_gz_jsonl_directories_and_globs_read_the_same_text(
         "".join(json.dumps({"id": i, "body": line}) + "\n" for i, line in enumerate(lines_of(src))),
         encoding="utf-8",
     )
-    plain = tokkit.train(src, vocab_size=1500).merges
-    assert tokkit.train(gz, vocab_size=1500).merges == plain
-    assert tokkit.train(tmp_path / "d", vocab_size=1500).merges == plain
-    assert tokkit.train(str(tmp_path / "d" / "*" / "*.gz"), vocab_size=1500).merges == plain
-    assert tokkit.train(jsonl, vocab_size=1500, text_field="body").merges == plain
+    plain = tokkit.train(src, tokkit.trainers.BPE(vocab_size=1500)).merges
+    assert tokkit.train(gz, tokkit.trainers.BPE(vocab_size=1500)).merges == plain
+    assert tokkit.train(tmp_path / "d", tokkit.trainers.BPE(vocab_size=1500)).merges == plain
+    assert (
+        tokkit.train(
+            str(tmp_path / "d" / "*" / "*.gz"), tokkit.trainers.BPE(vocab_size=1500)
+        ).merges
+        == plain
+    )
+    assert (
+        tokkit.train(jsonl, tokkit.trainers.BPE(vocab_size=1500), text_field="body").merges == plain
+    )
     with pytest.raises(tokkit.CorpusError, match="--text-field"):
-        tokkit.train(jsonl, vocab_size=1500)
+        tokkit.train(jsonl, tokkit.trainers.BPE(vocab_size=1500))
 
 
 def test_result_does_not_depend_on_thread_count(corpus_files: list[str]) -> None:
-    one = tokkit.train(corpus_files, vocab_size=3000, num_threads=1).to_json()
-    assert tokkit.train(corpus_files, vocab_size=3000, num_threads=2).to_json() == one
-    assert tokkit.train(corpus_files, vocab_size=3000, num_threads=5).to_json() == one
+    one = tokkit.train(corpus_files, tokkit.trainers.BPE(vocab_size=3000), num_threads=1).to_json()
+    assert (
+        tokkit.train(corpus_files, tokkit.trainers.BPE(vocab_size=3000), num_threads=2).to_json()
+        == one
+    )
+    assert (
+        tokkit.train(corpus_files, tokkit.trainers.BPE(vocab_size=3000), num_threads=5).to_json()
+        == one
+    )
 
 
 def test_token_length_caps(corpus_files: list[str]) -> None:
@@ -156,20 +179,26 @@ def test_token_length_caps(corpus_files: list[str]) -> None:
         return max(len(t) for t in vocab)
 
     files = corpus_files[:1]
-    assert longest(tokkit.train(files, vocab_size=3000, max_token_chars=4)) == 4
-    assert longest(tokkit.train(files, vocab_size=3000, max_token_length=5)) == 4
+    assert (
+        longest(tokkit.train(files, tokkit.trainers.BPE(vocab_size=3000, max_token_chars=4))) == 4
+    )
+    assert (
+        longest(tokkit.train(files, tokkit.trainers.BPE(vocab_size=3000, max_token_length=5))) == 4
+    )
     with pytest.raises(tokkit.ConfigError, match="either"):
-        tokkit.train(files, vocab_size=3000, max_token_chars=4, max_token_length=5)
+        tokkit.train(
+            files, tokkit.trainers.BPE(vocab_size=3000, max_token_chars=4, max_token_length=5)
+        )
 
 
 def test_min_frequency_can_stop_early(corpus_files: list[str]) -> None:
-    tok = tokkit.train(corpus_files[:1], vocab_size=60000, min_frequency=50)
+    tok = tokkit.train(corpus_files[:1], tokkit.trainers.BPE(vocab_size=60000, min_frequency=50))
     assert tok.report["stop_reason"] == "min_frequency"
     assert tok.vocab_size < 60000
 
 
 def test_save_refuses_to_overwrite_without_force(tmp_path: Path, corpus_files: list[str]) -> None:
-    tok = tokkit.train(corpus_files[:1], vocab_size=500)
+    tok = tokkit.train(corpus_files[:1], tokkit.trainers.BPE(vocab_size=500))
     tok.save(tmp_path / "out")
     with pytest.raises(tokkit.OutputExistsError, match="--force"):
         tok.save(tmp_path / "out")

@@ -38,10 +38,9 @@ def superbpe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tok") / "superbpe-6k"
     tokkit.train(
         [str(CORPORA / f) for f in ("en-prose.txt", "en-tech.txt", "code.txt")],
-        algo="superbpe",
-        vocab_size=6000,
-        transition_point=4000,
-        special_tokens=["<|endoftext|>"],
+        tokkit.trainers.SuperBPE(
+            vocab_size=6000, transition_point=4000, special_tokens=["<|endoftext|>"]
+        ),
         out=out,
     )
     return out

@@ -3,11 +3,13 @@
 Train tokenizers in Rust and write them as standard Hugging Face ``tokenizer.json``::
 
     import tokkit
-    tok = tokkit.train("corpora/en-prose.txt", vocab_size=8000, out="my-bpe")
+    from tokkit.trainers import BPE
+    tok = tokkit.train("corpora/en-prose.txt", BPE(vocab_size=8000), out="my-bpe")
     ids = tokkit.load("my-bpe").encode("Hello world")
 """
 
 from tokkit import exceptions as exceptions
+from tokkit import trainers as trainers
 from tokkit._tokkit import PRETOKENIZER_PATTERNS as PRETOKENIZER_PATTERNS
 from tokkit._tokkit import __version__ as __version__
 from tokkit.exceptions import ConfigError as ConfigError
@@ -41,4 +43,5 @@ __all__ = [
     "exceptions",
     "load",
     "train",
+    "trainers",
 ]

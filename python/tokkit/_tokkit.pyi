@@ -11,19 +11,20 @@ __all__ = [
     "PRETOKENIZER_PATTERNS",
     "BpeTokenizer",
     "ByteVocab",
-    "TrainedBpe",
+    "Trained",
     "__version__",
-    "train_bpe",
-    "train_superbpe",
+    "train",
+    "trainer_config",
 ]
 
 __version__: str
 PRETOKENIZER_PATTERNS: dict[str, str]
 
 @final
-class TrainedBpe:
+class Trained:
     def to_json(self) -> str: ...
     def report_json(self) -> str: ...
+    def config_json(self) -> str: ...
     def merges(self) -> list[tuple[str, str]]: ...
     @property
     def vocab_size(self) -> int: ...
@@ -76,38 +77,14 @@ class ByteVocab:
     def stable_boundary(self, data: bytes) -> int: ...
     def covers(self, data: bytes) -> list[tuple[npt.NDArray[np.uint32], int]]: ...
 
-def train_bpe(
+def train(
+    config_json: str,
     files: list[str] | None = None,
     texts: Iterable[str] | None = None,
     *,
-    vocab_size: int,
-    pretokenizer: str = "gpt2",
-    min_frequency: int = 0,
-    special_tokens: list[str] = ...,
-    max_token_length: int | None = None,
-    max_token_chars: int | None = None,
-    full_alphabet: bool = True,
     text_field: str | None = None,
     strict_utf8: bool = False,
     num_threads: int | None = None,
     progress: str = "none",
-    pad_to: int | None = None,
-    chunk_seed: int | None = None,
-    chunk_distribution: str | None = None,
-) -> TrainedBpe: ...
-def train_superbpe(
-    files: list[str],
-    *,
-    vocab_size: int,
-    transition_merges: int,
-    config: str = "paper",
-    min_frequency: int = 0,
-    special_tokens: list[str] = ...,
-    full_alphabet: bool = True,
-    max_words: int = 4,
-    forbid_colon_space: bool = True,
-    text_field: str | None = None,
-    strict_utf8: bool = False,
-    num_threads: int | None = None,
-    progress: str = "none",
-) -> TrainedBpe: ...
+) -> Trained: ...
+def trainer_config(config_json: str) -> str: ...

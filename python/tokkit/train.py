@@ -17,11 +17,9 @@ from tokkit import _tokkit
 from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._special import hf_side_files
 from tokkit.exceptions import ConfigError
+from tokkit.trainers import Trainer
 
-Algo = Literal["bpe", "superbpe", "charbpe", "supertoken"]
 ProgressMode = Literal["bar", "jsonl", "none"]
-ALGORITHMS: tuple[str, ...] = ("bpe", "superbpe", "charbpe", "supertoken")
-SUPERBPE_CONFIGS: tuple[str, ...] = ("paper", "recommended")
 
 
 @dataclass(frozen=True)
@@ -29,17 +27,22 @@ class TrainedTokenizer:
     """A trained tokenizer held in memory; :meth:`save` writes it.
 
     Attributes:
-        algorithm: The trainer that made it (``"bpe"``).
-        parameters: Every training parameter, as recorded in ``tokkit.json``.
+        trainer: The configuration it was trained with (``tokkit.json`` records it).
+        corpus_options: How the corpus was read (``text_field``, ``strict``).
         report: What training saw and did: corpus sha256 and size, counts, timings.
         wall_seconds: Wall time of the whole training call.
     """
 
-    algorithm: str
-    parameters: dict[str, Any]
+    trainer: Trainer
+    corpus_options: dict[str, Any]
     report: dict[str, Any]
     wall_seconds: float
     _native: Any = field(repr=False)
+
+    @property
+    def algorithm(self) -> str:
+        """The trainer's algorithm: ``bpe``, ``superbpe``, ``charbpe`` or ``supertoken``."""
+        return self.trainer.algorithm
 
     @property
     def vocab_size(self) -> int:
@@ -61,17 +64,20 @@ class TrainedTokenizer:
         return str(self._native.to_json())
 
     def sidecar(self) -> dict[str, Any]:
-        """The ``tokkit.json`` provenance record."""
+        """The ``tokkit.json`` provenance record; its ``trainer`` is a recipe that repeats the
+        run (``tokkit train --recipe DIR/tokkit.json CORPUS``)."""
         name, pattern = self._native.pretokenizer
+        trainer = self.trainer.to_dict()
         return {
-            "format_version": 1,
+            "format_version": 2,
             "tokkit_version": _tokkit.__version__,
             "algorithm": self.algorithm,
-            "parameters": self.parameters,
+            "trainer": trainer,
+            "corpus_options": self.corpus_options,
             "pretokenizer": {"name": name, "pattern": pattern},
-            "seed": self.parameters.get("seed"),
+            "seed": trainer.get("seed"),
             "seed_note": "chunk sampling: one random stream per document from (seed, file, line)"
-            if "seed" in self.parameters
+            if "seed" in trainer
             else "deterministic training; no randomness is involved",
             "corpus": {
                 "sha256": self.report["corpus_sha256"],
@@ -112,50 +118,6 @@ class TrainedTokenizer:
         return write_dir_atomically(out, files, force=force)
 
 
-def _transition_merges(transition_point: float | None, vocab_size: int) -> int:
-    """The stage-1 merge count from a count or a fraction of the vocabulary size."""
-    if transition_point is None:
-        raise ConfigError("SuperBPE needs a transition point: --transition-point 24000 or 0.75")
-    if isinstance(transition_point, float) and 0 < transition_point < 1:
-        return round(transition_point * vocab_size)
-    if float(transition_point).is_integer() and transition_point >= 0:
-        return int(transition_point)
-    raise ConfigError(
-        f"transition point {transition_point!r} must be a merge count (24000) or a fraction "
-        "of the vocab size between 0 and 1 (0.75)"
-    )
-
-
-def _train_superbpe(
-    files: list[str] | None, texts: Iterable[str] | None, parameters: dict[str, Any], progress: str
-) -> Any:
-    """Run the native SuperBPE trainer (it reads the corpus twice, so it needs files)."""
-    if texts is not None or not files:
-        raise ConfigError("SuperBPE reads the corpus twice, so it needs files, not texts=")
-    if parameters["max_token_length"] is not None or parameters["max_token_chars"] is not None:
-        raise ConfigError("token length caps are not available with SuperBPE; remove them")
-    if parameters["superbpe_config"] not in SUPERBPE_CONFIGS:
-        raise ConfigError(
-            f"unknown SuperBPE configuration {parameters['superbpe_config']!r}; "
-            f"choose one of: {', '.join(SUPERBPE_CONFIGS)}"
-        )
-    parameters["pretokenizer"] = f"superbpe-{parameters['superbpe_config']}"
-    return _tokkit.train_superbpe(
-        files,
-        vocab_size=parameters["vocab_size"],
-        transition_merges=parameters["transition_merges"],
-        config=parameters["superbpe_config"],
-        min_frequency=parameters["min_frequency"],
-        special_tokens=parameters["special_tokens"],
-        full_alphabet=parameters["full_alphabet"],
-        max_words=parameters["max_words"],
-        text_field=parameters["text_field"],
-        strict_utf8=parameters["strict"],
-        num_threads=parameters["num_threads"],
-        progress=progress,
-    )
-
-
 def _as_files(corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
     if isinstance(corpus, str | os.PathLike):
         return [os.fspath(corpus)]
@@ -164,62 +126,33 @@ def _as_files(corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]])
 
 def train(
     corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    trainer: Trainer | None = None,
     *,
     texts: Iterable[str] | None = None,
-    algo: Algo = "bpe",
-    vocab_size: int,
-    pretokenizer: str = "gpt2",
-    min_frequency: int = 0,
-    special_tokens: Sequence[str] = (),
-    max_token_length: int | None = None,
-    max_token_chars: int | None = None,
-    full_alphabet: bool = True,
     text_field: str | None = None,
     strict: bool = False,
     num_threads: int | None = None,
     progress: ProgressMode = "none",
-    transition_point: float | None = None,
-    superbpe_config: str = "paper",
-    max_words: int = 4,
-    pad_tokens: int = 0,
-    seed: int = 0,
-    chunk_distribution: str | None = None,
     out: str | os.PathLike[str] | None = None,
     force: bool = False,
 ) -> TrainedTokenizer:
     """Train a tokenizer on files and/or an iterable of strings.
 
+    >>> from tokkit.trainers import BPE
+    >>> tok = train("corpora/en-prose.txt", BPE(vocab_size=8000), out="my-bpe")  # doctest: +SKIP
+
     Args:
         corpus: Files, directories (walked recursively) or globs; ``.gz`` is decompressed,
             ``.jsonl``/``.ndjson`` are read as JSON lines. Each line is one sequence.
-        texts: Strings to train on, one sequence each (like ``train_from_iterator``).
-        algo: The trainer. ``"bpe"``: byte-level BPE with HF ``BpeTrainer`` semantics.
-        vocab_size: Final vocabulary size, counting special tokens and the 256-byte alphabet.
-        pretokenizer: ``gpt2``, ``llama3``, ``o200k``, ``none`` (no split) or a custom regex.
-        min_frequency: Stop when the most frequent pair is rarer than this.
-        special_tokens: Special tokens, given ids ``0..k-1``.
-        max_token_length: HF's ``max_token_length``, off-by-one included: the longest token
-            has ``max(2, n - 1)`` bytes.
-        max_token_chars: Inclusive cap: no token longer than this many bytes (byte-level
-            symbols). Give one of the two caps at most.
-        full_alphabet: Start from all 256 bytes (else only the bytes seen).
+        trainer: The algorithm and its parameters (:mod:`tokkit.trainers`: ``BPE``,
+            ``SuperBPE``, ``CharBPE``, ``Supertoken``).
+        texts: Strings to train on, one sequence each (like ``train_from_iterator``), counted
+            after the files.
         text_field: JSON-lines field holding the text (default ``text``).
         strict: Fail on invalid UTF-8 instead of skipping (and counting) such lines.
         num_threads: Worker threads (default: ``TOKKIT_NUM_THREADS`` or all cores). The result
             does not depend on it.
         progress: ``bar``, ``jsonl`` (JSON lines on stderr) or ``none``.
-        transition_point: SuperBPE only: merges learned in stage 1 before superword merges
-            start, as a count (``24000``) or a fraction of ``vocab_size`` (``0.75``).
-        superbpe_config: SuperBPE only: ``paper`` (default; the 2025 paper's configuration,
-            the most compressive on our English benchmark) or ``recommended`` (the authors'
-            later configuration).
-        max_words: SuperBPE only: most space-separated words in one token (paper: 4).
-        pad_tokens: charbpe only: ids reserved for whitespace-run padding tokens ("  ", "\\n\\n",
-            ...); training stops that many ids short and padding fills the vocabulary to exactly
-            ``vocab_size`` (more padding if training stops early). KL3M reserves 13.
-        seed: supertoken only: seed of the chunk sampling (same seed and corpus, same output).
-        chunk_distribution: supertoken only: chunk lengths in chars with weights summing to 1,
-            as ``"4-5:0.2,6-9:0.8"`` (default: TokenAdapt's table, normalised).
         out: If given, save there (see :meth:`TrainedTokenizer.save`); checked before training.
         force: Replace an existing ``out``.
 
@@ -227,87 +160,35 @@ def train(
         The trained tokenizer.
 
     Raises:
-        ConfigError: Invalid parameters (vocab too small, bad regex, unknown algorithm...).
+        ConfigError: Invalid parameters (vocab too small, bad regex...).
         CorpusError: Missing files, empty corpus, invalid UTF-8 with ``strict``.
         OutputExistsError: ``out`` exists and ``force`` is false.
         KeyboardInterrupt: Ctrl-C; training stops within a second and nothing is written.
     """
-    if algo not in ALGORITHMS:
-        raise ConfigError(f"unknown algorithm {algo!r}; choose one of: {', '.join(ALGORITHMS)}")
+    if not isinstance(trainer, Trainer):
+        raise ConfigError(
+            "give a trainer: train(corpus, tokkit.trainers.BPE(vocab_size=32000)) (or SuperBPE, "
+            f"CharBPE, Supertoken), not {type(trainer).__name__}"
+        )
     if isinstance(texts, str | bytes):
         raise ConfigError("texts must be an iterable of strings, not a single string")
+    if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 0):
+        raise ConfigError(f"num_threads must be a non-negative integer, got {num_threads!r}")
     if out is not None:
         check_output_dir(out, force=force)
-    files = _as_files(corpus) if corpus is not None else None
-    parameters: dict[str, Any] = {
-        "vocab_size": vocab_size,
-        "pretokenizer": pretokenizer,
-        "min_frequency": min_frequency,
-        "special_tokens": list(special_tokens),
-        "max_token_length": max_token_length,
-        "max_token_chars": max_token_chars,
-        "full_alphabet": full_alphabet,
-        "text_field": text_field,
-        "strict": strict,
-        "num_threads": num_threads,
-    }
-    for name in (
-        "vocab_size",
-        "min_frequency",
-        "max_token_length",
-        "max_token_chars",
-        "num_threads",
-    ):
-        value = parameters[name]
-        if value is not None and (not isinstance(value, int) or value < 0):
-            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-    if algo == "charbpe":
-        if max_token_chars is None:
-            raise ConfigError(
-                "character-level BPE needs a length cap: --max-token-chars 3 (KL3M 4k, 8k) "
-                "or 4 (16k)"
-            )
-        if not isinstance(pad_tokens, int) or not 0 <= pad_tokens < vocab_size:
-            raise ConfigError(
-                f"pad_tokens must be between 0 and the vocab size, got {pad_tokens!r}"
-            )
-        parameters["pad_tokens"] = pad_tokens
-    if algo == "supertoken":
-        if not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-        parameters.update(seed=seed, chunk_distribution=chunk_distribution, pretokenizer="none")
-    if algo == "superbpe":
-        parameters.update(
-            transition_merges=_transition_merges(transition_point, vocab_size),
-            superbpe_config=superbpe_config,
-            max_words=max_words,
-        )
     started = time.perf_counter()
-    if algo == "superbpe":
-        native = _train_superbpe(files, texts, parameters, progress)
-    else:
-        padded = algo == "charbpe"
-        native = _tokkit.train_bpe(
-            files,
-            texts,
-            vocab_size=vocab_size - pad_tokens if padded else vocab_size,
-            pretokenizer=pretokenizer,
-            min_frequency=min_frequency,
-            special_tokens=list(special_tokens),
-            max_token_length=max_token_length,
-            max_token_chars=max_token_chars,
-            full_alphabet=full_alphabet,
-            text_field=text_field,
-            strict_utf8=strict,
-            num_threads=num_threads,
-            progress=progress,
-            pad_to=vocab_size if padded else None,
-            chunk_seed=seed if algo == "supertoken" else None,
-            chunk_distribution=chunk_distribution if algo == "supertoken" else None,
-        )
+    native = _tokkit.train(
+        trainer.to_json(),
+        _as_files(corpus) if corpus is not None else None,
+        texts,
+        text_field=text_field,
+        strict_utf8=strict,
+        num_threads=num_threads,
+        progress=progress,
+    )
     trained = TrainedTokenizer(
-        algorithm=algo,
-        parameters=parameters,
+        trainer=trainer,
+        corpus_options={"text_field": text_field, "strict": strict},
         report=json.loads(native.report_json()),
         wall_seconds=time.perf_counter() - started,
         _native=native,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import tomllib
 
 from tokkit.exceptions import ConfigError
 from tokkit.train import ProgressMode
+from tokkit.trainers import TRAINERS, Trainer
 
 EPILOG = """\
 pre-tokenizers:
@@ -37,9 +39,8 @@ examples:
   tokkit train --recipe cli/recipes/kl3m-char-4k.toml --out char4k ocr.txt
 """
 
-#: Keys a recipe file may set, with the argparse destination they fill.
-RECIPE_KEYS = {
-    "algo": "algo",
+#: Trainer parameters settable by flag: argparse destination -> the trainer's field.
+FLAGS = {
     "vocab_size": "vocab_size",
     "pretokenizer": "pretokenizer",
     "min_frequency": "min_frequency",
@@ -48,28 +49,11 @@ RECIPE_KEYS = {
     "max_token_chars": "max_token_chars",
     "full_alphabet": "full_alphabet",
     "transition_point": "transition_point",
-    "superbpe_config": "superbpe_config",
+    "superbpe_config": "config",
     "max_words": "max_words",
     "pad_tokens": "pad_tokens",
     "seed": "seed",
     "chunk_distribution": "chunk_distribution",
-}
-
-DEFAULTS: dict[str, Any] = {
-    "algo": "bpe",
-    "vocab_size": None,
-    "pretokenizer": "gpt2",
-    "min_frequency": 0,
-    "special_tokens": [],
-    "max_token_length": None,
-    "max_token_chars": None,
-    "full_alphabet": True,
-    "transition_point": None,
-    "superbpe_config": "paper",
-    "max_words": 4,
-    "pad_tokens": 0,
-    "seed": 0,
-    "chunk_distribution": None,
 }
 
 
@@ -175,38 +159,60 @@ def add_parser(sub: Any) -> None:
         metavar="SPEC",
         help="chunk lengths in chars and weights summing to 1, e.g. 4-5:0.2,6-9:0.8",
     )
-    p.add_argument("--recipe", metavar="FILE", help="TOML file of defaults (see cli/recipes/)")
+    p.add_argument(
+        "--recipe",
+        metavar="FILE",
+        help="a trainer to start from: a TOML recipe (see cli/recipes/) or the tokkit.json of an "
+        "earlier output (repeats that run); flags override its values",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(run=run)
 
 
 def load_recipe(path: str) -> dict[str, Any]:
-    """Read a recipe: a TOML table of ``tokkit train`` options with underscores."""
+    """A recipe as a trainer's JSON form: a TOML table (``algorithm`` and the trainer's
+    parameters, plus an optional ``description``), or a ``tokkit.json`` (its ``trainer``)."""
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"recipe {path} not found; see cli/recipes/ for examples") from None
-    except tomllib.TOMLDecodeError as e:
+    if path.endswith(".json"):
+        try:
+            data = json.loads(raw)
+        except ValueError as e:
+            raise ConfigError(f"recipe {path} is not valid JSON: {e}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("trainer"), dict):
+            raise ConfigError(
+                f"recipe {path} has no trainer: give a tokkit.json written by tokkit train "
+                "(format_version 2 or later) or a TOML recipe"
+            )
+        return dict(data["trainer"])
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"recipe {path} is not valid TOML: {e}") from None
-    unknown = sorted(set(data) - set(RECIPE_KEYS) - {"description"})
-    if unknown:
-        raise ConfigError(f"recipe {path}: unknown keys {unknown}; allowed: {sorted(RECIPE_KEYS)}")
-    return {RECIPE_KEYS[k]: v for k, v in data.items() if k in RECIPE_KEYS}
+    data.pop("description", None)
+    return data
 
 
-def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Command-line values over recipe values over defaults."""
-    options = dict(DEFAULTS)
-    if args.recipe:
-        options.update(load_recipe(args.recipe))
-    for key in DEFAULTS:
-        value = getattr(args, key, None)
-        if value is not None:
-            options[key] = value
-    if options["vocab_size"] is None:
+def build_trainer(args: argparse.Namespace) -> Trainer:
+    """The trainer: the recipe's, with the command line's values over it."""
+    params = load_recipe(args.recipe) if args.recipe else {}
+    algorithm = args.algo or params.get("algorithm") or "bpe"
+    if params.get("algorithm", algorithm) != algorithm:
+        params = {k: v for k, v in params.items() if k in TRAINERS[algorithm]._fields()}
+    params["algorithm"] = algorithm
+    for dest, name in FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if name not in TRAINERS[algorithm]._fields():
+            flag = "--" + dest.replace("_", "-")
+            raise ConfigError(f"{flag} does not apply to --algo {algorithm}")
+        params[name] = value
+    if "vocab_size" not in params:
         raise ConfigError("--vocab-size is required (or set vocab_size in a --recipe)")
-    return options
+    return Trainer.from_dict(params)
 
 
 def default_progress() -> ProgressMode:
@@ -216,32 +222,13 @@ def default_progress() -> ProgressMode:
     return default_mode()
 
 
-def _whole(value: float | None) -> float | None:
-    """A transition point of 24000.0 from argparse means the count 24000."""
-    return int(value) if value is not None and value >= 1 and float(value).is_integer() else value
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``tokkit train``."""
     from tokkit.train import train
 
-    options = resolve_options(args)
     trained = train(
         args.corpus,
-        algo=options["algo"],
-        vocab_size=options["vocab_size"],
-        pretokenizer=options["pretokenizer"],
-        min_frequency=options["min_frequency"],
-        special_tokens=options["special_tokens"],
-        max_token_length=options["max_token_length"],
-        max_token_chars=options["max_token_chars"],
-        full_alphabet=options["full_alphabet"],
-        transition_point=_whole(options["transition_point"]),
-        superbpe_config=options["superbpe_config"],
-        max_words=options["max_words"],
-        pad_tokens=options["pad_tokens"],
-        seed=options["seed"],
-        chunk_distribution=options["chunk_distribution"],
+        build_trainer(args),
         text_field=args.text_field,
         strict=args.strict,
         num_threads=args.num_threads,

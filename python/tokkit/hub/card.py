@@ -122,7 +122,8 @@ def _transplant_card(d: _Dir, ref: str, title: str, license_: str | None) -> str
 def _tokenizer_card(d: _Dir, ref: str, title: str, license_: str | None) -> str:
     meta = d.meta
     algorithm = str(meta.get("algorithm") or meta.get("algo") or "tokenizer")
-    params = _obj(meta.get("parameters"))
+    # "trainer" since format_version 2; "parameters" before.
+    params = _obj(meta.get("trainer") or meta.get("parameters"))
     tags = ["tokkit", "tokenizer"] + ([algorithm] if algorithm != "tokenizer" else [])
     front = _front_matter({"license": license_, "tags": tags})
     training = _obj(meta.get("training"))

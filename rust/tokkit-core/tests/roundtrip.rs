@@ -6,32 +6,25 @@ use std::sync::LazyLock;
 use proptest::prelude::*;
 use tokkit_core::CancelToken;
 use tokkit_core::encode::BpeEncoder;
-use tokkit_core::pretokenize::Pretokenizer;
 use tokkit_core::progress::Silent;
-use tokkit_core::train::{BpeConfig, train_bpe_from_files};
+use tokkit_core::train::{BpeTrainer, Corpus, TrainerConfig, train};
 
 const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpora");
 
 fn trained(spec: &str) -> BpeEncoder {
     let inputs = ["en-prose.txt", "code.txt", "tr.txt", "unicode-edge.txt"]
         .map(|f| format!("{CORPORA}/{f}"));
-    let pre = Pretokenizer::from_spec(spec).unwrap();
-    let config = BpeConfig {
+    let config = TrainerConfig::Bpe(BpeTrainer {
         vocab_size: 3000,
+        pretokenizer: spec.into(),
         special_tokens: vec!["<|endoftext|>".into()],
-        ..BpeConfig::default()
-    };
-    let (model, _) = train_bpe_from_files(
-        &inputs,
-        None,
-        false,
-        &pre,
-        &config,
-        &Silent,
-        &CancelToken::new(),
-    )
-    .unwrap();
-    BpeEncoder::from_model(&model, Pretokenizer::from_spec(spec).unwrap()).unwrap()
+        min_frequency: 0,
+        max_token_length: None,
+        max_token_chars: None,
+        full_alphabet: true,
+    });
+    let trained = train(&config, Corpus::files(inputs), &Silent, &CancelToken::new()).unwrap();
+    BpeEncoder::from_model(&trained.model, trained.pretokenizer).unwrap()
 }
 
 static ENCODERS: LazyLock<Vec<BpeEncoder>> = LazyLock::new(|| {

@@ -21,7 +21,7 @@ mod _tokkit {
     #[pymodule_export]
     use super::tokenizer::PyBpeTokenizer;
     #[pymodule_export]
-    use super::trainers::{PyTrainedBpe, train_bpe, train_superbpe};
+    use super::trainers::{PyTrained, train, trainer_config};
 
     use pyo3::prelude::*;
 

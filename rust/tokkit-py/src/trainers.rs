@@ -1,299 +1,153 @@
-//! `train_bpe`: counts files and/or a Python iterable of strings, then trains, with the GIL
-//! released throughout except while pulling the next batch of strings from the iterable.
+//! `train`: a trainer configuration (the JSON of a `tokkit.trainers` object) and a corpus (files
+//! and/or a Python iterable of strings) in, a trained tokenizer out. The core's
+//! `train::train` does all of it, detached from the interpreter; the iterable is pulled in
+//! batches, taking the GIL only for that.
 
 use pyo3::prelude::*;
 use pyo3::types::PyIterator;
-use rayon::prelude::*;
-use tokkit_core::pretokenize::Pretokenizer;
-use tokkit_core::pretokenize::chunks::{ChunkDistribution, Chunker};
-use tokkit_core::progress;
-use tokkit_core::train::superbpe::{self, Preset, SuperBpeConfig, SuperBpeReport};
-use tokkit_core::train::{self, BpeConfig, BpeModel, LengthCap, TrainReport};
-use tokkit_core::word_counts::{self, Counter};
-use tokkit_core::{Error, corpus, hf_json};
+use tokkit_core::train::{Corpus, TextBatches, Trained, TrainerConfig, thread_pool};
+use tokkit_core::{Error, hf_json, progress};
 
 use crate::detach::run_detached;
-use crate::errors::TkResult;
+use crate::errors::{TkResult, TokkitErr};
 
 /// Strings pulled from a Python iterable per batch, as `tokenizers` does.
 const BATCH: usize = 4096;
 
-/// A trained byte-level BPE tokenizer, not yet written anywhere.
-#[pyclass(name = "TrainedBpe", module = "tokkit._tokkit", frozen)]
-pub struct PyTrainedBpe {
-    model: BpeModel,
-    pretokenizer: Pretokenizer,
-    report: TrainReport,
-    superbpe: Option<SuperBpeReport>,
-}
+/// A trained tokenizer, not yet written anywhere.
+#[pyclass(name = "Trained", module = "tokkit._tokkit", frozen)]
+pub struct PyTrained(Trained);
 
 #[pymethods]
-impl PyTrainedBpe {
+impl PyTrained {
     /// The standard HF `tokenizer.json` text.
     fn to_json(&self) -> TkResult<String> {
-        serde_json::to_string_pretty(&hf_json::to_json(&self.model, &self.pretokenizer))
+        serde_json::to_string_pretty(&hf_json::to_json(&self.0.model, &self.0.pretokenizer))
             .map_err(|e| Error::Serialization(e.to_string()).into())
     }
 
     /// The training report (corpus hash and size, counts, timings, stop reason) as JSON text.
     fn report_json(&self) -> String {
-        let mut value = serde_json::to_value(&self.report).unwrap_or_default();
-        if let (Some(extra), Some(map)) = (&self.superbpe, value.as_object_mut()) {
-            map.insert(
-                "superbpe".into(),
-                serde_json::to_value(extra).unwrap_or_default(),
-            );
-        }
-        value.to_string()
+        serde_json::to_string(&self.0.report).unwrap_or_default()
+    }
+
+    /// The trainer configuration, as JSON text.
+    fn config_json(&self) -> String {
+        self.0.config.to_json()
     }
 
     /// Merges as `(left, right)` byte-level strings, in rank order.
     fn merges(&self) -> Vec<(String, String)> {
-        self.model
+        let model = &self.0.model;
+        model
             .merges
             .iter()
-            .map(|&(a, b)| (self.model.token_string(a), self.model.token_string(b)))
+            .map(|&(a, b)| (model.token_string(a), model.token_string(b)))
             .collect()
     }
 
     /// Number of ids, special tokens included.
     #[getter]
     fn vocab_size(&self) -> usize {
-        self.model.tokens.len()
+        self.0.model.tokens.len()
     }
 
     /// The special tokens, in id order.
     #[getter]
     fn special_tokens(&self) -> Vec<String> {
-        self.model.special_tokens()
+        self.0.model.special_tokens()
     }
 
     /// The pre-tokenizer's name and pattern.
     #[getter]
     fn pretokenizer(&self) -> (String, Option<String>) {
-        (
-            self.pretokenizer.name().to_owned(),
-            self.pretokenizer.pattern().map(str::to_owned),
-        )
+        let pre = &self.0.pretokenizer;
+        (pre.name().to_owned(), pre.pattern().map(str::to_owned))
     }
 }
 
-fn length_cap(
-    max_token_length: Option<usize>,
-    max_token_chars: Option<usize>,
-) -> TkResult<LengthCap> {
-    match (max_token_length, max_token_chars) {
-        (Some(_), Some(_)) => Err(Error::Config(
-            "give either max_token_length (HF semantics) or max_token_chars (inclusive cap), not both".into(),
-        )
-        .into()),
-        (Some(n), None) => Ok(LengthCap::Hf(n)),
-        (None, Some(n)) => Ok(LengthCap::Inclusive(n)),
-        (None, None) => Ok(LengthCap::None),
+/// A Python iterable of strings as batches; an exception it raises is kept to re-raise as is.
+struct PyTexts {
+    iter: Py<PyIterator>,
+    error: Option<PyErr>,
+}
+
+impl TextBatches for PyTexts {
+    fn next_batch(&mut self) -> tokkit_core::Result<Option<Vec<String>>> {
+        Python::attach(|py| {
+            let mut iter = self.iter.bind(py).clone();
+            let mut batch = Vec::with_capacity(BATCH);
+            for item in iter.by_ref().take(BATCH) {
+                let text = item.and_then(|t| t.extract::<String>());
+                match text {
+                    Ok(t) => batch.push(t),
+                    Err(e) => {
+                        let message = if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py) {
+                            "texts must yield str items".to_owned()
+                        } else {
+                            self.error = Some(e);
+                            "the texts iterable raised an exception".to_owned()
+                        };
+                        return Err(Error::Corpus(message));
+                    }
+                }
+            }
+            Ok((!batch.is_empty()).then_some(batch))
+        })
     }
 }
 
-/// Trains byte-level BPE on `files` (paths, directories, globs) and/or `texts` (an iterable of
-/// strings, one sequence each).
+/// Trains the configuration `config_json` on `files` (paths, directories, globs) and/or
+/// `texts` (an iterable of strings, one sequence each).
 #[pyfunction]
 #[pyo3(signature = (
-    files=None, texts=None, *, vocab_size, pretokenizer="gpt2", min_frequency=0, special_tokens=Vec::new(),
-    max_token_length=None, max_token_chars=None, full_alphabet=true, text_field=None, strict_utf8=false,
-    num_threads=None, progress="none", pad_to=None, chunk_seed=None, chunk_distribution=None
+    config_json, files=None, texts=None, *, text_field=None, strict_utf8=false, num_threads=None,
+    progress="none"
 ))]
 #[expect(
     clippy::too_many_arguments,
-    reason = "mirrors the keyword arguments of tokkit.train"
+    reason = "mirrors the keyword arguments of the Python call"
 )]
-#[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
-pub fn train_bpe(
+pub fn train(
     py: Python<'_>,
+    config_json: &str,
     files: Option<Vec<String>>,
     texts: Option<Bound<'_, PyAny>>,
-    vocab_size: usize,
-    pretokenizer: &str,
-    min_frequency: u64,
-    special_tokens: Vec<String>,
-    max_token_length: Option<usize>,
-    max_token_chars: Option<usize>,
-    full_alphabet: bool,
     text_field: Option<String>,
     strict_utf8: bool,
     num_threads: Option<usize>,
     progress: &str,
-    pad_to: Option<usize>,
-    chunk_seed: Option<u64>,
-    chunk_distribution: Option<String>,
-) -> PyResult<PyTrainedBpe> {
-    let config = BpeConfig {
-        vocab_size,
-        min_frequency,
-        special_tokens,
-        length_cap: length_cap(max_token_length, max_token_chars)?,
-        full_alphabet,
+) -> PyResult<PyTrained> {
+    let config = TrainerConfig::from_json(config_json).map_err(TokkitErr)?;
+    config.validate().map_err(TokkitErr)?;
+    let sink = progress::from_name(progress).map_err(TokkitErr)?;
+    let pool = thread_pool(num_threads).map_err(TokkitErr)?;
+    let mut texts = match texts {
+        Some(t) => Some(PyTexts {
+            iter: PyIterator::from_object(&t)?.unbind(),
+            error: None,
+        }),
+        None => None,
     };
-    config.validate().map_err(crate::errors::TokkitErr)?;
-    // Supertokens: random chunks for counting, no split at inference (the whole text is one word).
-    let (pre, out_pre) = match chunk_seed {
-        Some(seed) => {
-            let distribution = match chunk_distribution.as_deref() {
-                Some(spec) => ChunkDistribution::parse(spec).map_err(crate::errors::TokkitErr)?,
-                None => ChunkDistribution::default(),
-            };
-            let none = Pretokenizer::from_spec("none").map_err(crate::errors::TokkitErr)?;
-            (
-                Pretokenizer::random_chunks(Chunker { distribution, seed }),
-                none,
-            )
-        }
-        None => (
-            Pretokenizer::from_spec(pretokenizer).map_err(crate::errors::TokkitErr)?,
-            Pretokenizer::from_spec(pretokenizer).map_err(crate::errors::TokkitErr)?,
-        ),
+    let corpus = Corpus {
+        files: files.unwrap_or_default(),
+        text_field,
+        strict_utf8,
+        texts: texts.as_mut().map(|t| t as &mut dyn TextBatches),
     };
-    let sink = progress::from_name(progress).map_err(crate::errors::TokkitErr)?;
-    let pool = train::thread_pool(num_threads).map_err(crate::errors::TokkitErr)?;
-    let files = files.unwrap_or_default();
-    if files.is_empty() && texts.is_none() {
-        return Err(crate::errors::TokkitErr(Error::Corpus(
-            "no corpus given: pass files (paths, directories, globs) or texts (an iterable of strings)".into(),
-        ))
-        .into());
+    let trained = run_detached(py, |cancel| {
+        pool.install(|| tokkit_core::train::train(&config, corpus, sink.as_ref(), cancel))
+    });
+    match (trained, texts.and_then(|t| t.error)) {
+        (Err(_), Some(raised)) => Err(raised),
+        (result, _) => result.map(PyTrained),
     }
-    let started = std::time::Instant::now();
-    let mut report = TrainReport::default();
-    let mut counter = Counter::default();
-    if !files.is_empty() {
-        let resolved =
-            corpus::resolve(&files, text_field.as_deref()).map_err(crate::errors::TokkitErr)?;
-        report.corpus_files = resolved
-            .iter()
-            .map(|f| f.path.display().to_string())
-            .collect();
-        let (c, sha) = run_detached(py, |cancel| {
-            pool.install(|| {
-                word_counts::count_files(resolved, &pre, strict_utf8, sink.as_ref(), cancel)
-            })
-        })?;
-        counter = c;
-        report.corpus_sha256 = sha;
-    }
-    if let Some(texts) = texts {
-        let mut iter = PyIterator::from_object(&texts)?;
-        let mut hasher = tokkit_core::corpus::StreamHasher::default();
-        let mut seen = 0u64;
-        loop {
-            let mut batch: Vec<String> = Vec::with_capacity(BATCH);
-            for item in iter.by_ref().take(BATCH) {
-                batch.push(item?.extract::<String>().map_err(|_| {
-                    crate::errors::TokkitErr(Error::Corpus("texts must yield str items".into()))
-                })?);
-            }
-            if batch.is_empty() {
-                break;
-            }
-            for t in &batch {
-                hasher.update(t.as_bytes());
-            }
-            let batch_counter = run_detached(py, |_| {
-                Ok(pool.install(|| {
-                    batch
-                        .par_iter()
-                        .enumerate()
-                        .fold(Counter::default, |mut c, (i, t)| {
-                            c.add_document(&pre, t, seen + i as u64);
-                            c
-                        })
-                        .reduce(Counter::default, Counter::merge)
-                }))
-            })?;
-            seen += batch.len() as u64;
-            counter = counter.merge(batch_counter);
-        }
-        if report.corpus_sha256.is_empty() {
-            report.corpus_sha256 = hasher.hex();
-        }
-    }
-    report.count_seconds = started.elapsed().as_secs_f64();
-    report.corpus_bytes = counter.bytes;
-    let mut model = run_detached(py, |cancel| {
-        pool.install(|| {
-            train::train_bpe_from_counter(counter, &config, sink.as_ref(), cancel, &mut report)
-        })
-    })?;
-    if let Some(target) = pad_to {
-        train::charbpe::pad_to(&mut model, target).map_err(crate::errors::TokkitErr)?;
-        report.vocab_size = model.tokens.len();
-    }
-    Ok(PyTrainedBpe {
-        model,
-        pretokenizer: out_pre,
-        report,
-        superbpe: None,
-    })
 }
 
-/// Trains SuperBPE on `files`: classic BPE for `transition_merges` merges, then superword
-/// merges across whitespace up to `vocab_size`.
+/// The trainer configuration `config_json`, checked, with every default filled in.
 #[pyfunction]
-#[pyo3(signature = (
-    files, *, vocab_size, transition_merges, config="paper", min_frequency=0,
-    special_tokens=Vec::new(), full_alphabet=true, max_words=4, forbid_colon_space=true,
-    text_field=None, strict_utf8=false, num_threads=None, progress="none"
-))]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "mirrors the keyword arguments of tokkit.train"
-)]
-#[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
-pub fn train_superbpe(
-    py: Python<'_>,
-    files: Vec<String>,
-    vocab_size: usize,
-    transition_merges: usize,
-    config: &str,
-    min_frequency: u64,
-    special_tokens: Vec<String>,
-    full_alphabet: bool,
-    max_words: usize,
-    forbid_colon_space: bool,
-    text_field: Option<String>,
-    strict_utf8: bool,
-    num_threads: Option<usize>,
-    progress: &str,
-) -> PyResult<PyTrainedBpe> {
-    let config = SuperBpeConfig {
-        bpe: BpeConfig {
-            vocab_size,
-            min_frequency,
-            special_tokens,
-            length_cap: LengthCap::None,
-            full_alphabet,
-        },
-        transition_merges,
-        preset: Preset::from_name(config).map_err(crate::errors::TokkitErr)?,
-        max_words,
-        forbid_colon_space,
-    };
-    config.validate().map_err(crate::errors::TokkitErr)?;
-    let sink = progress::from_name(progress).map_err(crate::errors::TokkitErr)?;
-    let pool = train::thread_pool(num_threads).map_err(crate::errors::TokkitErr)?;
-    let (model, pretokenizer, report, extra) = run_detached(py, |cancel| {
-        pool.install(|| {
-            superbpe::train_from_files(
-                &files,
-                text_field.as_deref(),
-                strict_utf8,
-                &config,
-                sink.as_ref(),
-                cancel,
-            )
-        })
-    })?;
-    Ok(PyTrainedBpe {
-        model,
-        pretokenizer,
-        report,
-        superbpe: Some(extra),
-    })
+pub fn trainer_config(config_json: &str) -> TkResult<String> {
+    let config = TrainerConfig::from_json(config_json)?;
+    config.validate()?;
+    Ok(config.to_json())
 }

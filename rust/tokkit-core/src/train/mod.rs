@@ -1,9 +1,15 @@
-//! Trainers and what they share: configuration, the trained model, the training report, and the
-//! end-to-end entry point that counts a corpus and trains on it.
+//! Trainers and what they share: configuration, the trained model, the training report; the
+//! entry point that counts a corpus and trains on it is [`trainer::train`].
 
 pub mod bpe;
 pub mod charbpe;
 pub mod superbpe;
+pub mod trainer;
+
+pub use trainer::{
+    BpeTrainer, CharBpeTrainer, Corpus, SuperBpeTrainer, SupertokenTrainer, TextBatches, Trained,
+    TrainerConfig, TransitionPoint, train,
+};
 
 use std::time::Instant;
 
@@ -11,11 +17,9 @@ use serde::Serialize;
 
 use crate::byte_level;
 use crate::cancel::CancelToken;
-use crate::corpus;
 use crate::error::{Error, Result};
-use crate::pretokenize::Pretokenizer;
 use crate::progress::Progress;
-use crate::word_counts::{self, Counter};
+use crate::word_counts::Counter;
 
 /// Token ids are dense `u32`s from 0.
 pub type TokenId = u32;
@@ -207,6 +211,9 @@ pub struct TrainReport {
     pub merge_seconds: f64,
     /// Worker threads used.
     pub threads: usize,
+    /// SuperBPE's stages, for SuperBPE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub superbpe: Option<superbpe::SuperBpeReport>,
 }
 
 /// A rayon pool of `threads` workers (`None`: `TOKKIT_NUM_THREADS`, else all cores).
@@ -281,33 +288,4 @@ pub fn train_bpe_from_counter(
     report.stop_reason = Some(stop);
     report.threads = rayon::current_num_threads();
     Ok(model)
-}
-
-/// Counts the words of `inputs` (files, directories, globs) and trains BPE on them.
-///
-/// # Errors
-/// Configuration, corpus and IO errors, and [`Error::Cancelled`].
-pub fn train_bpe_from_files(
-    inputs: &[String],
-    text_field: Option<&str>,
-    strict_utf8: bool,
-    pretokenizer: &Pretokenizer,
-    config: &BpeConfig,
-    progress: &dyn Progress,
-    cancel: &CancelToken,
-) -> Result<(BpeModel, TrainReport)> {
-    config.validate()?;
-    let files = corpus::resolve(inputs, text_field)?;
-    let mut report = TrainReport {
-        corpus_files: files.iter().map(|f| f.path.display().to_string()).collect(),
-        ..TrainReport::default()
-    };
-    let started = Instant::now();
-    let (counter, sha) =
-        word_counts::count_files(files, pretokenizer, strict_utf8, progress, cancel)?;
-    report.count_seconds = started.elapsed().as_secs_f64();
-    report.corpus_sha256 = sha;
-    report.corpus_bytes = counter.bytes;
-    let model = train_bpe_from_counter(counter, config, progress, cancel, &mut report)?;
-    Ok((model, report))
 }

@@ -19,7 +19,7 @@
 use std::time::Instant;
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::bpe::{self, Hooks};
 use super::{BpeConfig, BpeModel, StopReason, TokenId, TrainReport, dedup};
@@ -45,7 +45,7 @@ pub const RECOMMENDED_STAGE1: &str = concat!(
 pub const RECOMMENDED_STAGE2: &str = r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]{2,}[\r\n/]*| +(?!\S)";
 
 /// A pinned SuperBPE configuration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Preset {
     /// The 2025 paper (released 8B/11B models): `Digits` then the stage patterns.
@@ -188,27 +188,25 @@ fn segment(
         .collect()
 }
 
-/// Trains SuperBPE on `inputs`. Returns the model, the stage-2 pre-tokenizer (the one the
-/// tokenizer must use at inference), the usual report and the SuperBPE report.
+/// Trains SuperBPE on the files of `corpus`, filling `report` (its `superbpe` part included).
+/// Returns the model and the stage-2 pre-tokenizer (the one the tokenizer must use at
+/// inference). Called by [`super::train`], which checks that `corpus` has files only.
 ///
 /// # Errors
 /// Configuration, corpus and IO errors; [`Error::Corpus`] if stage 1 runs out of pairs before
 /// the transition point or stage 2 finds nothing to merge; [`Error::Cancelled`].
-pub fn train_from_files(
-    inputs: &[String],
-    text_field: Option<&str>,
-    strict_utf8: bool,
+pub(super) fn train_files(
+    corpus: &super::Corpus<'_>,
     config: &SuperBpeConfig,
     progress: &dyn Progress,
     cancel: &CancelToken,
-) -> Result<(BpeModel, Pretokenizer, TrainReport, SuperBpeReport)> {
+    report: &mut TrainReport,
+) -> Result<(BpeModel, Pretokenizer)> {
+    let strict_utf8 = corpus.strict_utf8;
     config.validate()?;
     let (stage1_pre, stage2_pre) = config.preset.pretokenizers()?;
-    let files = corpus::resolve(inputs, text_field)?;
-    let mut report = TrainReport {
-        corpus_files: files.iter().map(|f| f.path.display().to_string()).collect(),
-        ..TrainReport::default()
-    };
+    let files = corpus::resolve(&corpus.files, corpus.text_field.as_deref())?;
+    report.corpus_files = files.iter().map(|f| f.path.display().to_string()).collect();
     let mut sreport = SuperBpeReport::default();
 
     // Stage 1: classic BPE up to the transition point.
@@ -281,7 +279,8 @@ pub fn train_from_files(
     report.vocab_size = trained.model.tokens.len();
     report.stop_reason = Some(trained.stop);
     report.threads = rayon::current_num_threads();
-    Ok((trained.model, stage2_pre, report, sreport))
+    report.superbpe = Some(sreport);
+    Ok((trained.model, stage2_pre))
 }
 
 #[cfg(test)]

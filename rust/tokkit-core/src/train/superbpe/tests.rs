@@ -65,26 +65,24 @@ fn corpora() -> Vec<String> {
 }
 
 fn superbpe(preset: Preset, vocab: usize, t: usize) -> (BpeModel, SuperBpeReport) {
-    let config = SuperBpeConfig {
-        bpe: BpeConfig {
-            vocab_size: vocab,
-            ..BpeConfig::default()
-        },
-        transition_merges: t,
-        preset,
+    let config = crate::train::TrainerConfig::Superbpe(crate::train::SuperBpeTrainer {
+        vocab_size: vocab,
+        transition_point: crate::train::TransitionPoint::Merges(t),
+        config: preset,
         max_words: 4,
         forbid_colon_space: true,
-    };
-    let (model, _, _, report) = train_from_files(
-        &corpora(),
-        None,
-        false,
+        min_frequency: 0,
+        special_tokens: Vec::new(),
+        full_alphabet: true,
+    });
+    let trained = crate::train::train(
         &config,
+        crate::train::Corpus::files(corpora()),
         &Silent,
         &CancelToken::new(),
     )
     .unwrap();
-    (model, report)
+    (trained.model, trained.report.superbpe.unwrap())
 }
 
 #[test]
@@ -92,22 +90,18 @@ fn stage_one_merges_are_inherited_exactly_and_stage_two_obeys_the_filters() {
     for preset in [Preset::Paper, Preset::Recommended] {
         let (model, report) = superbpe(preset, 3000, 1500);
         let (stage1_pre, _) = preset.pretokenizers().unwrap();
-        let (bpe_model, _) = {
+        let bpe_model = {
             let config = BpeConfig {
                 vocab_size: 256 + 1500,
                 ..BpeConfig::default()
             };
-            let (m, r) = crate::train::train_bpe_from_files(
-                &corpora(),
-                None,
-                false,
-                &stage1_pre,
-                &config,
-                &Silent,
-                &CancelToken::new(),
-            )
-            .unwrap();
-            (m, r)
+            let files = corpus::resolve(&corpora(), None).unwrap();
+            let cancel = CancelToken::new();
+            let (counter, _) =
+                word_counts::count_files(files, &stage1_pre, false, &Silent, &cancel).unwrap();
+            let mut report = TrainReport::default();
+            crate::train::train_bpe_from_counter(counter, &config, &Silent, &cancel, &mut report)
+                .unwrap()
         };
         assert_eq!(report.stage1_merges, 1500);
         assert_eq!(model.merges[..1500], bpe_model.merges[..]);
