@@ -15,6 +15,7 @@ so it can only be higher (up to pruning of covers below 1e-12 of the best, and f
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import resource
 import sys
@@ -131,23 +132,33 @@ def main() -> int:
     p.add_argument("--files", nargs="+", default=FILES, metavar="FILE", help="in corpora/")
     p.add_argument("--out", type=Path, default=Path("bench/out/byteprobs-sweep.json"))
     p.add_argument("--markdown", type=Path, help="write the section into this markdown file")
+    p.add_argument(
+        "--merge", action="store_true", help="keep the other models' rows of an earlier --out"
+    )
     args = p.parse_args()
 
     t0 = time.perf_counter()
-    rows = [row for name in args.models for row in sweep_model(name, args)]
-    result = {
-        "command": "python bench/byteprobs_sweep.py " + " ".join(sys.argv[1:]),
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine_info(),
-        "windows": args.windows,
-        "window_bytes": args.window_bytes,
-        "seconds": time.perf_counter() - t0,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rows": rows,
-    }
-    write_json(args.out, result)
+    rows: list[dict[str, Any]] = []
+    if args.merge and args.out.exists():
+        old = json.loads(args.out.read_text(encoding="utf-8"))
+        rows = [r for r in old["rows"] if r["model"] not in args.models]
+    result: dict[str, Any] = {}
+    for name in args.models:
+        rows += sweep_model(name, args)
+        result = {
+            "command": "python bench/byteprobs_sweep.py " + " ".join(sys.argv[1:]),
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": machine_info(),
+            "windows": args.windows,
+            "window_bytes": args.window_bytes,
+            "seconds": time.perf_counter() - t0,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rows": sorted(rows, key=lambda r: MODELS.index(r["model"])),
+        }
+        write_json(args.out, result)  # after each model: a long sweep can be resumed
     if args.markdown:
         write_section(args.markdown, "byteprobs-sweep", markdown(result))
+    rows = result["rows"]
     fails = sum(len(r["failures"]) for r in rows)
     print(f"{fails} failures", file=sys.stderr)
     return 1 if fails or any(math.isnan(r["bits_per_byte"]) for r in rows) else 0

@@ -160,10 +160,11 @@ def render_errors() -> str:
         lines = []
         for name, args in error_cases(tmp).items():
             result = cli(*args)
-            first = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-            lines.append(
-                f"## {name}\nexit {result.returncode}: {first.replace(str(tmp), '<TMP>')}\n"
-            )
+            # The error line and its hint line (the last lines: earlier ones are warnings).
+            tail = [x for x in result.stderr.strip().splitlines() if x][-2:]
+            tail = tail[-1:] if not tail or not tail[-1].startswith("hint: ") else tail
+            shown = "\n".join(tail).replace(str(tmp), "<TMP>")
+            lines.append(f"## {name}\nexit {result.returncode}: {shown}\n")
         return "\n".join(lines)
 
 

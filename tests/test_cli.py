@@ -62,11 +62,36 @@ def test_jsonl_progress_goes_to_stderr(tmp_path: Path, corpus_files: list[str]) 
     )
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
-    stages = {e["stage"] for e in events}
-    assert stages == {"count words (bytes)", "merge"}
+    assert {(e["stage"], e["unit"]) for e in events} == {("count", "bytes"), ("merge", "merges")}
     last_merge = [e for e in events if e["stage"] == "merge"][-1]
-    assert last_merge["done"]
+    assert last_merge["finished"]
     assert last_merge["current"] == last_merge["total"] == 2000 - 256
+
+
+def test_rust_and_python_write_one_progress_schema(
+    tmp_path: Path, corpus_files: list[str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The JSON-lines progress events of the core (training) and of Python-side work (here a
+    scoring-style stage) have exactly the same keys, in the same order, with the same types."""
+    import tokkit
+    from tokkit._progress import Progress
+    from tokkit._tokkit import PROGRESS_FIELDS
+
+    tokkit.train(corpus_files[0], tokkit.trainers.BPE(vocab_size=400), progress="jsonl")
+    with Progress("scoring", 3, mode="jsonl", unit="bytes") as bar:
+        bar.advance(3)
+    lines = [json.loads(x) for x in capfd.readouterr().err.splitlines() if x.startswith("{")]
+    stages = {e["stage"] for e in lines}
+    assert stages == {"count", "merge", "scoring"}
+    types = (str, int, int, str, float | int, bool)
+    for event in lines:
+        assert (
+            list(event)
+            == PROGRESS_FIELDS
+            == ["stage", "current", "total", "unit", "elapsed_s", "finished"]
+        )
+        assert all(isinstance(v, t) for v, t in zip(event.values(), types, strict=True)), event
+    assert [e["finished"] for e in lines if e["stage"] == "scoring"][-1] is True
 
 
 def test_force_replaces_an_existing_output(tmp_path: Path, corpus_files: list[str]) -> None:

@@ -75,7 +75,7 @@ def test_existing_output_is_checked_before_training(
     tmp_path: Path, corpus_files: list[str]
 ) -> None:
     (tmp_path / "out").mkdir()
-    with pytest.raises(tokkit.OutputExistsError, match="--force") as info:
+    with pytest.raises(tokkit.OutputExistsError, match="force=True") as info:
         tokkit.train(
             None,
             tokkit.trainers.BPE(vocab_size=300),
@@ -91,3 +91,70 @@ def test_load_rejects_what_it_cannot_run(tmp_path: Path) -> None:
     (tmp_path / "tokenizer.json").write_text("{not json")
     with pytest.raises(tokkit.SerializationError):
         tokkit.load(tmp_path)
+
+
+def test_hints_name_parameters_in_the_library_and_flags_in_the_cli(tmp_path: Path) -> None:
+    """An error's hint is separate: the library shows the API's parameter names, the CLI its
+    flags, on a line of its own; no library message names a CLI flag."""
+    from tokkit.cli import FLAGS, main
+
+    (tmp_path / "out").mkdir()
+    with pytest.raises(tokkit.OutputExistsError) as info:
+        tokkit.train(
+            texts=["a b"], trainer=tokkit.trainers.BPE(vocab_size=300), out=tmp_path / "out"
+        )
+    err = info.value
+    assert err.message == f"{tmp_path / 'out'} already exists"
+    assert err.hint == "pass force=True to replace it"
+    assert str(err) == f"{err.message}; {err.hint}"
+    assert err.render_hint(FLAGS) == "pass --force to replace it"
+    with pytest.raises(tokkit.ConfigError) as info:
+        tokkit.trainers.BPE(vocab_size=100)  # raised by the Rust core, hint passed on
+    assert info.value.hint == "give vocab_size 256 or more"
+    assert "--" not in info.value.message
+    assert info.value.render_hint(FLAGS) == "give --vocab-size 256 or more"
+    prefixed = info.value.prefixed("file.txt")
+    assert type(prefixed) is tokkit.ConfigError
+    assert prefixed.message.startswith("file.txt: vocab size 100")
+    assert prefixed.hint == info.value.hint
+
+    import contextlib
+    import io
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = main(["train", "--vocab-size", "100", "--out", str(tmp_path / "o"), __file__])
+    assert code == 1
+    assert stderr.getvalue().splitlines()[-2:] == [
+        "error: vocab size 100 is smaller than the byte alphabet (256) plus 0 special token(s)",
+        "hint: give --vocab-size 256 or more",
+    ]
+
+
+def test_no_library_message_names_a_cli_flag() -> None:
+    """Errors raised and warnings given outside the CLI name parameters, not flags (the CLI's
+    hints do): every string in a `raise` or a warning outside `tokkit/cli/`."""
+    import ast
+    import re
+
+    root = Path(tokkit.__file__).parent
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+    found = []
+    for f in root.rglob("*.py"):
+        if "cli" in f.relative_to(root).parts:
+            continue
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            warned = (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("append", "warn")
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("warns", "warnings")
+            )
+            if not (isinstance(node, ast.Raise) or warned):
+                continue
+            for part in ast.walk(node):
+                text = part.value if isinstance(part, ast.Constant) else None
+                if isinstance(text, str) and flag.search(text):
+                    found.append(f"{f.relative_to(root)}:{part.lineno}: {text!r}")
+    assert not found, found

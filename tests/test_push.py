@@ -300,7 +300,7 @@ def test_an_unknown_license_is_left_out_with_a_warning(model_dir: Path) -> None:
     result = tokkit_hub.push(model_dir, REPO, dry_run=True)
     assert result.card is not None
     assert "license" not in front_matter(result.card)
-    assert any("--license" in w for w in result.warnings)
+    assert any("license=" in w for w in result.warnings)
     forced = tokkit_hub.push(model_dir, REPO, dry_run=True, license="cc-by-4.0")
     assert forced.card is not None
     assert front_matter(forced.card)["license"] == "cc-by-4.0"
@@ -364,7 +364,7 @@ def test_an_existing_readme_is_kept_unless_regenerated(online: HubServer, model_
     (model_dir / "README.md").write_text("# My own notes\n")
     kept = tokkit_hub.push(model_dir, REPO, token=online.token, endpoint=online.url)
     assert online.files(REPO)["README.md"] == b"# My own notes\n"
-    assert any("--regenerate-card" in w for w in kept.warnings)  # a transplant, untagged card
+    assert any("regenerate_card=True" in w for w in kept.warnings)  # a transplant, untagged card
 
     again = tokkit_hub.push(
         model_dir, REPO, regenerate_card=True, token=online.token, endpoint=online.url

@@ -392,9 +392,7 @@ def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> Loaded:
         if p.is_dir():
             return _read_dir(p, pattern)
         if not p.is_file():
-            raise TokenizerNotFoundError(
-                f"no tokenizer at {p}; pass {KNOWN_FORMATS} (`tokkit eval --help` lists them)"
-            )
+            raise TokenizerNotFoundError(f"no tokenizer at {p}", hint=f"pass {KNOWN_FORMATS}")
         return _read_file(p, pattern)
     except TokkitError:
         raise
@@ -662,8 +660,8 @@ def _read_ranks(file: Path, pattern: str | None) -> Loaded:
         regex = known.pattern
     else:
         raise ConfigError(
-            f"{file} is a tiktoken rank file of an unknown encoding; pass its split regex with "
-            f"--pattern (tokkit.load(..., pattern=)): {', '.join(PATTERN_NAMES)} or a regex"
+            f"{file} is a tiktoken rank file of an unknown encoding",
+            hint="pass its split regex as {pattern}: " + ", ".join(PATTERN_NAMES) + " or a regex",
         )
     specials = dict(known.special_tokens) if known else {}
     backend = _tiktoken_backend(ranks, regex, specials, str(file))

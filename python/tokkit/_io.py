@@ -24,16 +24,18 @@ def check_output_dir(out: str | os.PathLike[str], *, force: bool) -> Path:
     """
     path = Path(out)
     if path.exists() and not force:
-        raise OutputExistsError(f"{path} already exists; pass --force (force=True) to replace it")
+        raise OutputExistsError(f"{path} already exists", hint="pass {force=True} to replace it")
     if path.exists() and not path.is_dir():
-        raise OutputError(f"{path} is a file, not a directory; choose another --out")
+        raise OutputError(f"{path} is a file, not a directory", hint="choose another {out}")
     parent = path.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OutputError(f"cannot create {parent}: {e.strerror}; choose another --out") from e
+        raise OutputError(
+            f"cannot create {parent}: {e.strerror}", hint="choose another {out}"
+        ) from e
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{parent} is not writable; choose another --out")
+        raise OutputError(f"{parent} is not writable", hint="choose another {out}")
     return path
 
 

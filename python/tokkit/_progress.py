@@ -1,8 +1,9 @@
 """Progress for long Python-side work (model preparation, transplant batches, scoring).
 
 Three modes, as for ``tokkit train``: ``bar`` (a one-line bar on stderr), ``jsonl`` (one JSON
-object per update on stderr, for programs) and ``none``. The Rust trainers report through their
-own sink; this is the same contract for work done in Python.
+object per update on stderr, for programs) and ``none``. The Rust core reports through its own
+sink; both write the same JSON-lines events, whose keys the core defines once
+(``PROGRESS_FIELDS``: stage, current, total, unit, elapsed_s, finished).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import sys
 import time
 from typing import Literal, TextIO
+
+from tokkit._tokkit import PROGRESS_FIELDS
 
 ProgressMode = Literal["bar", "jsonl", "none"]
 PROGRESS_MODES = ("bar", "jsonl", "none")
@@ -55,7 +58,7 @@ class Progress:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self.done = self.total
-            self._emit(force=True)
+            self._emit(force=True, final=True)
         if self.mode == "bar":
             self._stream.write("\n")
             self._stream.flush()
@@ -65,19 +68,15 @@ class Progress:
         self.done = min(self.done + n, self.total) if self.total else self.done + n
         self._emit(force=False)
 
-    def _emit(self, *, force: bool) -> None:
+    def _emit(self, *, force: bool, final: bool = False) -> None:
         now = time.monotonic()
         elapsed = now - self._start
         if self.mode == "none":
             return
         if self.mode == "jsonl":
             if force or now - self._last >= 1.0:
-                record = {
-                    "stage": self.stage,
-                    "done": self.done,
-                    "total": self.total,
-                    "elapsed_s": round(elapsed, 3),
-                }
+                values = (self.stage, self.done, self.total, self.unit, round(elapsed, 3), final)
+                record = dict(zip(PROGRESS_FIELDS, values, strict=True))
                 self._stream.write(json.dumps(record) + "\n")
                 self._stream.flush()
                 self._last = now

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 __all__ = [
     "PRETOKENIZER_PATTERNS",
+    "PROGRESS_FIELDS",
     "BpeTokenizer",
     "ByteVocab",
     "Trained",
@@ -19,6 +20,7 @@ __all__ = [
 
 __version__: str
 PRETOKENIZER_PATTERNS: dict[str, str]
+PROGRESS_FIELDS: list[str]
 
 @final
 class Trained:

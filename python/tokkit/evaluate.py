@@ -192,7 +192,7 @@ def read_text(path: str | os.PathLike[str]) -> Text:
         return Text.from_bytes(sys.stdin.buffer.read(), "<stdin>")
     p = Path(path)
     if p.is_dir():
-        raise CorpusError(f"{p} is a directory; pass a text file (--text may be repeated)")
+        raise CorpusError(f"{p} is a directory", hint="pass text files, each with {text}")
     try:
         data = p.read_bytes()
     except FileNotFoundError:
@@ -297,7 +297,7 @@ def evaluate(
     """
     check_alpha(alpha)
     if not texts:
-        raise ConfigError("no text to evaluate on; pass --text FILE")
+        raise ConfigError("no text to evaluate on", hint="pass {text}")
     tokenizer.encode_batch([texts[0].text[:1000]])  # warm up lazy initialisation
     counts: Counter[int] = Counter()
     seconds = 0.0
@@ -405,7 +405,7 @@ def plot(evaluations: Sequence[Evaluation], path: str | os.PathLike[str]) -> Pat
         from matplotlib.figure import Figure
         from matplotlib.ticker import FuncFormatter, NullFormatter
     except ImportError:
-        raise ConfigError("--plot needs matplotlib; pip install 'tokkit[eval]'") from None
+        raise ConfigError("a plot needs matplotlib", hint="pip install 'tokkit[eval]'") from None
     out = Path(path)
     fig = Figure(figsize=(8, 5), dpi=150, layout="constrained")
     FigureCanvasAgg(fig)
@@ -443,5 +443,7 @@ def plot(evaluations: Sequence[Evaluation], path: str | os.PathLike[str]) -> Pat
         tmp.replace(out)
     except OSError as e:
         tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {out}: {e.strerror or e}; choose another --plot") from None
+        raise OutputError(
+            f"cannot write {out}: {e.strerror or e}", hint="choose another {plot}"
+        ) from None
     return out

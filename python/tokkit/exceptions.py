@@ -7,6 +7,12 @@ keep working. The Rust core raises these same classes.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import TypeVar
+
+_E = TypeVar("_E", bound="TokkitError")
+
 __all__ = [
     "AssetError",
     "ConfigError",
@@ -28,7 +34,54 @@ __all__ = [
 
 
 class TokkitError(Exception):
-    """Base class of all tokkit errors."""
+    """Base class of all tokkit errors.
+
+    Args:
+        message: What went wrong, with the value that caused it.
+        hint: What to do about it, as a template in which the parameters to change are in
+            braces, ``{name}`` or ``{name=value}``: ``"pass {force=True} to replace it"``. The
+            library shows the braces dropped (``force=True``); the CLI shows its flags
+            (``--force``) on a line of its own (:meth:`render_hint`).
+    """
+
+    def __init__(self, message: str = "", *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint_template = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.hint}" if self.hint else self.message
+
+    @property
+    def hint(self) -> str | None:
+        """The hint with the API's parameter names."""
+        return self.render_hint({})
+
+    def render_hint(self, names: Mapping[str, str]) -> str | None:
+        """The hint with each ``{name}`` or ``{name=value}`` shown as ``names[name]`` (a CLI
+        flag), else as the API spells it."""
+        if self.hint_template is None:
+            return None
+
+        def sub(m: re.Match[str]) -> str:
+            flag = names.get(m.group(1))
+            if flag is None:
+                return m.group(0)[1:-1]
+            value = m.group(2)
+            # A switch is its flag alone; any other value follows its flag.
+            return (
+                flag if value is None or value.lower() in ("true", "false") else f"{flag} {value}"
+            )
+
+        return _PARAM.sub(sub, self.hint_template)
+
+    def prefixed(self: _E, prefix: str) -> _E:
+        """The same error (class and hint) with ``prefix: `` before its message."""
+        return type(self)(f"{prefix}: {self.message}", hint=self.hint_template)
+
+
+#: A parameter in a hint template: ``{name}`` or ``{name=value}``.
+_PARAM = re.compile(r"\{([a-z_]+)(?:=([^{}]*))?\}")
 
 
 class ConfigError(TokkitError, ValueError):

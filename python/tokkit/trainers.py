@@ -71,9 +71,7 @@ class Trainer:
         name = data.get("algorithm")
         cls = TRAINERS.get(str(name))
         if cls is None:
-            raise ConfigError(
-                f"unknown algorithm {name!r}; choose one of: {', '.join(TRAINERS)}"
-            )
+            raise ConfigError(f"unknown algorithm {name!r}; choose one of: {', '.join(TRAINERS)}")
         params = {k: v for k, v in data.items() if k != "algorithm"}
         unknown = sorted(set(params) - set(cls._fields()))
         if unknown:
@@ -195,6 +193,4 @@ class Supertoken(Trainer):
 
 
 #: Every trainer by algorithm name.
-TRAINERS: dict[str, type[Trainer]] = {
-    t.algorithm: t for t in (BPE, SuperBPE, CharBPE, Supertoken)
-}
+TRAINERS: dict[str, type[Trainer]] = {t.algorithm: t for t in (BPE, SuperBPE, CharBPE, Supertoken)}

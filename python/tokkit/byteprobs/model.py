@@ -180,7 +180,7 @@ def score_bytes(
         try:
             nll -= math.log2(_read_byte(ens, states, b))
         except TokkitError as e:
-            raise type(e)(f"{_where(text, i)}: {e}") from e
+            raise e.prefixed(_where(text, i)) from e
         if progress is not None:
             progress.advance(1)
     end_bits = None

@@ -18,6 +18,33 @@ from tokkit.cli import train as train_cmd
 from tokkit.cli import transplant as transplant_cmd
 from tokkit.exceptions import TokkitError
 
+#: How the CLI spells the API parameters that error hints name (``{force=True}`` → ``--force``).
+FLAGS = {
+    "allow_missing_specials": "--allow-missing-specials",
+    "card": "--no-card",
+    "donor": "--donor",
+    "fast": "--fast",
+    "force": "--force",
+    "license": "--license",
+    "method": "--method",
+    "mix_mean": "--mix-mean",
+    "model": "--model",
+    "out": "--out",
+    "pattern": "--pattern",
+    "plot": "--plot",
+    "regenerate_card": "--regenerate-card",
+    "special_tokens": "--special-tokens",
+    "strict": "--strict",
+    "text": "--text",
+    "text_field": "--text-field",
+    "token": "--token",
+    "tokenizer": "--tokenizer",
+    "transition_point": "--transition-point",
+    "untie_output": "--untie-output",
+    "vocab_size": "--vocab-size",
+    "weights": "--weights",
+}
+
 DESCRIPTION = """\
 tokkit: train tokenizers in Rust, write standard Hugging Face tokenizer.json.
 
@@ -62,7 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except TokkitError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {e.message}", file=sys.stderr)
+        hint = e.render_hint(FLAGS)
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
         return 1
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -219,7 +219,7 @@ def _run_byte_score(args: argparse.Namespace, texts: list[str]) -> int:
             try:
                 s = score_bytes(ens, d, progress=bar)
             except TokkitError as e:
-                raise type(e)(f"{f}: {e}") from e
+                raise e.prefixed(f) from e
             files.append({"file": f, "bytes": s.bytes, "nll_bits": s.nll_bits})
             nll += s.nll_bits
             calls += s.lm_calls

@@ -49,8 +49,8 @@ def _license_of(d: _Dir, override: str | None, warnings: list[str]) -> str | Non
     else:
         what = "a license for these files"
     warnings.append(
-        f"cannot find {what}; the card has no license field: pass --license ID (license=) "
-        "with the Hub license id, e.g. apache-2.0"
+        f"cannot find {what}; the card has no license field: give license= the Hub license "
+        "id, e.g. apache-2.0"
     )
     return None
 

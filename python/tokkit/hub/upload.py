@@ -123,7 +123,7 @@ def _plan(
             if not (isinstance(tags, list) and "tokenizer-transplant" in tags):
                 warnings.append(
                     "README.md in the directory is kept, but it does not describe a transplant "
-                    "(it may be the base model's card); pass --regenerate-card to replace it"
+                    "(it may be the base model's card); regenerate_card=True replaces it"
                 )
         return files, None
     text = _card(d, repo_id, license, warnings)
@@ -155,7 +155,9 @@ def _token(token: str | None, *, network: bool) -> tuple[str | None, str | None]
     try:
         stored = get_token()
     except Exception as e:  # HF_OIDC_RESOURCE set and the OIDC exchange failed
-        raise HubError(f"cannot get a Hugging Face token: {e}; pass --token or set HF_TOKEN") from e
+        raise HubError(
+            f"cannot get a Hugging Face token: {e}", hint="pass {token} or set HF_TOKEN"
+        ) from e
     return (stored, "stored token") if stored else (None, None)
 
 
@@ -210,7 +212,10 @@ def push(
     if endpoint is not None and not re.match(r"^https?://[^/\s]+", endpoint):
         raise ConfigError(f"invalid endpoint {endpoint!r}: give a URL such as {DEFAULT_ENDPOINT}")
     if regenerate_card and not card:
-        raise ConfigError("regenerate_card needs card=True (--regenerate-card with --no-card)")
+        raise ConfigError(
+            "regenerate_card=True needs card=True",
+            hint="drop {card=False} or {regenerate_card=True}",
+        )
     branch = revision or "main"
     warnings = list(d.warnings)
     files, card_text = _plan(
@@ -249,8 +254,9 @@ def push(
     hub_token, source = _token(token, network=True)
     if not hub_token:
         raise HubError(
-            "no Hugging Face token: log in with `hf auth login` (`huggingface-cli login` in "
-            "older huggingface_hub), set HF_TOKEN, or pass --token"
+            "no Hugging Face token",
+            hint="log in with `hf auth login` (`huggingface-cli login` in older huggingface_hub), "
+            "set HF_TOKEN, or pass {token}",
         )
     api = HfApi(endpoint=endpoint.rstrip("/") if endpoint else None, token=hub_token)
     hub = api.endpoint

@@ -176,4 +176,4 @@ def _spec(name: str) -> ModelSpec:
 
 
 def _names_hint() -> str:
-    return f"prepared models: {', '.join(REGISTRY)} (tokkit models list)"
+    return f"prepared models: {', '.join(REGISTRY)}"

@@ -58,8 +58,9 @@ def _open_wheels(wheels: Sequence[Path]) -> Iterator[dict[str, tuple[zipfile.Zip
 def _corrupt(what: str, wheels: Sequence[Path]) -> AssetError:
     listing = " ".join(str(w) for w in wheels)
     return AssetError(
-        f"{what}; the download is damaged or the package changed. Delete {listing} and run "
-        "again (or prepare with --force / force=True, which downloads it anew)"
+        f"{what}; the download is damaged or the package changed",
+        hint=f"delete {listing} and run again, or prepare with {{force=True}}, which downloads "
+        "it anew",
     )
 
 

@@ -233,9 +233,9 @@ def _check_specials(base: _Side, new_tok: Any, new_vocab: Vocab, allow: bool) ->
     if "eos" in base.vocab.roles and "eos" not in new_vocab.roles:
         raise TransplantError(
             f"the model has an end-of-sequence token ({base.vocab.roles['eos']!r}) but the new "
-            "tokenizer has none, so the transplanted model could not stop generating. Hint: train "
-            "the tokenizer with --special-tokens '<|endoftext|>' (or the model's own), or pass "
-            "--allow-missing-specials"
+            "tokenizer has none, so the transplanted model could not stop generating",
+            hint="train the tokenizer with {special_tokens} '<|endoftext|>' (or the model's own), "
+            "or pass {allow_missing_specials=True}",
         )
 
 
@@ -339,9 +339,9 @@ def transplant(
     from tokkit import models
 
     if untie_output not in (None, "mean"):
-        raise ConfigError(f"--untie-output takes 'mean', not {untie_output!r}")
+        raise ConfigError(f"untie_output takes 'mean', not {untie_output!r}")
     if not 0.0 <= mix_mean <= 1.0:
-        raise ConfigError(f"--mix-mean is a weight between 0 and 1, not {mix_mean}")
+        raise ConfigError(f"mix_mean is a weight between 0 and 1, not {mix_mean}")
     model = models.path(str(model))  # a missing model is reported before the tokenizer
     tokenizer = _resolve_tokenizer_path(tokenizer)
     warns: list[str] = []
@@ -362,14 +362,16 @@ def transplant(
             donor_path = tokenizer
         if donor_path is None:
             raise ConfigError(
-                "--method omp needs a donor model that already speaks the new tokenizer: pass "
-                "--donor DIR, or a model directory as --tokenizer; without one use tokenadapt"
+                "method omp needs a donor model that already speaks the new tokenizer",
+                hint="pass {donor}, or a model directory as {tokenizer}; without one use "
+                "{method=tokenadapt}",
             )
         donor_side = _load_side(donor_path, device=device)
         if donor_side.vocab.keys != new_vocab.keys:
             raise TransplantError(
                 f"the donor {donor_side.path} does not speak the new tokenizer (their "
-                "vocabularies differ); OMP needs the donor's own tokenizer as --tokenizer"
+                "vocabularies differ)",
+                hint="OMP needs the donor's own tokenizer as {tokenizer}",
             )
     junk = [i for i in new_vocab.keys if i >= donor_side.rows] if donor_side is not None else []
     if junk:
@@ -381,8 +383,8 @@ def transplant(
     )
     if not matching.copy:
         raise TransplantError(
-            "the new tokenizer shares no token with the model's, so nothing anchors the new "
-            "rows; check that --model and --tokenizer are what you meant"
+            "the new tokenizer shares no token with the model's, so nothing anchors the new rows",
+            hint="check that {model} and {tokenizer} are what you meant",
         )
     numeric_warn = _numeric_warning(base, new_tok, new_vocab)
     if numeric_warn:
@@ -411,7 +413,7 @@ def transplant(
     )
     if untie_output and not base.tied:
         raise ConfigError(
-            f"{base.path} already has its own output layer; --untie-output is for models that "
+            f"{base.path} already has its own output layer; untie_output is for models that "
             "tie it to the input embeddings"
         )
     new_e: torch.Tensor | None = None

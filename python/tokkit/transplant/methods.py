@@ -127,8 +127,8 @@ def omp_rows(
     anchors_new = [i for i in sorted(p.copy) if i < donor_E.shape[0]]
     if not anchors_new:
         raise TransplantError(
-            "the donor shares no token with the base model, so OMP has no anchors; "
-            "use --method tokenadapt or mean, which need no donor"
+            "the donor shares no token with the base model, so OMP has no anchors",
+            hint="use {method=tokenadapt} or {method=mean}, which need no donor",
         )
     anchors_base = [p.copy[i] for i in anchors_new]
     k = effective_k(opts.k, donor_E.shape[1], len(anchors_new))

@@ -1,6 +1,8 @@
 //! The one error type of the core crate. Every variant says what went wrong with the value that
-//! caused it and, where there is one, what to do about it; the bindings map each variant to a
-//! typed Python exception.
+//! caused it; what to do about it is a separate *hint* ([`Error::with_hint`]), written with the
+//! API's parameter names in braces (`give {vocab_size} of 257 or more`), so that the library
+//! shows `vocab_size` and the CLI shows `--vocab-size` (see `docs/design/errors.md`). The
+//! bindings map each variant to a typed Python exception and pass the hint on.
 
 use std::path::PathBuf;
 
@@ -43,6 +45,40 @@ pub enum Error {
     /// The caller cancelled the work (Ctrl-C).
     #[error("cancelled")]
     Cancelled,
+    /// Another error, with what to do about it.
+    #[error("{error}; {}", render_hint(hint))]
+    Hinted {
+        /// What went wrong.
+        error: Box<Error>,
+        /// The hint's template: parameter names in braces, `{name}` or `{name=value}`.
+        hint: String,
+    },
+}
+
+impl Error {
+    /// This error with a hint (a template: parameter names in braces, see the module doc).
+    #[must_use]
+    pub fn with_hint(self, hint: impl Into<String>) -> Self {
+        Self::Hinted {
+            error: Box::new(self),
+            hint: hint.into(),
+        }
+    }
+
+    /// The error without its hint, and the hint's template.
+    #[must_use]
+    pub fn split_hint(&self) -> (&Self, Option<&str>) {
+        match self {
+            Self::Hinted { error, hint } => (error, Some(hint)),
+            other => (other, None),
+        }
+    }
+}
+
+/// A hint template with the API's spelling: the braces dropped (`{force=true}` → `force=true`).
+#[must_use]
+pub fn render_hint(template: &str) -> String {
+    template.replace(['{', '}'], "")
 }
 
 /// Result alias of the core crate.

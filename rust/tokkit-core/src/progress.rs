@@ -1,15 +1,25 @@
 //! Progress reporting through a sink, never `println!`: a terminal bar (indicatif, behind the
 //! `progress` feature), JSON lines on stderr for machines, or nothing. Sinks are throttled
 //! internally, so hot loops may call [`Progress::set`] as often as they like.
+//!
+//! One JSON-lines schema for Rust and Python ([`EVENT_FIELDS`], exported to Python as
+//! `tokkit._tokkit.PROGRESS_FIELDS`, which `tokkit._progress` writes by):
+//! `{"stage": "count", "current": 1048576, "total": 4194304, "unit": "bytes",
+//! "elapsed_s": 0.25, "finished": false}`.
 
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The keys of a JSON-lines progress event, in order: the stage's name, units done, units in
+/// all (0 if unknown), the unit (`bytes`, `merges`, `rows`...), seconds since the stage
+/// started, and whether it has finished.
+pub const EVENT_FIELDS: [&str; 6] = ["stage", "current", "total", "unit", "elapsed_s", "finished"];
+
 /// Receives the progress of long work, stage by stage.
 pub trait Progress: Send + Sync {
-    /// A new stage starts; `total` is its size in its own unit (0 if unknown).
-    fn start(&self, stage: &str, total: u64);
+    /// A new stage starts; `total` is its size in `unit`s (0 if unknown).
+    fn start(&self, stage: &str, total: u64, unit: &str);
     /// The current stage reached `current`.
     fn set(&self, current: u64);
     /// The current stage is done.
@@ -21,7 +31,7 @@ pub trait Progress: Send + Sync {
 pub struct Silent;
 
 impl Progress for Silent {
-    fn start(&self, _: &str, _: u64) {}
+    fn start(&self, _: &str, _: u64, _: &str) {}
     fn set(&self, _: u64) {}
     fn finish(&self) {}
 }
@@ -29,13 +39,15 @@ impl Progress for Silent {
 #[derive(Debug)]
 struct JsonState {
     stage: String,
+    unit: String,
     total: u64,
     current: u64,
+    started: Instant,
     last: Instant,
 }
 
-/// Writes `{"stage": ..., "current": ..., "total": ...}` lines to stderr, at most every 200 ms
-/// per stage plus one line at the start and one at the end of each stage.
+/// Writes [`EVENT_FIELDS`] lines to stderr, at most every 200 ms per stage plus one line at
+/// the start and one at the end of each stage.
 #[derive(Debug)]
 pub struct JsonLines(Mutex<JsonState>);
 
@@ -43,32 +55,48 @@ impl Default for JsonLines {
     fn default() -> Self {
         Self(Mutex::new(JsonState {
             stage: String::new(),
+            unit: String::new(),
             total: 0,
             current: 0,
+            started: Instant::now(),
             last: Instant::now(),
         }))
     }
 }
 
 impl JsonLines {
-    fn emit(state: &JsonState, done: bool) {
-        let line = serde_json::json!({
-            "stage": state.stage, "current": state.current, "total": state.total, "done": done,
-        });
+    fn emit(state: &JsonState, finished: bool) {
+        let elapsed = (state.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        let values = [
+            serde_json::json!(state.stage),
+            serde_json::json!(state.current),
+            serde_json::json!(state.total),
+            serde_json::json!(state.unit),
+            serde_json::json!(elapsed),
+            serde_json::json!(finished),
+        ];
+        let line: serde_json::Map<String, serde_json::Value> = EVENT_FIELDS
+            .iter()
+            .map(|k| (*k).to_owned())
+            .zip(values)
+            .collect();
+        let line = serde_json::Value::Object(line);
         // Progress is best effort: a closed stderr must not fail training.
         let _ = writeln!(std::io::stderr().lock(), "{line}");
     }
 }
 
 impl Progress for JsonLines {
-    fn start(&self, stage: &str, total: u64) {
+    fn start(&self, stage: &str, total: u64, unit: &str) {
         let mut s = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         stage.clone_into(&mut s.stage);
+        unit.clone_into(&mut s.unit);
         s.total = total;
         s.current = 0;
+        s.started = Instant::now();
         s.last = Instant::now();
         Self::emit(&s, false);
     }
@@ -99,17 +127,18 @@ pub struct Bar(Mutex<Option<indicatif::ProgressBar>>);
 
 #[cfg(feature = "progress")]
 impl Progress for Bar {
-    fn start(&self, stage: &str, total: u64) {
+    fn start(&self, stage: &str, total: u64, unit: &str) {
         let bar = indicatif::ProgressBar::new(total);
-        let template = if stage.contains("bytes") || stage.starts_with("count") {
+        let template = if unit == "bytes" {
             "[{elapsed_precise}] {msg:<24!} {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec})"
         } else {
-            "[{elapsed_precise}] {msg:<24!} {wide_bar} {pos}/{len}"
+            "[{elapsed_precise}] {msg:<24!} {wide_bar} {pos}/{len} {prefix}"
         };
         if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
         bar.set_message(stage.to_owned());
+        bar.set_prefix(unit.to_owned());
         let mut slot = self
             .0
             .lock()

@@ -208,10 +208,8 @@ impl Counter {
                         .get(field)
                         .and_then(serde_json::Value::as_str)
                         .ok_or_else(|| {
-                            Error::Corpus(format!(
-                                "{}: no string field {field:?}; choose the field with --text-field",
-                                at()
-                            ))
+                            Error::Corpus(format!("{}: no string field {field:?}", at()))
+                                .with_hint("name the field that holds the text with {text_field}")
                         })?;
                     self.add_document(pretokenizer, text, document(i));
                 }
@@ -222,10 +220,9 @@ impl Counter {
 }
 
 fn invalid_utf8(file: &InputFile, line: u64) -> Error {
-    Error::Corpus(format!(
-        "{}:{line}: invalid UTF-8; convert the file to UTF-8, or drop --strict to skip such lines (they are counted in the report)",
-        file.path.display()
-    ))
+    Error::Corpus(format!("{}:{line}: invalid UTF-8", file.path.display())).with_hint(
+        "convert the file to UTF-8, or train without {strict=true} to skip such lines (they are counted in the report)",
+    )
 }
 
 /// Counts the words of all `files`, in parallel on the current rayon pool.
@@ -243,7 +240,7 @@ pub fn count_files(
     cancel: &CancelToken,
 ) -> Result<(Counter, String)> {
     let total: u64 = files.iter().map(|f| f.size).sum();
-    progress.start("count words (bytes)", total);
+    progress.start("count", total, "bytes");
     let reader = Mutex::new(BlockReader::new(files.clone()));
     let blocks = std::iter::from_fn(|| {
         if cancel.is_cancelled() {

@@ -16,23 +16,26 @@ impl From<Error> for TokkitErr {
 
 impl From<TokkitErr> for PyErr {
     fn from(err: TokkitErr) -> Self {
-        let class = match &err.0 {
+        let (error, hint) = err.0.split_hint();
+        let class = match error {
             Error::Cancelled => return PyKeyboardInterrupt::new_err("training cancelled"),
             Error::Config(_) | Error::InvalidRegex { .. } => "ConfigError",
             Error::NotFound { .. } => "CorpusNotFoundError",
-            Error::Io { .. } | Error::Corpus(_) => "CorpusError",
+            Error::Io { .. } | Error::Corpus(_) | Error::Hinted { .. } => "CorpusError",
             Error::Serialization(_) => "SerializationError",
         };
-        let message = err.0.to_string();
+        let message = error.to_string();
         Python::attach(|py| {
-            match py
+            let raised = py
                 .import("tokkit.exceptions")
                 .and_then(|m| m.getattr(class))
-            {
-                Ok(cls) => PyErr::from_type(
-                    cls.cast_into().expect("exception classes are types"),
-                    message,
-                ),
+                .and_then(|cls| {
+                    let kwargs = pyo3::types::PyDict::new(py);
+                    kwargs.set_item("hint", hint)?;
+                    cls.call((message.as_str(),), Some(&kwargs))
+                });
+            match raised {
+                Ok(exc) => PyErr::from_value(exc),
                 Err(_) => PyRuntimeError::new_err(message),
             }
         })

@@ -33,6 +33,10 @@ mod _tokkit {
         pre.set_item("llama3", tokkit_core::pretokenize::LLAMA3_PATTERN)?;
         pre.set_item("o200k", tokkit_core::pretokenize::O200K_PATTERN)?;
         m.add("PRETOKENIZER_PATTERNS", pre)?;
+        m.add(
+            "PROGRESS_FIELDS",
+            tokkit_core::progress::EVENT_FIELDS.to_vec(),
+        )?;
         Ok(())
     }
 }

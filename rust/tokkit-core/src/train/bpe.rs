@@ -531,7 +531,7 @@ fn run(
     let pairs = st.count_pairs();
     let target = config.vocab_size;
     let initial = st.strings.len();
-    progress.start("merge", (target.saturating_sub(initial)) as u64);
+    progress.start("merge", (target.saturating_sub(initial)) as u64, "merges");
     let mut heap: BinaryHeap<Candidate> = pairs
         .into_iter()
         .filter(|p| p.1 > 0)

@@ -96,11 +96,10 @@ impl BpeConfig {
         let alphabet = if self.full_alphabet { 256 } else { 1 };
         if self.vocab_size < alphabet + specials {
             return Err(Error::Config(format!(
-                "vocab size {} is smaller than the byte alphabet ({alphabet}) plus {specials} special token(s); \
-                 use --vocab-size {} or more",
+                "vocab size {} is smaller than the byte alphabet ({alphabet}) plus {specials} special token(s)",
                 self.vocab_size,
-                alphabet + specials
-            )));
+            ))
+            .with_hint(format!("give {{vocab_size}} {} or more", alphabet + specials)));
         }
         if let Some(t) = self.special_tokens.iter().find(|t| t.is_empty()) {
             return Err(Error::Config(format!(

@@ -232,11 +232,11 @@ pub(super) fn train_files(
     )?;
     if stage1.merges.len() < config.transition_merges {
         return Err(Error::Corpus(format!(
-            "stage 1 learned only {} merges before running out of pairs, short of the transition point {}; \
-             lower --transition-point or give more text",
+            "stage 1 learned only {} merges before running out of pairs, short of the transition point {}",
             stage1.merges.len(),
             config.transition_merges
-        )));
+        ))
+        .with_hint("lower {transition_point} or give more text"));
     }
     sreport.stage1_merges = stage1.merges.len();
     sreport.stage1_seconds = started.elapsed().as_secs_f64();
@@ -267,10 +267,10 @@ pub(super) fn train_files(
     sreport.rejected_pairs = trained.rejected;
     if sreport.stage2_merges == 0 && trained.stop != StopReason::VocabSizeReached {
         return Err(Error::Corpus(
-            "stage 2 found no pair to merge: the stage-2 spans are all single tokens after stage 1; \
-             lower --transition-point or give more text"
+            "stage 2 found no pair to merge: the stage-2 spans are all single tokens after stage 1"
                 .into(),
-        ));
+        )
+        .with_hint("lower {transition_point} or give more text"));
     }
     report.merge_seconds =
         sreport.stage1_seconds - report.count_seconds + sreport.stage2_merge_seconds;

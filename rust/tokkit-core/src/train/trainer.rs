@@ -570,6 +570,9 @@ mod tests {
             &CancelToken::new(),
         )
         .unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{err}");
+        assert!(
+            matches!(err.split_hint(), (Error::Config(_), Some(_))),
+            "{err}"
+        );
     }
 }
