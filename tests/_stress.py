@@ -1,5 +1,5 @@
 """Short random texts that stress pre-tokenizers, and the exact token LM of a set of them: the
-brute-force oracle of byte-level probabilities on real tokenizers (byteprobs spec §8).
+brute-force oracle of byte-level probabilities on real tokenizers (design/byteprobs.md §8).
 
 A :class:`TextWorld` is a distribution over a few texts, encoded by HF ``tokenizers`` (not by
 tokkit). Its perfect token LM (:class:`ExactLM`) gives every token sequence the probability that

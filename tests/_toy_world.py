@@ -1,14 +1,14 @@
-"""Toy worlds for brute-force checks of byte-level probabilities (byteprobs spec §8).
+"""Toy worlds for brute-force checks of byte-level probabilities (design/byteprobs.md §8).
 
 A world is a distribution over the texts of a few lengths over a small alphabet, and a tokenizer.
 From them follow, by enumeration, the *perfect token LM* (the exact table of encoding-prefix
 probabilities), every valid encoding prefix, and the true next-byte distributions, so covers and
 the cover algorithm can be checked exactly. Worlds:
 
-- :data:`SPEC`: the spec's Markov process over {a, b}, texts of length 9, BPE merges
-  ``a a``, ``a b``, ``aa b``, ``b a`` (encoded here in Python, as the spec defines BPE);
-- :func:`digits_world`: §5.4's look-ahead example (merges ``1 2`` and ``3 4`` behind the
-  right-to-left digit grouping ``(?=(\\d{3})+(?!\\d))``);
+- :data:`SPEC`: design/byteprobs.md §8's Markov process over {a, b}, texts of length 9, BPE merges
+  ``a a``, ``a b``, ``aa b``, ``b a`` (encoded here in Python, merge by merge);
+- :func:`digits_world`: the look-ahead example of design/byteprobs.md §5.4 (merges ``1 2`` and
+  ``3 4`` behind the right-to-left digit grouping ``(?=(\\d{3})+(?!\\d))``);
 - :func:`spaces_world`: GPT-2's ``\\s+(?!\\S)`` look-ahead over {a, space}.
 
 The last two are encoded by HF ``tokenizers`` from their ``tokenizer.json``, independently of
@@ -188,7 +188,7 @@ def _hf_encoder(tokenizer_json: str, tokens: list[str]) -> Callable[[str], list[
     return lambda s: tok.encode(s, add_special_tokens=False).ids
 
 
-# -- the spec's world ------------------------------------------------------------------------
+# -- the toy world of design/byteprobs.md §8 -----------------------------------------------
 
 _SPEC_TOKENS = ["a", "b", "aa", "ab", "aab", "ba"]
 _SPEC_MERGES = [("a", "a"), ("a", "b"), ("aa", "b"), ("b", "a")]
@@ -197,7 +197,7 @@ _STEP = {("a", "a"): 0.8, ("a", "b"): 0.2, ("b", "a"): 0.4, ("b", "b"): 0.6}
 
 
 def markov(s: str) -> float:
-    """P(the text starts with s) under the spec's Markov process."""
+    """P(the text starts with s) under the toy world's Markov process."""
     if not s:
         return 1.0
     p = _FIRST[s[0]]
@@ -207,7 +207,7 @@ def markov(s: str) -> float:
 
 
 def spec_encode(s: str) -> list[int]:
-    """BPE as the spec defines it: each merge, in priority order, applied left to right over
+    """BPE merge by merge: each merge, in priority order, applied left to right over
     the whole sequence before the next."""
     seq = list(s)
     for left, right in _SPEC_MERGES:
@@ -239,7 +239,7 @@ def _uniform(alphabet: str) -> Callable[[str], float]:
 
 
 def digits_world() -> World:
-    """Spec §5.4: ``encode("12") = [12]`` but ``encode("1234") = [1, 2, 34]``."""
+    """design/byteprobs.md §5.4: ``encode("12") = [12]`` but ``encode("1234") = [1, 2, 34]``."""
     tokens = ["1", "2", "3", "4", "12", "34"]
     pre = {
         "type": "Sequence",

@@ -1,6 +1,7 @@
-"""The byte-level probability core (``tokkit._tokkit.ByteVocab``, spec ``byteprobs.md``):
-covers and validity against brute force on the §8 toy world and the §5.4 look-ahead fixture,
-the BPE pair rules against re-encoding with HF ``tokenizers``, and the byte queries."""
+"""The byte-level probability core (``tokkit._tokkit.ByteVocab``, ``docs/design/byteprobs.md``):
+covers and validity against brute force on the toy world and the look-ahead fixture
+(design/byteprobs.md §8, §5.4), the BPE pair rules against re-encoding with HF ``tokenizers``,
+and the byte queries."""
 
 from __future__ import annotations
 
@@ -376,8 +377,8 @@ def test_real_vocabularies_run_piece_wise_and_accept_their_own_encodings(name: s
 
 
 def test_gemma_byte_token_is_invalid_where_a_piece_exists() -> None:
-    """Spec §8.10: SentencePiece byte fallback is used only for chars without a piece, so
-    ``<0x61>`` ("a" as a byte token) never follows where the piece "a" could."""
+    """design/byteprobs.md §8.10: SentencePiece byte fallback is used only for chars without a
+    piece, so ``<0x61>`` ("a" as a byte token) never follows where the piece "a" could."""
     vocab = ByteVocab.from_file(prepared("gemma3-270m") / "tokenizer.json")
     byte_a = [i for i in vocab.tokens_prefix_of(b"a") if vocab.token_bytes(int(i)) == b"a"]
     assert len(byte_a) == 2  # the piece "a" and the byte token <0x61>

@@ -1,4 +1,4 @@
-"""Byte-level probabilities of real models (byteprobs spec §8, "real-model smoke test"):
+"""Byte-level probabilities of real models (design/byteprobs.md §8, "real-model smoke test"):
 SmolLM2-135M (byte-level BPE) by default, Gemma-3-270M (SentencePiece-style BPE with byte
 fallback) and their cross-tokenizer ensemble under the ``slow`` marker."""
 
@@ -62,7 +62,8 @@ def test_a_byte_without_any_token_is_a_clear_error() -> None:
 
 
 def test_smollm2_mid_character_prompt_continues_the_character() -> None:
-    """After the lead byte 0xC3 only continuation bytes 0x80-0xBF are possible (spec §8.6)."""
+    """After the lead byte 0xC3 only continuation bytes 0x80-0xBF are possible
+    (design/byteprobs.md §8.6)."""
     d = byte_lm("smollm2-135m").next_byte_distribution(b"Merhaba, bug\xc3\xbcn hava \xc3")
     inside = d[0x80:0xC0].sum()
     assert inside > 1 - 1e-5

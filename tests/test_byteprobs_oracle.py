@@ -1,5 +1,5 @@
-"""The oracle that finds holes in exact byte-level probabilities (byteprobs spec §8), on the real
-tokenizers of SmolLM2 (byte-level BPE, GPT-2 split), Qwen2.5 (byte-level BPE, case-insensitive
+"""The oracle that finds holes in exact byte-level probabilities (design/byteprobs.md §8), on the
+real tokenizers of SmolLM2 (byte-level BPE, GPT-2 split), Qwen2.5 (byte-level BPE, case-insensitive
 contractions), Gemma-3 (SentencePiece-style BPE with byte fallback), Llama-3, and a tokkit
 SuperBPE tokenizer (superwords, digit-group look-ahead).
 

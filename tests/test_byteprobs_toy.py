@@ -1,4 +1,4 @@
-"""The cover algorithm against brute-force enumeration in toy worlds (byteprobs spec §8): every
+"""The cover algorithm against brute-force enumeration in toy worlds (design/byteprobs.md §8): every
 prefix's next-byte distribution, the chain rule, fast vs exact mode, ensembles, look-ahead
 pre-tokenizers, and the tokenization bias the method removes.
 
@@ -46,7 +46,7 @@ def test_world_encoders_agree_with_hf_tokenizers() -> None:
 
 
 def test_lookahead_fixture_has_two_empty_remainder_covers_of_12() -> None:
-    """Spec §5.4: encode("12") = [12], yet [1, 2] starts encode("1234")."""
+    """design/byteprobs.md §5.4: encode("12") = [12], yet [1, 2] starts encode("1234")."""
     world = WORLDS["digits"]
     assert world.encode("12") == [4]
     assert world.encode("1234") == [0, 1, 5]
@@ -86,8 +86,8 @@ def test_incremental_state_equals_state_from_scratch(case: tuple) -> None:
 
 
 def test_naive_token_level_continuation_is_biased_on_149_prefixes() -> None:
-    """The regression target of spec §8: conditioning on encode(x) is wrong on 149 prefixes,
-    and on 170 more it has no answer at all (encode(x) never starts a longer text)."""
+    """The regression target of design/byteprobs.md §8: conditioning on encode(x) is wrong on
+    149 prefixes, and on 170 more it has no answer at all (encode(x) never starts a longer text)."""
     world = toy.SPEC
     lm = toy.PerfectLM(world)
     wrong = undefined = 0
@@ -105,7 +105,7 @@ def test_naive_token_level_continuation_is_biased_on_149_prefixes() -> None:
 
 
 def _cover_sum(lm: toy.PerfectLM, x: str, vocab: Any, valid_only: bool) -> float:
-    """Σ P(t) over the covers t of x (spec §2), by enumerating token sequences; with
+    """Σ P(t) over the covers t of x (design/byteprobs.md §2), by enumerating token sequences; with
     ``valid_only``, over those ``vocab`` calls valid."""
     world = lm.world
     total = 0.0
@@ -226,7 +226,8 @@ class _RandomByteLM:
 
 
 def test_a_byte_vocabulary_model_is_its_own_byte_model() -> None:
-    """Spec §8.7: with the 256 bytes as the whole vocabulary, the conversion is the identity."""
+    """design/byteprobs.md §8.7: with the 256 bytes as the whole vocabulary, the conversion is
+    the identity."""
     from tokkit._formats import _BYTE_OF_CHAR
     from tokkit._tokkit import ByteVocab
 

@@ -1,4 +1,4 @@
-"""OMP invariants on synthetic dictionaries (transplant spec §4.7 and §12.1), in float64."""
+"""OMP invariants on synthetic dictionaries (design/transplant.md §4.7 and §12.1), in float64."""
 
 from __future__ import annotations
 
@@ -136,7 +136,8 @@ def test_refresh_stays_close_to_the_exact_search_on_real_embeddings() -> None:
 
 
 def test_k1_raw_vs_cosine_selection() -> None:
-    """The spec's caveat: raw selection prefers a longer, nearly parallel atom; cosine does not."""
+    """The caveat of design/transplant.md §4.7: raw selection prefers a longer, nearly parallel
+    atom; cosine does not."""
     g = torch.Generator().manual_seed(3)
     a = torch.randn((10, 8), generator=g, dtype=torch.float64)
     a[7] = 3 * a[5] + 0.01 * torch.randn(8, generator=g, dtype=torch.float64)

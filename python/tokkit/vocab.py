@@ -1,4 +1,4 @@
-"""Canonical token identity across tokenizers (transplant spec §2.1).
+"""Canonical token identity across tokenizers (design/transplant.md §2.1).
 
 Two vocabularies are comparable only once every token is reduced to what it *contributes to the
 text*: GPT-2-style ``Ġhello``, SentencePiece ``▁hello`` and a tokkit byte-level ``Ġhello`` all
@@ -262,7 +262,8 @@ def match_vocabularies(
 
 
 def mergekit_keys(vocab: Vocab, special_tokens_map: Mapping[str, Any]) -> dict[int, Any]:
-    """mergekit-tokensurgeon's ``normalized_vocabulary`` keys, quirks included (spec §2).
+    """mergekit-tokensurgeon's ``normalized_vocabulary`` keys, quirks included
+    (design/transplant.md §2).
 
     Tokens starting with the word-start marker (``Ġ`` for byte-level, ``▁`` for SentencePiece)
     become ``("word_start", rest)``; a token whose string is a value of ``special_tokens_map``

@@ -1,4 +1,4 @@
-"""Exact byte-level probabilities from tokenized language models (byteprobs spec).
+"""Exact byte-level probabilities from tokenized language models (docs/design/byteprobs.md).
 
 Any causal LM with a BPE tokenizer becomes a model of the next *byte*: prompts may end in the
 middle of a token or a character, texts are scored independently of tokenization, and models

@@ -1,5 +1,5 @@
 """Byte-level models from token-level ones: next-byte distributions, scoring, generation and
-ensembles of models whose tokenizers differ (byteprobs spec §4, §7)."""
+ensembles of models whose tokenizers differ (design/byteprobs.md §4, §7)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ class ByteLM:
     Args:
         lm: A :class:`~tokkit.byteprobs.lm.TokenLM` (e.g. :class:`~tokkit.byteprobs.lm.HFTokenLM`).
         vocab: Its tokenizer as a ``tokkit._tokkit.ByteVocab`` (see :func:`load_vocab`).
-        exact: Mask extensions no text could produce (§5); off is the reference's fast mode.
+        exact: Mask extensions no text could produce (design/byteprobs.md §5); off is the
+            reference's fast mode.
         exact_tol: Unchecked probability mass allowed per step in exact mode.
         prune: Relative probability below which covers are dropped.
     """
@@ -85,7 +86,7 @@ class ByteLM:
 
     def start(self, prefix: bytes | str = b"") -> ByteState:
         """The state after reading ``prefix``: tokens before its stable boundary are encoded
-        once; only the bytes after it are read one by one (§4.4)."""
+        once; only the bytes after it are read one by one (design/byteprobs.md §4.4)."""
         data = _as_bytes(prefix)
         state = ByteState(
             self.lm, self.tables, exact=self.exact, exact_tol=self.exact_tol, prune=self.prune
@@ -107,7 +108,8 @@ class ByteLM:
 
 
 class ByteEnsemble:
-    """A weighted mean of the next-byte distributions of several byte-level models (§7)."""
+    """A weighted mean of the next-byte distributions of several byte-level models
+    (design/byteprobs.md §7)."""
 
     def __init__(self, members: Sequence[ByteLM], weights: Sequence[float] | None = None) -> None:
         if not members:
@@ -259,7 +261,7 @@ def pick_byte(
     dist: np.ndarray, *, greedy: bool, temperature: float, top_p: float, rng: np.random.Generator
 ) -> int:
     """One slot from ``dist``: greedy (also when temperature < 0.1), else temperature applied
-    in probability space (``p^(1/T)``, eps 1e-7) and optional top-p (§4.5)."""
+    in probability space (``p^(1/T)``, eps 1e-7) and optional top-p (design/byteprobs.md §4.5)."""
     if greedy or temperature < 0.1:
         return int(np.argmax(dist))
     p = np.power(np.maximum(dist, 0.0) + 1e-7, 1.0 / temperature)

@@ -1,4 +1,4 @@
-"""The cover state of one token-level LM read as a byte-level LM (byteprobs spec §4).
+"""The cover state of one token-level LM read as a byte-level LM (design/byteprobs.md §4).
 
 A *cover* of the bytes ``x`` read so far is a valid token sequence whose last token reaches or
 crosses the end of ``x``. Covers are kept in two forms:
@@ -11,7 +11,7 @@ crosses the end of ``x``. Covers are kept in two forms:
 
 ``P(next byte = b | x) ∝ Σ_pending P(c)·[remainder(c)[0] = b] + Σ_frontier Σ_{v: bytes(v)[0] = b}
 P(f)·P(v | f)·valid(f ⊕ v)``, and the end of the text carries ``P(encode(x) ⊕ EOS)``. Reading a
-byte keeps the covers that agree with it and needs no LM call (§4.3).
+byte keeps the covers that agree with it and needs no LM call (design/byteprobs.md §4.3).
 
 Tokens before the last *stable boundary* (no continuation can change them) form a shared head;
 covers store only their tail after it, which keeps the state small and the KV cache shared.
@@ -114,8 +114,8 @@ class ByteState:
     Args:
         lm: The token-level model.
         tables: Its tokenizer's :class:`VocabTables`.
-        exact: Mask extensions that no text could produce (validity, §5). Off (*fast mode*),
-            the model's own mass on non-canonical encodings is kept.
+        exact: Mask extensions that no text could produce (validity, design/byteprobs.md §5).
+            Off (*fast mode*), the model's own mass on non-canonical encodings is kept.
         exact_tol: In exact mode, candidates are checked in order of probability until the
             unchecked mass of a frontier is below this; the rest count as valid.
         prune: Drop covers whose probability is below ``prune`` times the largest one's.

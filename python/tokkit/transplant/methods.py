@@ -5,11 +5,13 @@ matching) and returns rows for ``problem.new_ids`` in order, for the input embed
 untied base, the output head. Shared tokens never reach a method: they are copied bit-exact by
 the caller.
 
-- ``omp``: sparse code of the donor embedding over shared anchors, transferred (spec §4);
-- ``tokenadapt``: local piece estimate + global neighbour estimate in an auxiliary space (§6);
+- ``omp``: sparse code of the donor embedding over shared anchors, transferred
+  (design/transplant.md §4);
+- ``tokenadapt``: local piece estimate + global neighbour estimate in an auxiliary space
+  (design/transplant.md §6);
 - ``mean``: mean of the base rows of the token's pieces under the base tokenizer (ReTok, FVT);
 - ``focus``: sparsemax-weighted convex combination of shared anchors by auxiliary similarity
-  (§7.1, with the auxiliary encoder standing in for fastText);
+  (design/transplant.md §7.1, with the auxiliary encoder standing in for fastText);
 - ``random``: per-dimension normal with the base rows' mean and standard deviation, seeded.
 """
 
@@ -288,7 +290,8 @@ def sparsemax(z: torch.Tensor) -> torch.Tensor:
 
 
 def focus_rows(p: Problem, encoder: str = "minilm-l6", device: str = "cpu", top: int = 256) -> Rows:
-    """Sparsemax over auxiliary cosine similarity to the shared anchors (FOCUS §7.1).
+    """Sparsemax over auxiliary cosine similarity to the shared anchors (FOCUS,
+    design/transplant.md §7.1).
 
     Sparsemax is computed on each row's ``top`` largest similarities; that is exact whenever the
     support is smaller than ``top`` (checked, and the row is redone on all anchors otherwise).

@@ -1,4 +1,4 @@
-"""Numeric-tokenization diagnostic (transplant spec §9).
+"""Numeric-tokenization diagnostic (design/transplant.md §9).
 
 A model transplanted onto a tokenizer that groups digits differently (Llama-3's 1-3 digit groups
 vs Qwen's single digits vs SuperBPE's right-aligned triples) sees digit sequences it never saw in

@@ -1,4 +1,4 @@
-"""Batched Orthogonal Matching Pursuit (transplant spec §4), in torch on any device.
+"""Batched Orthogonal Matching Pursuit (design/transplant.md §4), in torch on any device.
 
 Each target ``y`` (a donor embedding of a token the base lacks) is written greedily as a sparse
 least-squares combination of donor anchor rows ``A``; the same coefficients applied to the base
@@ -9,7 +9,8 @@ the ``k`` selected atoms, done as batched small tensor ops.
 Selection is by raw inner product ``|<r, A_j>|`` (mergekit's choice) or by cosine. Ties go to the
 lowest anchor index (``torch.argmax`` returns the first maximum). ``k`` is clamped to
 ``min(k, d, N)``: past the dictionary's rank every further atom is dependent and the triangular
-solve explodes (§4.5). A residual tolerance stops targets that are already reconstructed.
+solve explodes (design/transplant.md §4.5). A residual tolerance stops targets that are already
+reconstructed.
 
 The default ``screened`` search makes the same choices as scoring every atom in float32 at
 every step, but most steps need only a bfloat16 GEMM or none at all (:class:`ScreenedSearch`).

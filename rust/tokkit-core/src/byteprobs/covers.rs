@@ -1,4 +1,4 @@
-//! Stable boundaries and covers (spec §2, §4.4, §5.4).
+//! Stable boundaries and covers (design/byteprobs.md §2, §4.4, §5.4).
 //!
 //! A cover of `x` is a valid sequence whose last token reaches or crosses the end of `x` and
 //! whose other tokens end strictly before it. Every cover starts with `encode(x[..h])` for the

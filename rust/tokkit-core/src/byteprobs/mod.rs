@@ -1,4 +1,4 @@
-//! Byte-level view of a BPE tokenizer, for exact next-byte probabilities (spec `byteprobs.md`):
+//! Byte-level view of a BPE tokenizer, for exact next-byte probabilities (`docs/design/byteprobs.md`):
 //! byte prefix queries over the vocabulary, the validity of token sequences, stable boundaries
 //! and the covers of a byte string.
 //!
@@ -7,11 +7,11 @@
 //! them; non-special added tokens are, as in normal tokenization). It is decided by the oracle of
 //! [`validity`]: `t` is valid iff `encode(decode(t) ⊕ c)` starts with `t` for some `c` in a probe
 //! set. What is exact and what is not:
-//! - *Exact* inside one pre-token: BPE is prefix-closed there (spec §5.2, facts I–III), so the
+//! - *Exact* inside one pre-token: BPE is prefix-closed there (design/byteprobs.md §5.2, facts I–III), so the
 //!   continuation only matters through the segmentation; the pair rules of [`pairs`] are exact
 //!   for the tokens they accept (every other piece is re-encoded).
 //! - *Exact* segmentation for the GPT-2, Llama-3, Qwen2 and o200k patterns and the digit-group
-//!   look-ahead `(?=(\d{3})+(?!\d))` (§5.4): the probes reach every segmentation a continuation
+//!   look-ahead `(?=(\d{3})+(?!\d))` (design/byteprobs.md §5.4): the probes reach every segmentation a continuation
 //!   can give the text. They hold one representative of each char class the patterns tell
 //!   apart (`0`, `00`, `000` for every residue of a digit run), and the rest of every fixed
 //!   string of the pattern that the text ends inside of (`e` after `I'v`: [`literals`]). Checked

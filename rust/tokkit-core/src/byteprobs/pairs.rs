@@ -1,4 +1,4 @@
-//! BPE pairwise validity (spec §5.2): inside one pre-token, a token sequence is the BPE encoding
+//! BPE pairwise validity (design/byteprobs.md §5.2): inside one pre-token, a token sequence is the BPE encoding
 //! of its bytes iff every token is and every adjacent pair is. A pair is checked without
 //! re-encoding by replaying both tokens' construction backwards and asking, at each step,
 //! whether the merge across the boundary would have fired before the merge just undone.

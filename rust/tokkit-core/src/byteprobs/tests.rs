@@ -1,4 +1,4 @@
-//! Brute-force checks on the spec §8 toy world and the §5.4 look-ahead fixture.
+//! Brute-force checks on the design/byteprobs.md §8 toy world and the §5.4 look-ahead fixture.
 
 use std::collections::{BTreeSet, HashSet};
 

@@ -1,4 +1,4 @@
-//! The validity oracle (spec §5.1, generalised to pre-tokenizer look-ahead, §5.4).
+//! The validity oracle (design/byteprobs.md §5.1, generalised to pre-tokenizer look-ahead, §5.4).
 //!
 //! `t` is valid iff `encode(decode(t) ⊕ c)` starts with `t` for some continuation `c` of a
 //! *probe set*. [`ByteVocab::check`] answers one `(t, c)` without re-encoding everything: it
@@ -317,7 +317,7 @@ impl ByteVocab {
     ///
     /// Then every check fails: the piece holding `l` and `v` either ends inside `text` and its
     /// tokens are not its encoding (pair rules: the window `(l, v)` fails; re-encoding: a valid
-    /// encoding would make `(l, v)` valid by spec §5.2 fact II), or runs on into `c` and its
+    /// encoding would make `(l, v)` valid by design/byteprobs.md §5.2 fact II), or runs on into `c` and its
     /// encoding cannot start with tokens holding the invalid pair `(l, v)` (fact II again).
     ///
     /// Condition 2 is established only where it is provable from the pattern (or where `p - 1`
@@ -499,7 +499,7 @@ impl ByteVocab {
     /// matches before it end before the tail's last byte, so they do not change. With `c`
     /// empty the pieces are those of the tail with `v` appended to the last one, and a
     /// sequence tiling a piece is its BPE encoding iff each token is and each adjacent pair is
-    /// (spec §5.2): the tail's pairs are (it is valid), so the empty probe passes iff `(last,
+    /// (design/byteprobs.md §5.2): the tail's pairs are (it is valid), so the empty probe passes iff `(last,
     /// v)` does. If it does not, [`same_piece_pair_rejects`](Self::same_piece_pair_rejects)
     /// proves no probe passes. No added token is involved: `letter_run` requires a vocabulary
     /// without non-special added tokens.

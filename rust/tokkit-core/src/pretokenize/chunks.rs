@@ -100,7 +100,7 @@ impl ChunkDistribution {
         &self.ranges
     }
 
-    /// Draws the next chunk length for `rem` remaining chars (the spec's procedure).
+    /// Draws the next chunk length for `rem` remaining chars (TokenAdapt's procedure).
     fn draw(&self, rem: usize, rng: &mut SplitMix64) -> usize {
         let smallest = self.ranges.iter().map(|r| r.0).min().unwrap_or(1);
         if rem < smallest {

@@ -10,7 +10,7 @@
 //! by a space, and none may hold more than `max_words` space-separated words; a rejected pair is
 //! dropped for good.
 //!
-//! Two pinned configurations exist (`../shared/specs/training.md` §3): the 2025 paper's
+//! Two pinned configurations exist (design/training.md §3): the 2025 paper's
 //! (`paper`: digits isolated, digit groups of three from the right) and the later recommended
 //! one (`recommended`: o200k-style stage 1, a stage-2 pattern that still isolates digit groups,
 //! punctuation runs and runs of spaces). tokkit's default is `paper`: it reproduces the

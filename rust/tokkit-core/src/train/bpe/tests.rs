@@ -1,4 +1,4 @@
-//! Unit tests of the merge loop: HF's published test vectors and the quirks of §2.3 of the spec.
+//! Unit tests of the merge loop: HF's published test vectors and the quirks of design/training.md §2.3.
 
 use super::*;
 use crate::progress::Silent;

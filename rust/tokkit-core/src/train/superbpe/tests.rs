@@ -1,4 +1,4 @@
-//! SuperBPE: the spec's pre-tokenizer vectors, the filters, the exact inheritance of stage-1
+//! SuperBPE: the published pre-tokenizer vectors (design/training.md §3), the filters, the exact inheritance of stage-1
 //! merges, and t = 0 equal to plain BPE on the stage-2 spans under the same filters.
 
 use super::*;
