@@ -217,10 +217,10 @@ def test_cli_byte_exact_score_of_ive_started_is_no_worse_than_canonical(tmp_path
     assert scores[True] <= scores[False] + 1e-9
 
 
-def _invalid_end(data: bytes) -> int:
-    from tokkit.byteprobs.state import _invalid_end
+def invalid_end(data: bytes) -> int:
+    from tokkit.byteprobs.state import invalid_end
 
-    return _invalid_end(data)
+    return invalid_end(data)
 
 
 def test_smollm2_reads_stress_texts_with_bytes_that_are_not_utf8() -> None:
@@ -242,7 +242,7 @@ def test_smollm2_reads_stress_texts_with_bytes_that_are_not_utf8() -> None:
         for i, b in enumerate(data):
             d = state.distribution()
             assert d.sum() == pytest.approx(1.0, abs=1e-9)
-            if _invalid_end(bytes(data[: i + 1])) == _invalid_end(bytes(data[:i])):
+            if invalid_end(bytes(data[: i + 1])) == invalid_end(bytes(data[:i])):
                 assert d[b] > 0, (bytes(data), i)
             state.push(b)
 

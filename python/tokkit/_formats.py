@@ -152,7 +152,7 @@ _DATA_GYM_PAIRS = [("encoder.json", "vocab.bpe"), ("vocab.json", "merges.txt")]
 _IGNORE_MERGES = re.compile(r'"ignore_merges"\s*:\s*true')
 _BYTE_LEVEL = re.compile(r'"type"\s*:\s*"ByteLevel"')
 _RANK_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2} \d+")
-_BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 KNOWN_FORMATS = (
     "a tokenizer directory, tokenizer.json, encoder.json, a .tiktoken or .model file, or a "
     "pretrained name (" + ", ".join(PRETRAINED) + ")"
@@ -175,7 +175,7 @@ def _gpt2_byte_chars() -> dict[str, int]:
     return chars
 
 
-_BYTE_OF_CHAR = _gpt2_byte_chars()
+BYTE_OF_CHAR = _gpt2_byte_chars()
 
 
 class Backend(Protocol):
@@ -248,14 +248,14 @@ class HFBackend:
         token = self._tok.id_to_token(token_id)
         if token is None:
             return b""
-        if self._byte_level and all(c in _BYTE_OF_CHAR for c in token):
-            return bytes(_BYTE_OF_CHAR[c] for c in token)
-        return _piece_bytes(token)
+        if self._byte_level and all(c in BYTE_OF_CHAR for c in token):
+            return bytes(BYTE_OF_CHAR[c] for c in token)
+        return piece_bytes(token)
 
 
-def _piece_bytes(piece: str) -> bytes:
+def piece_bytes(piece: str) -> bytes:
     """The text a SentencePiece/WordPiece piece stands for: ``▁`` is a space, ``<0xNN>`` a byte."""
-    m = _BYTE_PIECE.fullmatch(piece)
+    m = BYTE_PIECE.fullmatch(piece)
     if m:
         return bytes([int(m.group(1), 16)])
     if piece.startswith("##"):
@@ -323,7 +323,7 @@ class SentencePieceBackend:
     def token_bytes(self, token_id: int) -> bytes:
         if self._sp.is_control(token_id):
             return b""
-        return _piece_bytes(self._sp.id_to_piece(token_id))
+        return piece_bytes(self._sp.id_to_piece(token_id))
 
 
 @dataclass(frozen=True)

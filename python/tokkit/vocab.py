@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokkit._formats import _BYTE_OF_CHAR, _BYTE_PIECE, _piece_bytes
+from tokkit._formats import BYTE_OF_CHAR, BYTE_PIECE, piece_bytes
 
 __all__ = [
     "ROLES",
@@ -80,7 +80,7 @@ class Vocab:
         return rep
 
     def _is_byte_piece(self, i: int) -> bool:
-        return self.scheme == "sentencepiece" and bool(_BYTE_PIECE.fullmatch(self.strings[i]))
+        return self.scheme == "sentencepiece" and bool(BYTE_PIECE.fullmatch(self.strings[i]))
 
     def role_of(self, token_id: int) -> list[str]:
         """The roles a special token plays (possibly several, e.g. bos and eos)."""
@@ -120,11 +120,11 @@ def _scheme(data: Mapping[str, Any]) -> str:
 
 def _regular_bytes(piece: str, scheme: str) -> bytes:
     if scheme == "byte_level":
-        if all(c in _BYTE_OF_CHAR for c in piece):
-            return bytes(_BYTE_OF_CHAR[c] for c in piece)
+        if all(c in BYTE_OF_CHAR for c in piece):
+            return bytes(BYTE_OF_CHAR[c] for c in piece)
         return piece.encode("utf-8")
     if scheme == "sentencepiece":
-        return _piece_bytes(piece)
+        return piece_bytes(piece)
     if scheme == "wordpiece":
         return piece[2:].encode("utf-8") if piece.startswith("##") else piece.encode("utf-8")
     return piece.encode("utf-8")

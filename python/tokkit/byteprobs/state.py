@@ -165,7 +165,7 @@ class ByteState:
             f.p = np.exp(f.ext)
             if end_id is not None:
                 f.end = float(lp[end_id])
-        if not self.exact or _invalid_end(self.tail_bytes) != 0:
+        if not self.exact or invalid_end(self.tail_bytes) != 0:
             return
         ref = max([f.logp for f in self.frontiers] + [float(g.logp.max()) for g in self.pending])
         weight = {id(f): math.exp(f.logp - ref) for f in self.frontiers}
@@ -403,7 +403,7 @@ class ByteState:
         searched in the text after them, and the head takes the tokens of the most probable
         cover up to it: covers that segment those bytes otherwise are dropped.
         """
-        j = _invalid_end(self.tail_bytes)
+        j = invalid_end(self.tail_bytes)
         h = j + int(self.t.vocab.stable_boundary(self.tail_bytes[j:]))
         if h <= 0:
             return
@@ -444,7 +444,7 @@ class ByteState:
         return None if best is None else best[1]
 
 
-def _invalid_end(data: bytes) -> int:
+def invalid_end(data: bytes) -> int:
     """The offset just after the last bytes of ``data`` that no UTF-8 text contains (0 if
     ``data`` is UTF-8, possibly cut inside its last character)."""
     end, pos = 0, 0

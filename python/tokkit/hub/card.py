@@ -7,8 +7,8 @@ import os
 import re
 from pathlib import Path
 
-from tokkit.hub.directory import _describe, _Dir
-from tokkit.hub.front_matter import _front_matter, read_front_matter
+from tokkit.hub.directory import UploadDir, describe_dir
+from tokkit.hub.front_matter import read_front_matter, render_front_matter
 from tokkit.hub.sections import (
     _fmt_value,
     _load_snippet,
@@ -24,7 +24,7 @@ from tokkit.hub.sections import (
 _CAUSAL_LM = re.compile(r"For(CausalLM|ConditionalGeneration)$")
 
 
-def _license_of(d: _Dir, override: str | None, warnings: list[str]) -> str | None:
+def _license_of(d: UploadDir, override: str | None, warnings: list[str]) -> str | None:
     """The license for the card: ``override``, else the base model's (from tokkit.json, else
     from the front matter of the base model directory's README.md); None with a warning when
     none is known, rather than guessing one."""
@@ -55,13 +55,13 @@ def _license_of(d: _Dir, override: str | None, warnings: list[str]) -> str | Non
     return None
 
 
-def _transplant_card(d: _Dir, ref: str, title: str, license_: str | None) -> str:
+def _transplant_card(d: UploadDir, ref: str, title: str, license_: str | None) -> str:
     meta = d.meta
     base = _name(meta.get("base_model"))
     donor = _name(meta.get("donor"))
     method = str(meta.get("method") or "unknown")
     tok = _obj(meta.get("tokenizer"))
-    front = _front_matter(
+    front = render_front_matter(
         {
             "license": license_,
             "base_model": base,
@@ -119,13 +119,13 @@ def _transplant_card(d: _Dir, ref: str, title: str, license_: str | None) -> str
     return front + "\n" + "\n".join(body)
 
 
-def _tokenizer_card(d: _Dir, ref: str, title: str, license_: str | None) -> str:
+def _tokenizer_card(d: UploadDir, ref: str, title: str, license_: str | None) -> str:
     meta = d.meta
     algorithm = str(meta.get("algorithm") or meta.get("algo") or "tokenizer")
     # "trainer" since format_version 2; "parameters" before.
     params = _obj(meta.get("trainer") or meta.get("parameters"))
     tags = ["tokkit", "tokenizer"] + ([algorithm] if algorithm != "tokenizer" else [])
-    front = _front_matter({"license": license_, "tags": tags})
+    front = render_front_matter({"license": license_, "tags": tags})
     training = _obj(meta.get("training"))
     vocab = training.get("vocab_size") or params.get("vocab_size")
     body = [
@@ -162,7 +162,7 @@ def _tokenizer_card(d: _Dir, ref: str, title: str, license_: str | None) -> str:
     return front + "\n" + "\n".join(body)
 
 
-def _model_card(d: _Dir, ref: str, title: str, license_: str | None) -> str:
+def _model_card(d: UploadDir, ref: str, title: str, license_: str | None) -> str:
     """A model prepared by ``tokkit models`` (its tokkit.json has the upstream repo id in
     ``base_model`` and the task), or a plain Hugging Face model directory."""
     base = d.meta.get("base_model") if isinstance(d.meta.get("base_model"), str) else None
@@ -174,7 +174,7 @@ def _model_card(d: _Dir, ref: str, title: str, license_: str | None) -> str:
     pipeline = "text-generation" if causal else None
     if d.kind == "model" and task == "feature-extraction":
         pipeline = "feature-extraction"
-    front = _front_matter(
+    front = render_front_matter(
         {
             "license": license_,
             "base_model": base,
@@ -199,7 +199,9 @@ def _model_card(d: _Dir, ref: str, title: str, license_: str | None) -> str:
     return front + "\n" + "\n".join(body)
 
 
-def _card(d: _Dir, repo_id: str | None, license_override: str | None, warnings: list[str]) -> str:
+def card_text(
+    d: UploadDir, repo_id: str | None, license_override: str | None, warnings: list[str]
+) -> str:
     """The model card for ``d``; problems (an unknown license) are added to ``warnings``."""
     title = repo_id.split("/")[-1] if repo_id else d.path.resolve().name
     ref = repo_id or str(d.path)
@@ -210,7 +212,7 @@ def _card(d: _Dir, repo_id: str | None, license_override: str | None, warnings: 
         return _tokenizer_card(d, ref, title, license_)
     if d.kind in ("model", "plain-model"):
         return _model_card(d, ref, title, license_)
-    front = _front_matter({"license": license_})
+    front = render_front_matter({"license": license_})
     return front + f"\n# {title}\n\nFiles uploaded with `tokkit push`.\n"
 
 
@@ -230,5 +232,5 @@ def model_card(
         ModelNotFoundError: ``path`` is not a directory.
         ModelError: It has no files.
     """
-    d = _describe(path)
-    return _card(d, repo_id, license, d.warnings)
+    d = describe_dir(path)
+    return card_text(d, repo_id, license, d.warnings)

@@ -17,7 +17,7 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 @dataclass
-class _Dir:
+class UploadDir:
     """A directory to push, as far as the card needs to know it."""
 
     path: Path
@@ -59,7 +59,7 @@ def _walk(root: Path) -> Iterator[tuple[str, Path]]:
             yield path.relative_to(root).as_posix(), path
 
 
-def _describe(path: str | os.PathLike[str]) -> _Dir:
+def describe_dir(path: str | os.PathLike[str]) -> UploadDir:
     """Read ``path`` and classify it.
 
     Raises:
@@ -92,10 +92,10 @@ def _describe(path: str | os.PathLike[str]) -> _Dir:
         kind = "plain-tokenizer"
     else:
         kind = "files"
-    return _Dir(root, kind, meta, config, files, warnings)
+    return UploadDir(root, kind, meta, config, files, warnings)
 
 
-def _check_no_pickles(d: _Dir) -> None:
+def check_no_pickles(d: UploadDir) -> None:
     """Refuse pickled files: loading one runs arbitrary code, and the Hub flags such repos.
 
     Raises:

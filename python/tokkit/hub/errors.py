@@ -43,7 +43,7 @@ def _hint(status: int, repo_id: str) -> str:
     return "check the repo id, the token and the endpoint"
 
 
-def _as_hub_error(exc: Exception, step: str, repo_id: str, endpoint: str) -> HubError:
+def as_hub_error(exc: Exception, step: str, repo_id: str, endpoint: str) -> HubError:
     """Turn what huggingface_hub raised during ``step`` into a HubError with a hint."""
     status = _http_status(exc)
     if status is not None:

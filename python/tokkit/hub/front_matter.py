@@ -20,7 +20,7 @@ def _yaml_scalar(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _front_matter(fields: Mapping[str, str | Sequence[str] | None]) -> str:
+def render_front_matter(fields: Mapping[str, str | Sequence[str] | None]) -> str:
     """YAML front matter from ``fields`` in their order; None values are left out."""
     lines = ["---"]
     for key, value in fields.items():

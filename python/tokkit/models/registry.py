@@ -168,12 +168,12 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
-def _spec(name: str) -> ModelSpec:
+def spec_of(name: str) -> ModelSpec:
     spec = REGISTRY.get(name)
     if spec is None:
-        raise ModelNotFoundError(f"no prepared model named {name!r}; {_names_hint()}")
+        raise ModelNotFoundError(f"no prepared model named {name!r}; {names_hint()}")
     return spec
 
 
-def _names_hint() -> str:
+def names_hint() -> str:
     return f"prepared models: {', '.join(REGISTRY)}"

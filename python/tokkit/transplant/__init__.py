@@ -111,10 +111,10 @@ def _resolve_tokenizer_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _tokenizer_sha(path: Path) -> str | None:
-    from tokkit.models import _sha256_file
+    from tokkit.models import sha256_file
 
     f = path if path.is_file() else path / "tokenizer.json"
-    return _sha256_file(f) if f.exists() else None
+    return sha256_file(f) if f.exists() else None
 
 
 @dataclass
@@ -546,9 +546,9 @@ def transplant(
         tokenizer=new_tok,
     )
     if out is not None:
-        from tokkit.models import _quiet_transformers
+        from tokkit.models import quiet_transformers
 
-        with atomic_dir(out, force=force) as tmp, _quiet_transformers():
+        with atomic_dir(out, force=force) as tmp, quiet_transformers():
             base.model.save_pretrained(tmp, safe_serialization=True)
             new_tok.save_pretrained(tmp)
             (tmp / "tokkit.json").write_text(dumps(report), encoding="utf-8")
