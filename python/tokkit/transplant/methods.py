@@ -1,34 +1,36 @@
 """Initialisation methods: rows in the base model's space for tokens it does not have.
 
-Every method gets a :class:`Problem` (the base matrices in float32, both vocabularies, the
-matching) and returns rows for ``problem.new_ids`` in order, for the input embeddings and, for an
-untied base, the output head. Shared tokens never reach a method: they are copied bit-exact by
-the caller.
+Each method is one options class registered by name in :data:`METHODS`; its :meth:`Method.rows`
+gets a :class:`Problem` (the base matrices in float32, both vocabularies, the matching) and
+returns rows for ``problem.new_ids`` in order, for the input embeddings and, for an untied base,
+the output head. Shared tokens never reach a method: the pipeline copies them bit-exact.
 
-- ``omp``: sparse code of the donor embedding over shared anchors, transferred
+- :class:`OMP`: sparse code of the donor embedding over shared anchors, transferred
   (design/transplant.md §4);
-- ``tokenadapt``: local piece estimate + global neighbour estimate in an auxiliary space
+- :class:`TokenAdapt`: local piece estimate + global neighbour estimate in an auxiliary space
   (design/transplant.md §6);
-- ``mean``: mean of the base rows of the token's pieces under the base tokenizer (ReTok, FVT);
-- ``focus``: sparsemax-weighted convex combination of shared anchors by auxiliary similarity
-  (design/transplant.md §7.1, with the auxiliary encoder standing in for fastText);
-- ``random``: per-dimension normal with the base rows' mean and standard deviation, seeded.
+- :class:`Mean`: mean of the base rows of the token's pieces under the base tokenizer (ReTok,
+  FVT);
+- :class:`Focus`: sparsemax-weighted convex combination of shared anchors by auxiliary
+  similarity (design/transplant.md §7.1, with the auxiliary encoder standing in for fastText);
+- :class:`Random`: per-dimension normal with the base rows' mean and standard deviation, seeded.
+
+A new method is one more class here, decorated with :func:`register`, and its tests.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from tokkit._progress import Progress, ProgressMode
-from tokkit.exceptions import TransplantError, TransplantWarning
+from tokkit.exceptions import ConfigError, TransplantError, TransplantWarning
 
 if TYPE_CHECKING:
     import torch
-
-METHODS = ("omp", "tokenadapt", "mean", "focus", "random")
 
 
 @dataclass
@@ -58,6 +60,49 @@ class Problem:
 Rows = tuple["torch.Tensor", "torch.Tensor | None"]
 
 
+@dataclass
+class Donor:
+    """A model that already speaks the new tokenizer (OMP's dictionary), float32."""
+
+    E: torch.Tensor
+    U: torch.Tensor | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Method:
+    """A transplant method and its options (a base class: see :data:`METHODS`)."""
+
+    #: The method's name (``tokkit transplant --method NAME``).
+    name: ClassVar[str]
+    #: Whether it needs a donor model that speaks the new tokenizer.
+    needs_donor: ClassVar[bool] = False
+
+    def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
+        """Rows for ``p.new_ids`` (inputs, and outputs for an untied base)."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options, for ``tokkit.json``."""
+        return dataclasses.asdict(self)
+
+
+#: Every method by name, in the order the CLI lists them.
+METHODS: dict[str, type[Method]] = {}
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: make ``cls`` available by its ``name``."""
+    METHODS[cls.name] = cls
+    return cls
+
+
+def method_named(name: str) -> Method:
+    """The method ``name`` with its default options."""
+    if name not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+    return METHODS[name]()
+
+
 def text_of(raw: bytes) -> str:
     """A token's text for an auxiliary encoder (invalid UTF-8 shows as U+FFFD)."""
     return raw.decode("utf-8", errors="replace")
@@ -67,20 +112,6 @@ def text_of(raw: bytes) -> str:
 # baselines
 
 
-def random_rows(p: Problem) -> Rows:
-    """Per-dimension ``N(mean, std)`` of the base rows, from a seeded generator."""
-    import torch
-
-    g = torch.Generator(device="cpu").manual_seed(p.seed)
-
-    def draw(m: torch.Tensor) -> torch.Tensor:
-        mean, std = m.mean(0).cpu(), m.std(0).cpu()
-        noise = torch.randn((len(p.new_ids), m.shape[1]), generator=g)
-        return (mean + std * noise).to(m.device)
-
-    return draw(p.base_E), (draw(p.base_U) if p.base_U is not None else None)
-
-
 def mean_rows(p: Problem) -> Rows:
     """Mean of the base rows of each token's pieces; the global mean row when it has none."""
 
@@ -88,6 +119,38 @@ def mean_rows(p: Problem) -> Rows:
     return _piece_mean(p.base_E, pieces), (
         _piece_mean(p.base_U, pieces) if p.base_U is not None else None
     )
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Mean(Method):
+    """The mean of the base rows of the new token's pieces under the base tokenizer."""
+
+    name: ClassVar[str] = "mean"
+
+    def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
+        return mean_rows(p)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Random(Method):
+    """Per-dimension ``N(mean, std)`` of the base rows, from a generator seeded by the
+    transplant's seed."""
+
+    name: ClassVar[str] = "random"
+
+    def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
+        import torch
+
+        g = torch.Generator(device="cpu").manual_seed(p.seed)
+
+        def draw(m: torch.Tensor) -> torch.Tensor:
+            mean, std = m.mean(0).cpu(), m.std(0).cpu()
+            noise = torch.randn((len(p.new_ids), m.shape[1]), generator=g)
+            return (mean + std * noise).to(m.device)
+
+        return draw(p.base_E), (draw(p.base_U) if p.base_U is not None else None)
 
 
 def _piece_mean(m: torch.Tensor, pieces: list[list[int]]) -> torch.Tensor:
@@ -110,19 +173,47 @@ def _piece_mean(m: torch.Tensor, pieces: list[list[int]]) -> torch.Tensor:
 # OMP
 
 
-@dataclass
-class OmpOptions:
+@register
+@dataclass(frozen=True, kw_only=True)
+class OMP(Method):
+    """Orthogonal matching pursuit over the shared anchors of a donor model (mergekit's default).
+
+    Args:
+        k: Sparsity (clamped to the donor's hidden size and the anchor count).
+        select: ``raw`` inner products (mergekit) or ``cosine``.
+        tol: Stop a target once its relative residual is below this.
+        search: ``screened`` (exact, bf16-screened) or ``full`` (plain float32, the reference).
+        refresh: Longest gap between full screens of the anchors; in between, each target
+            chooses from a 128-atom shortlist (faster, approximate; ``1``: exact).
+        batch_size: Targets per batch.
+    """
+
+    name: ClassVar[str] = "omp"
+    needs_donor: ClassVar[bool] = True
     k: int = 64
-    select: str = "raw"
+    select: Literal["raw", "cosine"] = "raw"
     tol: float = 1e-6
-    batch_size: int = 128
-    search: str = "screened"
+    search: Literal["screened", "full"] = "screened"
     refresh: int = 1
+    batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ConfigError(f"k must be at least 1, not {self.k}")
+        if self.select not in ("raw", "cosine"):
+            raise ConfigError(f"select must be raw or cosine, not {self.select!r}")
+        if self.search not in ("screened", "full"):
+            raise ConfigError(f"search must be screened or full, not {self.search!r}")
+        if self.refresh < 1 or self.batch_size < 1:
+            raise ConfigError("refresh and batch_size must be at least 1")
+
+    def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
+        if donor is None:
+            raise ConfigError("method omp needs a donor model that speaks the new tokenizer")
+        return omp_rows(p, donor.E, donor.U, self)
 
 
-def omp_rows(
-    p: Problem, donor_E: torch.Tensor, donor_U: torch.Tensor | None, opts: OmpOptions
-) -> Rows:
+def omp_rows(p: Problem, donor_E: torch.Tensor, donor_U: torch.Tensor | None, opts: OMP) -> Rows:
     """OMP over the shared anchors, separately for the input matrix and an untied head."""
     from tokkit.transplant.omp import effective_k, omp, transfer
 
@@ -136,7 +227,7 @@ def omp_rows(
     k = effective_k(opts.k, donor_E.shape[1], len(anchors_new))
     if k < opts.k:
         warnings.warn(
-            f"--k {opts.k} exceeds what the dictionary supports (hidden size {donor_E.shape[1]}, "
+            f"k={opts.k} exceeds what the dictionary supports (hidden size {donor_E.shape[1]}, "
             f"{len(anchors_new)} anchors); using k={k}",
             TransplantWarning,
             stacklevel=2,
@@ -153,10 +244,10 @@ def omp_rows(
                 a,
                 y,
                 k,
-                select=opts.select,  # type: ignore[arg-type]
+                select=opts.select,
                 tol=opts.tol,
                 batch_size=opts.batch_size,
-                search=opts.search,  # type: ignore[arg-type]
+                search=opts.search,
                 refresh=opts.refresh,
                 on_batch=bar.advance,
             )
@@ -172,16 +263,32 @@ def omp_rows(
 # TokenAdapt
 
 
-@dataclass
-class TokenAdaptOptions:
+@register
+@dataclass(frozen=True, kw_only=True)
+class TokenAdapt(Method):
+    """TokenAdapt's hybrid of a local (pieces) and a global (neighbours) estimate in the space of
+    an auxiliary encoder; no donor model.
+
+    Args:
+        temperature: Softmax temperature τ of both estimates.
+        top_k: Neighbours of the global estimate.
+        global_weight: Weight of the global estimate.
+        threshold: Neighbours less similar than this are left out.
+        encoder: The auxiliary encoder (a directory or a prepared name).
+    """
+
+    name: ClassVar[str] = "tokenadapt"
     temperature: float = 0.3
     top_k: int = 3
     global_weight: float = 0.3
     threshold: float = 0.0
     encoder: str = "minilm-l6"
 
+    def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
+        return tokenadapt_rows(p, self, device=device)
 
-def tokenadapt_rows(p: Problem, opts: TokenAdaptOptions, device: str = "cpu") -> Rows:
+
+def tokenadapt_rows(p: Problem, opts: TokenAdapt, device: str = "cpu") -> Rows:
     """TokenAdapt hybrid: ``(1 - w)·local + w·global`` (paper repository's local weighting)."""
     import torch
 
@@ -287,6 +394,23 @@ def sparsemax(z: torch.Tensor) -> torch.Tensor:
     k_star = support.to(z.dtype).cumsum(-1).argmax(-1, keepdim=True)  # last True position
     tau = (cum.gather(-1, k_star) - 1) / (k_star + 1).to(z.dtype)
     return (z - tau).clamp_min(0)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Focus(Method):
+    """FOCUS-style: a sparsemax-weighted convex combination of shared anchors by auxiliary
+    similarity.
+
+    Args:
+        encoder: The auxiliary encoder (a directory or a prepared name).
+    """
+
+    name: ClassVar[str] = "focus"
+    encoder: str = "minilm-l6"
+
+    def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
+        return focus_rows(p, encoder=self.encoder, device=device)
 
 
 def focus_rows(p: Problem, encoder: str = "minilm-l6", device: str = "cpu", top: int = 256) -> Rows:

@@ -1,0 +1,480 @@
+"""The steps of a transplant, each testable alone (``transplant()`` runs them in order):
+
+1. :func:`load_side` (the base model; the donor for a method that needs one) and
+   :func:`load_tokenizer` (the new tokenizer);
+2. :func:`match` the vocabularies: shared tokens, new tokens, junk ids (design/transplant.md
+   §1, §2.1);
+3. :func:`compute_rows` for the new tokens with a method of :mod:`tokkit.transplant.methods`,
+   blended with the subword mean or untied as asked;
+4. :func:`assemble` the new embedding (and head) rows and the config's special ids
+   (design/transplant.md §3);
+5. :func:`save` as a Hugging Face model directory with ``tokkit.json``, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tokkit._io import atomic_dir, dumps
+from tokkit.exceptions import TokenizerNotFoundError, TransplantError
+from tokkit.transplant.methods import Donor, Method, Problem, mean_rows
+from tokkit.vocab import Matching, Vocab, match_vocabularies, mergekit_keys, vocab_from_hf
+
+if TYPE_CHECKING:
+    import torch
+
+# -- 1. loading -----------------------------------------------------------------------------
+
+
+def load_tokenizer(path: str | os.PathLike[str]) -> Any:
+    """A ``transformers`` fast tokenizer from a tokenizer directory, a ``tokenizer.json`` file or
+    a model directory (its tokenizer is taken). Never runs custom code."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    p = Path(path)
+    if p.is_file():
+        if p.suffix != ".json":
+            raise TokenizerNotFoundError(
+                f"{p}: expected a tokenizer.json or a directory with one (convert other formats "
+                "with `tokkit.load(...)` and save as tokenizer.json first)"
+            )
+        if (p.parent / "tokenizer_config.json").exists():
+            return AutoTokenizer.from_pretrained(p.parent, trust_remote_code=False)
+        fast: Any = PreTrainedTokenizerFast  # untyped constructor
+        return fast(tokenizer_file=str(p))
+    if not (p / "tokenizer.json").exists():
+        raise TokenizerNotFoundError(
+            f"{p}: no tokenizer.json there; pass a tokenizer directory, a tokenizer.json, or a "
+            "model directory that ships its tokenizer"
+        )
+    return AutoTokenizer.from_pretrained(p, trust_remote_code=False)
+
+
+def resolve_tokenizer_path(path: str | os.PathLike[str]) -> Path:
+    """An existing path as given; else a ``tokkit models`` name, prepared if needed."""
+    p = Path(path)
+    if p.exists():
+        return p
+    from tokkit import models
+
+    if str(path) in models.REGISTRY:
+        return models.path(str(path))
+    raise TokenizerNotFoundError(
+        f"{path}: no such tokenizer file or directory, and not a prepared model name "
+        f"({', '.join(models.REGISTRY)})"
+    )
+
+
+def tokenizer_sha(path: Path) -> str | None:
+    from tokkit.models import sha256_file
+
+    f = path if path.is_file() else path / "tokenizer.json"
+    return sha256_file(f) if f.exists() else None
+
+
+@dataclass
+class Side:
+    """A loaded model: its directory, the model, its tokenizer and their vocabulary, its
+    embedding rows and whether its head is tied to them."""
+
+    path: Path
+    model: Any
+    tokenizer: Any
+    vocab: Vocab
+    rows: int
+    tied: bool
+
+
+def load_side(path: str | os.PathLike[str], *, device: str) -> Side:
+    from tokkit import models
+
+    p = models.path(str(path))
+    loaded: Any
+    loaded, tok = models.load_causal_lm(p, dtype=stored_dtype(p), device=device)
+    model = loaded
+    emb = model.get_input_embeddings().weight
+    head = model.get_output_embeddings()
+    tied = head is None or head.weight is emb or head.weight.data_ptr() == emb.data_ptr()
+    return Side(p, model, tok, vocab_from_hf(tok), int(emb.shape[0]), bool(tied))
+
+
+def stored_dtype(model_dir: Path) -> str:
+    """The dtype the weights are stored in, so copied rows stay bit-exact."""
+    try:
+        cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "float32"
+    name = cfg.get("dtype") or cfg.get("torch_dtype") or "float32"
+    return str(name).removeprefix("torch.")
+
+
+def junk_ids(side: Side, what: str, warns: list[str]) -> list[int]:
+    """Tokenizer ids with no row in the model (design/transplant.md §1); too many means the
+    wrong tokenizer."""
+    junk = [i for i in side.vocab.keys if i >= side.rows]
+    if len(junk) > len(side.vocab.keys) // 2:
+        raise TransplantError(
+            f"{what} {side.path}: its tokenizer has {side.vocab.size} ids but the model only "
+            f"{side.rows} embedding rows; is this the model's own tokenizer?"
+        )
+    if junk:
+        warns.append(
+            f"{what}: {len(junk)} tokenizer ids ≥ the model's {side.rows} rows are ignored"
+        )
+    return junk
+
+
+def decomposer(tok: Any, vocab: Vocab, rows: int) -> Any:
+    """Base-tokenizer pieces of byte strings: the tokenizer's own encoding when it reproduces
+    the bytes exactly, else a greedy longest match over the base vocabulary (partial UTF-8)."""
+    rep = vocab.representatives(rows)
+    by_bytes = {k[2]: i for k, i in rep.items() if not k[0] and k[2]}
+    longest = max((len(b) for b in by_bytes), default=1)
+
+    def greedy(raw: bytes) -> list[int]:
+        out, pos = [], 0
+        while pos < len(raw):
+            for n in range(min(longest, len(raw) - pos), 0, -1):
+                j = by_bytes.get(raw[pos : pos + n])
+                if j is not None:
+                    out.append(j)
+                    pos += n
+                    break
+            else:
+                pos += 1  # a byte the base cannot spell at all
+        return out
+
+    def decompose(raws: list[bytes]) -> list[list[int]]:
+        texts: list[str | None] = []
+        for raw in raws:
+            try:
+                texts.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                texts.append(None)
+        valid = [t for t in texts if t]
+        encoded = iter(tok(valid, add_special_tokens=False)["input_ids"]) if valid else iter(())
+        out: list[list[int]] = []
+        for raw, text in zip(raws, texts, strict=True):
+            if not text:
+                out.append(greedy(raw) if raw else [])
+                continue
+            ids = list(next(encoded))
+            if all(i < rows for i in ids) and b"".join(vocab.keys[i][2] for i in ids) == raw:
+                out.append(ids)
+            else:
+                out.append(greedy(raw))
+        return out
+
+    return decompose
+
+
+def donor_of(side: Side) -> Donor:
+    """A donor model's matrices in float32 (its head only when untied)."""
+    e = side.model.get_input_embeddings().weight.detach().float()
+    head = side.model.get_output_embeddings()
+    u = None if side.tied or head is None else head.weight.detach().float()
+    return Donor(E=e, U=u)
+
+
+# -- 2. matching ----------------------------------------------------------------------------
+
+
+def mergekit_matching(base: Side, new_tok: Any, new_vocab: Vocab, skip: list[int]) -> Matching:
+    bk = mergekit_keys(base.vocab, base.tokenizer.special_tokens_map)
+    nk = mergekit_keys(new_vocab, new_tok.special_tokens_map)
+    by_key = {key: i for i, key in bk.items() if i < base.rows}
+    copy: dict[int, int] = {}
+    new: list[int] = []
+    skip_set = set(skip)
+    for i in sorted(new_vocab.keys):
+        if i in skip_set:
+            continue
+        j = by_key.get(nk.get(i)) if i in nk else None
+        if j is None:
+            new.append(i)
+        else:
+            copy[i] = j
+    return Matching(copy=copy, new=new, junk=sorted(skip_set))
+
+
+def check_specials(base: Side, new_tok: Any, new_vocab: Vocab, allow: bool) -> None:
+    """The new tokenizer must be able to end a sequence if the model could."""
+    if allow:
+        return
+    if "eos" in base.vocab.roles and "eos" not in new_vocab.roles:
+        raise TransplantError(
+            f"the model has an end-of-sequence token ({base.vocab.roles['eos']!r}) but the new "
+            "tokenizer has none, so the transplanted model could not stop generating",
+            hint="train the tokenizer with {special_tokens} '<|endoftext|>' (or the model's own), "
+            "or pass {allow_missing_specials=True}",
+        )
+
+
+def numeric_warning(base: Side, new_tok: Any, new_vocab: Vocab) -> str | None:
+    from tokkit.transplant import numeric
+
+    def pieces(tok: Any, vocab: Vocab) -> Any:
+        def f(text: str) -> list[bytes]:
+            ids = tok(text, add_special_tokens=False)["input_ids"]
+            return [vocab.keys[i][2] if i in vocab.keys else b"" for i in ids]
+
+        return f
+
+    diffs = numeric.compare(pieces(base.tokenizer, base.vocab), pieces(new_tok, new_vocab))
+    return numeric.warning(diffs)
+
+
+@dataclass
+class Matched:
+    """The vocabularies matched: shared and new tokens, junk ids, and what to warn about."""
+
+    matching: Matching
+    junk: list[int]
+    warnings: list[str] = field(default_factory=list)
+
+
+def match(
+    base: Side,
+    new_tok: Any,
+    new_vocab: Vocab,
+    donor: Side | None,
+    *,
+    mergekit_compat: bool = False,
+) -> Matched:
+    """Which new ids copy a base row and which need one (ids beyond the donor's rows are junk:
+    zero rows)."""
+    warns: list[str] = []
+    junk_ids(base, "base model", warns)
+    junk = [i for i in new_vocab.keys if i >= donor.rows] if donor is not None else []
+    if junk and donor is not None:
+        warns.append(f"donor: {len(junk)} ids ≥ its {donor.rows} rows become zero rows")
+    matching = (
+        mergekit_matching(base, new_tok, new_vocab, junk)
+        if mergekit_compat
+        else match_vocabularies(base.vocab, new_vocab, base_rows=base.rows, skip=junk)
+    )
+    if not matching.copy:
+        raise TransplantError(
+            "the new tokenizer shares no token with the model's, so nothing anchors the new rows",
+            hint="check that {model} and {tokenizer} are what you meant",
+        )
+    numeric = numeric_warning(base, new_tok, new_vocab)
+    if numeric:
+        warns.append(numeric)
+    return Matched(matching, junk, warns)
+
+
+# -- 3. rows for the new tokens ---------------------------------------------------------------
+
+
+@dataclass
+class NewRows:
+    """Rows for the new ids, in ``problem.new_ids`` order: inputs, and outputs (``None``: the
+    head stays tied, or there are no new tokens)."""
+
+    E: torch.Tensor | None
+    U: torch.Tensor | None
+
+
+def problem_of(
+    base: Side, new_vocab: Vocab, matching: Matching, *, seed: int, progress: Any
+) -> Problem:
+    """What a method needs, the base matrices in float32."""
+    emb = base.model.get_input_embeddings()
+    head = None if base.tied else base.model.get_output_embeddings()
+    return Problem(
+        base_E=emb.weight.detach().float(),
+        base_U=head.weight.detach().float() if head is not None else None,
+        new_ids=matching.new,
+        copy=matching.copy,
+        new_bytes={i: key[2] for i, key in new_vocab.keys.items()},
+        base_bytes={
+            i: key[2] for i, key in base.vocab.keys.items() if i < base.rows and not key[0]
+        },
+        decompose=decomposer(base.tokenizer, base.vocab, base.rows),
+        seed=seed,
+        progress=progress,
+    )
+
+
+def compute_rows(
+    method: Method,
+    problem: Problem,
+    donor: Donor | None,
+    *,
+    device: str,
+    mix_mean: float = 0.0,
+    untie_output: str | None = None,
+) -> NewRows:
+    """The method's rows; with ``mix_mean`` w, ``(1 - w)·rows + w·subword mean``; with
+    ``untie_output``, the inputs stay the method's and the outputs are the subword mean."""
+    if not problem.new_ids:
+        return NewRows(None, None)
+    e: torch.Tensor | None
+    e, u = method.rows(problem, donor, device)
+    means = mean_rows(problem) if method.name != "mean" and (mix_mean or untie_output) else None
+    if means is not None and mix_mean:
+        e, u = mix(e, means[0], mix_mean), mix(u, means[1], mix_mean)
+    if untie_output:
+        u = e if means is None else means[0]
+    return NewRows(e, u)
+
+
+def mix(rows: torch.Tensor | None, mean: torch.Tensor | None, w: float) -> torch.Tensor | None:
+    """``(1 - w) · rows + w · mean`` (``None`` where the matrix does not exist: a tied head)."""
+    if rows is None or mean is None:
+        return rows
+    return rows.mul(1.0 - w).add_(mean, alpha=w)
+
+
+# -- 4. assembly ------------------------------------------------------------------------------
+
+
+def row_count(new_vocab: Vocab, pad_to_multiple_of: int | None) -> int:
+    """Rows of the new matrices: every id, padded to a multiple if asked."""
+    rows = max(len(new_vocab.keys), new_vocab.size)
+    if pad_to_multiple_of:
+        rows = -(-rows // pad_to_multiple_of) * pad_to_multiple_of
+    return rows
+
+
+def assemble(
+    base: Side, matching: Matching, new: NewRows, rows: int, *, untie_output: bool = False
+) -> None:
+    """Replace the base model's embedding (and head) rows in place: shared rows copied
+    bit-exact, new rows cast to the model's dtype, the rest zero; the config follows."""
+    import torch
+
+    emb = base.model.get_input_embeddings()
+    head = base.model.get_output_embeddings() if (untie_output or not base.tied) else None
+
+    def build(old: torch.Tensor, fresh: torch.Tensor | None) -> torch.Tensor:
+        out_m = torch.zeros((rows, old.shape[1]), dtype=old.dtype, device=old.device)
+        if matching.copy:
+            dst = torch.tensor(sorted(matching.copy), device=old.device)
+            src = torch.tensor([matching.copy[i] for i in sorted(matching.copy)], device=old.device)
+            out_m[dst] = old[src]  # same dtype: bit-exact
+        if fresh is not None and matching.new:
+            out_m[torch.tensor(matching.new, device=old.device)] = fresh.to(old.dtype)
+        return out_m
+
+    with torch.no_grad():
+        # Built before the input matrix is replaced: an untied-to-be head is still the input.
+        head_rows = build(head.weight.detach(), new.U) if head is not None else None
+        emb.weight = torch.nn.Parameter(build(emb.weight.detach(), new.E), requires_grad=False)
+        emb.num_embeddings = rows
+        if head is not None and head_rows is not None:
+            head.weight = torch.nn.Parameter(head_rows, requires_grad=False)
+            head.out_features = rows
+    emb.padding_idx = None
+    configs = [base.model.config]
+    if hasattr(base.model.config, "get_text_config"):
+        configs.append(base.model.config.get_text_config())  # may be the same object
+    for cfg in configs:
+        cfg.vocab_size = rows
+        if untie_output:
+            cfg.tie_word_embeddings = False
+    if base.tied and not untie_output:
+        base.model.tie_weights()
+
+
+def set_special_ids(base: Side, new_tok: Any) -> None:
+    """The config's and generation config's bos/eos/pad ids become the new tokenizer's."""
+    cfg = base.model.config
+    for name in ("bos_token_id", "eos_token_id", "pad_token_id"):
+        value = getattr(new_tok, name)
+        setattr(cfg, name, value)
+        if base.model.generation_config is not None:
+            setattr(base.model.generation_config, name, value)
+
+
+def chat_template_ok(template: str, new_vocab: Vocab) -> bool:
+    specials = {new_vocab.strings[i] for i in new_vocab.special_ids}
+
+    used = set(re.findall(r"<[|\w][^<>\s]*>", template))
+    return used <= specials | {s for s in new_vocab.strings.values()}
+
+
+def copy_chat_template(base: Side, new_tok: Any, new_vocab: Vocab, warns: list[str]) -> bool:
+    """Give the new tokenizer the base chat template when it has none and every special token
+    the template uses exists in the new vocabulary; returns whether it did."""
+    if getattr(new_tok, "chat_template", None):
+        return False
+    template = getattr(base.tokenizer, "chat_template", None)
+    if template and chat_template_ok(template, new_vocab):
+        new_tok.chat_template = template
+        return True
+    if template:
+        warns.append("chat template not copied: it uses special tokens the new tokenizer lacks")
+    return False
+
+
+def context_token_of(base: Side, new_vocab: Vocab, matching: Matching) -> int | None:
+    """The new id that carries the row the base model sees before a document (its BOS, or the
+    EOS separator), so that scoring and generation start the way the model was trained."""
+    from tokkit.score import context_token
+
+    base_ctx = context_token(base.tokenizer)
+    if base_ctx is None:
+        return None
+    carriers = sorted(i for i, j in matching.copy.items() if j == base_ctx)
+    for role in base.vocab.role_of(base_ctx):
+        s = new_vocab.roles.get(role)
+        for i in carriers:
+            if new_vocab.strings.get(i) == s:
+                return i
+    return carriers[0] if carriers else None
+
+
+# -- 5. saving --------------------------------------------------------------------------------
+
+
+def save(
+    out: str | os.PathLike[str], base: Side, new_tok: Any, report: dict[str, Any], *, force: bool
+) -> Path:
+    """Write the model, the new tokenizer, ``tokkit.json`` and the base model's licence files
+    into ``out``, atomically."""
+    from tokkit.models import quiet_transformers
+
+    with atomic_dir(out, force=force) as tmp, quiet_transformers():
+        base.model.save_pretrained(tmp, safe_serialization=True)
+        new_tok.save_pretrained(tmp)
+        (tmp / "tokkit.json").write_text(dumps(report), encoding="utf-8")
+        copy_license(base.path, tmp)
+    return Path(out)
+
+
+def copy_license(src: Path, dst: Path) -> None:
+    for name in ("LICENSE", "LICENSE.txt", "LICENSE.md", "NOTICE", "USE_POLICY.md"):
+        f = src / name
+        if f.is_file():
+            (dst / name).write_bytes(f.read_bytes())
+
+
+def model_info(side: Side) -> dict[str, Any]:
+    info: dict[str, Any] = {"path": str(side.path), "name": None, "license": None}
+    meta = side.path / "tokkit.json"
+    if meta.exists():
+        try:
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            info["name"] = data.get("base_model") or data.get("hf_repo") or data.get("name")
+            info["license"] = data.get("license")
+        except (OSError, ValueError):
+            pass
+    readme = side.path / "README.md"
+    if readme.exists() and (info["license"] is None or info["name"] is None):
+        text = readme.read_text(encoding="utf-8", errors="replace")
+        if text.startswith("---"):
+            for line in text.split("---")[1].splitlines():
+                key, _, value = line.partition(":")
+                value = value.strip().strip("'\"")
+                if key.strip() == "license" and info["license"] is None and value:
+                    info["license"] = value
+                if key.strip() == "base_model" and info["name"] is None and value:
+                    info["name"] = value
+    return info
