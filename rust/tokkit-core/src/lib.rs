@@ -19,6 +19,7 @@ pub mod hf_json;
 pub mod normalize;
 pub mod pretokenize;
 pub mod progress;
+pub mod threads;
 pub mod train;
 pub mod word_counts;
 

@@ -1,71 +1,59 @@
 //! `ByteVocab`: the byte-level view of a tokenizer (covers, validity, first bytes) over
-//! `tokkit_core::byteprobs`. Arrays cross the boundary as numpy arrays, built with
-//! `numpy.frombuffer` (the crate does not depend on rust-numpy); every call that can take long
-//! releases the GIL.
+//! `tokkit_core::byteprobs`. Arrays cross the boundary as numpy arrays without copies: results
+//! hand their buffer to numpy, and uint32 inputs are read in place (other integer inputs are
+//! converted once). Every call that can take long releases the GIL and runs in tokkit's pool.
 
+use numpy::{PyArray1, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
-use tokkit_core::Error;
+use pyo3::types::{PyBytes, PyList, PyTuple};
 use tokkit_core::byteprobs::ByteVocab;
+use tokkit_core::{Error, threads};
 
 use crate::errors::{TkResult, TokkitErr};
 
-/// A numpy array of `dtype` holding `data` (native byte order), writable.
-fn to_numpy<'py, T: Copy, const W: usize>(
-    py: Python<'py>,
-    data: &[T],
-    dtype: &str,
-    to_bytes: impl Fn(T) -> [u8; W],
-) -> PyResult<Bound<'py, PyAny>> {
-    let mut raw: Vec<u8> = Vec::with_capacity(data.len() * W);
-    for &x in data {
-        raw.extend_from_slice(&to_bytes(x));
-    }
-    let np = py.import("numpy")?;
-    let kwargs = PyDict::new(py);
-    kwargs.set_item("dtype", dtype)?;
-    np.call_method("frombuffer", (PyBytes::new(py, &raw),), Some(&kwargs))?
-        .call_method0("copy")
+/// Token ids from a uint32 array (read in place) or any integer sequence (converted);
+/// out-of-range values raise `ConfigError`.
+enum Ids<'py> {
+    Array(PyReadonlyArray1<'py, u32>),
+    Owned(Vec<u32>),
 }
 
-fn ids_array<'py>(py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyAny>> {
-    to_numpy(py, ids, "uint32", u32::to_ne_bytes)
-}
-
-/// Token ids from any integer sequence or array; out-of-range values raise `ConfigError`.
-fn ids_from(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
-    let py = obj.py();
-    let np = py.import("numpy")?;
-    // uint32 arrays (what the byte-level layer passes) are read as they are.
-    if let Ok(dtype) = obj.getattr("dtype") {
-        if dtype.getattr("name")?.extract::<String>()? == "uint32" {
-            let raw: Vec<u8> = obj
-                .call_method0("ravel")?
-                .call_method0("tobytes")?
-                .extract()?;
-            return Ok(raw
-                .chunks_exact(4)
-                .map(|c| u32::from_ne_bytes(c.try_into().expect("chunks of 4")))
-                .collect());
+impl Ids<'_> {
+    fn as_slice(&self) -> PyResult<&[u32]> {
+        match self {
+            Self::Array(a) => Ok(a.as_slice()?),
+            Self::Owned(v) => Ok(v),
         }
     }
-    let kwargs = PyDict::new(py);
-    kwargs.set_item("dtype", "int64")?;
-    let arr = np.call_method("asarray", (obj,), Some(&kwargs))?;
-    let raw: Vec<u8> = arr
-        .call_method0("ravel")?
-        .call_method0("tobytes")?
-        .extract()?;
-    raw.chunks_exact(8)
-        .map(|c| {
-            let v = i64::from_ne_bytes(c.try_into().expect("chunks of 8"));
-            u32::try_from(v).map_err(|_| {
-                PyErr::from(TokkitErr(Error::Config(format!(
-                    "token id {v} is not a valid id"
-                ))))
+}
+
+impl<'py> FromPyObject<'_, 'py> for Ids<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'_, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(array) = obj.extract::<PyReadonlyArray1<'py, u32>>() {
+            if array.is_contiguous() {
+                return Ok(Self::Array(array));
+            }
+        }
+        let values: Vec<i64> = obj.extract()?;
+        values
+            .into_iter()
+            .map(|v| {
+                u32::try_from(v).map_err(|_| {
+                    PyErr::from(TokkitErr(Error::Config(format!(
+                        "token id {v} is not a valid id"
+                    ))))
+                })
             })
-        })
-        .collect()
+            .collect::<PyResult<Vec<u32>>>()
+            .map(Self::Owned)
+    }
+}
+
+/// A uint32 numpy array that takes over `ids`' buffer.
+fn ids_array(py: Python<'_>, ids: Vec<u32>) -> Bound<'_, PyArray1<u32>> {
+    PyArray1::from_vec(py, ids)
 }
 
 /// The byte-level view of a byte-level BPE tokenizer.
@@ -79,7 +67,8 @@ impl PyByteVocab {
     /// Parses the text of a `tokenizer.json`.
     #[staticmethod]
     fn from_str(py: Python<'_>, json: &str) -> TkResult<Self> {
-        let vocab = py.detach(|| ByteVocab::from_json(json))?;
+        let pool = threads::pool(None)?;
+        let vocab = py.detach(|| pool.install(|| ByteVocab::from_json(json)))?;
         Ok(Self { vocab })
     }
 
@@ -119,75 +108,74 @@ impl PyByteVocab {
     }
 
     /// int16 first byte of every ordinary token; -1 for special and empty tokens.
-    fn first_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_numpy(py, &self.vocab.first_bytes(), "int16", i16::to_ne_bytes)
+    fn first_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i16>> {
+        PyArray1::from_vec(py, self.vocab.first_bytes())
     }
 
     /// uint32 ids of the special added tokens.
-    fn special_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        ids_array(py, &self.vocab.special_ids())
+    fn special_ids<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u32>> {
+        ids_array(py, self.vocab.special_ids())
     }
 
     /// uint32 canonical encoding of a plain text (special tokens are not matched).
-    fn encode<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    fn encode<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyArray1<u32>>> {
         let text = std::str::from_utf8(data).map_err(|e| {
             PyErr::from(TokkitErr(Error::Config(format!(
                 "data is not valid UTF-8: {e}"
             ))))
         })?;
         let ids = py.detach(|| self.vocab.encode(text));
-        ids_array(py, &ids)
+        Ok(ids_array(py, ids))
     }
 
     /// uint32 ids of the ordinary tokens whose bytes start with `prefix`, ascending.
-    fn tokens_with_prefix<'py>(
-        &self,
-        py: Python<'py>,
-        prefix: &[u8],
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn tokens_with_prefix<'py>(&self, py: Python<'py>, prefix: &[u8]) -> Bound<'py, PyArray1<u32>> {
         let ids = py.detach(|| self.vocab.tokens_with_prefix(prefix));
-        ids_array(py, &ids)
+        ids_array(py, ids)
     }
 
     /// uint32 ids of the ordinary tokens whose bytes are a non-empty prefix of `data`.
-    fn tokens_prefix_of<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-        ids_array(py, &self.vocab.tokens_prefix_of(data))
+    fn tokens_prefix_of<'py>(&self, py: Python<'py>, data: &[u8]) -> Bound<'py, PyArray1<u32>> {
+        ids_array(py, self.vocab.tokens_prefix_of(data))
     }
 
     /// Whether `ids` is a prefix of the encoding of some text.
-    fn is_valid(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let ids = ids_from(ids)?;
-        Ok(py.detach(|| self.vocab.is_valid(&ids)).map_err(TokkitErr)?)
+    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
+    fn is_valid(&self, py: Python<'_>, ids: Ids<'_>) -> PyResult<bool> {
+        let ids = ids.as_slice()?;
+        Ok(py.detach(|| self.vocab.is_valid(ids)).map_err(TokkitErr)?)
     }
 
     /// bool per candidate: is `context ⊕ [v]` valid.
+    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
     fn valid_extensions<'py>(
         &self,
         py: Python<'py>,
-        context: &Bound<'py, PyAny>,
-        candidates: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let context = ids_from(context)?;
-        let candidates = ids_from(candidates)?;
+        context: Ids<'py>,
+        candidates: Ids<'py>,
+    ) -> PyResult<Bound<'py, PyArray1<bool>>> {
+        let (context, candidates) = (context.as_slice()?, candidates.as_slice()?);
+        let pool = threads::pool(None).map_err(TokkitErr)?;
         let mask = py
-            .detach(|| self.vocab.valid_extensions(&context, &candidates))
+            .detach(|| pool.install(|| self.vocab.valid_extensions(context, candidates)))
             .map_err(TokkitErr)?;
-        to_numpy(py, &mask, "bool", |x| [u8::from(x)])
+        Ok(PyArray1::from_vec(py, mask))
     }
 
     /// `valid_extensions` by the plain per-candidate oracle, without memo (tests and benches).
+    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
     fn _valid_extensions_reference<'py>(
         &self,
         py: Python<'py>,
-        context: &Bound<'py, PyAny>,
-        candidates: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let context = ids_from(context)?;
-        let candidates = ids_from(candidates)?;
+        context: Ids<'py>,
+        candidates: Ids<'py>,
+    ) -> PyResult<Bound<'py, PyArray1<bool>>> {
+        let (context, candidates) = (context.as_slice()?, candidates.as_slice()?);
+        let pool = threads::pool(None).map_err(TokkitErr)?;
         let mask = py
-            .detach(|| self.vocab.valid_extensions_reference(&context, &candidates))
+            .detach(|| pool.install(|| self.vocab.valid_extensions_reference(context, candidates)))
             .map_err(TokkitErr)?;
-        to_numpy(py, &mask, "bool", |x| [u8::from(x)])
+        Ok(PyArray1::from_vec(py, mask))
     }
 
     /// Forgets the contexts `valid_extensions` remembers (benches).
@@ -202,11 +190,18 @@ impl PyByteVocab {
 
     /// Every valid cover of `data`: `(ids, remainder bytes)`.
     fn covers<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyList>> {
-        let covers = py.detach(|| self.vocab.covers(data));
+        let pool = threads::pool(None).map_err(TokkitErr)?;
+        let covers = py.detach(|| pool.install(|| self.vocab.covers(data)));
         let items = covers
-            .iter()
+            .into_iter()
             .map(|(ids, rem)| {
-                PyTuple::new(py, [ids_array(py, ids)?, rem.into_pyobject(py)?.into_any()])
+                PyTuple::new(
+                    py,
+                    [
+                        ids_array(py, ids).into_any(),
+                        rem.into_pyobject(py)?.into_any(),
+                    ],
+                )
             })
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, items)

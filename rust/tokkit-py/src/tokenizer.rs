@@ -5,8 +5,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rayon::prelude::*;
 use tokkit_core::encode::{BpeEncoder, PieceCache};
-use tokkit_core::{Error, hf_json};
+use tokkit_core::{Error, hf_json, threads};
 
+use crate::detach::run_detached;
 use crate::errors::{TkResult, TokkitErr};
 
 /// A BPE tokenizer read from `tokenizer.json` (byte-level or SentencePiece-style).
@@ -42,15 +43,27 @@ impl PyBpeTokenizer {
         py.detach(|| self.encoder.encode(text))
     }
 
-    /// Token ids of many texts, encoded in parallel.
-    fn encode_batch(&self, py: Python<'_>, texts: Vec<String>) -> Vec<Vec<u32>> {
-        py.detach(|| {
-            texts
-                .par_iter()
-                .map_init(PieceCache::default, |cache, t| {
-                    self.encoder.encode_cached(t, Some(cache))
-                })
-                .collect()
+    /// Token ids of many texts, encoded in parallel on `num_threads` workers (default:
+    /// `TOKKIT_NUM_THREADS`, else every core); Ctrl-C stops it.
+    #[pyo3(signature = (texts, num_threads=None))]
+    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
+    fn encode_batch(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        num_threads: Option<usize>,
+    ) -> PyResult<Vec<Vec<u32>>> {
+        let pool = threads::pool(num_threads).map_err(TokkitErr)?;
+        run_detached(py, |cancel| {
+            pool.install(|| {
+                texts
+                    .par_iter()
+                    .map_init(PieceCache::default, |cache, t| {
+                        cancel.check()?;
+                        Ok(self.encoder.encode_cached(t, Some(cache)))
+                    })
+                    .collect()
+            })
         })
     }
 

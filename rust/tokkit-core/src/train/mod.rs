@@ -215,36 +215,7 @@ pub struct TrainReport {
     pub superbpe: Option<superbpe::SuperBpeReport>,
 }
 
-/// A rayon pool of `threads` workers (`None`: `TOKKIT_NUM_THREADS`, else all cores).
-///
-/// # Errors
-/// [`Error::Config`] if the pool cannot be built.
-pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
-    let threads = threads
-        .or_else(|| {
-            std::env::var("TOKKIT_NUM_THREADS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-        })
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("tokkit-{i}"))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))
-}
-
-/// Runs `f` on a fresh pool of `threads` workers (see [`thread_pool`]).
-///
-/// # Errors
-/// [`Error::Config`] if the pool cannot be built, or whatever `f` returns.
-pub fn with_threads<T: Send>(
-    threads: Option<usize>,
-    f: impl FnOnce() -> Result<T> + Send,
-) -> Result<T> {
-    thread_pool(threads)?.install(f)
-}
+pub use crate::threads::{pool as thread_pool, with_threads};
 
 /// Trains from word counts already gathered (files, iterators or both).
 ///

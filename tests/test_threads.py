@@ -1,0 +1,83 @@
+"""Threads and processes: every parallel call honours ``num_threads`` / ``TOKKIT_NUM_THREADS``,
+results do not depend on the worker count, and the library keeps working in a child made by
+``fork()`` after the parent used its pools (what a torch ``DataLoader`` worker does)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tokkit
+from tokkit._tokkit import BpeTokenizer, ByteVocab
+
+CORPORA = Path(__file__).resolve().parent.parent / "corpora"
+LINES = (CORPORA / "en-prose.txt").read_text(encoding="utf-8").splitlines()[:3000]
+
+
+@pytest.fixture(scope="module")
+def tokenizer_json(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tok") / "bpe"
+    tokkit.train(CORPORA / "en-prose.txt", tokkit.trainers.BPE(vocab_size=2000), out=out)
+    return out / "tokenizer.json"
+
+
+def test_encode_batch_honours_num_threads(tokenizer_json: Path) -> None:
+    tok = BpeTokenizer.from_file(tokenizer_json)
+    one = tok.encode_batch(LINES, num_threads=1)
+    assert one == tok.encode_batch(LINES, num_threads=3) == tok.encode_batch(LINES)
+    assert one == [tok.encode(x) for x in LINES]
+
+
+def test_arrays_cross_without_conversion(tokenizer_json: Path) -> None:
+    """uint32 arrays are read in place and results are numpy arrays of the right dtype; other
+    integer sequences still work, and a bad id is a typed error."""
+    vocab = ByteVocab.from_file(tokenizer_json)
+    ids = vocab.encode(b"Hello world, hello again")
+    assert ids.dtype == np.uint32 and ids.flags.writeable
+    cands = np.arange(vocab.vocab_size, dtype=np.uint32)
+    mask = vocab.valid_extensions(ids[:2], cands)
+    assert mask.dtype == np.bool_ and mask.shape == cands.shape
+    assert mask.tolist() == vocab.valid_extensions(ids[:2].tolist(), cands.tolist()).tolist()
+    assert vocab.first_bytes().dtype == np.int16
+    with pytest.raises(tokkit.ConfigError, match="not a valid id"):
+        vocab.is_valid([-1])
+
+
+def _work(tokenizer_json: str) -> tuple[list[list[int]], list[tuple[str, str]], list[bool]]:
+    """What a forked worker does with the library: encode in parallel, train, check validity."""
+    tok = BpeTokenizer.from_file(tokenizer_json)
+    encoded = tok.encode_batch(LINES[:500])
+    merges = tokkit.train(texts=LINES[:500], trainer=tokkit.trainers.BPE(vocab_size=300)).merges
+    vocab = ByteVocab.from_file(tokenizer_json)
+    mask = vocab.valid_extensions([], np.arange(300, dtype=np.uint32)).tolist()
+    return encoded, merges, mask
+
+
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+def test_the_library_works_in_forked_children(tokenizer_json: Path) -> None:
+    expected = _work(str(tokenizer_json))  # the parent's pools exist from here on
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(2) as workers:
+        results = workers.map_async(_work, [str(tokenizer_json)] * 2).get(timeout=120)
+    assert results == [expected, expected]
+    # A bare fork, as torch's DataLoader does, with a deadline instead of a hang.
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            ok = _work(str(tokenizer_json)) == expected
+        except BaseException:
+            ok = False
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    import select
+
+    ready, _, _ = select.select([read], [], [], 120)
+    answer = os.read(read, 1) if ready else b""
+    os.waitpid(pid, 0)
+    assert answer == b"1"
