@@ -14,29 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's reversible byte -> printable character map."""
-    bs = [
-        *range(ord("!"), ord("~") + 1),
-        *range(ord("¡"), ord("¬") + 1),
-        *range(ord("®"), ord("ÿ") + 1),
-    ]
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs, strict=True)}
-
-
-_B2U = bytes_to_unicode()
+from tokkit.vocab import BYTE_CHARS
 
 
 def _u(b: bytes) -> str:
-    return "".join(_B2U[x] for x in b)
+    return "".join(BYTE_CHARS[x] for x in b)
 
 
 def merges_from_tokenizer_json(path: Path) -> list[tuple[str, str]]:

@@ -57,13 +57,21 @@ def sweep_model(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     lm = HFTokenLM(name)
     vocab = load_vocab(lm.path)
     modes = {"byte-exact": ByteLM(lm, vocab, exact=True), "fast": ByteLM(lm, vocab, exact=False)}
+    sizes = {
+        "byte-exact": (args.windows, args.window_bytes),
+        "fast": (args.fast_windows or args.windows, args.fast_window_bytes or args.window_bytes),
+    }
     rows = []
     for file in args.files:
-        parts = windows((ROOT / "corpora" / file).read_bytes(), args.windows, args.window_bytes)
-        canon = [score_model(lm.path, [w.decode()], loaded=(lm.model, lm.tokenizer)) for w in parts]
+        data = (ROOT / "corpora" / file).read_bytes()
         for mode, model in modes.items():
+            parts = windows(data, *sizes[mode])
+            canon = [
+                score_model(lm.path, [w.decode()], loaded=(lm.model, lm.tokenizer)) for w in parts
+            ]
             row: dict[str, Any] = {"model": name, "file": file, "mode": mode}
-            row.update(windows=len(parts), bytes=0, failures=[], lm_calls=0)
+            row.update(windows=len(parts), window_bytes=sizes[mode][1], bytes=0, failures=[])
+            row.update(lm_calls=0)
             row.update(seconds=0.0, lm_seconds=0.0)
             nll = canon_bits = 0.0
             above = 0
@@ -97,22 +105,26 @@ def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     fails = sum(len(r["failures"]) for r in rows)
     lines = [
-        f"`{result['command']}` ({result['date']}; {m.get('cpu_model', '?')}, {m['nproc']} "
-        f"cores, CPU, float32; {result['seconds'] / 60:.0f} min, peak RSS "
-        f"{result['peak_rss_mib']:.0f} MiB). Every shipped corpus file, {result['windows']} "
-        f"windows of up to {result['window_bytes']} bytes each, spread over the file and scored "
-        "as separate documents; canonical is the token-level score of the same bytes.",
+        " and ".join(f"`{c}`" for c in result["commands"])
+        + f" ({result['date']}; {m.get('cpu_model', '?')}, {m['nproc']} cores, CPU, "
+        f"float32; {result['seconds'] / 60:.0f} min, peak RSS "
+        f"{result['peak_rss_mib']:.0f} MiB). Every shipped corpus file in windows spread over "
+        "the file, each scored as a separate document (fast mode keeps every cover the validity "
+        "mask would drop and so calls the model many times more often: its windows are "
+        "shorter where the table says so); canonical is the token-level score of the same "
+        "bytes.",
         "",
         f"**{fails} failures** in {sum(r['windows'] for r in rows)} window scorings "
         f"({sum(r['bytes'] for r in rows)} bytes).",
         "",
-        "| model | file | mode | windows | bytes | failures | LM calls / byte | outside-LM share "
-        "| bits/byte | canonical | windows above canonical |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | file | mode | windows | window bytes | bytes | failures | LM calls / byte "
+        "| outside-LM share | bits/byte | canonical | windows above canonical |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['model']} | {r['file']} | {r['mode']} | {r['windows']} | {r['bytes']} | "
+            f"| {r['model']} | {r['file']} | {r['mode']} | {r['windows']} | {r['window_bytes']} "
+            f"| {r['bytes']} | "
             f"{len(r['failures'])} | {r['lm_calls_per_byte']:.2f} | "
             f"{100 * r['outside_lm_share']:.1f}% | {r['bits_per_byte']:.3f} | "
             f"{r['canonical_bits_per_byte']:.3f} | {r['windows_above_canonical']} |"
@@ -128,6 +140,14 @@ def main() -> int:
     )
     p.add_argument("--windows", type=int, default=4, help="windows per file (default: 4)")
     p.add_argument("--window-bytes", type=int, default=200, help="bytes per window (default: 200)")
+    p.add_argument(
+        "--fast-windows", type=int, help="windows per file in fast mode (default: --windows)"
+    )
+    p.add_argument(
+        "--fast-window-bytes",
+        type=int,
+        help="bytes per window in fast mode (default: --window-bytes)",
+    )
     p.add_argument("--models", nargs="+", default=MODELS, metavar="NAME")
     p.add_argument("--files", nargs="+", default=FILES, metavar="FILE", help="in corpora/")
     p.add_argument("--out", type=Path, default=Path("bench/out/byteprobs-sweep.json"))
@@ -139,19 +159,26 @@ def main() -> int:
 
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
+    command = "python bench/byteprobs_sweep.py " + " ".join(sys.argv[1:])
+    commands = [command]
+    seconds = 0.0
     if args.merge and args.out.exists():
         old = json.loads(args.out.read_text(encoding="utf-8"))
+        commands = old.get("commands", [old["command"]]) + commands
+        seconds = old["seconds"]
         rows = [r for r in old["rows"] if r["model"] not in args.models]
+        for r in rows:  # rows written before the column existed
+            r.setdefault("window_bytes", old["window_bytes"])
     result: dict[str, Any] = {}
     for name in args.models:
         rows += sweep_model(name, args)
         result = {
-            "command": "python bench/byteprobs_sweep.py " + " ".join(sys.argv[1:]),
+            "commands": commands,
             "date": time.strftime("%Y-%m-%d"),
             "machine": machine_info(),
             "windows": args.windows,
             "window_bytes": args.window_bytes,
-            "seconds": time.perf_counter() - t0,
+            "seconds": seconds + time.perf_counter() - t0,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rows": sorted(rows, key=lambda r: MODELS.index(r["model"])),
         }

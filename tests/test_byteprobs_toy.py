@@ -228,11 +228,10 @@ class _RandomByteLM:
 def test_a_byte_vocabulary_model_is_its_own_byte_model() -> None:
     """design/byteprobs.md §8.7: with the 256 bytes as the whole vocabulary, the conversion is
     the identity."""
-    from tokkit._formats import BYTE_OF_CHAR
     from tokkit._tokkit import ByteVocab
+    from tokkit.vocab import BYTE_CHARS
 
-    char_of = {b: c for c, b in BYTE_OF_CHAR.items()}
-    tokens = [char_of[b] for b in range(256)]
+    tokens = list(BYTE_CHARS)
     vocab = ByteVocab.from_str(toy.tokenizer_json(tokens, [], toy.byte_level(False)))
     lm = _RandomByteLM()
     fast, exact = ByteLM(lm, vocab, exact=False), ByteLM(lm, vocab, exact=True)

@@ -31,6 +31,7 @@ from tokkit.evaluate import (
     tokens_per_char,
 )
 
+from ._models import prepared
 from .conftest import CORPORA, run_cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -274,6 +275,19 @@ def test_truncating_a_tokkit_bpe_equals_training_a_smaller_one(
     assert cut.encode(text) == tokkit.load(tmp_path / "bpe-600").encode(text)
     with pytest.raises(tokkit.ConfigError, match="257 or more"):
         tokkit.load(bpe_dir).truncated(200)
+
+
+def test_truncating_keeps_added_tokens_that_merges_produce() -> None:
+    """Gemma-3 lists whitespace runs such as ``\\t\\t`` both as added tokens and as merge
+    results; a cut keeps them (an earlier Python cutter dropped them and failed on the ids)."""
+    full = tokkit.load(prepared("gemma3-270m"))
+    cut = full.truncated(30_000)
+    text = "def f():\n\t\treturn 1  # tabs\n" + sample("en-tech.txt", 2000)
+    assert cut.decode(cut.encode(text)) == text
+    tabs = cut.encode("\t\t")
+    assert len(tabs) == 1
+    assert cut.token_bytes(tabs[0]) == b"\t\t"
+    assert len(cut.encode(text)) > len(full.encode(text))
 
 
 def test_bpt_curve_rises_with_the_vocabulary(bpe_dir: Path) -> None:

@@ -37,10 +37,12 @@ def test_arrays_cross_without_conversion(tokenizer_json: Path) -> None:
     integer sequences still work, and a bad id is a typed error."""
     vocab = ByteVocab.from_file(tokenizer_json)
     ids = vocab.encode(b"Hello world, hello again")
-    assert ids.dtype == np.uint32 and ids.flags.writeable
+    assert ids.dtype == np.uint32
+    assert ids.flags.writeable
     cands = np.arange(vocab.vocab_size, dtype=np.uint32)
     mask = vocab.valid_extensions(ids[:2], cands)
-    assert mask.dtype == np.bool_ and mask.shape == cands.shape
+    assert mask.dtype == np.bool_
+    assert mask.shape == cands.shape
     assert mask.tolist() == vocab.valid_extensions(ids[:2].tolist(), cands.tolist()).tolist()
     assert vocab.first_bytes().dtype == np.int16
     with pytest.raises(tokkit.ConfigError, match="not a valid id"):

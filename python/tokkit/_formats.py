@@ -24,7 +24,6 @@ import binascii
 import gzip
 import hashlib
 import importlib.util
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -163,19 +162,10 @@ def _threads() -> int:
     return os.cpu_count() or 1
 
 
-def _gpt2_byte_chars() -> dict[str, int]:
-    """GPT-2's byte-level alphabet: the printable char standing for each byte."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
-    chars = {chr(b): b for b in printable}
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            chars[chr(256 + extra)] = b
-            extra += 1
-    return chars
-
-
-BYTE_OF_CHAR = _gpt2_byte_chars()
+#: GPT-2's byte-level alphabet, the core's table: ``BYTE_CHARS[b]`` is the char standing for b.
+BYTE_CHARS: str = _tokkit.BYTE_CHARS
+#: The byte each char of :data:`BYTE_CHARS` stands for.
+BYTE_OF_CHAR: dict[str, int] = {c: b for b, c in enumerate(BYTE_CHARS)}
 
 
 class Backend(Protocol):
@@ -328,9 +318,9 @@ class SentencePieceBackend:
 
 @dataclass(frozen=True)
 class JsonSource:
-    """A BPE ``tokenizer.json`` (as a dict, built on demand) that can be truncated."""
+    """A BPE ``tokenizer.json`` (its text, read on demand) that can be truncated."""
 
-    read: Callable[[], dict[str, Any]]
+    text: Callable[[], str]
     origin: str
 
 
@@ -489,21 +479,6 @@ def _json_backend(text: str, origin: str) -> Backend:
     return HFBackend(tok, byte_level=bool(_BYTE_LEVEL.search(text)))
 
 
-def _parse_json(text: str, origin: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SerializationError(f"{origin} is not valid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise SerializationError(f"{origin} is not a tokenizer.json (not a JSON object)")
-    return data
-
-
-def _is_bpe_json(data: dict[str, Any]) -> bool:
-    model = data.get("model")
-    return isinstance(model, dict) and model.get("type") == "BPE" and "merges" in model
-
-
 def _read_text(file: Path) -> str:
     try:
         return file.read_text(encoding="utf-8")
@@ -516,80 +491,30 @@ def _read_tokenizer_json(file: Path, *, name: str) -> Loaded:
     backend = _json_backend(text, str(file))
     source = None
     if '"BPE"' in text:
-
-        def read_json() -> dict[str, Any]:
-            return _parse_json(_read_text(file), str(file))
-
-        source = JsonSource(read_json, str(file))
+        source = JsonSource(lambda: _read_text(file), str(file))
     return Loaded(backend, "tokenizer.json", (file,), name, source)
 
 
 # --- GPT-2 data-gym files (encoder.json + vocab.bpe) --------------------------------------------
 
 
-def _data_gym_json(encoder_file: Path, merges_file: Path) -> dict[str, Any]:
-    vocab = _parse_json(_read_text(encoder_file), str(encoder_file))
-    if not all(isinstance(v, int) for v in vocab.values()):
-        raise SerializationError(f"{encoder_file} does not map tokens to integer ids")
-    merges = [
-        line
-        for line in _read_text(merges_file).splitlines()
-        if line and not line.startswith("#version")
-    ]
-    if any(len(m.split(" ")) != 2 for m in merges):
-        raise SerializationError(f"{merges_file} is not a merges file (one 'a b' pair a line)")
-    specials = [t for t in vocab if t.startswith("<|") and t.endswith("|>")]
-    byte_level = {
-        "type": "ByteLevel",
-        "add_prefix_space": False,
-        "trim_offsets": True,
-        "use_regex": True,
-    }
-    return {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": [
-            {
-                "id": vocab[t],
-                "content": t,
-                "single_word": False,
-                "lstrip": False,
-                "rstrip": False,
-                "normalized": True,
-                "special": True,
-            }
-            for t in specials
-        ],
-        "normalizer": None,
-        "pre_tokenizer": byte_level,
-        "post_processor": None,
-        "decoder": byte_level,
-        "model": {
-            "type": "BPE",
-            "dropout": None,
-            "unk_token": None,
-            "continuing_subword_prefix": None,
-            "end_of_word_suffix": None,
-            "fuse_unk": False,
-            "byte_fallback": False,
-            "ignore_merges": False,
-            "vocab": vocab,
-            "merges": merges,
-        },
-    }
+def _data_gym_json(encoder_file: Path, merges_file: Path) -> str:
+    """The ``tokenizer.json`` text equivalent to GPT-2's two files (built by the core)."""
+    try:
+        return _tokkit.TokenizerJson.from_data_gym(
+            _read_text(encoder_file), _read_text(merges_file)
+        ).to_text()
+    except SerializationError as e:
+        raise SerializationError(f"{encoder_file} with {merges_file}: {e}") from None
 
 
 def _read_data_gym(encoder_file: Path, merges_file: Path) -> Loaded:
-    data = _data_gym_json(encoder_file, merges_file)
-    backend = _json_backend(json.dumps(data), str(encoder_file))
+    text = _data_gym_json(encoder_file, merges_file)
+    backend = _json_backend(text, str(encoder_file))
     digest = hashlib.sha256(encoder_file.read_bytes()).hexdigest()
     name = "gpt2" if digest == _GPT2_ENCODER_SHA256 else _default_name(encoder_file)
 
-    def read_json() -> dict[str, Any]:
-        return _data_gym_json(encoder_file, merges_file)
-
-    source = JsonSource(read_json, str(encoder_file))
+    source = JsonSource(lambda: _data_gym_json(encoder_file, merges_file), str(encoder_file))
     return Loaded(backend, "gpt2", (encoder_file, merges_file), name, source)
 
 
@@ -694,56 +619,11 @@ def _read_sentencepiece(file: Path) -> Loaded:
 # --- truncation ---------------------------------------------------------------------------------
 
 
-def _merge_pair(merge: str | Sequence[str]) -> tuple[str, str]:
-    if isinstance(merge, str):
-        left, _, right = merge.partition(" ")
-        return left, right
-    return merge[0], merge[1]
-
-
 def _too_small(origin: str, size: int, smallest: int) -> ConfigError:
     return ConfigError(
         f"cannot cut {origin} to {size} ids: its base alphabet and added tokens take "
         f"{smallest}; use {smallest} or more"
     )
-
-
-def _truncated_json(
-    data: dict[str, Any], sizes: Sequence[int], origin: str, skip_too_small: bool
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    model = data["model"]
-    vocab: dict[str, int] = model["vocab"]
-    pairs = [_merge_pair(m) for m in model["merges"]]
-    produced = {a + b for a, b in pairs}
-    added: list[dict[str, Any]] = list(data.get("added_tokens") or [])
-    extra = sorted((t for t in added if t["content"] not in vocab), key=lambda t: int(t["id"]))
-    base = [t for t in vocab if t not in produced]
-    grown = sorted((t for t in vocab if t in produced), key=vocab.__getitem__)
-    smallest = len(base) + len(extra)
-    for size in sizes:
-        if size < smallest:
-            if skip_too_small:
-                continue
-            raise _too_small(origin, size, smallest)
-        kept = set(base).union(grown[: size - smallest])
-        ordered = sorted(kept, key=vocab.__getitem__)
-        new_vocab = {t: i for i, t in enumerate(ordered)}
-        new_ids = {t: new_vocab[t] for t in ordered}
-        new_ids.update({t["content"]: len(new_vocab) + i for i, t in enumerate(extra)})
-        merges = [
-            m
-            for m, (a, b) in zip(model["merges"], pairs, strict=True)
-            if a in kept and b in kept and a + b in kept
-        ]
-        yield (
-            len(new_ids),
-            {
-                **data,
-                "added_tokens": [{**t, "id": new_ids[t["content"]]} for t in added],
-                "post_processor": None,
-                "model": {**model, "vocab": new_vocab, "merges": merges},
-            },
-        )
 
 
 def _truncated_ranks(
@@ -781,13 +661,19 @@ def truncations(
                 RanksSource(ranks, source.pattern, specials, source.origin),
             )
         return
-    data = source.read()
-    if not _is_bpe_json(data):
-        raise ConfigError(f"{source.origin} is not a BPE tokenizer; its vocabulary cannot be cut")
-    for _, cut in _truncated_json(data, sizes, source.origin, skip_too_small):
-        backend = _json_backend(json.dumps(cut), source.origin)
-        yield backend, JsonSource(_constant(cut), source.origin)
+    try:
+        whole = _tokkit.TokenizerJson(source.text())
+        smallest = whole.smallest_truncation()
+    except SerializationError as e:
+        raise ConfigError(f"{source.origin}: its vocabulary cannot be cut ({e})") from None
+    for size in sizes:
+        if size < smallest:
+            if skip_too_small:
+                continue
+            raise _too_small(source.origin, size, smallest)
+        text = whole.truncated(size).to_text()
+        yield _json_backend(text, source.origin), JsonSource(_constant(text), source.origin)
 
 
-def _constant(data: dict[str, Any]) -> Callable[[], dict[str, Any]]:
-    return lambda: data
+def _constant(text: str) -> Callable[[], str]:
+    return lambda: text

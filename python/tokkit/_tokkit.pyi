@@ -8,10 +8,12 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "BYTE_CHARS",
     "PRETOKENIZER_PATTERNS",
     "PROGRESS_FIELDS",
     "BpeTokenizer",
     "ByteVocab",
+    "TokenizerJson",
     "Trained",
     "__version__",
     "train",
@@ -21,6 +23,16 @@ __all__ = [
 __version__: str
 PRETOKENIZER_PATTERNS: dict[str, str]
 PROGRESS_FIELDS: list[str]
+BYTE_CHARS: str
+
+@final
+class TokenizerJson:
+    def __new__(cls, text: str) -> TokenizerJson: ...
+    @staticmethod
+    def from_data_gym(encoder_json: str, merges: str) -> TokenizerJson: ...
+    def smallest_truncation(self) -> int: ...
+    def truncated(self, size: int) -> TokenizerJson: ...
+    def to_text(self) -> str: ...
 
 @final
 class Trained:
@@ -42,9 +54,7 @@ class BpeTokenizer:
     @staticmethod
     def from_file(path: str | bytes | object) -> BpeTokenizer: ...
     def encode(self, text: str) -> list[int]: ...
-    def encode_batch(
-        self, texts: list[str], num_threads: int | None = None
-    ) -> list[list[int]]: ...
+    def encode_batch(self, texts: list[str], num_threads: int | None = None) -> list[list[int]]: ...
     def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str: ...
     def decode_bytes(self, ids: list[int], skip_special_tokens: bool = False) -> bytes: ...
     def token_bytes(self, id: int) -> bytes: ...

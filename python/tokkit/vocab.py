@@ -23,9 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokkit._formats import BYTE_OF_CHAR, BYTE_PIECE, piece_bytes
+from tokkit._formats import BYTE_CHARS, BYTE_OF_CHAR, BYTE_PIECE, piece_bytes
 
 __all__ = [
+    "BYTE_CHARS",
     "ROLES",
     "TokenKey",
     "Vocab",

@@ -5,6 +5,7 @@ mod byteprobs;
 mod detach;
 mod errors;
 mod tokenizer;
+mod tokenizer_json;
 mod trainers;
 
 use pyo3::prelude::*;
@@ -21,6 +22,8 @@ mod _tokkit {
     #[pymodule_export]
     use super::tokenizer::PyBpeTokenizer;
     #[pymodule_export]
+    use super::tokenizer_json::PyTokenizerJson;
+    #[pymodule_export]
     use super::trainers::{PyTrained, train, trainer_config};
 
     use pyo3::prelude::*;
@@ -33,6 +36,10 @@ mod _tokkit {
         pre.set_item("llama3", tokkit_core::pretokenize::LLAMA3_PATTERN)?;
         pre.set_item("o200k", tokkit_core::pretokenize::O200K_PATTERN)?;
         m.add("PRETOKENIZER_PATTERNS", pre)?;
+        let byte_chars: String = (0..=255u8)
+            .map(tokkit_core::byte_level::byte_to_char)
+            .collect();
+        m.add("BYTE_CHARS", byte_chars)?;
         m.add(
             "PROGRESS_FIELDS",
             tokkit_core::progress::EVENT_FIELDS.to_vec(),
