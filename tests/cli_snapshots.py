@@ -7,6 +7,8 @@ that the files match what the CLI prints now.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -28,8 +30,40 @@ HELP_PAGES = {
 }
 
 
+#: What the CLI sees in tests: a fixed width for --help and no progress output.
+CLI_ENV = {"COLUMNS": "100", "TOKKIT_NO_PROGRESS": "1"}
+
+
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "100", "TOKKIT_NO_PROGRESS": "1"}
+    """Run ``tokkit ARGS`` in this process (fast: no interpreter start, no re-import of torch)
+    and capture what it prints, as :func:`cli_process` would return it."""
+    from tokkit.cli import main
+
+    out, err = _capture(), _capture()
+    saved_env = {k: os.environ.get(k) for k in CLI_ENV}
+    saved_cwd = Path.cwd()
+    os.environ.update(CLI_ENV)
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as e:  # argparse: --help, usage errors
+                code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    finally:
+        os.chdir(saved_cwd)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(["tokkit", *args], code, _text(out), _text(err))
+
+
+def cli_process(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m tokkit ARGS`` as its own process: for what only a process shows (the
+    entry point, exit codes, signals, output written by Rust)."""
+    env = {**os.environ, **CLI_ENV}
     return subprocess.run(
         [sys.executable, "-m", "tokkit", *args],
         capture_output=True,
@@ -38,6 +72,18 @@ def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         check=False,
     )
+
+
+def _capture() -> io.TextIOWrapper:
+    # A text stream with a .buffer, as sys.stdout has (generate writes bytes to it).
+    return io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    raw = stream.buffer
+    assert isinstance(raw, io.BytesIO)
+    return raw.getvalue().decode("utf-8", errors="replace")
 
 
 def error_cases(tmp: Path) -> dict[str, list[str]]:

@@ -22,7 +22,7 @@
 //!   chars of each class, among them `٣` and `٣٣` (Arabic-Indic digits, which BPE vocabularies do
 //!   not merge with ASCII ones: `[1, 23]` starts `encode("1234")` even where `3 0` merges). A
 //!   vocabulary that merged the text's last token with every probe of the class would make a
-//!   valid sequence look invalid; the brute-force oracle of `tests/test_byteprobs_oracle.py`
+//!   valid sequence look invalid; the brute-force oracle of `tests/byteprobs/test_byteprobs_oracle.py`
 //!   looks for that and has not found it.
 //! - *Approximate* (may call a valid sequence invalid): a custom look-ahead regex that tells apart
 //!   chars outside the probe set; BPE merges inside a char that a text ends in the middle of

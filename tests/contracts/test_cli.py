@@ -14,14 +14,31 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from . import cli_snapshots
-from .conftest import ROOT, run_cli
+from .. import cli_snapshots
+from ..conftest import ROOT, run_cli
 
 
 @pytest.mark.parametrize("name", sorted(cli_snapshots.HELP_PAGES))
 def test_help_matches_the_golden_text(name: str) -> None:
     page = cli_snapshots.cli(*cli_snapshots.HELP_PAGES[name]).stdout
     assert page == (cli_snapshots.SNAPSHOTS / name).read_text(), "run `make snapshots` and review"
+
+
+def test_the_installed_command_and_the_module_run_as_processes(tmp_path: Path) -> None:
+    """Most CLI tests call ``tokkit.cli.main`` in-process; this one runs the real entry points:
+    the console script and ``python -m tokkit``, with their exit codes and streams."""
+    script = Path(sys.executable).with_name("tokkit")
+    env = {**os.environ, **cli_snapshots.CLI_ENV}
+    result = subprocess.run(
+        [str(script), "train", "--help"], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout == (cli_snapshots.SNAPSHOTS / "tokkit-train--help.txt").read_text()
+    args = cli_snapshots.error_cases(tmp_path)["missing file"]
+    process = cli_snapshots.cli_process(*args)
+    in_process = cli_snapshots.cli(*args)
+    assert process.returncode == in_process.returncode == 1
+    assert (process.stdout, process.stderr) == (in_process.stdout, in_process.stderr)
 
 
 def test_error_messages_match_the_golden_texts() -> None:
@@ -50,7 +67,8 @@ def test_non_utf8_lines_are_skipped_and_counted(tmp_path: Path) -> None:
 
 
 def test_jsonl_progress_goes_to_stderr(tmp_path: Path, corpus_files: list[str]) -> None:
-    result = run_cli(
+    # A process of its own: the core writes these lines to file descriptor 2 itself.
+    result = cli_snapshots.cli_process(
         "train",
         "--vocab-size",
         "2000",

@@ -31,8 +31,8 @@ from tokkit.evaluate import (
     tokens_per_char,
 )
 
-from ._models import prepared
-from .conftest import CORPORA, run_cli
+from .._models import prepared
+from ..conftest import CORPORA, run_cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY = "aa bb aa é\n"

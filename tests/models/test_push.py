@@ -23,8 +23,9 @@ import tokkit
 from tokkit import hub as tokkit_hub
 from tokkit.exceptions import ConfigError, HubError, ModelError, ModelNotFoundError
 
-from ._hub_server import HubServer
-from .conftest import CORPORA, run_cli
+from .._hub_server import HubServer
+from ..cli_snapshots import cli_process
+from ..conftest import CORPORA, run_cli
 
 np = pytest.importorskip("numpy")
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
@@ -237,7 +238,8 @@ def test_revision_commits_to_a_new_branch(online: HubServer, model_dir: Path) ->
 def test_the_stored_login_token_is_used(online: HubServer, model_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "hf-home").mkdir()
     (tmp_path / "hf-home" / "token").write_text(online.token)
-    result = run_cli("push", str(model_dir), "--repo-id", REPO)  # HF_ENDPOINT is the server
+    # A process of its own: huggingface_hub reads HF_HOME and HF_ENDPOINT when imported.
+    result = cli_process("push", str(model_dir), "--repo-id", REPO)
     assert result.returncode == 0, result.stderr
     assert set(online.files(REPO)) >= {"model.safetensors", "README.md"}
 

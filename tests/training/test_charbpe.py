@@ -12,7 +12,7 @@ import pytest
 
 import tokkit
 
-from .conftest import ROOT, run_cli
+from ..conftest import ROOT, run_cli
 
 tokenizers = pytest.importorskip("tokenizers")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-CORPORA = Path(__file__).resolve().parent.parent / "corpora"
+CORPORA = Path(__file__).resolve().parents[2] / "corpora"
 SUMS = CORPORA / "SHA256SUMS"
 BENCH_SUMS = CORPORA / "BENCH_SHA256SUMS"
 LINE = re.compile(r"^([0-9a-f]{64}) [ *]([^/\\\s][^/\\]*)$")

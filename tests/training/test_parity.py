@@ -14,7 +14,7 @@ import pytest
 
 import tokkit
 
-from .conftest import run_cli
+from ..conftest import run_cli
 
 tokenizers = pytest.importorskip("tokenizers")
 from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers  # noqa: E402

@@ -10,7 +10,7 @@ import pytest
 
 import tokkit
 
-from .conftest import run_cli
+from ..conftest import run_cli
 
 tokenizers = pytest.importorskip("tokenizers")
 

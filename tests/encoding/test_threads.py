@@ -14,7 +14,7 @@ import pytest
 import tokkit
 from tokkit._tokkit import BpeTokenizer, ByteVocab
 
-CORPORA = Path(__file__).resolve().parent.parent / "corpora"
+CORPORA = Path(__file__).resolve().parents[2] / "corpora"
 LINES = (CORPORA / "en-prose.txt").read_text(encoding="utf-8").splitlines()[:3000]
 
 

@@ -10,7 +10,7 @@ import torch
 from tokkit.transplant.methods import sparsemax
 from tokkit.transplant.omp import effective_k, next_screen, omp, transfer
 
-from ._models import prepared
+from .._models import prepared
 
 
 def world(n: int = 500, d: int = 16, m: int = 40, seed: int = 0):  # type: ignore[no-untyped-def]

@@ -24,8 +24,8 @@ import pytest
 from tokkit import models
 from tokkit.exceptions import AssetError, ModelError, ModelNotFoundError
 
-from ._models import perplexity, prepared, shared_cache
-from .conftest import run_cli
+from .._models import perplexity, prepared, shared_cache
+from ..conftest import run_cli
 
 HELLO = "Hello world, tokenization!"
 

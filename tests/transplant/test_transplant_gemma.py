@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from tokkit.score import score_model
 from tokkit.transplant import OMP, TransplantOptions, transplant
 
-from ._models import prepared
-from .conftest import CORPORA
+from .._models import prepared
+from ..conftest import CORPORA
 
 pytestmark = [
     pytest.mark.slow,

@@ -1,0 +1,1 @@
+"""Compression metrics, pretrained tokenizer formats, truncation and the eval command."""

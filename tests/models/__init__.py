@@ -1,0 +1,1 @@
+"""The offline model registry (prepare, load) and Hub upload against a loopback server."""

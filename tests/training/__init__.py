@@ -1,0 +1,3 @@
+"""Tokenizer training: BPE parity with HF tokenizers, SuperBPE, supertokens, character-level BPE,
+corpora and the train API.
+"""
