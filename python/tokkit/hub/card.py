@@ -10,14 +10,14 @@ from pathlib import Path
 from tokkit.hub.directory import UploadDir, describe_dir
 from tokkit.hub.front_matter import read_front_matter, render_front_matter
 from tokkit.hub.sections import (
-    _fmt_value,
-    _load_snippet,
-    _masked_section,
-    _metrics_table,
-    _name,
-    _num,
-    _obj,
-    _provenance,
+    as_object,
+    format_number,
+    format_value,
+    load_snippet,
+    masked_section,
+    metrics_table,
+    name_of,
+    provenance_section,
 )
 
 #: Transformers classes whose checkpoints are text-generation models.
@@ -30,7 +30,7 @@ def _license_of(d: UploadDir, override: str | None, warnings: list[str]) -> str 
     none is known, rather than guessing one."""
     if override:
         return override
-    base = _obj(d.meta.get("base_model")) if d.kind == "transplant" else {}
+    base = as_object(d.meta.get("base_model")) if d.kind == "transplant" else {}
     if d.kind == "transplant" and isinstance(base.get("license"), str):
         return str(base["license"])
     if d.kind == "model" and isinstance(d.meta.get("license"), str):
@@ -57,10 +57,10 @@ def _license_of(d: UploadDir, override: str | None, warnings: list[str]) -> str 
 
 def _transplant_card(d: UploadDir, ref: str, title: str, license_: str | None) -> str:
     meta = d.meta
-    base = _name(meta.get("base_model"))
-    donor = _name(meta.get("donor"))
+    base = name_of(meta.get("base_model"))
+    donor = name_of(meta.get("donor"))
     method = str(meta.get("method") or "unknown")
-    tok = _obj(meta.get("tokenizer"))
+    tok = as_object(meta.get("tokenizer"))
     front = render_front_matter(
         {
             "license": license_,
@@ -72,7 +72,7 @@ def _transplant_card(d: UploadDir, ref: str, title: str, license_: str | None) -
     )
     base_text = f"[{base}](https://huggingface.co/{base})" if base else "a local base model"
     vocab = tok.get("vocab_size")
-    tok_text = f"a new tokenizer of {_num(vocab)} tokens" if vocab else "a new tokenizer"
+    tok_text = f"a new tokenizer of {format_number(vocab)} tokens" if vocab else "a new tokenizer"
     counts = []
     if isinstance(meta.get("shared_tokens"), int):
         counts.append(f"{meta['shared_tokens']:,} tokens shared with the base tokenizer")
@@ -96,9 +96,9 @@ def _transplant_card(d: UploadDir, ref: str, title: str, license_: str | None) -
     params = meta.get("parameters")
     if isinstance(params, dict) and params:
         body += ["Transplant parameters:", ""]
-        body += [f"- `{k}`: `{_fmt_value(v)}`" for k, v in params.items()]
+        body += [f"- `{k}`: `{format_value(v)}`" for k, v in params.items()]
         body.append("")
-    body += _metrics_table(meta)
+    body += metrics_table(meta)
     body += [
         "## Quality",
         "",
@@ -108,14 +108,14 @@ def _transplant_card(d: UploadDir, ref: str, title: str, license_: str | None) -
         "the loss. Check the model on your own texts before you rely on it.",
         "",
     ]
-    body += _load_snippet(d, ref, "causal")
-    body += _masked_section(d, ref)
+    body += load_snippet(d, ref, "causal")
+    body += masked_section(d, ref)
     warnings = meta.get("warnings")
     if isinstance(warnings, list) and warnings:
         body += ["## Transplant warnings", ""]
         body += [f"- {w}" for w in warnings]
         body.append("")
-    body += _provenance(d, f"`tokkit transplant`, method `{method}`")
+    body += provenance_section(d, f"`tokkit transplant`, method `{method}`")
     return front + "\n" + "\n".join(body)
 
 
@@ -123,16 +123,16 @@ def _tokenizer_card(d: UploadDir, ref: str, title: str, license_: str | None) ->
     meta = d.meta
     algorithm = str(meta.get("algorithm") or meta.get("algo") or "tokenizer")
     # "trainer" since format_version 2; "parameters" before.
-    params = _obj(meta.get("trainer") or meta.get("parameters"))
+    params = as_object(meta.get("trainer") or meta.get("parameters"))
     tags = ["tokkit", "tokenizer"] + ([algorithm] if algorithm != "tokenizer" else [])
     front = render_front_matter({"license": license_, "tags": tags})
-    training = _obj(meta.get("training"))
+    training = as_object(meta.get("training"))
     vocab = training.get("vocab_size") or params.get("vocab_size")
     body = [
         f"# {title}",
         "",
         f"A byte-level `{algorithm}` tokenizer"
-        + (f" of {_num(vocab)} tokens" if vocab else "")
+        + (f" of {format_number(vocab)} tokens" if vocab else "")
         + ", trained with tokkit and saved as a standard Hugging Face `tokenizer.json`. It holds "
         "no model weights.",
         "",
@@ -155,10 +155,10 @@ def _tokenizer_card(d: UploadDir, ref: str, title: str, license_: str | None) ->
         ]
     if params:
         body += ["", "Training parameters:", ""]
-        body += [f"- `{k}`: `{_fmt_value(v)}`" for k, v in params.items() if v is not None]
+        body += [f"- `{k}`: `{format_value(v)}`" for k, v in params.items() if v is not None]
     body.append("")
-    body += _load_snippet(d, ref, "tokenizer")
-    body += _provenance(d, f"`tokkit train --algo {algorithm}`")
+    body += load_snippet(d, ref, "tokenizer")
+    body += provenance_section(d, f"`tokkit train --algo {algorithm}`")
     return front + "\n" + "\n".join(body)
 
 
@@ -191,9 +191,9 @@ def _model_card(d: UploadDir, ref: str, title: str, license_: str | None) -> str
         model_type = d.config.get("model_type")
         intro = f"A `{model_type}` model." if model_type else "A Hugging Face model."
     body = [f"# {title}", "", intro, ""]
-    body += _load_snippet(d, ref, "causal" if causal else "model")
+    body += load_snippet(d, ref, "causal" if causal else "model")
     if d.kind == "model":
-        body += _provenance(d, "`tokkit models`")
+        body += provenance_section(d, "`tokkit models`")
     else:
         body += ["Uploaded with `tokkit push`.", ""]
     return front + "\n" + "\n".join(body)

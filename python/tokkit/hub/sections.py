@@ -13,27 +13,27 @@ from tokkit.hub.directory import UploadDir
 _MAX_INLINE_IDS = 20
 
 
-def _obj(value: Any) -> dict[str, Any]:
+def as_object(value: Any) -> dict[str, Any]:
     """``value`` if it is a JSON object, else {} (tokkit.json fields are read defensively)."""
     return value if isinstance(value, dict) else {}
 
 
-def _name(value: Any) -> str | None:
+def name_of(value: Any) -> str | None:
     """A Hub model name from a tokkit.json entry (``{"name": ...}``) or None."""
     if isinstance(value, dict) and isinstance(value.get("name"), str) and value["name"]:
         return str(value["name"])
     return None
 
 
-def _fmt_value(value: Any) -> str:
+def format_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
 
 
-def _num(n: Any) -> str:
+def format_number(n: Any) -> str:
     return f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else str(n)
 
 
-def _metrics_table(meta: Mapping[str, Any]) -> list[str]:
+def metrics_table(meta: Mapping[str, Any]) -> list[str]:
     """The bits-per-byte table, or [] when tokkit.json has no usable metrics."""
     metrics = meta.get("metrics")
     bpb = metrics.get("bits_per_byte") if isinstance(metrics, dict) else None
@@ -64,7 +64,7 @@ def _metrics_table(meta: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _load_snippet(d: UploadDir, ref: str, loader: str) -> list[str]:
+def load_snippet(d: UploadDir, ref: str, loader: str) -> list[str]:
     """The 'how to use' section; ``loader`` is ``causal``, ``model`` (an encoder) or
     ``tokenizer``."""
     repo = json.dumps(ref)
@@ -109,7 +109,7 @@ def _load_snippet(d: UploadDir, ref: str, loader: str) -> list[str]:
     return lines
 
 
-def _masked_section(d: UploadDir, ref: str) -> list[str]:
+def masked_section(d: UploadDir, ref: str) -> list[str]:
     masked = d.meta.get("masked_ids")
     if d.kind != "transplant" or not isinstance(masked, list) or not masked:
         return []
@@ -135,7 +135,7 @@ def _masked_section(d: UploadDir, ref: str) -> list[str]:
     ]
 
 
-def _provenance(d: UploadDir, what: str) -> list[str]:
+def provenance_section(d: UploadDir, what: str) -> list[str]:
     from tokkit import __version__
 
     made = d.meta.get("tokkit_version")
