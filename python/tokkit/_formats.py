@@ -476,6 +476,10 @@ def _json_backend(text: str, origin: str) -> Backend:
         tok = tokenizers.Tokenizer.from_str(text)
     except Exception as e:
         raise SerializationError(f"{origin} is not a loadable tokenizer.json: {e}") from e
+    # Files written for inference (BERT, sentence-transformers) carry padding and truncation;
+    # measuring must count every token of the text, so both are switched off.
+    tok.no_padding()
+    tok.no_truncation()
     return HFBackend(tok, byte_level=bool(_BYTE_LEVEL.search(text)))
 
 

@@ -277,6 +277,25 @@ def test_truncating_a_tokkit_bpe_equals_training_a_smaller_one(
         tokkit.load(bpe_dir).truncated(200)
 
 
+def test_padding_and_truncation_stored_in_the_file_never_apply(tmp_path: Path) -> None:
+    """Issue 13: MiniLM's tokenizer.json pads and truncates to 128 (for inference); loading for
+    measurement counts every token, in the library and in ``tokkit eval``."""
+    path = prepared("minilm-l6")
+    stored = json.loads((path / "tokenizer.json").read_text(encoding="utf-8"))
+    assert stored["padding"]["strategy"] == {"Fixed": 128}
+    assert stored["truncation"]["max_length"] == 128
+    tok = tokkit.load(path)
+    assert tok.decode(tok.encode("hello world")) == "hello world"
+    assert len(tok.encode("hello world")) == 2
+    text = sample("en-tech.txt", 8000)
+    count = len(tok.encode(text))
+    assert count > 1000
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    result = run_cli("eval", "--json", "--text", str(tmp_path / "t.txt"), str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["tokens"] == count
+
+
 def test_truncating_keeps_added_tokens_that_merges_produce() -> None:
     """Gemma-3 lists whitespace runs such as ``\\t\\t`` both as added tokens and as merge
     results; a cut keeps them (an earlier Python cutter dropped them and failed on the ids)."""
