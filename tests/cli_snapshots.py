@@ -92,6 +92,8 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
     (tmp / "empty.txt").write_text("")
     (tmp / "latin1.txt").write_bytes(b"caf\xe9 au lait\nplain line\n")
     (tmp / "existing").mkdir()
+    (tmp / "datadir").mkdir()
+    (tmp / "datadir" / "corpus.txt").write_text("a corpus that --force must not delete\n")
     (tmp / "a-file").write_text("x")
     (tmp / "ranks.tiktoken").write_bytes(b"IQ== 0\nIg== 1\n")
     (tmp / "pickled").mkdir()
@@ -146,6 +148,15 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
             corpus,
         ],
         "missing recipe": ["train", "--recipe", f"{tmp}/nope.toml", "--out", f"{tmp}/o6", corpus],
+        "--force over the corpus directory": [
+            "train",
+            "--vocab-size",
+            "300",
+            "--force",
+            "--out",
+            f"{tmp}/datadir",
+            f"{tmp}/datadir",
+        ],
         "eval: missing tokenizer": ["eval", "--text", corpus, f"{tmp}/nope"],
         "eval: not a tokenizer": ["eval", "--text", corpus, f"{tmp}/a-file"],
         "eval: empty text": ["eval", "--text", f"{tmp}/empty.txt", f"{tmp}/ranks.tiktoken"],

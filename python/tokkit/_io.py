@@ -8,25 +8,42 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from tokkit.exceptions import OutputError, OutputExistsError
 
 
-def check_output_dir(out: str | os.PathLike[str], *, force: bool) -> Path:
+def check_output_dir(
+    out: str | os.PathLike[str],
+    *,
+    force: bool,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
     """Fail early (before any long work) if ``out`` cannot be written.
+
+    ``inputs`` are what the run reads (files, directories, globs): replacing ``out`` must never
+    delete one of them, a directory holding one, or the current directory.
 
     Raises:
         OutputExistsError: ``out`` exists and ``force`` is false.
-        OutputError: ``out`` is a file, or its parent cannot be created or written.
+        OutputError: ``out`` is a file or a symbolic link, its parent cannot be created or
+            written, or replacing it would delete an input or the current directory.
     """
     path = Path(out)
+    if path.is_symlink():
+        raise OutputError(
+            f"{path} is a symbolic link; tokkit writes a real directory in its place only when "
+            "it is one",
+            hint="give the directory the link points to, or another {out}",
+        )
     if path.exists() and not force:
         raise OutputExistsError(f"{path} already exists", hint="pass {force=True} to replace it")
     if path.exists() and not path.is_dir():
         raise OutputError(f"{path} is a file, not a directory", hint="choose another {out}")
+    if path.exists():
+        _refuse_deleting_inputs(path, inputs)
     parent = path.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -39,20 +56,68 @@ def check_output_dir(out: str | os.PathLike[str], *, force: bool) -> Path:
     return path
 
 
+def _refuse_deleting_inputs(path: Path, inputs: Iterable[str | os.PathLike[str]]) -> None:
+    target = path.resolve()
+    cwd = Path.cwd().resolve()
+    if target == cwd or target in cwd.parents:
+        raise OutputError(
+            f"{path} is the current directory or holds it; replacing it would delete it",
+            hint="choose another {out}",
+        )
+    for item in inputs:
+        source = _fixed_part(Path(item))
+        if not source.exists():
+            continue
+        resolved = source.resolve()
+        if resolved == target or target in resolved.parents:
+            raise OutputError(
+                f"{path} holds the input {os.fspath(item)}; replacing it would delete it",
+                hint="choose another {out}",
+            )
+
+
+def _fixed_part(path: Path) -> Path:
+    """A glob's leading directories before the first wildcard (the path itself otherwise)."""
+    parts = path.parts
+    for i, part in enumerate(parts):
+        if any(c in part for c in "*?["):
+            return Path(*parts[:i]) if i else Path()
+    return path
+
+
+def _publish_modes(root: Path) -> None:
+    """Give what was written the modes the user's umask asks for: temporary files and
+    directories are created private (0600/0700), a finished output is not."""
+    umask = os.umask(0)
+    os.umask(umask)
+    root.chmod(0o777 & ~umask)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            Path(dirpath, name).chmod(0o777 & ~umask)
+        for name in filenames:
+            Path(dirpath, name).chmod(0o666 & ~umask)
+
+
 @contextlib.contextmanager
-def atomic_dir(out: str | os.PathLike[str], *, force: bool) -> Iterator[Path]:
+def atomic_dir(
+    out: str | os.PathLike[str],
+    *,
+    force: bool,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Iterator[Path]:
     """Yield an empty temporary directory beside ``out``; when the block ends normally it
     replaces ``out``. On any exception (Ctrl-C included) it is removed and ``out`` is untouched.
 
-    An existing ``out`` is replaced only with ``force``; it is kept until the new one is complete.
+    An existing ``out`` is replaced only with ``force`` (and never when that would delete one of
+    ``inputs``, see :func:`check_output_dir`); it is kept until the new one is complete.
     """
-    path = check_output_dir(out, force=force)
+    path = check_output_dir(out, force=force, inputs=inputs)
     parent = path.absolute().parent
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
     old: Path | None = None
     try:
         yield tmp
-        tmp.chmod(0o755)
+        _publish_modes(tmp)
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=parent))
             old.rmdir()
@@ -68,10 +133,14 @@ def atomic_dir(out: str | os.PathLike[str], *, force: bool) -> Iterator[Path]:
 
 
 def write_dir_atomically(
-    out: str | os.PathLike[str], files: Mapping[str, str | bytes], *, force: bool
+    out: str | os.PathLike[str],
+    files: Mapping[str, str | bytes],
+    *,
+    force: bool,
+    inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> Path:
     """Write ``files`` (name → content) as the directory ``out``, all or nothing."""
-    with atomic_dir(out, force=force) as tmp:
+    with atomic_dir(out, force=force, inputs=inputs) as tmp:
         for name, content in files.items():
             data = content.encode() if isinstance(content, str) else content
             with open(tmp / name, "wb") as f:

@@ -115,7 +115,8 @@ class TrainedTokenizer:
         """
         files = {"tokenizer.json": self.to_json() + "\n", "tokkit.json": dumps(self.sidecar())}
         files.update(hf_side_files(self.special_tokens))
-        return write_dir_atomically(out, files, force=force)
+        inputs = self.report.get("corpus_files") or []
+        return write_dir_atomically(out, files, force=force, inputs=inputs)
 
 
 def _as_files(corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
@@ -175,7 +176,7 @@ def train(
     if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 0):
         raise ConfigError(f"num_threads must be a non-negative integer, got {num_threads!r}")
     if out is not None:
-        check_output_dir(out, force=force)
+        check_output_dir(out, force=force, inputs=_as_files(corpus) if corpus is not None else ())
     started = time.perf_counter()
     native = _tokkit.train(
         trainer.to_json(),

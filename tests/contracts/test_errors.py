@@ -85,6 +85,60 @@ def test_existing_output_is_checked_before_training(
     assert isinstance(info.value, FileExistsError)
 
 
+def test_force_never_deletes_an_input_or_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: ``tokkit train --force --out datadir datadir`` deleted the corpus."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("some text to train on\n" * 50)
+    bpe = tokkit.trainers.BPE(vocab_size=260)
+    for out, corpus in [
+        (data, data),  # the corpus directory itself
+        (tmp_path, data / "a.txt"),  # a directory holding the corpus file
+        (tmp_path, str(tmp_path / "d*" / "*.txt")),  # a glob under it
+    ]:
+        with pytest.raises(tokkit.OutputError, match="holds the input"):
+            tokkit.train(corpus, bpe, out=out, force=True)
+        assert (data / "a.txt").exists()
+    trained = tokkit.train(data, bpe)
+    with pytest.raises(tokkit.OutputError, match="holds the input"):
+        trained.save(data, force=True)  # the report knows which files were read
+    monkeypatch.chdir(data)
+    with pytest.raises(tokkit.OutputError, match="current directory"):
+        trained.save(".", force=True)
+    with pytest.raises(tokkit.OutputError, match="current directory"):
+        trained.save(tmp_path, force=True)
+    assert (data / "a.txt").exists()
+
+
+def test_an_output_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "keep.txt").write_text("x")
+    (tmp_path / "link").symlink_to(target)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    trained = tokkit.train(None, tokkit.trainers.BPE(vocab_size=256), texts=["abc"])
+    for link in ("link", "dangling"):
+        with pytest.raises(tokkit.OutputError, match="symbolic link"):
+            trained.save(tmp_path / link, force=True)
+    assert (target / "keep.txt").read_text() == "x"
+
+
+def test_outputs_get_the_modes_the_umask_asks_for(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        tokkit.train(None, tokkit.trainers.BPE(vocab_size=256), texts=["abc"], out=tmp_path / "o")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "o").stat().st_mode) == 0o755
+    for f in (tmp_path / "o").iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644, f.name
+
+
 def test_load_rejects_what_it_cannot_run(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         tokkit.load(tmp_path)

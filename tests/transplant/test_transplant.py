@@ -5,13 +5,16 @@ code, bad input fails with typed errors and writes nothing."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
+import tokkit
 from tokkit.exceptions import ConfigError, ModelError, TransplantError
 from tokkit.score import score_model
 from tokkit.transplant import TransplantOptions, transplant
@@ -70,6 +73,24 @@ def test_identity_transplant_changes_nothing(smol: Path, tmp_path: Path) -> None
     assert meta["kind"] == "transplant"
     assert meta["shared_tokens"] == 49152
     assert meta["base_model"]["license"] == "apache-2.0"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((out / "model.safetensors").stat().st_mode) == 0o666 & ~umask
+
+
+def test_force_never_replaces_the_model_or_tokenizer_read(smol: Path, tmp_path: Path) -> None:
+    """Issue 13: ``--force`` shared train's code, which could delete an input. The guard runs
+    before anything loads; the model here is a directory of links, so even a regression would
+    only remove links, never the shared cache."""
+    model = tmp_path / "model"
+    model.mkdir()
+    for f in smol.iterdir():
+        (model / f.name).symlink_to(f)
+    (tmp_path / "x" / "tok").mkdir(parents=True)
+    for out, tok in [(model, smol), (tmp_path, smol), (tmp_path / "x", tmp_path / "x" / "tok")]:
+        with pytest.raises(tokkit.OutputError, match="holds the input"):
+            transplant(model, tok, method="mean", out=out, force=True)
+    assert all((model / f.name).exists() for f in smol.iterdir())
 
 
 def test_shuffled_vocabulary_copies_every_row(smol: Path, tmp_path: Path) -> None:

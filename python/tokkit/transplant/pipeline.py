@@ -441,7 +441,7 @@ def save(
     into ``out``, atomically."""
     from tokkit.models import quiet_transformers
 
-    with atomic_dir(out, force=force) as tmp, quiet_transformers():
+    with atomic_dir(out, force=force, inputs=[base.path]) as tmp, quiet_transformers():
         base.model.save_pretrained(tmp, safe_serialization=True)
         new_tok.save_pretrained(tmp)
         (tmp / "tokkit.json").write_text(dumps(report), encoding="utf-8")
