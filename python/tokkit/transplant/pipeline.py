@@ -2,8 +2,8 @@
 
 1. :func:`load_side` (the base model; the donor for a method that needs one) and
    :func:`load_tokenizer` (the new tokenizer);
-2. :func:`match` the vocabularies: shared tokens, new tokens, junk ids (design/transplant.md
-   §1, §2.1);
+2. :func:`match` the vocabularies: shared tokens, new tokens, junk ids
+   (design/transplant.md §1, §2.1);
 3. :func:`compute_rows` for the new tokens with a method of :mod:`tokkit.transplant.methods`,
    blended with the subword mean or untied as asked;
 4. :func:`assemble` the new embedding (and head) rows and the config's special ids
