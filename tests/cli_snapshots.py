@@ -148,6 +148,16 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
             corpus,
         ],
         "missing recipe": ["train", "--recipe", f"{tmp}/nope.toml", "--out", f"{tmp}/o6", corpus],
+        "--special-tokens took the corpus": [
+            "train",
+            "--vocab-size",
+            "300",
+            "--out",
+            f"{tmp}/o7",
+            "--special-tokens",
+            "<s>",
+            f"{tmp}/a-file",
+        ],
         "--force over the corpus directory": [
             "train",
             "--vocab-size",

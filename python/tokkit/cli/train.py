@@ -68,9 +68,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "corpus",
-        nargs="+",
+        nargs="*",
         metavar="CORPUS",
-        help="text files, .gz files, .jsonl files, directories (recursive) or quoted globs",
+        help="text files, .gz files, .jsonl files, directories (recursive) or quoted globs "
+        "(at least one)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
@@ -91,7 +92,9 @@ def add_parser(sub: Any) -> None:
         "--special-tokens",
         nargs="*",
         metavar="TOKEN",
-        help="special tokens, given ids 0..k-1 (roles such as eos are inferred from spelling)",
+        help="special tokens, given ids 0..k-1 (roles such as eos are inferred from spelling); "
+        "the list takes every value up to the next option, so give the corpus before it or end "
+        "the list with --",
     )
     cap = p.add_mutually_exclusive_group()
     cap.add_argument(
@@ -222,10 +225,25 @@ def default_progress() -> ProgressMode:
     return default_mode()
 
 
+def check_corpus_arguments(args: argparse.Namespace) -> None:
+    """The corpus is there, and ``--special-tokens`` (which takes every value up to the next
+    option) has not taken a corpus file as a token."""
+    swallowed = [t for t in args.special_tokens or () if Path(t).exists()]
+    if swallowed:
+        raise ConfigError(
+            f"--special-tokens took {', '.join(swallowed)} as special tokens, but "
+            f"{'it is a file' if len(swallowed) == 1 else 'they are files'}",
+            hint="give the corpus before --special-tokens, or end the token list with --",
+        )
+    if not args.corpus:
+        raise ConfigError("no corpus given", hint="name at least one CORPUS file or directory")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``tokkit train``."""
     from tokkit.train import train
 
+    check_corpus_arguments(args)
     trained = train(
         args.corpus,
         build_trainer(args),
