@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 __all__ = [
     "BYTE_CHARS",
+    "MAX_THREADS",
     "PRETOKENIZER_PATTERNS",
     "PROGRESS_FIELDS",
     "BpeTokenizer",
@@ -23,6 +24,7 @@ __all__ = [
 __version__: str
 PRETOKENIZER_PATTERNS: dict[str, str]
 PROGRESS_FIELDS: list[str]
+MAX_THREADS: int
 BYTE_CHARS: str
 
 @final

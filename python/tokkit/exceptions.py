@@ -26,6 +26,7 @@ __all__ = [
     "SerializationError",
     "TokenizerNotFoundError",
     "TokkitError",
+    "TokkitWarning",
     "TrainingError",
     "TransplantError",
     "TransplantWarning",
@@ -143,6 +144,11 @@ class HubError(TokkitError):
     """An upload to the Hugging Face Hub (or a compatible server) failed."""
 
 
-class TransplantWarning(UserWarning):
+class TokkitWarning(UserWarning):
+    """Something the user should know that does not stop the run (the base of tokkit's
+    warnings)."""
+
+
+class TransplantWarning(TokkitWarning):
     """Something about a transplant the user should know: digit grouping that differs from the
     model's, k clamped to the dictionary's rank, ids beyond the model's rows."""

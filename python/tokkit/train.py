@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ from typing import Any, Literal
 from tokkit import _tokkit
 from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._special import hf_side_files
-from tokkit.exceptions import ConfigError
+from tokkit.exceptions import ConfigError, TokkitWarning
 from tokkit.trainers import Trainer
 
 ProgressMode = Literal["bar", "jsonl", "none"]
@@ -175,6 +176,12 @@ def train(
         raise ConfigError("texts must be an iterable of strings, not a single string")
     if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 0):
         raise ConfigError(f"num_threads must be a non-negative integer, got {num_threads!r}")
+    if num_threads is not None and num_threads > _tokkit.MAX_THREADS:
+        warnings.warn(
+            f"num_threads={num_threads} is more than 4 per core; using {_tokkit.MAX_THREADS}",
+            TokkitWarning,
+            stacklevel=2,
+        )
     if out is not None:
         check_output_dir(out, force=force, inputs=_as_files(corpus) if corpus is not None else ())
     started = time.perf_counter()

@@ -32,6 +32,29 @@ def test_encode_batch_honours_num_threads(tokenizer_json: Path) -> None:
     assert one == [tok.encode(x) for x in LINES]
 
 
+def test_thread_counts_are_checked_and_capped(
+    tokenizer_json: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: ``TOKKIT_NUM_THREADS=abc`` was ignored, ``--num-threads 5000`` started 5,000
+    threads. A bad variable is an error naming it; a huge count is capped at 4 per core."""
+    from tokkit import _tokkit
+
+    tok = BpeTokenizer.from_file(tokenizer_json)
+    monkeypatch.setenv("TOKKIT_NUM_THREADS", "abc")
+    with pytest.raises(tokkit.ConfigError, match="TOKKIT_NUM_THREADS") as info:
+        tok.encode_batch(LINES[:10])
+    assert "unset it" in (info.value.hint or "")
+    with pytest.raises(tokkit.ConfigError, match="TOKKIT_NUM_THREADS"):
+        tokkit.train(None, tokkit.trainers.BPE(vocab_size=256), texts=["abc"])
+    monkeypatch.setenv("TOKKIT_NUM_THREADS", "2")
+    with pytest.warns(tokkit.exceptions.TokkitWarning, match="4 per core"):
+        trained = tokkit.train(
+            None, tokkit.trainers.BPE(vocab_size=256), texts=["abc"], num_threads=5000
+        )
+    assert trained.report["threads"] == _tokkit.MAX_THREADS
+    assert tok.encode_batch(LINES[:10], num_threads=5000) == tok.encode_batch(LINES[:10])
+
+
 def test_arrays_cross_without_conversion(tokenizer_json: Path) -> None:
     """uint32 arrays are read in place and results are numpy arrays of the right dtype; other
     integer sequences still work, and a bad id is a typed error."""

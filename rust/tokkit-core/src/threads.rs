@@ -9,19 +9,43 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::{Error, Result};
 
-/// The worker count for `threads`: itself if given and positive, else `TOKKIT_NUM_THREADS`, else
-/// every core.
+/// The machine's cores (1 if unknown).
 #[must_use]
-pub fn workers(threads: Option<usize>) -> usize {
-    threads
-        .filter(|&n| n > 0)
-        .or_else(|| {
-            std::env::var("TOKKIT_NUM_THREADS")
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// The most workers a pool gets: four per core. More only adds switching, and a slip such as
+/// `5000` would otherwise start 5,000 threads.
+#[must_use]
+pub fn max_workers() -> usize {
+    4 * cores()
+}
+
+/// The worker count for `threads`: itself if given and positive, else `TOKKIT_NUM_THREADS`, else
+/// every core; at most [`max_workers`].
+///
+/// # Errors
+/// [`Error::Config`] if `TOKKIT_NUM_THREADS` is set but is not a positive whole number.
+pub fn workers(threads: Option<usize>) -> Result<usize> {
+    let asked = match threads.filter(|&n| n > 0) {
+        Some(n) => n,
+        None => match std::env::var("TOKKIT_NUM_THREADS") {
+            Ok(v) => v
+                .trim()
+                .parse::<usize>()
                 .ok()
-                .and_then(|v| v.parse().ok())
                 .filter(|&n| n > 0)
-        })
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "TOKKIT_NUM_THREADS={v:?} is not a positive whole number"
+                    ))
+                    .with_hint("set TOKKIT_NUM_THREADS to a thread count such as 4, or unset it")
+                })?,
+            Err(_) => cores(),
+        },
+    };
+    Ok(asked.min(max_workers()))
 }
 
 struct Pools {
@@ -36,7 +60,7 @@ static POOLS: Mutex<Option<Pools>> = Mutex::new(None);
 /// # Errors
 /// [`Error::Config`] if the threads cannot be started.
 pub fn pool(threads: Option<usize>) -> Result<Arc<rayon::ThreadPool>> {
-    let n = workers(threads);
+    let n = workers(threads)?;
     let mut guard = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
     let pid = std::process::id();
     if guard.as_ref().is_some_and(|p| p.pid != pid) {
@@ -89,7 +113,8 @@ mod tests {
                 .max()
         });
         assert_eq!(seen, Some(3));
-        assert_eq!(workers(Some(2)), 2);
-        assert!(workers(None) >= 1);
+        assert_eq!(workers(Some(2)).unwrap(), 2);
+        assert!(workers(None).unwrap() >= 1);
+        assert_eq!(workers(Some(1_000_000)).unwrap(), max_workers());
     }
 }

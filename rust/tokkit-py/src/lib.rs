@@ -36,6 +36,7 @@ mod _tokkit {
         pre.set_item("llama3", tokkit_core::pretokenize::LLAMA3_PATTERN)?;
         pre.set_item("o200k", tokkit_core::pretokenize::O200K_PATTERN)?;
         m.add("PRETOKENIZER_PATTERNS", pre)?;
+        m.add("MAX_THREADS", tokkit_core::threads::max_workers())?;
         let byte_chars: String = (0..=255u8)
             .map(tokkit_core::byte_level::byte_to_char)
             .collect();
