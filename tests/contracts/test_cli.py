@@ -41,6 +41,25 @@ def test_the_installed_command_and_the_module_run_as_processes(tmp_path: Path) -
     assert (process.stdout, process.stderr) == (in_process.stdout, in_process.stderr)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["score", "--model", "m", "--max-bytes", "-5", "f"], "--max-bytes: must be 1 or more"),
+        (["generate", "--model", "m", "--prompt", "x", "--seed", "-1"], "--seed: must be 0 or"),
+        (["generate", "--model", "m", "--prompt", "x", "--temperature", "nan"], "not a finite"),
+        (["generate", "--model", "m", "--prompt", "x", "--top-p", "0"], "must be in (0, 1]"),
+        (["transplant", "--pad-to-multiple-of", "-8"], "--pad-to-multiple-of: must be 1 or"),
+        (["transplant", "--mix-mean", "1.5"], "--mix-mean: must be in [0, 1]"),
+        (["eval", "--renyi-alpha", "x"], "'x' is not a number"),
+    ],
+)
+def test_bad_numbers_are_usage_errors_naming_the_flag(args: list[str], message: str) -> None:
+    result = cli_snapshots.cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_error_messages_match_the_golden_texts() -> None:
     assert cli_snapshots.render_errors() == (cli_snapshots.SNAPSHOTS / "errors.txt").read_text()
 

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from tokkit._progress import PROGRESS_MODES, Progress, default_mode
+from tokkit.cli.argtypes import float_between, non_negative_float, non_negative_int, positive_int
 from tokkit.cli.score import add_byte_options, load_byte_models
 from tokkit.exceptions import ConfigError
 
@@ -48,16 +49,23 @@ def add_parser(sub: Any) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompt", metavar="TEXT", help="the text to continue")
     src.add_argument("--prompt-file", metavar="FILE", help="read the prompt's bytes from FILE")
-    p.add_argument("--max-bytes", type=int, default=100, metavar="N", help="(default: 100)")
+    p.add_argument(
+        "--max-bytes", type=positive_int, default=100, metavar="N", help="(default: 100)"
+    )
     p.add_argument("--greedy", action="store_true", help="always take the most likely byte")
     p.add_argument(
         "--temperature",
-        type=float,
+        type=non_negative_float,
         default=1.0,
         help="sampling temperature, applied to probabilities (below 0.1: greedy; default: 1)",
     )
-    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (default: 1)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--top-p",
+        type=float_between(0, 1, low_open=True),
+        default=1.0,
+        help="nucleus sampling mass (default: 1)",
+    )
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     p.add_argument(
         "--no-stop",
         action="store_true",
@@ -66,7 +74,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON with counts and timings")
     add_byte_options(p)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1... (default: cpu)")
-    p.add_argument("--window", type=int, default=2048, help="context tokens kept (default: 2048)")
+    p.add_argument(
+        "--window", type=positive_int, default=2048, help="context tokens kept (default: 2048)"
+    )
     p.add_argument(
         "--context-token",
         metavar="ID|TOKEN",

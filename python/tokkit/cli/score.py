@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tokkit._progress import PROGRESS_MODES, default_mode
+from tokkit.cli.argtypes import non_negative_int, positive_int
 from tokkit.cli.eval import check_plot_path, split_label
 from tokkit.exceptions import ConfigError, CorpusNotFoundError, TokkitError
 
@@ -48,13 +49,18 @@ examples:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1... (default: cpu)")
-    p.add_argument("--window", type=int, default=1024, help="tokens per forward (default: 1024)")
     p.add_argument(
-        "--overlap", type=int, default=256, help="context carried between windows (default: 256)"
+        "--window", type=positive_int, default=1024, help="tokens per forward (default: 1024)"
+    )
+    p.add_argument(
+        "--overlap",
+        type=non_negative_int,
+        default=256,
+        help="context carried between windows (default: 256)",
     )
     p.add_argument(
         "--max-bytes",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="score only the first N bytes of each text (cut at a character boundary)",
     )

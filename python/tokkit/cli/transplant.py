@@ -9,6 +9,13 @@ import warnings
 from typing import Any
 
 from tokkit._progress import PROGRESS_MODES, default_mode
+from tokkit.cli.argtypes import (
+    finite_float,
+    float_between,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 EPILOG = """\
 methods:
@@ -71,7 +78,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output model directory")
     p.add_argument("--force", action="store_true", help="replace an existing --out")
     p.add_argument("--donor", metavar="DIR", help="OMP donor model speaking the new tokenizer")
-    p.add_argument("--k", type=int, default=64, help="OMP sparsity (default: 64)")
+    p.add_argument("--k", type=positive_int, default=64, help="OMP sparsity (default: 64)")
     p.add_argument(
         "--omp-select",
         choices=["raw", "cosine"],
@@ -86,7 +93,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--omp-refresh",
-        type=int,
+        type=positive_int,
         default=1,
         metavar="T",
         help=(
@@ -100,13 +107,23 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="match tokens exactly as mergekit-tokensurgeon does (for comparisons)",
     )
-    p.add_argument("--temperature", type=float, default=0.3, help="TokenAdapt τ (default: 0.3)")
-    p.add_argument("--top-k", type=int, default=3, help="TokenAdapt neighbours (default: 3)")
     p.add_argument(
-        "--global-weight", type=float, default=0.3, help="TokenAdapt global weight (default: 0.3)"
+        "--temperature", type=positive_float, default=0.3, help="TokenAdapt τ (default: 0.3)"
     )
     p.add_argument(
-        "--threshold", type=float, default=0.0, help="TokenAdapt similarity threshold (default: 0)"
+        "--top-k", type=positive_int, default=3, help="TokenAdapt neighbours (default: 3)"
+    )
+    p.add_argument(
+        "--global-weight",
+        type=float_between(0, 1),
+        default=0.3,
+        help="TokenAdapt global weight (default: 0.3)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=finite_float,
+        default=0.0,
+        help="TokenAdapt similarity threshold (default: 0)",
     )
     p.add_argument(
         "--encoder",
@@ -114,8 +131,12 @@ def add_parser(sub: Any) -> None:
         metavar="DIR",
         help="auxiliary encoder for tokenadapt/focus (default: minilm-l6)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of random rows (default: 0)")
-    p.add_argument("--pad-to-multiple-of", type=int, metavar="M", help="pad embedding rows")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of random rows (default: 0)"
+    )
+    p.add_argument(
+        "--pad-to-multiple-of", type=positive_int, metavar="M", help="pad embedding rows"
+    )
     p.add_argument(
         "--copy-chat-template",
         action="store_true",
@@ -137,7 +158,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--mix-mean",
-        type=float,
+        type=float_between(0, 1),
         default=0.0,
         metavar="W",
         help=(
