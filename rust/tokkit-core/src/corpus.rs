@@ -48,11 +48,20 @@ fn is_hidden(path: &Path) -> bool {
         .is_some_and(|n| n.starts_with('.'))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Walks `dir` in sorted order. A directory reached twice (through a symbolic link, or a link
+/// loop) is walked once: `seen` holds the canonical path of every directory walked.
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) -> Result<()> {
     let io = |source| Error::Io {
         path: dir.to_owned(),
         source,
     };
+    if !seen.insert(std::fs::canonicalize(dir).map_err(io)?) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .map(|e| e.map(|e| e.path()))
@@ -64,7 +73,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             continue;
         }
         if path.is_dir() {
-            walk(&path, out)?;
+            walk(&path, out, seen)?;
         } else if path.is_file() {
             out.push(path);
         }
@@ -90,7 +99,7 @@ pub fn resolve(inputs: &[String], text_field: Option<&str>) -> Result<Vec<InputF
         let path = Path::new(input);
         if path.is_dir() {
             let before = paths.len();
-            walk(path, &mut paths)?;
+            walk(path, &mut paths, &mut std::collections::HashSet::new())?;
             if paths.len() == before {
                 return Err(Error::Corpus(format!("directory {input} has no files")));
             }
@@ -304,5 +313,31 @@ impl BlockReader {
                 first_line,
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn a_directory_reached_through_links_is_walked_once() {
+        let root = std::env::temp_dir().join(format!("tokkit-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/one.txt"), "one\n").unwrap();
+        std::fs::write(root.join("a/b/two.txt"), "two\n").unwrap();
+        // A loop back to the top, and a second way into b.
+        std::os::unix::fs::symlink(root.join("a"), root.join("a/b/loop")).unwrap();
+        std::os::unix::fs::symlink(root.join("a/b"), root.join("a/again")).unwrap();
+        let files = resolve(&[root.join("a").display().to_string()], None).unwrap();
+        let mut names: Vec<_> = files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["one.txt", "two.txt"]);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
