@@ -436,7 +436,7 @@ def _read_file(file: Path, pattern: str | None) -> Loaded:
     with file.open("rb") as f:
         head = f.read(512)
     if head[:2] == b"\x1f\x8b":
-        head = gzip.decompress(file.read_bytes())[:512]
+        head = gunzip_bounded(file, limit=512, truncate=True)
     first_line = head.split(b"\n", 1)[0].rstrip(b"\r")
     if _RANK_LINE.fullmatch(first_line):
         return _read_ranks(file, pattern)
@@ -572,13 +572,35 @@ def _tiktoken_backend(
     return TiktokenBackend(enc, special_tokens.values())
 
 
+#: The most a compressed tokenizer file may expand to (the largest real rank files are a few
+#: MB): a gzip bomb stops here instead of filling memory.
+MAX_UNZIPPED_BYTES = 256 << 20
+
+
+def gunzip_bounded(file: Path, *, limit: int, truncate: bool = False) -> bytes:
+    """The decompressed content of ``file``, streamed: at most ``limit`` bytes (the first
+    ``limit`` with ``truncate``; otherwise more is an error).
+
+    Raises:
+        SerializationError: Not valid gzip, or (without ``truncate``) larger than ``limit``.
+    """
+    try:
+        with gzip.open(file, "rb") as f:
+            data = f.read(limit + (0 if truncate else 1))
+    except (OSError, EOFError) as e:
+        raise SerializationError(f"{file} is not a valid .gz file: {e}") from None
+    if len(data) > limit:
+        raise SerializationError(
+            f"{file} expands to more than {limit >> 20} MiB; no tokenizer file is that large",
+            hint="check that it is the file you meant",
+        )
+    return data
+
+
 def _read_ranks(file: Path, pattern: str | None) -> Loaded:
     raw = file.read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise SerializationError(f"{file} is not a valid .gz file: {e}") from None
+        raw = gunzip_bounded(file, limit=MAX_UNZIPPED_BYTES)
     known = KNOWN_RANK_FILES.get(hashlib.sha256(raw).hexdigest())
     if known is None:
         known = _KNOWN_BY_NAME.get(file.name.split(".")[0])

@@ -296,6 +296,18 @@ def test_padding_and_truncation_stored_in_the_file_never_apply(tmp_path: Path) -
     assert json.loads(result.stdout)[0]["tokens"] == count
 
 
+def test_a_gzip_bomb_stops_at_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: a 9 MB ``.tiktoken.gz`` was decompressed whole (4 GB). It is streamed with a
+    bound (shrunk here so the test is quick)."""
+    monkeypatch.setattr(_formats, "MAX_UNZIPPED_BYTES", 1 << 20)
+    bomb = tmp_path / "bomb.tiktoken.gz"
+    with gzip.open(bomb, "wb") as f:
+        f.write(b"IQ== 0\nIg== 1\n")
+        f.write(bytes(2 << 20))
+    with pytest.raises(tokkit.SerializationError, match="expands to more than 1 MiB"):
+        tokkit.load(bomb)
+
+
 def test_truncating_keeps_added_tokens_that_merges_produce() -> None:
     """Gemma-3 lists whitespace runs such as ``\\t\\t`` both as added tokens and as merge
     results; a cut keeps them (an earlier Python cutter dropped them and failed on the ids)."""
