@@ -508,3 +508,36 @@ def test_hidden_files_are_not_uploaded(model_dir: Path) -> None:
     (model_dir / ".DS_Store").write_bytes(b"\0")
     result = tokkit_hub.push(model_dir, REPO, dry_run=True)
     assert not any(f.path_in_repo.startswith(".") for f in result.files)
+
+
+def test_a_link_out_of_the_directory_is_refused(online: HubServer, model_dir: Path) -> None:
+    """Issue 13: ``push`` followed symlinks out of DIR and uploaded their targets."""
+    from tokkit.hub.directory import describe_dir
+
+    secret = model_dir.parent / "secret.txt"
+    secret.write_text("not for the Hub")
+    (model_dir / "notes.txt").symlink_to(secret)
+    with pytest.raises(ModelError, match="outside"):
+        tokkit_hub.push(model_dir, REPO, token=online.token, endpoint=online.url)
+    assert REPO not in online.repos
+    (model_dir / "notes.txt").unlink()
+    (model_dir / "inside.txt").symlink_to(model_dir / "config.json")  # inside: fine
+    assert "inside.txt" in {name for name, _ in describe_dir(model_dir).files}
+
+
+def test_a_hub_cache_snapshot_of_links_into_blobs_is_uploadable(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    from tokkit.hub.directory import describe_dir
+
+    repo = tmp_path / "models--org--name"
+    snapshot = repo / "snapshots" / "0123abc"
+    (repo / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    for f in model_dir.iterdir():
+        if f.is_file():
+            blob = repo / "blobs" / f"blob-{f.name}"
+            shutil.copy(f, blob)
+            (snapshot / f.name).symlink_to(Path("../..") / "blobs" / blob.name)
+    names = {name for name, _ in describe_dir(snapshot).files}
+    assert names == {f.name for f in model_dir.iterdir() if f.is_file()}

@@ -46,16 +46,30 @@ def _walk(root: Path) -> Iterator[tuple[str, Path]]:
     """Every regular file under ``root`` as (POSIX path relative to root, path).
 
     Hidden files and directories (``.git``, ``.cache``, editor files, tokkit's own atomic-write
-    temporaries) are skipped, as ``huggingface_hub.upload_folder`` does. Symlinks to files are
-    followed (a Hugging Face cache snapshot is made of them); symlinked directories are not, so
-    a link loop cannot make the walk endless.
+    temporaries) are skipped, as ``huggingface_hub.upload_folder`` does. Symlinked directories
+    are not followed (a link loop cannot make the walk endless). Symlinks to files are followed
+    only to a target inside ``root``, or into the ``blobs/`` of the Hugging Face cache repo
+    when ``root`` is one of its snapshots (which are made of such links).
+
+    Raises:
+        ModelError: A file links outside ``root``: uploading it could publish any file.
     """
+    inside = [root.resolve()]
+    if root.resolve().parent.name == "snapshots":
+        inside.append(root.resolve().parent.parent / "blobs")
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if name.startswith(".") or not path.is_file():
                 continue
+            target = path.resolve()
+            if path.is_symlink() and not any(target.is_relative_to(d) for d in inside):
+                raise ModelError(
+                    f"{path} links to {target}, outside {root}; tokkit uploads only what the "
+                    "directory holds",
+                    hint="copy the file into the directory, or remove the link",
+                )
             yield path.relative_to(root).as_posix(), path
 
 
