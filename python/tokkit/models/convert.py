@@ -58,7 +58,7 @@ def convert_gguf(gguf: Path, out: Path, *, mode: ProgressMode) -> dict[str, Any]
 
     src, name = str(gguf.parent), gguf.name
     with quiet_transformers(gguf=True), Progress("convert", 4, mode=mode, unit="steps") as bar:
-        tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=name)
+        tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=name, trust_remote_code=False)
         bar.advance()
         kwargs: dict[str, Any] = {}
         try:
@@ -70,7 +70,7 @@ def convert_gguf(gguf: Path, out: Path, *, mode: ProgressMode) -> dict[str, Any]
         except ImportError:  # older transformers: always dequantizes
             pass
         loaded = AutoModelForCausalLM.from_pretrained(
-            src, gguf_file=name, dtype=torch.bfloat16, **kwargs
+            src, gguf_file=name, dtype=torch.bfloat16, trust_remote_code=False, **kwargs
         )
         bar.advance()
         config = copy.deepcopy(loaded.config)
@@ -78,7 +78,7 @@ def convert_gguf(gguf: Path, out: Path, *, mode: ProgressMode) -> dict[str, Any]
         if hasattr(config, "quantization_config"):
             del config.quantization_config
         auto: Any = AutoModelForCausalLM  # from_config is untyped
-        model = auto.from_config(config, dtype=torch.bfloat16)
+        model = auto.from_config(config, dtype=torch.bfloat16, trust_remote_code=False)
         result = model.load_state_dict(loaded.state_dict(), strict=False)
         model.generation_config = copy.deepcopy(loaded.generation_config)
         del loaded

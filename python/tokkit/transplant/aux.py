@@ -36,10 +36,23 @@ class AuxEmbedder:
         self.path = models.path(str(encoder))
         if not any(self.path.glob("*.safetensors")):
             raise ModelError(f"{self.path}: no safetensors weights; tokkit loads only safetensors")
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-        self.model = AutoModel.from_pretrained(
-            self.path, dtype=torch.float32, use_safetensors=True
-        ).to(device)
+        # Never run code shipped in the directory (transformers would otherwise ask on stdin).
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                self.path, trust_remote_code=False, local_files_only=True
+            )
+            self.model = AutoModel.from_pretrained(
+                self.path,
+                dtype=torch.float32,
+                use_safetensors=True,
+                trust_remote_code=False,
+                local_files_only=True,
+            ).to(device)
+        except (OSError, ValueError, KeyError) as e:
+            raise ModelError(
+                f"cannot load the auxiliary encoder {self.path}: {e}",
+                hint="give an encoder directory that transformers loads without custom code",
+            ) from e
         self.model.eval()
         self.device = device
         self.name = self.path.name
