@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from tokkit import recipes
+
 from .. import cli_snapshots
-from ..conftest import ROOT, run_cli
+from ..conftest import run_cli
 
 
 @pytest.mark.parametrize("name", sorted(cli_snapshots.HELP_PAGES))
@@ -141,15 +143,17 @@ def test_force_replaces_an_existing_output(tmp_path: Path, corpus_files: list[st
     assert (out / "tokenizer.json").exists()
 
 
-@pytest.mark.parametrize(
-    "recipe", sorted((ROOT / "cli" / "recipes").glob("*.toml")), ids=lambda p: p.stem
-)
-def test_recipes_train(recipe: Path, tmp_path: Path, corpus_files: list[str]) -> None:
-    declared = tomllib.loads(recipe.read_text())
+@pytest.mark.parametrize("recipe", recipes.names())
+def test_recipes_train(recipe: str, tmp_path: Path, corpus_files: list[str]) -> None:
+    """Each shipped recipe, by name (they ship in the package, so they work outside a
+    checkout too)."""
+    text = recipes.text(recipe)
+    assert text is not None
+    declared = tomllib.loads(text.decode())
     result = run_cli(
         "train",
         "--recipe",
-        str(recipe),
+        recipe,
         "--vocab-size",
         "1000",
         "--min-frequency",

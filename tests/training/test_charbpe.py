@@ -12,7 +12,7 @@ import pytest
 
 import tokkit
 
-from ..conftest import ROOT, run_cli
+from ..conftest import run_cli
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -22,7 +22,7 @@ TRAIN = ["corpora/en-prose.txt", "corpora/en-tech.txt", "corpora/code.txt"]
 @pytest.fixture(scope="module")
 def char4k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("char") / "c4k"
-    recipe = str(ROOT / "cli" / "recipes" / "kl3m-char-4k.toml")
+    recipe = "kl3m-char-4k"
     result = run_cli("train", "--recipe", recipe, "--min-frequency", "2", "--out", str(out), *TRAIN)
     assert result.returncode == 0, result.stderr
     return out

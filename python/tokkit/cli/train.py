@@ -34,9 +34,9 @@ corpus sha256, timings). DIR is written atomically; an existing DIR needs --forc
 examples:
   tokkit train --vocab-size 32000 --out my-bpe corpus.txt
   tokkit train --vocab-size 50000 --special-tokens '<|endoftext|>' --out gpt2ish 'data/*.txt.gz'
-  tokkit train --recipe cli/recipes/llama3-32k.toml --out my-bpe docs.jsonl --text-field body
+  tokkit train --recipe llama3-32k --out my-bpe docs.jsonl --text-field body
   tokkit train --algo superbpe --vocab-size 32000 --transition-point 24000 --out sbpe corpus.txt
-  tokkit train --recipe cli/recipes/kl3m-char-4k.toml --out char4k ocr.txt
+  tokkit train --recipe kl3m-char-4k --out char4k ocr.txt
 """
 
 #: Trainer parameters settable by flag: argparse destination -> the trainer's field.
@@ -162,11 +162,14 @@ def add_parser(sub: Any) -> None:
         metavar="SPEC",
         help="chunk lengths in chars and weights summing to 1, e.g. 4-5:0.2,6-9:0.8",
     )
+    from tokkit import recipes
+
     p.add_argument(
         "--recipe",
-        metavar="FILE",
-        help="a trainer to start from: a TOML recipe (see cli/recipes/) or the tokkit.json of an "
-        "earlier output (repeats that run); flags override its values",
+        metavar="NAME|FILE",
+        help=f"a trainer to start from: a shipped recipe ({', '.join(recipes.names())}), a TOML "
+        "recipe file, or the tokkit.json of an earlier output (repeats that run); flags override "
+        "its values",
     )
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(run=run)
@@ -175,10 +178,19 @@ def add_parser(sub: Any) -> None:
 def load_recipe(path: str) -> dict[str, Any]:
     """A recipe as a trainer's JSON form: a TOML table (``algorithm`` and the trainer's
     parameters, plus an optional ``description``), or a ``tokkit.json`` (its ``trainer``)."""
+    from tokkit import recipes
+
     try:
         raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"recipe {path} not found; see cli/recipes/ for examples") from None
+    except (FileNotFoundError, IsADirectoryError):
+        shipped = recipes.text(path)
+        if shipped is None:
+            raise ConfigError(
+                f"recipe {path} not found",
+                hint="give a recipe file or one of the shipped recipes: "
+                + ", ".join(recipes.names()),
+            ) from None
+        raw = shipped
     if path.endswith(".json"):
         try:
             data = json.loads(raw)
