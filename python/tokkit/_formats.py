@@ -588,7 +588,7 @@ def gunzip_bounded(file: Path, *, limit: int, truncate: bool = False) -> bytes:
         with gzip.open(file, "rb") as f:
             data = f.read(limit + (0 if truncate else 1))
     except (OSError, EOFError) as e:
-        raise SerializationError(f"{file} is not a valid .gz file: {e}") from None
+        raise SerializationError(f"cannot read {file}: not a valid .gz file ({e})") from None
     if len(data) > limit:
         raise SerializationError(
             f"{file} expands to more than {limit >> 20} MiB; no tokenizer file is that large",

@@ -201,6 +201,14 @@ def train(
         wall_seconds=time.perf_counter() - started,
         _native=native,
     )
+    # Stopping at min_frequency is what the caller asked for; running out of pairs is not.
+    if trained.report.get("stop_reason") == "no_pair_left":
+        warnings.warn(
+            f"training stopped at {trained.vocab_size} ids, below vocab_size {trainer.vocab_size}: "
+            "no pair of tokens was left to merge (the corpus is too small for that size)",
+            TokkitWarning,
+            stacklevel=2,
+        )
     if out is not None:
         trained.save(out, force=force)
     return trained

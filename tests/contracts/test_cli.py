@@ -53,6 +53,7 @@ def test_the_installed_command_and_the_module_run_as_processes(tmp_path: Path) -
         (["transplant", "--pad-to-multiple-of", "-8"], "--pad-to-multiple-of: must be 1 or"),
         (["transplant", "--mix-mean", "1.5"], "--mix-mean: must be in [0, 1]"),
         (["eval", "--renyi-alpha", "x"], "'x' is not a number"),
+        (["eval", "--renyi-alpha", "-1"], "--renyi-alpha: must be 0 or more"),
     ],
 )
 def test_bad_numbers_are_usage_errors_naming_the_flag(args: list[str], message: str) -> None:

@@ -399,7 +399,6 @@ def test_dash_reads_the_text_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None
         (["--text", "{corpus}", "--plot", "{tmp}/p.svg", "gpt2"], "ending in .png"),
         (["--text", "{corpus}", "--plot", "{tmp}/no/p.png", "gpt2"], "not a writable"),
         (["--text", "{corpus}", "--curve-sizes", "1k", "gpt2"], "--curve-sizes"),
-        (["--text", "{corpus}", "--renyi-alpha", "-1", "gpt2"], ">= 0"),
         (["--text", "{corpus}", "{tmp}/x.tiktoken"], "hint: pass its split regex as --pattern"),
         (["--text", "{corpus}", "--curve-sizes", "100", "gpt2"], "257 or more"),
     ],

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 import tokkit
 
+from ..conftest import run_cli
+
 SPECIALS = ["<|endoftext|>", "<pad>"]
 
 
@@ -204,3 +206,22 @@ def test_save_refuses_to_overwrite_without_force(tmp_path: Path, corpus_files: l
         tok.save(tmp_path / "out")
     tok.save(tmp_path / "out", force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_stopping_below_the_vocab_size_is_said(tmp_path: Path) -> None:
+    """Issue 13: a run that ran out of pairs below ``vocab_size`` said nothing. The library warns
+    (stopping at ``min_frequency`` is what the caller asked for, and does not); the CLI prints
+    the warning as one line."""
+    import warnings
+
+    (tmp_path / "tiny.txt").write_text("hello world\nhello there\n")
+    with pytest.warns(tokkit.exceptions.TokkitWarning, match="stopped at 269 ids, below"):
+        tokkit.train(tmp_path / "tiny.txt", tokkit.trainers.BPE(vocab_size=1000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tokkit.train(tmp_path / "tiny.txt", tokkit.trainers.BPE(vocab_size=1000, min_frequency=2))
+    result = run_cli(
+        "train", "--vocab-size", "1000", "--out", str(tmp_path / "o"), str(tmp_path / "tiny.txt")
+    )
+    assert result.returncode == 0
+    assert "warning: training stopped at 269 ids" in result.stderr

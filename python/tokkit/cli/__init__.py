@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from tokkit import __version__
 from tokkit.cli import eval as eval_cmd
@@ -16,7 +18,7 @@ from tokkit.cli import push as push_cmd
 from tokkit.cli import score as score_cmd
 from tokkit.cli import train as train_cmd
 from tokkit.cli import transplant as transplant_cmd
-from tokkit.exceptions import TokkitError
+from tokkit.exceptions import TokkitError, TokkitWarning
 
 #: How the CLI spells the API parameters that error hints name (``{force=True}`` → ``--force``).
 FLAGS = {
@@ -79,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """tokkit's own warnings as one ``warning:`` line on stderr (others as Python shows them)."""
+    if issubclass(category, TokkitWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = build_parser()
@@ -87,7 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.run(args))
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", TokkitWarning)  # shown, never raised
+            warnings.showwarning = _show_warning
+            return int(args.run(args))
     except TokkitError as e:
         print(f"error: {e.message}", file=sys.stderr)
         hint = e.render_hint(FLAGS)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tokkit.cli.argtypes import positive_float
+from tokkit.cli.argtypes import non_negative_float
 from tokkit.exceptions import ConfigError, OutputError
 
 EPILOG = """\
@@ -82,7 +82,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--renyi-alpha",
-        type=positive_float,
+        type=non_negative_float,
         default=2.5,
         metavar="A",
         help="order of the Rényi entropy (default: 2.5)",
