@@ -680,6 +680,11 @@ def truncations(
         ConfigError: A size smaller than the alphabet plus the added tokens (unless
             ``skip_too_small``, which leaves such sizes out).
     """
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size < 1 << 32:
+            raise ConfigError(
+                f"a vocabulary size must be a whole number from 1 to 2^32, not {size!r}"
+            )
     if isinstance(source, RanksSource):
         for _, ranks, specials in _truncated_ranks(source, sizes, skip_too_small):
             yield (

@@ -182,6 +182,7 @@ def train(
             TokkitWarning,
             stacklevel=2,
         )
+        num_threads = _tokkit.MAX_THREADS
     if out is not None:
         check_output_dir(out, force=force, inputs=_as_files(corpus) if corpus is not None else ())
     started = time.perf_counter()

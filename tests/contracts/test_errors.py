@@ -212,3 +212,16 @@ def test_no_library_message_names_a_cli_flag() -> None:
                 if isinstance(text, str) and flag.search(text):
                     found.append(f"{f.relative_to(root)}:{part.lineno}: {text!r}")
     assert not found, found
+
+
+def test_oversized_numbers_are_config_errors_not_overflow(tmp_path: Path) -> None:
+    """Issue 13: numbers past what Rust's integers hold raised OverflowError."""
+    with pytest.raises(tokkit.ConfigError, match="vocab_size"):
+        tokkit.trainers.BPE(vocab_size=10**20)
+    with pytest.raises(tokkit.ConfigError, match="2\\^32"):
+        tokkit.load("gpt2").truncated(10**20)
+    with pytest.warns(tokkit.exceptions.TokkitWarning, match="4 per core"):
+        trained = tokkit.train(
+            None, tokkit.trainers.BPE(vocab_size=256), texts=["ab"], num_threads=10**20
+        )
+    assert trained.vocab_size == 256
