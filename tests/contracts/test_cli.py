@@ -187,7 +187,6 @@ def test_ctrl_c_stops_quickly_and_writes_nothing(tmp_path: Path, corpus_files: l
                 for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(True)):
                     f.write(f"{copy}.{n} {line}")
     out = tmp_path / "o"
-    env = {**os.environ, "TOKKIT_NO_PROGRESS": "1"}
     args = [
         sys.executable,
         "-m",
@@ -197,11 +196,16 @@ def test_ctrl_c_stops_quickly_and_writes_nothing(tmp_path: Path, corpus_files: l
         "30000",
         "--pretokenizer",
         "none",
+        "--progress",
+        "jsonl",
     ]
-    proc = subprocess.Popen(
-        [*args, "--out", str(out), str(big)], env=env, stderr=subprocess.PIPE, text=True
-    )
-    time.sleep(1.5)
+    proc = subprocess.Popen([*args, "--out", str(out), str(big)], stderr=subprocess.PIPE, text=True)
+    # Interrupt once the merge loop runs (its first progress line), however slowly the
+    # interpreter started on a loaded machine.
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith('{"stage":"merge"'):
+            break
     assert proc.poll() is None, "training finished before the interrupt; use a bigger job"
     proc.send_signal(signal.SIGINT)
     sent = time.monotonic()
