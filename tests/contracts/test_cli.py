@@ -214,3 +214,15 @@ def test_ctrl_c_stops_quickly_and_writes_nothing(tmp_path: Path, corpus_files: l
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert list(tmp_path.iterdir()) == [big]
+
+
+def test_eval_lm_refuses_two_rows_with_one_name(tmp_path: Path) -> None:
+    """Issue 13: rows with the same name were silently dropped."""
+    text = tmp_path / "t.txt"
+    text.write_text("hello")
+    result = cli_snapshots.cli(
+        "eval-lm", "--model", "a/smol", "--model", "b/smol", "--text", str(text)
+    )
+    assert result.returncode == 1
+    assert "two --model entries are named smol" in result.stderr
+    assert "hint: label them: --model NAME=PATH" in result.stderr

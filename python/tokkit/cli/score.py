@@ -266,6 +266,14 @@ def run_eval_lm(args: argparse.Namespace) -> int:
     plot = check_plot_path(args.plot) if args.plot else None
     named_models = [_label(m) for m in args.model]
     named_texts = [_label(t) for t in args.text]
+    for flag, named in (("--model", named_models), ("--text", named_texts)):
+        names = [n for n, _ in named]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ConfigError(
+                f"two {flag} entries are named {', '.join(twice)}; each row needs its own name",
+                hint=f"label them: {flag} NAME=PATH",
+            )
     if args.baseline and args.baseline not in {n for n, _ in named_models}:
         raise ConfigError(f"--baseline {args.baseline!r} is not one of the --model names")
     texts = {name: read_text(path, args.max_bytes) for name, path in named_texts}
