@@ -225,3 +225,20 @@ def test_stopping_below_the_vocab_size_is_said(tmp_path: Path) -> None:
     )
     assert result.returncode == 0
     assert "warning: training stopped at 269 ids" in result.stderr
+
+
+def test_text_that_is_not_unicode_is_skipped_alike_in_lines_and_json(tmp_path: Path) -> None:
+    """Issue 13: a lone ``\\ud800`` escape in JSON lines aborted the run while invalid UTF-8
+    lines were skipped; and skipped lines counted in the bytes of the compression figure."""
+    good = "a line of ordinary text\n" * 20
+    (tmp_path / "t.jsonl").write_text(
+        "".join(json.dumps({"text": line}) + "\n" for line in good.splitlines(True))
+        + '{"text": "bad \\ud800 escape"}\n'
+    )
+    (tmp_path / "t.txt").write_bytes(good.encode() + b"\xff\xfe" * 5000 + b"\n")
+    for name in ("t.jsonl", "t.txt"):
+        trained = tokkit.train(tmp_path / name, tokkit.trainers.BPE(vocab_size=270))
+        assert trained.report["skipped_invalid_utf8"] == 1, name
+        assert trained.report["corpus_bytes"] == len(good.encode()), name
+        with pytest.raises(tokkit.CorpusError, match="invalid UTF-8"):
+            tokkit.train(tmp_path / name, tokkit.trainers.BPE(vocab_size=270), strict=True)

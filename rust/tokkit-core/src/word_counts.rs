@@ -99,6 +99,12 @@ impl Counter {
         self.add_document(pretokenizer, text, self.sequences);
     }
 
+    /// Counts a sequence skipped as invalid text: a sequence seen, none of its bytes trained on.
+    fn skip_invalid(&mut self) {
+        self.sequences += 1;
+        self.skipped_invalid_utf8 += 1;
+    }
+
     /// Counts the pieces of one sequence, numbered `document` (random chunking uses the number
     /// to pick its stream, so counts never depend on which worker saw the sequence).
     pub fn add_document(&mut self, pretokenizer: &Pretokenizer, text: &str, document: u64) {
@@ -187,11 +193,7 @@ impl Counter {
                         Err(_) if strict => {
                             return Err(invalid_utf8(file, block.first_line + i as u64));
                         }
-                        Err(_) => {
-                            self.sequences += 1;
-                            self.bytes += line.len() as u64;
-                            self.skipped_invalid_utf8 += 1;
-                        }
+                        Err(_) => self.skip_invalid(),
                     }
                 }
             }
@@ -201,9 +203,24 @@ impl Counter {
                         continue;
                     }
                     let at = || format!("{}:{}", file.path.display(), block.first_line + i as u64);
-                    let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
-                        Error::Corpus(format!("{}: not a JSON object ({e}); JSON-lines files need one object per line", at()))
-                    })?;
+                    let value: serde_json::Value = match serde_json::from_slice(line) {
+                        Ok(value) => value,
+                        // Text that is not Unicode (raw invalid UTF-8, or an escaped lone
+                        // surrogate such as "\ud800") is skipped like an invalid plain line.
+                        Err(e) if not_unicode(line, &e) => {
+                            if strict {
+                                return Err(invalid_utf8(file, block.first_line + i as u64));
+                            }
+                            self.skip_invalid();
+                            continue;
+                        }
+                        Err(e) => {
+                            return Err(Error::Corpus(format!(
+                                "{}: not a JSON object ({e}); JSON-lines files need one object per line",
+                                at()
+                            )));
+                        }
+                    };
                     let text = value
                         .get(field)
                         .and_then(serde_json::Value::as_str)
@@ -217,6 +234,15 @@ impl Counter {
         }
         Ok(())
     }
+}
+
+/// Whether a JSON line failed to parse because its text is not Unicode.
+fn not_unicode(line: &[u8], e: &serde_json::Error) -> bool {
+    let why = e.to_string();
+    std::str::from_utf8(line).is_err()
+        || ["surrogate", "hex escape", "code point"]
+            .iter()
+            .any(|w| why.contains(w))
 }
 
 fn invalid_utf8(file: &InputFile, line: u64) -> Error {

@@ -184,7 +184,8 @@ impl BpeModel {
 pub struct TrainReport {
     /// sha256 (hex) of all corpus bytes read, in input order (after decompression).
     pub corpus_sha256: String,
-    /// Corpus bytes read.
+    /// Bytes of the text trained on: whole lines, or the text fields of JSON lines; lines
+    /// skipped as invalid text do not count (so the compression figure is of real text).
     pub corpus_bytes: u64,
     /// Input files, in the order read.
     pub corpus_files: Vec<String>,
