@@ -38,10 +38,11 @@ def check_output_dir(
             "it is one",
             hint="give the directory the link points to, or another {out}",
         )
+    if path.exists() and not path.is_dir():
+        # Said first: --force would not help (tokkit replaces directories, never files).
+        raise OutputError(f"{path} is a file, not a directory", hint="choose another {out}")
     if path.exists() and not force:
         raise OutputExistsError(f"{path} already exists", hint="pass {force=True} to replace it")
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"{path} is a file, not a directory", hint="choose another {out}")
     if path.exists():
         _refuse_deleting_inputs(path, inputs)
     parent = path.absolute().parent

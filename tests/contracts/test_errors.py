@@ -225,3 +225,20 @@ def test_oversized_numbers_are_config_errors_not_overflow(tmp_path: Path) -> Non
             None, tokkit.trainers.BPE(vocab_size=256), texts=["ab"], num_threads=10**20
         )
     assert trained.vocab_size == 256
+
+
+def test_messages_say_what_is_wrong(tmp_path: Path) -> None:
+    """Issue 13: ``--out FILE`` said "pass --force", ``/dev/null`` as a corpus was "not found",
+    and ensemble weights printed as ``np.float64(1.0)``."""
+    import numpy as np
+
+    from tokkit.byteprobs.model import ByteEnsemble
+
+    (tmp_path / "a-file").write_text("x")
+    trained = tokkit.train(None, tokkit.trainers.BPE(vocab_size=256), texts=["abc"])
+    with pytest.raises(tokkit.OutputError, match="is a file, not a directory"):
+        trained.save(tmp_path / "a-file")
+    with pytest.raises(tokkit.CorpusError, match="neither a file nor a directory"):
+        tokkit.train("/dev/null", tokkit.trainers.BPE(vocab_size=256))
+    with pytest.raises(tokkit.ConfigError, match=r"got \[1, nan\]"):
+        ByteEnsemble([object(), object()], [np.float64(1.0), np.float64("nan")])  # type: ignore[list-item]

@@ -115,9 +115,16 @@ class ByteEnsemble:
         if not members:
             raise ConfigError("an ensemble needs at least one model")
         w = np.ones(len(members)) if weights is None else np.asarray(weights, dtype=np.float64)
-        if w.shape != (len(members),) or (w < 0).any() or not w.sum() > 0:
+        if (
+            w.shape != (len(members),)
+            or not np.isfinite(w).all()
+            or (w < 0).any()
+            or not w.sum() > 0
+        ):
+            shown = ", ".join(f"{x:g}" for x in w.ravel())  # plain numbers, not np.float64(...)
             raise ConfigError(
-                f"need {len(members)} non-negative weights with a positive sum, got {list(w)}"
+                f"need {len(members)} finite non-negative weights with a positive sum, got "
+                f"[{shown}]"
             )
         self.members = list(members)
         self.weights = w / w.sum()

@@ -105,6 +105,12 @@ pub fn resolve(inputs: &[String], text_field: Option<&str>) -> Result<Vec<InputF
             }
         } else if path.is_file() {
             paths.push(path.to_owned());
+        } else if path.exists() {
+            return Err(Error::Corpus(format!(
+                "{input} is neither a file nor a directory (a device, pipe or socket); tokkit \
+                 reads corpus files"
+            ))
+            .with_hint("save the text to a file first"));
         } else if input.contains(['*', '?', '[']) {
             let mut matched: Vec<PathBuf> = glob::glob(input)
                 .map_err(|e| Error::Config(format!("invalid glob {input:?}: {e}")))?
