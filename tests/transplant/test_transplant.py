@@ -76,6 +76,29 @@ def test_identity_transplant_changes_nothing(smol: Path, tmp_path: Path) -> None
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE((out / "model.safetensors").stat().st_mode) == 0o666 & ~umask
+    # Issue 13: the tokenizer's files are the ones given, byte for byte.
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        assert (out / name).read_bytes() == (smol / name).read_bytes(), name
+
+
+def test_a_copied_chat_template_is_the_only_tokenizer_change(smol: Path, tmp_path: Path) -> None:
+    tok = tmp_path / "tok"
+    tok.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(smol / name, tok / name)
+    out = tmp_path / "out"
+    result = transplant(
+        smol, tok, method="mean", options=TransplantOptions(copy_chat_template=True), out=out
+    )
+    assert result.report.chat_template_copied
+    assert sorted(p.name for p in out.iterdir() if "token" in p.name or "chat" in p.name) == [
+        "chat_template.jinja",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        assert (out / name).read_bytes() == (tok / name).read_bytes(), name
+    assert (out / "chat_template.jinja").read_bytes() == (smol / "chat_template.jinja").read_bytes()
 
 
 def test_force_never_replaces_the_model_or_tokenizer_read(smol: Path, tmp_path: Path) -> None:
@@ -130,6 +153,8 @@ def test_tokenadapt_onto_a_tokkit_superbpe_tokenizer(
     model = AutoModelForCausalLM.from_pretrained(out)
     tok = AutoTokenizer.from_pretrained(out)
     assert model.get_input_embeddings().weight.shape[0] == result.rows == len(tok)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        assert (out / name).read_bytes() == (superbpe / name).read_bytes(), name
     e_base = load_file(str(smol / "model.safetensors"))["model.embed_tokens.weight"]
     e_new = load_file(str(out / "model.safetensors"))["model.embed_tokens.weight"]
     assert bool(torch.isfinite(e_new.float()).all())

@@ -277,7 +277,9 @@ def transplant(
     # 5. save
     saved = None
     if out is not None:
-        saved = pipeline.save(out, base, new_tok, report.to_dict(), force=force)
+        saved = pipeline.save(
+            out, base, new_tok, report.to_dict(), force=force, tokenizer_path=Path(tok_path)
+        )
     return TransplantResult(saved, report, base.model, new_tok, warns)
 
 

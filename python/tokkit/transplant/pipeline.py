@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -434,16 +435,55 @@ def context_token_of(base: Side, new_vocab: Vocab, matching: Matching) -> int | 
 # -- 5. saving --------------------------------------------------------------------------------
 
 
+#: The files of a Hugging Face tokenizer directory, copied unchanged into a transplant's output.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "chat_template.jinja",
+    "tokenizer.model",
+    "vocab.json",
+    "merges.txt",
+    "vocab.txt",
+)
+
+
 def save(
-    out: str | os.PathLike[str], base: Side, new_tok: Any, report: dict[str, Any], *, force: bool
+    out: str | os.PathLike[str],
+    base: Side,
+    new_tok: Any,
+    report: dict[str, Any],
+    *,
+    force: bool,
+    tokenizer_path: Path | None = None,
 ) -> Path:
     """Write the model, the new tokenizer, ``tokkit.json`` and the base model's licence files
-    into ``out``, atomically."""
+    into ``out``, atomically.
+
+    The tokenizer's files are copied byte for byte from ``tokenizer_path`` (a directory, or a
+    ``tokenizer.json`` with its ``tokenizer_config.json`` beside it): a transplant changes the
+    model, not the tokenizer. A copied chat template is added as ``chat_template.jinja``. A
+    bare ``tokenizer.json`` without a config gets the files ``transformers`` writes for it.
+    """
     from tokkit.models import quiet_transformers
 
+    source = None
+    if tokenizer_path is not None:
+        source = tokenizer_path.parent if tokenizer_path.is_file() else tokenizer_path
+        if not (source / "tokenizer_config.json").is_file():
+            source = None
     with atomic_dir(out, force=force, inputs=[base.path]) as tmp, quiet_transformers():
         base.model.save_pretrained(tmp, safe_serialization=True)
-        new_tok.save_pretrained(tmp)
+        if source is None:
+            new_tok.save_pretrained(tmp)
+        else:
+            for name in TOKENIZER_FILES:
+                if (source / name).is_file():
+                    shutil.copyfile(source / name, tmp / name)
+            if report.get("chat_template_copied"):
+                # Where transformers writes templates today (the base models' layout too).
+                (tmp / "chat_template.jinja").write_text(new_tok.chat_template, encoding="utf-8")
         (tmp / "tokkit.json").write_text(dumps(report), encoding="utf-8")
         copy_license(base.path, tmp)
     return Path(out)
