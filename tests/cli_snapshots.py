@@ -21,6 +21,7 @@ HELP_PAGES = {
     "tokkit--help.txt": ["--help"],
     "tokkit-train--help.txt": ["train", "--help"],
     "tokkit-eval--help.txt": ["eval", "--help"],
+    "tokkit-inspect--help.txt": ["inspect", "--help"],
     "tokkit-models--help.txt": ["models", "--help"],
     "tokkit-transplant--help.txt": ["transplant", "--help"],
     "tokkit-score--help.txt": ["score", "--help"],

@@ -184,6 +184,8 @@ class Backend(Protocol):
 
     def token_bytes(self, token_id: int) -> bytes: ...
 
+    def special_tokens(self) -> dict[str, int]: ...
+
 
 class TokkitBackend:
     """tokkit's Rust encoder (byte-level BPE); ``encode_batch`` runs in parallel without the GIL."""
@@ -208,6 +210,9 @@ class TokkitBackend:
 
     def token_bytes(self, token_id: int) -> bytes:
         return self._native.token_bytes(token_id)
+
+    def special_tokens(self) -> dict[str, int]:
+        return {text: i for text, i, special in self._native.added_tokens() if special}
 
 
 class HFBackend:
@@ -241,6 +246,9 @@ class HFBackend:
         if self._byte_level and all(c in BYTE_OF_CHAR for c in token):
             return bytes(BYTE_OF_CHAR[c] for c in token)
         return piece_bytes(token)
+
+    def special_tokens(self) -> dict[str, int]:
+        return {t.content: i for i, t in self._tok.get_added_tokens_decoder().items() if t.special}
 
 
 def piece_bytes(piece: str) -> bytes:
@@ -283,6 +291,9 @@ class TiktokenBackend:
         except KeyError:
             return b""
 
+    def special_tokens(self) -> dict[str, int]:
+        return {t: self._enc.encode_single_token(t) for t in sorted(self._enc.special_tokens_set)}
+
 
 class SentencePieceBackend:
     """Google's ``sentencepiece``; encodes without BOS/EOS, batches on all cores."""
@@ -314,6 +325,14 @@ class SentencePieceBackend:
         if self._sp.is_control(token_id):
             return b""
         return piece_bytes(self._sp.id_to_piece(token_id))
+
+    def special_tokens(self) -> dict[str, int]:
+        ids = range(self._sp.get_piece_size())
+        return {
+            self._sp.id_to_piece(i): i
+            for i in ids
+            if self._sp.is_control(i) or self._sp.is_unknown(i)
+        }
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,12 @@ class Tokenizer:
         """The text ``ids`` stand for."""
         return str(self._backend.decode(list(ids), skip_special_tokens))
 
+    @cached_property
+    def special_tokens(self) -> dict[str, int]:
+        """Special token text → id (added tokens marked special; tiktoken's specials;
+        SentencePiece's control and unknown pieces)."""
+        return dict(sorted(self._backend.special_tokens().items(), key=lambda kv: kv[1]))
+
     def token_bytes(self, token_id: int) -> bytes:
         """The bytes token ``token_id`` stands for (b"" for a control or unused id).
 

@@ -13,6 +13,7 @@ from typing import TextIO
 from tokkit import __version__
 from tokkit.cli import eval as eval_cmd
 from tokkit.cli import generate as generate_cmd
+from tokkit.cli import inspect_cmd
 from tokkit.cli import models as models_cmd
 from tokkit.cli import push as push_cmd
 from tokkit.cli import score as score_cmd
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train_cmd.add_parser(sub)
     eval_cmd.add_parser(sub)
+    inspect_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
     transplant_cmd.add_parser(sub)
     score_cmd.add_parser(sub)

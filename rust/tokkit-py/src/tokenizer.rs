@@ -113,6 +113,11 @@ impl PyBpeTokenizer {
         self.encoder.vocab_size()
     }
 
+    /// The added tokens as `(text, id, special)`.
+    fn added_tokens(&self) -> Vec<(String, u32, bool)> {
+        self.encoder.added_tokens().to_vec()
+    }
+
     /// Name of the pre-tokenizer (`gpt2`, `llama3`, `o200k`, `none` or `custom`).
     #[getter]
     fn pretokenizer(&self) -> String {
