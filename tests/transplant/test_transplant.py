@@ -81,24 +81,44 @@ def test_identity_transplant_changes_nothing(smol: Path, tmp_path: Path) -> None
         assert (out / name).read_bytes() == (smol / name).read_bytes(), name
 
 
-def test_a_copied_chat_template_is_the_only_tokenizer_change(smol: Path, tmp_path: Path) -> None:
+def test_a_chat_model_keeps_stopping_at_the_end_of_a_turn(smol: Path, tmp_path: Path) -> None:
+    """Issue 13: with --copy-chat-template the eos stayed <|endoftext|> and the generation
+    config's eos became 0 only, so ``generate`` ran past the end of the turn. The new tokenizer
+    here is SmolLM2's own files with the chat template removed and eos set to <|endoftext|>."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     tok = tmp_path / "tok"
     tok.mkdir()
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(smol / name, tok / name)
+    shutil.copy(smol / "tokenizer.json", tok / "tokenizer.json")
+    config = json.loads((smol / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["eos_token"] = "<|endoftext|>"
+    (tok / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
     out = tmp_path / "out"
     result = transplant(
         smol, tok, method="mean", options=TransplantOptions(copy_chat_template=True), out=out
     )
     assert result.report.chat_template_copied
-    assert sorted(p.name for p in out.iterdir() if "token" in p.name or "chat" in p.name) == [
-        "chat_template.jinja",
-        "tokenizer.json",
-        "tokenizer_config.json",
-    ]
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        assert (out / name).read_bytes() == (tok / name).read_bytes(), name
+    # The tokenizer files are the ones given, but for the template and the eos its turns end with.
+    assert (out / "tokenizer.json").read_bytes() == (tok / "tokenizer.json").read_bytes()
+    written = json.loads((out / "tokenizer_config.json").read_text(encoding="utf-8"))
+    assert written == {**config, "eos_token": "<|im_end|>"}
     assert (out / "chat_template.jinja").read_bytes() == (smol / "chat_template.jinja").read_bytes()
+    generation = json.loads((out / "generation_config.json").read_text(encoding="utf-8"))
+    assert generation["eos_token_id"] == 2
+
+    model = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=False)
+    chat = AutoTokenizer.from_pretrained(out, trust_remote_code=False)
+    prompt = chat.apply_chat_template(
+        [{"role": "user", "content": "Say hello in one word."}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
+    with torch.no_grad():
+        ids = model.generate(**prompt, max_new_tokens=48, do_sample=False)
+    reply = ids[0, prompt["input_ids"].shape[1] :].tolist()
+    assert reply[-1] == chat.convert_tokens_to_ids("<|im_end|>")
+    assert len(reply) < 48
 
 
 def test_force_never_replaces_the_model_or_tokenizer_read(smol: Path, tmp_path: Path) -> None:

@@ -242,10 +242,10 @@ def transplant(
     # 4. assemble
     rows = pipeline.row_count(new_vocab, opts.pad_to_multiple_of)
     pipeline.assemble(base, matched.matching, new_rows, rows, untie_output=bool(opts.untie_output))
-    pipeline.set_special_ids(base, new_tok)
     copied = opts.copy_chat_template and pipeline.copy_chat_template(
         base, new_tok, new_vocab, warns
     )
+    pipeline.set_special_ids(base, new_tok)
     report = TransplantReport(
         method=method.name,
         parameters={

@@ -385,13 +385,25 @@ def assemble(
 
 
 def set_special_ids(base: Side, new_tok: Any) -> None:
-    """The config's and generation config's bos/eos/pad ids become the new tokenizer's."""
+    """The config's bos/eos/pad ids become the new tokenizer's. The generation config keeps
+    the base model's stopping tokens by token: each base eos id (an instruct model's end of
+    turn, such as ``<|im_end|>``) whose token the new tokenizer has, after the new eos."""
     cfg = base.model.config
+    gen = base.model.generation_config
+    base_eos = getattr(gen, "eos_token_id", None) if gen is not None else None
     for name in ("bos_token_id", "eos_token_id", "pad_token_id"):
-        value = getattr(new_tok, name)
-        setattr(cfg, name, value)
-        if base.model.generation_config is not None:
-            setattr(base.model.generation_config, name, value)
+        setattr(cfg, name, getattr(new_tok, name))
+        if gen is not None:
+            setattr(gen, name, getattr(new_tok, name))
+    if gen is None or base_eos is None:
+        return
+    stops = [new_tok.eos_token_id] if new_tok.eos_token_id is not None else []
+    vocab = new_tok.get_vocab()
+    for old in base_eos if isinstance(base_eos, list) else [base_eos]:
+        new = vocab.get(base.tokenizer.convert_ids_to_tokens(int(old)))
+        if new is not None and new not in stops:
+            stops.append(new)
+    gen.eos_token_id = stops[0] if len(stops) == 1 else stops or None
 
 
 def chat_template_ok(template: str, new_vocab: Vocab) -> bool:
@@ -403,12 +415,16 @@ def chat_template_ok(template: str, new_vocab: Vocab) -> bool:
 
 def copy_chat_template(base: Side, new_tok: Any, new_vocab: Vocab, warns: list[str]) -> bool:
     """Give the new tokenizer the base chat template when it has none and every special token
-    the template uses exists in the new vocabulary; returns whether it did."""
+    the template uses exists in the new vocabulary; returns whether it did. The template's turns
+    end with the base eos, so that becomes the new tokenizer's eos too."""
     if getattr(new_tok, "chat_template", None):
         return False
     template = getattr(base.tokenizer, "chat_template", None)
     if template and chat_template_ok(template, new_vocab):
         new_tok.chat_template = template
+        eos = base.tokenizer.eos_token
+        if eos and eos != new_tok.eos_token and eos in new_tok.get_vocab():
+            new_tok.eos_token = eos
         return True
     if template:
         warns.append("chat template not copied: it uses special tokens the new tokenizer lacks")
@@ -463,8 +479,9 @@ def save(
 
     The tokenizer's files are copied byte for byte from ``tokenizer_path`` (a directory, or a
     ``tokenizer.json`` with its ``tokenizer_config.json`` beside it): a transplant changes the
-    model, not the tokenizer. A copied chat template is added as ``chat_template.jinja``. A
-    bare ``tokenizer.json`` without a config gets the files ``transformers`` writes for it.
+    model, not the tokenizer. A copied chat template is added as ``chat_template.jinja``, with
+    the eos its turns end with set in ``tokenizer_config.json``. A bare ``tokenizer.json``
+    without a config gets the files ``transformers`` writes for it.
     """
     from tokkit.models import quiet_transformers
 
@@ -482,8 +499,14 @@ def save(
                 if (source / name).is_file():
                     shutil.copyfile(source / name, tmp / name)
             if report.get("chat_template_copied"):
-                # Where transformers writes templates today (the base models' layout too).
+                # Where transformers writes templates today (the base models' layout too),
+                # and the eos the template's turns end with.
                 (tmp / "chat_template.jinja").write_text(new_tok.chat_template, encoding="utf-8")
+                config_file = tmp / "tokenizer_config.json"
+                config = json.loads(config_file.read_text(encoding="utf-8"))
+                if config.get("eos_token") != new_tok.eos_token:
+                    config["eos_token"] = new_tok.eos_token
+                    config_file.write_text(dumps(config), encoding="utf-8")
         (tmp / "tokkit.json").write_text(dumps(report), encoding="utf-8")
         copy_license(base.path, tmp)
     return Path(out)
