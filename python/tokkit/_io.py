@@ -24,7 +24,8 @@ def check_output_dir(
     """Fail early (before any long work) if ``out`` cannot be written.
 
     ``inputs`` are what the run reads (files, directories, globs): replacing ``out`` must never
-    delete one of them, a directory holding one, or the current directory.
+    delete one of them, a directory holding one, or the current directory. What a killed run
+    left beside ``out`` is repaired first (:func:`recover`).
 
     Raises:
         OutputExistsError: ``out`` exists and ``force`` is false.
@@ -32,6 +33,7 @@ def check_output_dir(
             written, or replacing it would delete an input or the current directory.
     """
     path = Path(out)
+    recover(path)
     if path.is_symlink():
         raise OutputError(
             f"{path} is a symbolic link; tokkit writes a real directory in its place only when "
@@ -114,13 +116,14 @@ def atomic_dir(
     """
     path = check_output_dir(out, force=force, inputs=inputs)
     parent = path.absolute().parent
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=parent))
+    pid = os.getpid()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{pid}-", dir=parent))
     old: Path | None = None
     try:
         yield tmp
         _publish_modes(tmp)
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-{pid}-", dir=parent))
             old.rmdir()
             path.rename(old)
         tmp.rename(path)
@@ -131,6 +134,37 @@ def atomic_dir(
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(out: Path) -> None:
+    """Undo what a killed run (SIGKILL, power loss) left beside ``out``: its half-written
+    temporary directory is removed, and an old copy it had moved aside but not yet replaced is
+    put back as ``out``. Only entries of processes that no longer run are touched."""
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        return
+    prefix = f".{out.name}."
+    for entry in sorted(parent.iterdir()):
+        kind, _, rest = entry.name.removeprefix(prefix).partition("-")
+        owner = rest.partition("-")[0]
+        if not entry.name.startswith(prefix) or kind not in ("tmp", "old") or not owner.isdigit():
+            continue
+        if _alive(int(owner)):
+            continue
+        if kind == "old" and not out.exists() and not out.is_symlink():
+            entry.rename(out)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_dir_atomically(

@@ -3,6 +3,7 @@ matching builtin where one fits) with a message that says what to do, and writes
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,31 @@ def test_messages_say_what_is_wrong(tmp_path: Path) -> None:
         tokkit.train("/dev/null", tokkit.trainers.BPE(vocab_size=256))
     with pytest.raises(tokkit.ConfigError, match=r"got \[1, nan\]"):
         ByteEnsemble([object(), object()], [np.float64(1.0), np.float64("nan")])  # type: ignore[list-item]
+
+
+def test_what_a_killed_run_left_is_cleaned_and_the_old_output_put_back(tmp_path: Path) -> None:
+    """Issue 13: a SIGKILL between the two renames of the swap left OUT missing with the old
+    copy hidden, and killed runs left ``.OUT.tmp-*`` directories. The next run repairs both."""
+    import subprocess
+    import sys
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    pid = int(dead.stdout)
+    hidden = tmp_path / f".o.old-{pid}-abc"
+    hidden.mkdir()
+    (hidden / "tokenizer.json").write_text("the previous output")
+    half = tmp_path / f".o.tmp-{pid}-def"
+    half.mkdir()
+    (half / "partial").write_text("x")
+    mine = tmp_path / f".o.tmp-{os.getpid()}-live"  # a running process's: left alone
+    mine.mkdir()
+    trained = tokkit.train(None, tokkit.trainers.BPE(vocab_size=256), texts=["abc"])
+    with pytest.raises(tokkit.OutputExistsError):
+        trained.save(tmp_path / "o")  # the old output is back, so it is not overwritten
+    assert (tmp_path / "o" / "tokenizer.json").read_text() == "the previous output"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["o", mine.name])
