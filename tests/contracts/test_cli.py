@@ -226,3 +226,21 @@ def test_eval_lm_refuses_two_rows_with_one_name(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "two --model entries are named smol" in result.stderr
     assert "hint: label them: --model NAME=PATH" in result.stderr
+
+
+def test_a_full_disk_or_a_closed_pipe_is_one_error_line(tmp_path: Path) -> None:
+    """Issue 13: writing to /dev/full or into `| head` ended in a traceback."""
+    cmd = [sys.executable, "-m", "tokkit", "inspect", "--json", "--longest", "5000", "o200k"]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: No space left on device")
+    assert "Traceback" not in result.stderr
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.read(10)
+    proc.stdout.close()  # what `head -c 10` does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "output pipe was closed" in err
+    assert "Traceback" not in err

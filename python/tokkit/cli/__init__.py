@@ -5,6 +5,8 @@ Ctrl-C."""
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -109,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("default", TokkitWarning)  # shown, never raised
             warnings.showwarning = _show_warning
-            return int(args.run(args))
+            code = int(args.run(args))
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+            return code
     except TokkitError as e:
         print(f"error: {e.message}", file=sys.stderr)
         hint = e.render_hint(FLAGS)
@@ -118,6 +122,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`| head`): say so once; stdout is gone, so point it at devnull
+        # so that the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("error: the output pipe was closed before everything was written", file=sys.stderr)
+        return 1
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            print("hint: free some space, or write somewhere else", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
