@@ -271,3 +271,26 @@ def test_what_a_killed_run_left_is_cleaned_and_the_old_output_put_back(tmp_path:
         trained.save(tmp_path / "o")  # the old output is back, so it is not overwritten
     assert (tmp_path / "o" / "tokenizer.json").read_text() == "the previous output"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["o", mine.name])
+
+
+def test_a_device_this_machine_lacks_is_a_config_error(tmp_path: Path) -> None:
+    """Issue 13: ``--device quantum`` and ``--device cuda`` without a GPU were tracebacks."""
+    import torch
+
+    from tokkit.models import checked_device
+
+    from ..conftest import run_cli
+
+    assert checked_device("cpu") == torch.device("cpu")
+    with pytest.raises(tokkit.ConfigError, match="unknown device 'quantum'"):
+        checked_device("quantum")
+    if not torch.cuda.is_available():
+        with pytest.raises(tokkit.ConfigError, match="CUDA is not available") as info:
+            checked_device("cuda")
+        assert info.value.hint == "use device=cpu"
+    (tmp_path / "t.txt").write_text("hello")
+    args = ["score", "--model", "smollm2-135m", "--device", "quantum", str(tmp_path / "t.txt")]
+    result = run_cli(*args)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: unknown device 'quantum'")
+    assert result.stderr.splitlines()[-1] == "hint: use --device cpu, cuda, cuda:N or mps"

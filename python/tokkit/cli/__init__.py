@@ -27,6 +27,7 @@ from tokkit.exceptions import TokkitError, TokkitWarning
 FLAGS = {
     "allow_missing_specials": "--allow-missing-specials",
     "card": "--no-card",
+    "device": "--device",
     "donor": "--donor",
     "fast": "--fast",
     "force": "--force",

@@ -35,6 +35,7 @@ from tokkit.models.cache import cache_root as cache_root
 from tokkit.models.cache import is_complete, model_lock
 from tokkit.models.convert import check_convert_deps, convert_gguf
 from tokkit.models.fetch import fetch_wheels
+from tokkit.models.load import checked_device as checked_device
 from tokkit.models.load import load_causal_lm as load_causal_lm
 from tokkit.models.metadata import GEMMA_NOTICE, model_readme, model_sidecar
 from tokkit.models.quiet import quiet_transformers as quiet_transformers
@@ -52,6 +53,7 @@ __all__ = [
     "ModelSpec",
     "Package",
     "cache_root",
+    "checked_device",
     "is_prepared",
     "list_models",
     "load_causal_lm",

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tokkit.exceptions import ModelError, ModelNotFoundError
+from tokkit.exceptions import ConfigError, ModelError, ModelNotFoundError
 from tokkit.models.quiet import quiet_transformers
 from tokkit.models.registry import REGISTRY, names_hint
 
@@ -74,6 +74,37 @@ def _check_model_dir(d: Path) -> dict[str, Any]:
     return config
 
 
+def checked_device(device: torch.device | str) -> torch.device:
+    """``device`` as torch names it.
+
+    Raises:
+        ConfigError: An unknown device name, or one this machine does not have (CUDA without a
+            GPU, a GPU index past the last, MPS off Apple silicon).
+    """
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ConfigError(
+            f"unknown device {str(device)!r} ({e})", hint="use {device=cpu}, cuda, cuda:N or mps"
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device {str(device)!r}: CUDA is not available on this machine",
+            hint="use {device=cpu}",
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ConfigError(
+            f"device {str(device)!r}: this machine has {torch.cuda.device_count()} GPU(s)",
+            hint="use {device=cuda:0}",
+        )
+    mps = getattr(torch.backends, "mps", None)
+    if dev.type == "mps" and not (mps is not None and mps.is_available()):
+        raise ConfigError(f"device {str(device)!r}: MPS is not available", hint="use {device=cpu}")
+    return dev
+
+
 def load_causal_lm(
     model_dir: str | os.PathLike[str],
     *,
@@ -98,6 +129,7 @@ def load_causal_lm(
         ModelError: No config.json; only pickled or GGUF weights; not a causal LM (an encoder
             such as BERT); custom code needed; weights missing; an unusable tokenizer.
     """
+    device = checked_device(device)
     key = os.fspath(model_dir)
     d = Path(key).expanduser()
     if not d.exists() and key in REGISTRY:

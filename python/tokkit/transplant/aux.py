@@ -33,6 +33,7 @@ class AuxEmbedder:
 
         from tokkit import models
 
+        device = str(models.checked_device(device))
         self.path = models.path(str(encoder))
         if not any(self.path.glob("*.safetensors")):
             raise ModelError(f"{self.path}: no safetensors weights; tokkit loads only safetensors")
