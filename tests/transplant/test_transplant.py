@@ -483,3 +483,18 @@ def test_the_cli_offers_every_registered_method() -> None:
     transplant_parser = sub.choices["transplant"]  # type: ignore[index]
     method = next(a for a in transplant_parser._actions if a.dest == "method")
     assert sorted(method.choices) == sorted(METHODS)  # type: ignore[arg-type]
+
+
+def test_a_corrupt_tokenizer_is_a_typed_error(smol: Path, tmp_path: Path) -> None:
+    """Issue 13: a corrupt tokenizer.json ended transplant in a traceback from tokenizers."""
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "tokenizer.json").write_text('{"version": "1.0", "model": {"type": "BPE", "vo')
+    with pytest.raises(tokkit.SerializationError, match="cannot load this tokenizer"):
+        transplant(smol, bad, method="mean")
+    result = run_cli(
+        "transplant", "--model", str(smol), "--tokenizer", str(bad), "--out", str(tmp_path / "o")
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert not (tmp_path / "o").exists()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tokkit._io import atomic_dir, dumps
-from tokkit.exceptions import TokenizerNotFoundError, TransplantError
+from tokkit.exceptions import SerializationError, TokenizerNotFoundError, TransplantError
 from tokkit.transplant.methods import Donor, Method, Problem, mean_rows
 from tokkit.vocab import Matching, Vocab, match_vocabularies, mergekit_keys, vocab_from_hf
 
@@ -34,25 +34,40 @@ if TYPE_CHECKING:
 
 def load_tokenizer(path: str | os.PathLike[str]) -> Any:
     """A ``transformers`` fast tokenizer from a tokenizer directory, a ``tokenizer.json`` file or
-    a model directory (its tokenizer is taken). Never runs custom code."""
-    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+    a model directory (its tokenizer is taken). Never runs custom code.
 
+    Raises:
+        TokenizerNotFoundError: No tokenizer there.
+        SerializationError: The files are there but do not load (corrupt JSON, unknown model).
+    """
     p = Path(path)
-    if p.is_file():
-        if p.suffix != ".json":
-            raise TokenizerNotFoundError(
-                f"{p}: expected a tokenizer.json or a directory with one (convert other formats "
-                "with `tokkit.load(...)` and save as tokenizer.json first)"
-            )
-        if (p.parent / "tokenizer_config.json").exists():
-            return AutoTokenizer.from_pretrained(p.parent, trust_remote_code=False)
-        fast: Any = PreTrainedTokenizerFast  # untyped constructor
-        return fast(tokenizer_file=str(p))
-    if not (p / "tokenizer.json").exists():
+    if p.is_file() and p.suffix != ".json":
+        raise TokenizerNotFoundError(
+            f"{p}: expected a tokenizer.json or a directory with one (convert other formats "
+            "with `tokkit.load(...)` and save as tokenizer.json first)"
+        )
+    if not p.is_file() and not (p / "tokenizer.json").exists():
         raise TokenizerNotFoundError(
             f"{p}: no tokenizer.json there; pass a tokenizer directory, a tokenizer.json, or a "
             "model directory that ships its tokenizer"
         )
+    try:
+        return _load_fast_tokenizer(p)
+    except Exception as e:  # tokenizers raises plain Exception for a corrupt file
+        raise SerializationError(
+            f"{p}: transformers cannot load this tokenizer ({type(e).__name__}: {e})",
+            hint="check that tokenizer.json is complete and valid JSON",
+        ) from e
+
+
+def _load_fast_tokenizer(p: Path) -> Any:
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    if p.is_file():
+        if (p.parent / "tokenizer_config.json").exists():
+            return AutoTokenizer.from_pretrained(p.parent, trust_remote_code=False)
+        fast: Any = PreTrainedTokenizerFast  # untyped constructor
+        return fast(tokenizer_file=str(p))
     return AutoTokenizer.from_pretrained(p, trust_remote_code=False)
 
 
