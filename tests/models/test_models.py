@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+import tokkit
 from tokkit import models
 from tokkit.exceptions import AssetError, ModelError, ModelNotFoundError
 
@@ -579,3 +580,11 @@ def test_qwen_prepared() -> None:
     assert meta["vocab_size"] == 151_936
     model, tok = models.load_causal_lm(qwen)
     assert perplexity(model, tok, models.REFERENCE_SENTENCE) == pytest.approx(17.96, rel=0.02)
+
+
+def test_a_cache_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+    """Issue 13: TOKKIT_CACHE naming a file (or a read-only place) was a traceback."""
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(tokkit.ConfigError, match="cannot use the model cache") as info:
+        models.prepare("smollm2-135m", cache=tmp_path / "file")
+    assert "TOKKIT_CACHE" in (info.value.hint or "")

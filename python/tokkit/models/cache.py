@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tokkit.exceptions import ConfigError
 from tokkit.models.registry import ModelSpec
 
 #: Bumped when the layout of a prepared directory changes: older ones are then rebuilt.
@@ -64,8 +65,15 @@ def is_complete(out: Path, spec: ModelSpec) -> bool:
 def model_lock(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``lock_path``: two processes preparing the same model (two test
     sessions sharing a cache) then take turns, and the second finds the first one's result."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+b") as f:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(lock_path, "a+b")  # noqa: SIM115 (closed by the with below)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot use the model cache {lock_path.parent.parent}: {e.strerror}",
+            hint="point TOKKIT_CACHE at a writable directory",
+        ) from e
+    with f:
         try:
             import fcntl
         except ImportError:  # Windows: no advisory locks; concurrent preparations just race
