@@ -229,12 +229,18 @@ class HFBackend:
         return self._tok.get_vocab_size(with_added_tokens=True)
 
     def encode(self, text: str) -> list[int]:
-        return list(self._tok.encode(text, add_special_tokens=False).ids)
+        try:
+            return list(self._tok.encode(text, add_special_tokens=False).ids)
+        except Exception as e:  # tokenizers raises plain Exception
+            raise _cannot_encode(e) from e
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         # encode_batch_fast (tokenizers >= 0.20) skips the offsets nobody here reads.
         encode = getattr(self._tok, "encode_batch_fast", self._tok.encode_batch)
-        return [list(e.ids) for e in encode(texts, add_special_tokens=False)]
+        try:
+            return [list(e.ids) for e in encode(texts, add_special_tokens=False)]
+        except Exception as e:
+            raise _cannot_encode(e) from e
 
     def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
         return self._tok.decode(ids, skip_special_tokens=skip_special_tokens)
@@ -249,6 +255,14 @@ class HFBackend:
 
     def special_tokens(self) -> dict[str, int]:
         return {t.content: i for i, t in self._tok.get_added_tokens_decoder().items() if t.special}
+
+
+def _cannot_encode(e: Exception) -> SerializationError:
+    return SerializationError(
+        f"the tokenizer cannot encode this text: {e}",
+        hint="a tokenizer without an unk token (or byte fallback) cannot encode characters it "
+        "does not know; add one, or remove those characters",
+    )
 
 
 def piece_bytes(piece: str) -> bytes:
@@ -558,6 +572,13 @@ def _parse_ranks(data: bytes, origin: str) -> dict[bytes, int]:
             ) from None
     if not ranks:
         raise SerializationError(f"{origin} holds no ranks")
+    top = max(ranks.values())
+    if min(ranks.values()) < 0 or top >= 1 << 32 or top > 4 * len(ranks) + 1024:
+        # Ranks size tables downstream: a stray huge rank must not decide an allocation.
+        raise SerializationError(
+            f"{origin}: ranks reach {top} but there are only {len(ranks)} tokens; "
+            "not a tiktoken rank file"
+        )
     return ranks
 
 

@@ -440,3 +440,29 @@ def test_errors_are_typed(tmp_path: Path) -> None:
         read_text(tmp_path / "missing.txt")
     with pytest.raises(tokkit.CorpusError, match="directory"):
         read_text(tmp_path)
+
+
+def test_a_rank_beyond_what_the_file_justifies_is_refused(tmp_path: Path) -> None:
+    """Issue 13: a rank of 4e9 or 2^63 in a rank file reached an allocation."""
+    for rank in (4_000_000_000, 2**63):
+        bad = tmp_path / f"r{rank}.tiktoken"
+        bad.write_bytes(b"IQ== 0\nIg== " + str(rank).encode() + b"\n")
+        with pytest.raises(tokkit.SerializationError, match="ranks reach"):
+            tokkit.load(bad, pattern="gpt2")
+
+
+def test_a_unigram_without_unk_fails_with_a_typed_error(tmp_path: Path) -> None:
+    """Issue 13: a Unigram file without an unk token ended eval in a traceback."""
+    data = {
+        "version": "1.0",
+        "added_tokens": [],
+        "model": {"type": "Unigram", "unk_id": None, "vocab": [["a", -1.0], ["b", -2.0]]},
+    }
+    (tmp_path / "tokenizer.json").write_text(json.dumps(data))
+    tok = tokkit.load(tmp_path)
+    assert tok.encode("ab") == [0, 1]
+    with pytest.raises(tokkit.SerializationError, match="cannot encode this text") as info:
+        tok.encode("abc")
+    assert "unk token" in (info.value.hint or "")
+    with pytest.raises(tokkit.SerializationError):
+        tok.encode_batch(["abc"])
