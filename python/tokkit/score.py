@@ -61,10 +61,12 @@ def _explicit_context(tok: Any, value: int | str | None) -> int | None:
         return None
     if isinstance(value, int) or str(value).isdigit():
         return int(value)
-    ids = tok.convert_tokens_to_ids([str(value)])
-    if not ids or ids[0] is None or ids[0] == tok.unk_token_id:
+    # Looked up in the vocabulary itself: the unk token is a valid context token too (SmolLM2's
+    # <|endoftext|> is both), and an unknown string must not silently become unk.
+    found = tok.get_vocab().get(str(value))
+    if found is None:
         raise ConfigError(f"context token {value!r} is not in the tokenizer's vocabulary")
-    return int(ids[0])
+    return int(found)
 
 
 def context_token(tok: Any) -> int | None:

@@ -498,3 +498,12 @@ def test_a_corrupt_tokenizer_is_a_typed_error(smol: Path, tmp_path: Path) -> Non
     assert result.returncode == 1
     assert result.stderr.startswith("error: ")
     assert not (tmp_path / "o").exists()
+
+
+def test_the_unk_token_can_be_the_context_token(smol: Path) -> None:
+    """Issue 13: SmolLM2's <|endoftext|> is also its unk token, and --context-token refused it."""
+    by_name = score_model(smol, [ENGLISH[:400]], context_token="<|endoftext|>")
+    by_id = score_model(smol, [ENGLISH[:400]], context_token=0)
+    assert by_name.bits_per_byte == by_id.bits_per_byte
+    with pytest.raises(ConfigError, match="not in the tokenizer's vocabulary"):
+        score_model(smol, [ENGLISH[:400]], context_token="<|no such token|>")
