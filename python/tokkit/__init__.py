@@ -23,6 +23,7 @@ from tokkit.exceptions import TokkitError as TokkitError
 from tokkit.exceptions import TrainingError as TrainingError
 from tokkit.tokenizer import Tokenizer as Tokenizer
 from tokkit.tokenizer import load as load
+from tokkit.train import HFConventions as HFConventions
 from tokkit.train import TrainedTokenizer as TrainedTokenizer
 from tokkit.train import train as train
 
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigError",
     "CorpusError",
     "CorpusNotFoundError",
+    "HFConventions",
     "OutputError",
     "OutputExistsError",
     "SerializationError",

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from tokkit import _tokkit
 from tokkit._io import check_output_dir, dumps, write_dir_atomically
+from tokkit._special import HFConventions as HFConventions
 from tokkit._special import hf_side_files
 from tokkit.exceptions import ConfigError, TokkitWarning
 from tokkit.trainers import Trainer
@@ -106,16 +107,28 @@ class TrainedTokenizer:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
 
-    def save(self, out: str | os.PathLike[str], *, force: bool = False) -> Path:
+    def save(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        force: bool = False,
+        conventions: HFConventions | None = None,
+    ) -> Path:
         """Write ``tokenizer.json``, ``tokenizer_config.json``, ``special_tokens_map.json`` and
-        ``tokkit.json`` into the directory ``out``, atomically.
+        ``tokkit.json`` into the directory ``out``, atomically (and ``chat_template.jinja`` when
+        ``conventions`` give one).
+
+        Args:
+            conventions: Special-token roles, chat template and model_max_length for
+                ``transformers`` (default: roles guessed from the tokens' spelling).
 
         Raises:
             OutputExistsError: ``out`` exists and ``force`` is false.
             OutputError: ``out`` cannot be written.
+            ConfigError: A role names a token that is not special.
         """
         files = {"tokenizer.json": self.to_json() + "\n", "tokkit.json": dumps(self.sidecar())}
-        files.update(hf_side_files(self.special_tokens))
+        files.update(hf_side_files(self.special_tokens, conventions))
         inputs = self.report.get("corpus_files") or []
         return write_dir_atomically(out, files, force=force, inputs=inputs)
 
@@ -137,6 +150,7 @@ def train(
     progress: ProgressMode = "none",
     out: str | os.PathLike[str] | None = None,
     force: bool = False,
+    conventions: HFConventions | None = None,
 ) -> TrainedTokenizer:
     """Train a tokenizer on files and/or an iterable of strings.
 
@@ -157,6 +171,8 @@ def train(
         progress: ``bar``, ``jsonl`` (JSON lines on stderr) or ``none``.
         out: If given, save there (see :meth:`TrainedTokenizer.save`); checked before training.
         force: Replace an existing ``out``.
+        conventions: Roles, chat template and model_max_length written with ``out``
+            (:class:`HFConventions`); checked before training.
 
     Returns:
         The trained tokenizer.
@@ -183,6 +199,8 @@ def train(
             stacklevel=2,
         )
         num_threads = _tokkit.MAX_THREADS
+    if conventions is not None:
+        conventions.resolve(list(trainer.to_dict().get("special_tokens") or []))
     if out is not None:
         check_output_dir(out, force=force, inputs=_as_files(corpus) if corpus is not None else ())
     started = time.perf_counter()
@@ -211,5 +229,5 @@ def train(
             stacklevel=2,
         )
     if out is not None:
-        trained.save(out, force=force)
+        trained.save(out, force=force, conventions=conventions)
     return trained

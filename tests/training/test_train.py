@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import tokkit
 
+from ..conftest import CORPORA as CORPORA_DIR
 from ..conftest import run_cli
 
 SPECIALS = ["<|endoftext|>", "<pad>"]
@@ -242,3 +243,52 @@ def test_text_that_is_not_unicode_is_skipped_alike_in_lines_and_json(tmp_path: P
         assert trained.report["corpus_bytes"] == len(good.encode()), name
         with pytest.raises(tokkit.CorpusError, match="invalid UTF-8"):
             tokkit.train(tmp_path / name, tokkit.trainers.BPE(vocab_size=270), strict=True)
+
+
+def test_roles_chat_template_and_max_length_reach_transformers(tmp_path: Path) -> None:
+    """Issue 13: ``tokkit train`` could not set special-token roles, a chat template or
+    model_max_length; they are written where transformers reads them."""
+    from transformers import AutoTokenizer
+
+    template = "{% for m in messages %}<|im_start|>{{ m['content'] }}<|im_end|>{% endfor %}"
+    (tmp_path / "chat.jinja").write_text(template)
+    corpus = str(CORPORA_DIR / "en-prose.txt")
+    result = run_cli(
+        "train",
+        "--vocab-size",
+        "600",
+        "--special-tokens",
+        "<|endoftext|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<pad>",
+        "--eos",
+        "<|im_end|>",
+        "--bos",
+        "<|im_start|>",
+        "--pad",
+        "<pad>",
+        "--chat-template",
+        str(tmp_path / "chat.jinja"),
+        "--model-max-length",
+        "2048",
+        "--out",
+        str(tmp_path / "o"),
+        corpus,
+    )
+    assert result.returncode == 0, result.stderr
+    tok = AutoTokenizer.from_pretrained(tmp_path / "o", trust_remote_code=False)
+    assert (tok.eos_token, tok.bos_token, tok.pad_token) == ("<|im_end|>", "<|im_start|>", "<pad>")
+    assert tok.model_max_length == 2048
+    chat = tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
+    assert chat == "<|im_start|>hi<|im_end|>"
+    with pytest.raises(tokkit.ConfigError, match="not one of the special tokens"):
+        tokkit.train(
+            corpus,
+            tokkit.trainers.BPE(vocab_size=600),
+            out=tmp_path / "p",
+            conventions=tokkit.HFConventions(roles={"eos": "</s>"}),
+        )
+    assert not (tmp_path / "p").exists()  # refused before training
+    with pytest.raises(tokkit.ConfigError, match="unknown role"):
+        tokkit.HFConventions(roles={"end": "</s>"})

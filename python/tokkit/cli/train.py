@@ -10,8 +10,9 @@ from typing import Any
 
 import tomllib
 
+from tokkit.cli.argtypes import positive_int
 from tokkit.exceptions import ConfigError
-from tokkit.train import ProgressMode
+from tokkit.train import HFConventions, ProgressMode
 from tokkit.trainers import TRAINERS, Trainer
 
 EPILOG = """\
@@ -162,6 +163,24 @@ def add_parser(sub: Any) -> None:
         metavar="SPEC",
         help="chunk lengths in chars and weights summing to 1, e.g. 4-5:0.2,6-9:0.8",
     )
+    hf = p.add_argument_group("files transformers reads (tokenizer_config.json)")
+    for role in ("bos", "eos", "pad", "unk"):
+        hf.add_argument(
+            f"--{role}",
+            metavar="TOKEN",
+            help=f"the {role} token: one of --special-tokens (default: guessed from spelling)",
+        )
+    hf.add_argument(
+        "--chat-template",
+        metavar="FILE",
+        help="a Jinja chat template, written as chat_template.jinja",
+    )
+    hf.add_argument(
+        "--model-max-length",
+        type=positive_int,
+        metavar="N",
+        help="the longest input the model takes (tokenizer_config.json's model_max_length)",
+    )
     from tokkit import recipes
 
     p.add_argument(
@@ -237,6 +256,20 @@ def default_progress() -> ProgressMode:
     return default_mode()
 
 
+def build_conventions(args: argparse.Namespace) -> HFConventions:
+    """Roles, chat template and model_max_length from the command line."""
+    template = None
+    if args.chat_template:
+        try:
+            template = Path(args.chat_template).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read the chat template {args.chat_template}: {e}") from e
+    roles = {r: getattr(args, r) for r in ("bos", "eos", "pad", "unk") if getattr(args, r)}
+    return HFConventions(
+        roles=roles, chat_template=template, model_max_length=args.model_max_length
+    )
+
+
 def check_corpus_arguments(args: argparse.Namespace) -> None:
     """The corpus is there, and ``--special-tokens`` (which takes every value up to the next
     option) has not taken a corpus file as a token."""
@@ -265,6 +298,7 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress or default_progress(),
         out=args.out,
         force=args.force,
+        conventions=build_conventions(args),
     )
     report = trained.report
     if "superbpe" in report:
