@@ -83,23 +83,31 @@ class PushResult:
 def check_repo_id(repo_id: str) -> str:
     """``repo_id`` if it is a valid ``OWNER/NAME`` Hub model id.
 
-    The rules are the Hub's: each part is made of letters, digits, ``-``, ``_`` and ``.``,
-    starts and ends with a letter, digit or ``_``, is at most 96 characters, and has no ``--``
-    or ``..``; the name does not end in ``.git``.
+    ``huggingface_hub.utils.validate_repo_id`` decides what the Hub accepts (letters, digits,
+    ``-``, ``_`` and ``.``; no ``--`` or ``..``; at most 96 characters); tokkit also requires the
+    owner (a bare ``NAME`` would land in whoever's account the token is) and no ``.git`` suffix.
 
     Raises:
         ConfigError: It is not.
     """
-    parts = repo_id.split("/")
-    ok = len(parts) == 2 and all(
-        re.fullmatch(r"\w([\w.-]{0,94}\w)?", p, flags=re.ASCII) and "--" not in p and ".." not in p
-        for p in parts
-    )
-    if not ok or repo_id.endswith(".git"):
-        raise ConfigError(
-            f"invalid repo id {repo_id!r}: use OWNER/NAME (your user or organisation, then the "
-            "model name), with letters, digits, '-', '_' and '.' only"
+    from huggingface_hub import utils as hub_utils
+    from huggingface_hub.errors import HFValidationError
+
+    def invalid(why: str) -> ConfigError:
+        return ConfigError(
+            f"invalid repo id {repo_id!r}: {why}",
+            hint="use OWNER/NAME: your user or organisation, then the model name",
         )
+
+    parts = repo_id.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise invalid("it needs exactly one '/' between the owner and the name")
+    if repo_id.endswith(".git"):
+        raise invalid("a model name cannot end in .git")
+    try:
+        hub_utils.validate_repo_id(repo_id)  # type: ignore[attr-defined]  # re-exported
+    except HFValidationError as e:
+        raise invalid(str(e).splitlines()[0]) from None
     return repo_id
 
 
