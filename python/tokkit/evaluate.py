@@ -392,13 +392,12 @@ def _size_label(v: float, _pos: object = None) -> str:
     return f"{v:g}"
 
 
-def plot(evaluations: Sequence[Evaluation], path: str | os.PathLike[str]) -> Path:
-    """Draw bytes per token against vocabulary size as a PNG at ``path`` (written atomically):
-    a curve for each evaluation with a :attr:`Evaluation.curve`, a point for the others.
+def figure(evaluations: Sequence[Evaluation]) -> Any:
+    """The matplotlib ``Figure`` :func:`plot` saves. The y axis starts at 0, so that a small
+    difference looks small; the caption names only what is drawn.
 
     Raises:
         ConfigError: matplotlib is not installed.
-        OutputError: ``path`` cannot be written.
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -406,7 +405,6 @@ def plot(evaluations: Sequence[Evaluation], path: str | os.PathLike[str]) -> Pat
         from matplotlib.ticker import FuncFormatter, NullFormatter
     except ImportError:
         raise ConfigError("a plot needs matplotlib", hint="pip install 'tokkit[eval]'") from None
-    out = Path(path)
     fig = Figure(figsize=(8, 5), dpi=150, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -429,14 +427,32 @@ def plot(evaluations: Sequence[Evaluation], path: str | os.PathLike[str]) -> Pat
     ax.xaxis.set_major_formatter(FuncFormatter(_size_label))
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(min(sizes) / 1.3, max(sizes) * 1.6)
-    ax.set_xlabel("vocabulary size (ids, log scale); lines: the merge list cut, ★: full size")
+    curves = any(ev.curve for ev in evaluations)
+    ax.set_xlabel(
+        "vocabulary size (ids, log scale)"
+        + ("; lines: the merge list cut, ★: full size" if curves else "")
+    )
     ax.set_ylabel("bytes per token (higher is better)")
+    ax.set_ylim(bottom=0, top=max(ev.bytes_per_token for ev in evaluations) * 1.15)
     texts = evaluations[0].texts if evaluations else []
     names = ", ".join(Path(t["path"]).name for t in texts)
     mb = sum(t["bytes"] for t in texts) / 1e6
     ax.set_title(f"Encoding efficiency on {names} ({mb:.2f} MB)", fontsize=11)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def plot(evaluations: Sequence[Evaluation], path: str | os.PathLike[str]) -> Path:
+    """Draw bytes per token against vocabulary size as a PNG at ``path`` (written atomically):
+    a curve for each evaluation with a :attr:`Evaluation.curve`, a point for the others.
+
+    Raises:
+        ConfigError: matplotlib is not installed.
+        OutputError: ``path`` cannot be written.
+    """
+    out = Path(path)
+    fig = figure(evaluations)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
         fig.savefig(tmp, format="png")

@@ -311,7 +311,7 @@ def run_eval_lm(args: argparse.Namespace) -> int:
     else:
         print(format_table(results, list(texts)))
     if plot is not None:
-        draw(results, list(texts), plot)
+        draw(results, list(texts), plot, args.baseline)
         print(f"wrote {plot}", file=sys.stderr)
     return 0
 
@@ -337,25 +337,46 @@ def format_table(results: list[dict[str, Any]], texts: list[str]) -> str:
     return "\n".join(lines)
 
 
-def draw(results: list[dict[str, Any]], texts: list[str], path: Path) -> None:
-    """Grouped bars of bits per byte: one group per text, one bar per model."""
+def bar_figure(results: list[dict[str, Any]], texts: list[str], baseline: str | None) -> Any:
+    """Grouped bars of bits per byte: one group per text, one bar per model, each bar labelled
+    with its value (and its ratio to ``baseline``); the y axis starts at 0."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     models_ = list(dict.fromkeys(r["model"] for r in results))
-    cell = {(r["model"], r["text"]): r["bits_per_byte"] for r in results}
+    cell = {(r["model"], r["text"]): r for r in results}
     width = 0.8 / max(len(models_), 1)
-    fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(texts) * max(len(models_), 2) / 3, 4))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(texts) * max(len(models_), 2) / 3, 4.5))
     for i, m in enumerate(models_):
         xs = [t + (i - (len(models_) - 1) / 2) * width for t in range(len(texts))]
-        ax.bar(xs, [cell[(m, t)] for t in texts], width, label=m)
+        rows = [cell[(m, t)] for t in texts]
+        bars = ax.bar(xs, [r["bits_per_byte"] for r in rows], width, label=m)
+        labels = [
+            f"{r['bits_per_byte']:.3f}"
+            + (f"\nx{r['ratio_to_baseline']:.3f}" if baseline and m != baseline else "")
+            for r in rows
+        ]
+        ax.bar_label(bars, labels, fontsize=7, padding=2)
     ax.set_xticks(range(len(texts)), texts)
     ax.set_ylabel("bits per byte (lower is better)")
-    ax.legend(fontsize="small")
+    ax.set_ylim(bottom=0, top=max(r["bits_per_byte"] for r in results) * 1.25)
+    title = "Bits per byte of each model on each text"
+    ax.set_title(title + (f" (x = ratio to {baseline})" if baseline else ""), fontsize=10)
+    ax.legend(fontsize="small", loc="lower right")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+def draw(
+    results: list[dict[str, Any]], texts: list[str], path: Path, baseline: str | None = None
+) -> None:
+    """Save :func:`bar_figure` as a PNG at ``path``, atomically."""
+    import matplotlib.pyplot as plt
+
+    fig = bar_figure(results, texts, baseline)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=120)
     plt.close(fig)
