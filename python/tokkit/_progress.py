@@ -1,9 +1,11 @@
 """Progress for long Python-side work (model preparation, transplant batches, scoring).
 
-Three modes, as for ``tokkit train``: ``bar`` (a one-line bar on stderr), ``jsonl`` (one JSON
-object per update on stderr, for programs) and ``none``. The Rust core reports through its own
-sink; both write the same JSON-lines events, whose keys the core defines once
-(``PROGRESS_FIELDS``: stage, current, total, unit, elapsed_s, finished).
+Four modes, as for ``tokkit train``: ``bar`` (a one-line bar on stderr; a ``tqdm.auto`` bar in
+a notebook), ``jsonl`` (one JSON object per update on stderr, for programs), ``log`` (a plain
+line every 10 s, for logs of runs without a terminal) and ``none``. The Rust core reports
+through its own sink; both write the same JSON-lines events, whose keys the core defines once
+(``PROGRESS_FIELDS``: stage, current, total, unit, elapsed_s, finished), and the same log
+lines.
 """
 
 from __future__ import annotations
@@ -12,19 +14,27 @@ import json
 import os
 import sys
 import time
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from tokkit._tokkit import PROGRESS_FIELDS
 
-ProgressMode = Literal["bar", "jsonl", "none"]
-PROGRESS_MODES = ("bar", "jsonl", "none")
+ProgressMode = Literal["bar", "jsonl", "log", "none"]
+PROGRESS_MODES = ("bar", "jsonl", "log", "none")
+#: Seconds between two ``log`` lines of one stage.
+LOG_INTERVAL = 10.0
+
+
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (where stderr is no terminal but bars show)."""
+    return "ipykernel" in sys.modules
 
 
 def default_mode() -> ProgressMode:
-    """A bar on a terminal unless ``TOKKIT_NO_PROGRESS`` is set; nothing otherwise."""
+    """A bar on a terminal or in a notebook, log lines when stderr is a file or a pipe, nothing
+    when ``TOKKIT_NO_PROGRESS`` is set."""
     if os.environ.get("TOKKIT_NO_PROGRESS"):
         return "none"
-    return "bar" if sys.stderr.isatty() else "none"
+    return "bar" if sys.stderr.isatty() or in_notebook() else "log"
 
 
 class Progress:
@@ -50,6 +60,14 @@ class Progress:
         self._stream = stream or sys.stderr
         self._start = time.monotonic()
         self._last = 0.0
+        self._tqdm: Any = None
+        if mode == "bar" and stream is None and in_notebook():
+            try:
+                from tqdm.auto import tqdm  # type: ignore[import-untyped]
+            except ImportError:
+                pass
+            else:
+                self._tqdm = tqdm(total=self.total or None, desc=stage, unit=unit or "it")
 
     def __enter__(self) -> Progress:
         self._emit(force=True)
@@ -57,21 +75,40 @@ class Progress:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
+            if self._tqdm is not None:
+                self._tqdm.update(self.total - self.done)
             self.done = self.total
             self._emit(force=True, final=True)
-        if self.mode == "bar":
+        if self._tqdm is not None:
+            self._tqdm.close()
+        elif self.mode == "bar":
             self._stream.write("\n")
             self._stream.flush()
 
     def advance(self, n: int = 1) -> None:
         """Add ``n`` finished units."""
+        before = self.done
         self.done = min(self.done + n, self.total) if self.total else self.done + n
+        if self._tqdm is not None:
+            self._tqdm.update(self.done - before)
+            return
         self._emit(force=False)
 
     def _emit(self, *, force: bool, final: bool = False) -> None:
         now = time.monotonic()
         elapsed = now - self._start
-        if self.mode == "none":
+        if self.mode == "none" or self._tqdm is not None:
+            return
+        if self.mode == "log":
+            if force or now - self._last >= LOG_INTERVAL:
+                pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
+                done = ", done" if final else ""
+                self._stream.write(
+                    f"{self.stage}: {self.done}/{self.total} {self.unit}{pct}, "
+                    f"{elapsed:.1f} s{done}\n"
+                )
+                self._stream.flush()
+                self._last = now
             return
         if self.mode == "jsonl":
             if force or now - self._last >= 1.0:

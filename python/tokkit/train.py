@@ -12,16 +12,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from tokkit import _tokkit
 from tokkit._io import check_output_dir, dumps, write_dir_atomically
+from tokkit._progress import ProgressMode as ProgressMode
 from tokkit._special import HFConventions as HFConventions
 from tokkit._special import hf_side_files
 from tokkit.exceptions import ConfigError, TokkitWarning
 from tokkit.trainers import Trainer
-
-ProgressMode = Literal["bar", "jsonl", "none"]
 
 
 @dataclass(frozen=True)

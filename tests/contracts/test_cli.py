@@ -17,7 +17,7 @@ import tomllib
 from tokkit import recipes
 
 from .. import cli_snapshots
-from ..conftest import run_cli
+from ..conftest import ROOT, run_cli
 
 
 @pytest.mark.parametrize("name", sorted(cli_snapshots.HELP_PAGES))
@@ -244,3 +244,37 @@ def test_a_full_disk_or_a_closed_pipe_is_one_error_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "output pipe was closed" in err
     assert "Traceback" not in err
+
+
+def test_log_progress_is_plain_lines_from_rust_and_python(tmp_path: Path) -> None:
+    """Issue 13: runs without a terminal printed nothing for minutes. ``log`` (the default
+    there) writes a plain line at each stage's start and end and every 10 s between."""
+    import io
+
+    from tokkit._progress import Progress, default_mode
+
+    result = cli_snapshots.cli_process(
+        "train",
+        "--vocab-size",
+        "400",
+        "--progress",
+        "log",
+        "--out",
+        str(tmp_path / "o"),
+        str(ROOT / "corpora" / "en-prose.txt"),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert any(
+        line.startswith("count: 0/") and line.endswith("bytes (0%), 0.0 s") for line in lines
+    )
+    assert any(
+        line.startswith("merge: 144/144 merges (100%)") and line.endswith(", done")
+        for line in lines
+    )
+    stream = io.StringIO()
+    with Progress("rows", 4, mode="log", unit="rows", stream=stream) as bar:
+        bar.advance(2)
+    assert stream.getvalue().splitlines()[0] == "rows: 0/4 rows (0%), 0.0 s"
+    assert stream.getvalue().splitlines()[-1].startswith("rows: 4/4 rows (100%)")
+    assert default_mode() in ("none", "log")  # pytest's stderr is no terminal

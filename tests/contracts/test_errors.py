@@ -55,7 +55,7 @@ def test_invalid_parameters_are_config_errors(options: dict[str, object], messag
 
 def test_invalid_run_options_are_config_errors(corpus_files: list[str]) -> None:
     trainer = tokkit.trainers.BPE(vocab_size=300)
-    with pytest.raises(tokkit.ConfigError, match="bar, jsonl or none"):
+    with pytest.raises(tokkit.ConfigError, match="bar, jsonl, log or none"):
         tokkit.train(corpus_files[0], trainer, progress="fancy")  # type: ignore[arg-type]
     with pytest.raises(tokkit.ConfigError, match="give a trainer"):
         tokkit.train(corpus_files[0], {"vocab_size": 300})  # type: ignore[arg-type]

@@ -8,8 +8,9 @@ import json
 import sys
 from typing import Any
 
-from tokkit._progress import PROGRESS_MODES, Progress, default_mode
+from tokkit._progress import Progress, default_mode
 from tokkit.cli.argtypes import float_between, non_negative_float, non_negative_int, positive_int
+from tokkit.cli.common import add_progress
 from tokkit.cli.score import add_byte_options, load_byte_models
 from tokkit.exceptions import ConfigError
 
@@ -82,9 +83,7 @@ def add_parser(sub: Any) -> None:
         metavar="ID|TOKEN",
         help="the token a document starts after (default: the BOS the tokenizer adds, else EOS)",
     )
-    p.add_argument(
-        "--progress", choices=PROGRESS_MODES, help="progress on stderr (default: bar on a TTY)"
-    )
+    add_progress(p)
     p.set_defaults(run=run)
 
 

@@ -8,7 +8,8 @@ import sys
 import time
 from typing import Any
 
-from tokkit._progress import PROGRESS_MODES, default_mode
+from tokkit._progress import default_mode
+from tokkit.cli.common import add_progress
 from tokkit.exceptions import ModelNotFoundError
 
 EPILOG = """\
@@ -69,7 +70,7 @@ def add_parser(sub: Any) -> None:
         "names", nargs="+", metavar="NAME", help="registry names (tokkit models list)"
     )
     prep.add_argument("--force", action="store_true", help="download and convert again")
-    _add_progress(prep)
+    add_progress(prep)
 
     where = cmds.add_parser(
         "path",
@@ -81,16 +82,7 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where.add_argument("name", metavar="NAME", help="registry name (tokkit models list)")
-    _add_progress(where)
-
-
-def _add_progress(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--progress",
-        choices=PROGRESS_MODES,
-        default=None,
-        help="progress on stderr: bar, jsonl or none (default: bar on a terminal)",
-    )
+    add_progress(where)
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tokkit._progress import PROGRESS_MODES, default_mode
+from tokkit._progress import default_mode
 from tokkit.cli.argtypes import non_negative_int, positive_int
+from tokkit.cli.common import add_progress
 from tokkit.cli.eval import check_plot_path, split_label
 from tokkit.exceptions import ConfigError, CorpusNotFoundError, TokkitError
 
@@ -70,9 +71,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="score each text after this token (default: the one a transplant recorded, else "
         "the BOS the tokenizer adds, else EOS)",
     )
-    p.add_argument(
-        "--progress", choices=PROGRESS_MODES, help="progress on stderr (default: bar on a TTY)"
-    )
+    add_progress(p)
 
 
 def add_parser(sub: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import tomllib
 
 from tokkit.cli.argtypes import positive_int
+from tokkit.cli.common import add_progress
 from tokkit.exceptions import ConfigError
 from tokkit.train import HFConventions, ProgressMode
 from tokkit.trainers import TRAINERS, Trainer
@@ -127,11 +128,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--num-threads", type=int, metavar="N", help="worker threads (default: all cores)"
     )
-    p.add_argument(
-        "--progress",
-        choices=["bar", "jsonl", "none"],
-        help="progress on stderr (default: bar on a terminal, none otherwise)",
-    )
+    add_progress(p)
     sup = p.add_argument_group("SuperBPE (--algo superbpe)")
     sup.add_argument(
         "--transition-point",
@@ -250,7 +247,7 @@ def build_trainer(args: argparse.Namespace) -> Trainer:
 
 
 def default_progress() -> ProgressMode:
-    """A bar on a terminal unless ``TOKKIT_NO_PROGRESS`` is set; nothing otherwise."""
+    """A bar on a terminal, log lines otherwise, nothing under ``TOKKIT_NO_PROGRESS``."""
     from tokkit._progress import default_mode
 
     return default_mode()

@@ -8,7 +8,7 @@ import sys
 import warnings
 from typing import Any
 
-from tokkit._progress import PROGRESS_MODES, default_mode
+from tokkit._progress import default_mode
 from tokkit.cli.argtypes import (
     finite_float,
     float_between,
@@ -16,6 +16,7 @@ from tokkit.cli.argtypes import (
     positive_float,
     positive_int,
 )
+from tokkit.cli.common import add_progress
 
 EPILOG = """\
 methods:
@@ -168,9 +169,7 @@ def add_parser(sub: Any) -> None:
         ),
     )
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1... (default: cpu)")
-    p.add_argument(
-        "--progress", choices=PROGRESS_MODES, help="progress on stderr (default: bar on a TTY)"
-    )
+    add_progress(p)
     p.set_defaults(run=run)
 
 

@@ -1,5 +1,6 @@
 //! Progress reporting through a sink, never `println!`: a terminal bar (indicatif, behind the
-//! `progress` feature), JSON lines on stderr for machines, or nothing. Sinks are throttled
+//! `progress` feature), JSON lines on stderr for machines, plain log lines every few seconds
+//! (for logs of runs without a terminal), or nothing. Sinks are throttled
 //! internally, so hot loops may call [`Progress::set`] as often as they like.
 //!
 //! One JSON-lines schema for Rust and Python ([`EVENT_FIELDS`], exported to Python as
@@ -47,24 +48,68 @@ struct JsonState {
 }
 
 /// Writes [`EVENT_FIELDS`] lines to stderr, at most every 200 ms per stage plus one line at
-/// the start and one at the end of each stage.
+/// the start and one at the end of each stage; or, made with [`JsonLines::plain`], a sentence
+/// at most every 10 s (`count: 52428800/104857600 bytes (50%), 3.2 s`).
 #[derive(Debug)]
-pub struct JsonLines(Mutex<JsonState>);
+pub struct JsonLines {
+    state: Mutex<JsonState>,
+    plain: bool,
+}
 
 impl Default for JsonLines {
     fn default() -> Self {
-        Self(Mutex::new(JsonState {
-            stage: String::new(),
-            unit: String::new(),
-            total: 0,
-            current: 0,
-            started: Instant::now(),
-            last: Instant::now(),
-        }))
+        Self {
+            state: Mutex::new(JsonState {
+                stage: String::new(),
+                unit: String::new(),
+                total: 0,
+                current: 0,
+                started: Instant::now(),
+                last: Instant::now(),
+            }),
+            plain: false,
+        }
     }
 }
 
 impl JsonLines {
+    /// Plain log lines instead of JSON, every 10 s.
+    #[must_use]
+    pub fn plain() -> Self {
+        Self {
+            plain: true,
+            ..Self::default()
+        }
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::from_millis(if self.plain { 10_000 } else { 200 })
+    }
+
+    fn write(&self, state: &JsonState, finished: bool) {
+        if !self.plain {
+            return Self::emit(state, finished);
+        }
+        let elapsed = state.started.elapsed().as_secs_f64();
+        let pct = if state.total > 0 {
+            format!(
+                " ({:.0}%)",
+                100.0 * state.current as f64 / state.total as f64
+            )
+        } else {
+            String::new()
+        };
+        let done = if finished { ", done" } else { "" };
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}: {}/{} {}{pct}, {elapsed:.1} s{done}",
+            state.stage,
+            state.current,
+            state.total,
+            state.unit
+        );
+    }
+
     fn emit(state: &JsonState, finished: bool) {
         let elapsed = (state.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
         let values = [
@@ -89,7 +134,7 @@ impl JsonLines {
 impl Progress for JsonLines {
     fn start(&self, stage: &str, total: u64, unit: &str) {
         let mut s = self
-            .0
+            .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         stage.clone_into(&mut s.stage);
@@ -98,25 +143,25 @@ impl Progress for JsonLines {
         s.current = 0;
         s.started = Instant::now();
         s.last = Instant::now();
-        Self::emit(&s, false);
+        self.write(&s, false);
     }
     fn set(&self, current: u64) {
         let mut s = self
-            .0
+            .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         s.current = current;
-        if s.last.elapsed() >= Duration::from_millis(200) {
+        if s.last.elapsed() >= self.interval() {
             s.last = Instant::now();
-            Self::emit(&s, false);
+            self.write(&s, false);
         }
     }
     fn finish(&self) {
         let s = self
-            .0
+            .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Self::emit(&s, true);
+        self.write(&s, true);
     }
 }
 
@@ -169,7 +214,7 @@ impl Progress for Bar {
     }
 }
 
-/// The sink named `bar`, `jsonl` or `none` (case-insensitive).
+/// The sink named `bar`, `jsonl`, `log` or `none` (case-insensitive).
 ///
 /// # Errors
 /// [`crate::Error::Config`] for any other name.
@@ -177,12 +222,13 @@ pub fn from_name(name: &str) -> crate::Result<Box<dyn Progress>> {
     match name.to_ascii_lowercase().as_str() {
         "none" | "silent" => Ok(Box::new(Silent)),
         "jsonl" | "json" => Ok(Box::new(JsonLines::default())),
+        "log" => Ok(Box::new(JsonLines::plain())),
         #[cfg(feature = "progress")]
         "bar" => Ok(Box::new(Bar::default())),
         #[cfg(not(feature = "progress"))]
         "bar" => Ok(Box::new(Silent)),
         other => Err(crate::Error::Config(format!(
-            "unknown progress mode {other:?}: use bar, jsonl or none"
+            "unknown progress mode {other:?}: use bar, jsonl, log or none"
         ))),
     }
 }
