@@ -588,3 +588,29 @@ def test_a_cache_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(tokkit.ConfigError, match="cannot use the model cache") as info:
         models.prepare("smollm2-135m", cache=tmp_path / "file")
     assert "TOKKIT_CACHE" in (info.value.hint or "")
+
+
+def test_truncated_weights_are_a_model_error(tmp_path: Path) -> None:
+    """Issue 13: a truncated model.safetensors ended in a traceback from safetensors."""
+    import shutil
+
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    smol = prepared("smollm2-135m")
+    config = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+    )
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "tiny", safe_serialization=True)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(smol / name, tmp_path / "tiny" / name)
+    models.load_causal_lm(tmp_path / "tiny")  # whole: loads
+    weights = tmp_path / "tiny" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(tokkit.exceptions.ModelError, match="cannot load the weights") as info:
+        models.load_causal_lm(tmp_path / "tiny")
+    assert "truncated" in (info.value.hint or "")

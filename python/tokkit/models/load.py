@@ -184,15 +184,23 @@ def load_causal_lm(
             )
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelError(f"cannot load the tokenizer of {d}: {e}") from e
-        loaded: Any = AutoModelForCausalLM.from_pretrained(
-            d,
-            config=config,
-            dtype=torch_dtype,
-            use_safetensors=True,
-            trust_remote_code=False,
-            local_files_only=True,
-            output_loading_info=True,
-        )
+        try:
+            loaded: Any = AutoModelForCausalLM.from_pretrained(
+                d,
+                config=config,
+                dtype=torch_dtype,
+                use_safetensors=True,
+                trust_remote_code=False,
+                local_files_only=True,
+                output_loading_info=True,
+            )
+        except MemoryError:
+            raise
+        except Exception as e:  # safetensors raises its own SafetensorError (not OSError)
+            raise ModelError(
+                f"cannot load the weights of {d}: {type(e).__name__}: {e}",
+                hint="the safetensors file may be truncated or corrupt; copy or download it again",
+            ) from e
     model, info = loaded
     missing = list(info.get("missing_keys") or [])
     if missing:
