@@ -507,3 +507,35 @@ def test_the_unk_token_can_be_the_context_token(smol: Path) -> None:
     assert by_name.bits_per_byte == by_id.bits_per_byte
     with pytest.raises(ConfigError, match="not in the tokenizer's vocabulary"):
         score_model(smol, [ENGLISH[:400]], context_token="<|no such token|>")
+
+
+def test_eval_lm_records_metrics_that_the_model_card_shows(smol: Path, tmp_path: Path) -> None:
+    """Issue 13: the push guide promised a bits-per-byte table that no command filled."""
+    from tokkit.hub.card import card_text
+    from tokkit.hub.directory import describe_dir
+
+    out = tmp_path / "same"
+    transplant(smol, smol, method="mean", out=out)
+    text = tmp_path / "en.txt"
+    text.write_text(ENGLISH[:400], encoding="utf-8")
+    r = run_cli(
+        "eval-lm",
+        "--model",
+        f"base={smol}",
+        "--model",
+        f"t={out}",
+        "--text",
+        f"en={text}",
+        "--baseline",
+        "base",
+        "--record",
+        "t",
+    )
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((out / "tokkit.json").read_text(encoding="utf-8"))
+    scores = meta["metrics"]["bits_per_byte"]["en"]
+    assert scores["base"] == scores["transplanted"]  # identity transplant
+    assert meta["kind"] == "transplant"  # the rest of the record is kept
+    card = card_text(describe_dir(out), "me/same", None, [])
+    assert "## Evaluation" in card
+    assert f"| en | {scores['base']:.4f} | {scores['transplanted']:.4f} | +0.0% |" in card

@@ -117,6 +117,12 @@ def add_parser(sub: Any) -> None:
     q.add_argument("--baseline", metavar="NAME", help="add each model's ratio to this one")
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
     q.add_argument("--plot", metavar="FILE.png", help="draw bits per byte as grouped bars")
+    q.add_argument(
+        "--record",
+        metavar="NAME",
+        help="write the bits per byte of model NAME and of --baseline into NAME's tokkit.json "
+        "(metrics), where `tokkit push` puts them in the model card",
+    )
     _common(q)
     q.set_defaults(run=run_eval_lm)
 
@@ -275,6 +281,8 @@ def run_eval_lm(args: argparse.Namespace) -> int:
             )
     if args.baseline and args.baseline not in {n for n, _ in named_models}:
         raise ConfigError(f"--baseline {args.baseline!r} is not one of the --model names")
+    if args.record and (not args.baseline or args.record not in {n for n, _ in named_models}):
+        raise ConfigError("--record needs --baseline and one of the --model names")
     texts = {name: read_text(path, args.max_bytes) for name, path in named_texts}
     results: list[dict[str, Any]] = []
     for name, path in named_models:
@@ -312,7 +320,35 @@ def run_eval_lm(args: argparse.Namespace) -> int:
     if plot is not None:
         draw(results, list(texts), plot, args.baseline)
         print(f"wrote {plot}", file=sys.stderr)
+    if args.record:
+        where = models.path(dict(named_models)[args.record])
+        record_metrics(where, results, args.record, args.baseline)
+        print(f"recorded bits per byte in {where / 'tokkit.json'}", file=sys.stderr)
     return 0
+
+
+def record_metrics(
+    model_dir: Path, results: list[dict[str, Any]], name: str, baseline: str
+) -> None:
+    """Write ``metrics.bits_per_byte[text] = {base, transplanted}`` into the model's
+    ``tokkit.json`` (atomically; its other keys kept), for the model card."""
+    from tokkit._io import dumps
+
+    meta_file = model_dir / "tokkit.json"
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(
+            f"cannot record metrics in {meta_file}: {e}",
+            hint="--record is for a directory tokkit wrote (a transplant)",
+        ) from e
+    table = meta.setdefault("metrics", {}).setdefault("bits_per_byte", {})
+    cell = {(r["model"], r["text"]): r["bits_per_byte"] for r in results}
+    for text in dict.fromkeys(r["text"] for r in results):
+        table[text] = {"base": cell[(baseline, text)], "transplanted": cell[(name, text)]}
+    tmp = meta_file.with_name(f".{meta_file.name}.tmp")
+    tmp.write_text(dumps(meta), encoding="utf-8")
+    tmp.replace(meta_file)
 
 
 def _label(arg: str) -> tuple[str, str]:
