@@ -135,7 +135,7 @@ PRETRAINED = {
     "mistral": Pretrained(
         "mistral_common",
         "data/tokenizer.model.v1",
-        "pip install --no-deps mistral-common==1.13.1",
+        "pip install 'tokkit[mistral]' (or: pip install --no-deps mistral-common==1.13.1)",
     ),
 }
 
