@@ -199,7 +199,14 @@ def test_ctrl_c_stops_quickly_and_writes_nothing(tmp_path: Path, corpus_files: l
         "--progress",
         "jsonl",
     ]
-    proc = subprocess.Popen([*args, "--out", str(out), str(big)], stderr=subprocess.PIPE, text=True)
+    # A shell that starts this suite in the background (`cmd &`) makes its children ignore
+    # SIGINT, and Python keeps an inherited SIG_IGN: give the child the default disposition.
+    proc = subprocess.Popen(
+        [*args, "--out", str(out), str(big)],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     # Interrupt once the merge loop runs (its first progress line), however slowly the
     # interpreter started on a loaded machine.
     assert proc.stderr is not None
