@@ -4,6 +4,7 @@ renamed into place, so readers never see half of it and Ctrl-C leaves nothing be
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -144,10 +145,10 @@ def recover(out: Path) -> None:
     if not parent.is_dir():
         return
     prefix = f".{out.name}."
-    for entry in sorted(parent.iterdir()):
+    for entry in sorted(parent.glob(f"{glob.escape(prefix)}*-*")):
         kind, _, rest = entry.name.removeprefix(prefix).partition("-")
         owner = rest.partition("-")[0]
-        if not entry.name.startswith(prefix) or kind not in ("tmp", "old") or not owner.isdigit():
+        if kind not in ("tmp", "old") or not owner.isdigit():
             continue
         if _alive(int(owner)):
             continue

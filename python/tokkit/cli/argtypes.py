@@ -25,33 +25,27 @@ def _real(text: str) -> float:
     return value
 
 
-def positive_int(text: str) -> int:
-    """A whole number of at least 1."""
-    value = _whole(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        value = _whole(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        return value
+
+    return check
 
 
-def non_negative_int(text: str) -> int:
-    """A whole number of at least 0."""
-    value = _whole(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """Any finite number (no nan, no inf)."""
-    return _real(text)
-
-
-def float_between(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+def float_between(
+    low: float, high: float = math.inf, *, low_open: bool = False
+) -> Callable[[str], float]:
     """A finite number in [low, high] (or (low, high] with ``low_open``)."""
 
     def check(text: str) -> float:
         value = _real(text)
         if value < low or value > high or (low_open and value == low):
+            if high == math.inf:
+                why = f"above {low:g}" if low_open else f"{low:g} or more"
+                raise argparse.ArgumentTypeError(f"must be {why}, got {value:g}")
             left = "(" if low_open else "["
             raise argparse.ArgumentTypeError(f"must be in {left}{low:g}, {high:g}], got {value:g}")
         return value
@@ -59,17 +53,13 @@ def float_between(low: float, high: float, *, low_open: bool = False) -> Callabl
     return check
 
 
-def positive_float(text: str) -> float:
-    """A finite number above 0."""
-    value = _real(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value:g}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """A finite number of at least 0."""
-    value = _real(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value:g}")
-    return value
+#: A whole number of at least 1.
+positive_int = _int_at_least(1)
+#: A whole number of at least 0.
+non_negative_int = _int_at_least(0)
+#: Any finite number (no nan, no inf).
+finite_float = _real
+#: A finite number above 0.
+positive_float = float_between(0, low_open=True)
+#: A finite number of at least 0.
+non_negative_float = float_between(0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -69,17 +70,17 @@ class Donor:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Method:
-    """A transplant method and its options (a base class: see :data:`METHODS`)."""
+class Method(ABC):
+    """A transplant method and its options (an abstract base: see :data:`METHODS`)."""
 
     #: The method's name (``tokkit transplant --method NAME``).
     name: ClassVar[str]
     #: Whether it needs a donor model that speaks the new tokenizer.
     needs_donor: ClassVar[bool] = False
 
+    @abstractmethod
     def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
         """Rows for ``p.new_ids`` (inputs, and outputs for an untied base)."""
-        raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
         """The options, for ``tokkit.json``."""
