@@ -204,6 +204,14 @@ def test_contractions_score_byte_exactly_and_above_the_canonical_tokenization(na
         assert -s.nll_bits >= canonical_log2prob(model, text) - 1e-6, text
 
 
+def test_qwen_scores_chars_whose_lead_byte_stays_alone() -> None:
+    """Qwen2.5 encodes 킭 (ED 82 AD) as [ED, 82 AD]: once scored with probability 0."""
+    model = byte_lm("qwen2.5-coder-0.5b")
+    for text in ["킭", "傭 is 킭"]:
+        s = score_bytes(model, text.encode())
+        assert -s.nll_bits >= canonical_log2prob(model, text) - 1e-6, text
+
+
 def test_cli_byte_exact_score_of_ive_started_is_no_worse_than_canonical(tmp_path: Path) -> None:
     f = tmp_path / "t.txt"
     f.write_text("I've started", encoding="utf-8")

@@ -7,6 +7,12 @@
 //! smallest completion after each possible next byte, [`class_completions`] gives one char of
 //! every Unicode class the supported patterns tell apart ([`CLASSES`]) among the chars the
 //! bytes can still become.
+//!
+//! Which bytes finish the char also decides how BPE merges around its first bytes: Qwen2.5
+//! encodes `킭` (`ED 82 AD`) as `[ED, 82 AD]`, because the merge `82 AD` outranks `ED 82`,
+//! while the smallest completion `ED 82 80` merges `ED 82`. A lone `ED` stays alone only when
+//! a token starting at the next byte wins, and that token is in the vocabulary; so
+//! [`token_completions`] takes the completions from the tokens that can follow.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -47,16 +53,22 @@ fn class_bits(c: char) -> u16 {
     bits
 }
 
+/// The length of the UTF-8 char that `lead` starts, if it starts one of two bytes or more.
+fn char_len(lead: u8) -> Option<usize> {
+    match lead {
+        0xC2..=0xDF => Some(2),
+        0xE0..=0xEF => Some(3),
+        0xF0..=0xF4 => Some(4),
+        _ => None,
+    }
+}
+
 /// The code points whose UTF-8 starts with `partial` (a lead byte and at most two continuation
 /// bytes of a char it does not finish), or `None` if none does.
 fn code_point_range(partial: &[u8]) -> Option<(u32, u32)> {
     let (&lead, rest) = partial.split_first()?;
-    let (need, lead_bits) = match lead {
-        0xC2..=0xDF => (2, u32::from(lead & 0x1F)),
-        0xE0..=0xEF => (3, u32::from(lead & 0x0F)),
-        0xF0..=0xF4 => (4, u32::from(lead & 0x07)),
-        _ => return None,
-    };
+    let need = char_len(lead)?;
+    let lead_bits = u32::from(lead & (0x7F >> need));
     if partial.len() >= need || rest.iter().any(|b| b & 0xC0 != 0x80) {
         return None;
     }
@@ -69,13 +81,13 @@ fn code_point_range(partial: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// Completions remembered per partial char.
-type Cache = Mutex<HashMap<Vec<u8>, Arc<Vec<Vec<u8>>>>>;
+pub type CompletionCache = Mutex<HashMap<Vec<u8>, Arc<Vec<Vec<u8>>>>>;
 
 /// The bytes after `partial` of the first char (in code point order) of each class
 /// combination among the chars that start with `partial` (remembered per `partial`).
 #[must_use]
 pub fn class_completions(partial: &[u8]) -> Arc<Vec<Vec<u8>>> {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
+    static CACHE: OnceLock<CompletionCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
     let lock = || {
         cache
@@ -102,6 +114,44 @@ pub fn class_completions(partial: &[u8]) -> Arc<Vec<Vec<u8>>> {
     let out = Arc::new(out);
     lock().insert(partial.to_vec(), Arc::clone(&out));
     out
+}
+
+/// The completions of `partial` (an incomplete char) read off `tokens`, the spellings of the
+/// tokens whose first byte is a UTF-8 continuation byte: for each token that can follow
+/// `partial`, the token's bytes that fall inside the char (padded with the smallest
+/// continuation bytes when the token ends first), and the token's whole spelling when it runs
+/// past the char into UTF-8 text. Sorted, without duplicates.
+///
+/// Why these suffice for a token sequence that ends with `partial`'s bytes: the sequence is
+/// valid iff some continuation lets BPE stop at the char's cut, which happens only when the
+/// token holding the next byte starts there and beats every merge across the cut; that token
+/// is one of `tokens`, and its bytes are probed. (What it needs after itself is probed only
+/// through the padding and the short probes that follow: see the module doc of
+/// [`super::validity`].)
+pub fn token_completions<'a>(
+    partial: &[u8],
+    tokens: impl Iterator<Item = &'a [u8]>,
+) -> Vec<Vec<u8>> {
+    if code_point_range(partial).is_none() {
+        return Vec::new();
+    }
+    let rest = partial
+        .first()
+        .and_then(|&b| char_len(b))
+        .map_or(0, |n| n - partial.len());
+    let mut out = std::collections::BTreeSet::new();
+    for t in tokens {
+        let mut inside = t[..rest.min(t.len())].to_vec();
+        inside.resize(rest, 0x80);
+        if std::str::from_utf8(&[partial, &inside].concat()).is_err() {
+            continue;
+        }
+        if t.len() > rest && std::str::from_utf8(&[partial, t].concat()).is_ok() {
+            out.insert(t.to_vec());
+        }
+        out.insert(inside);
+    }
+    out.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -141,5 +191,19 @@ mod tests {
         assert!(class_completions(b"\xff").is_empty());
         assert!(class_completions(b"\xc3\xa9").is_empty(), "a whole char");
         assert_eq!(code_point_range(b"\xf0\x9f"), Some((0x1F000, 0x1FFFF)));
+    }
+
+    #[test]
+    fn token_completions_keep_the_bytes_inside_the_char_and_whole_spellings_past_it() {
+        let tokens: [&[u8]; 5] = [b"\x82\xad", b"\x82", b"\xa0\x80", b"\x82\xad ", b"\xbf"];
+        let got = token_completions(b"\xed", tokens.into_iter());
+        // ED A0 80 would be a surrogate; ED BF 80 too.
+        let want: Vec<Vec<u8>> = vec![
+            b"\x82\x80".to_vec(),
+            b"\x82\xad".to_vec(),
+            b"\x82\xad ".to_vec(),
+        ];
+        assert_eq!(got, want);
+        assert!(token_completions(b"a", tokens.into_iter()).is_empty());
     }
 }

@@ -16,10 +16,18 @@
 //!   (`0x80` continuation bytes) and followed by one of [`SHORT_PROBES`], and one char of each
 //!   class the bytes can still become ([`super::partial`]) followed by one of [`PROBES`];
 //! - when it is not a prefix of any UTF-8 text: none, so `t` is invalid.
+//!
+//! When no probe passes for a text that ends inside a char, the oracle tries the char's
+//! completions read off the vocabulary ([`ByteVocab::merge_probes`]), each followed by one of
+//! [`SHORT_PROBES`]: whether the char's first bytes stay apart can depend on its later bytes
+//! (Qwen2.5 `[ED, 82 AD]` for `킭`). Still approximate: a cut char whose next *two* tokens must
+//! both start inside it, and what a token past the char needs after itself.
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::partial::class_completions;
+use super::partial::{class_completions, token_completions};
 use super::{Boundaries, ByteVocab, INVALID, LetterRuns, VALID, decided};
 use crate::train::TokenId;
 
@@ -302,11 +310,47 @@ impl ByteVocab {
                         .iter()
                         .any(|c| self.check_in(ids, text, c, s))
             }
-            Err(e) if e.error_len().is_none() => partial_continuations(&text[e.valid_up_to()..])
-                .iter()
-                .any(|c| self.check_in(ids, text, c, s)),
+            Err(e) if e.error_len().is_none() => {
+                let partial = &text[e.valid_up_to()..];
+                partial_continuations(partial)
+                    .iter()
+                    .chain(self.merge_probes(partial).iter())
+                    .any(|c| self.check_in(ids, text, c, s))
+            }
             Err(_) => false,
         }
+    }
+
+    /// The probes of a text that ends inside a char (`partial`) beyond those of
+    /// `partial_continuations`: every completion of [`token_completions`] followed by one of
+    /// [`SHORT_PROBES`] (remembered per `partial`). Tried last: they are many (a few thousand
+    /// after a CJK lead byte in Qwen2.5) and rarely needed.
+    pub(super) fn merge_probes(&self, partial: &[u8]) -> Arc<Vec<Vec<u8>>> {
+        let lock = || {
+            self.tails
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(found) = lock().get(partial) {
+            return Arc::clone(found);
+        }
+        let tokens = (0..self.encoder.vocab_size() as TokenId)
+            .filter(|&id| !self.special[id as usize])
+            .filter_map(|id| self.encoder.token_bytes(id))
+            .filter(|b| b.first().is_some_and(|&x| x & 0xC0 == 0x80));
+        let known: HashSet<Vec<u8>> = partial_continuations(partial).into_iter().collect();
+        let mut out = Vec::new();
+        for comp in token_completions(partial, tokens) {
+            for p in SHORT_PROBES {
+                let c = [&comp[..], p.as_bytes()].concat();
+                if !known.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        let out = Arc::new(out);
+        lock().insert(partial.to_vec(), Arc::clone(&out));
+        out
     }
 
     /// A sufficient condition for "no probe passes" (so `ids` is invalid), for `ids = t ⊕ [l, v]`
@@ -545,7 +589,18 @@ impl ByteVocab {
         if ids.is_empty() {
             return true;
         }
-        self.continuations(text)
-            .is_some_and(|conts| conts.iter().any(|c| self.check(ids, text, c)))
+        let Some(conts) = self.continuations(text) else {
+            return false;
+        };
+        if conts.iter().any(|c| self.check(ids, text, c)) {
+            return true;
+        }
+        match std::str::from_utf8(text) {
+            Err(e) if e.error_len().is_none() => self
+                .merge_probes(&text[e.valid_up_to()..])
+                .iter()
+                .any(|c| self.check(ids, text, c)),
+            _ => false,
+        }
     }
 }
