@@ -262,7 +262,16 @@ def test_token_flag_wins_over_hf_token(
 
 def test_the_card_describes_the_transplant(model_dir: Path) -> None:
     card = tokkit_hub.model_card(model_dir, repo_id=REPO)
-    assert card.startswith("---\nlicense: apache-2.0\nbase_model: HuggingFaceTB/SmolLM2")
+    meta = front_matter(card)
+    assert meta["license"] == "apache-2.0"
+    assert meta["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    # The recorded bits per byte, as the model-index the Hub shows as evaluation results.
+    [entry] = meta["model-index"]
+    assert entry["name"] == "tiny-transplant"
+    [result] = entry["results"]
+    assert result["task"] == {"type": "text-generation"}
+    assert result["dataset"] == {"name": "english", "type": "text"}
+    assert result["metrics"] == [{"type": "bits_per_byte", "value": 1.26, "name": "bits per byte"}]
     assert "# tiny-transplant" in card
     assert "tokenizer replaced by a new tokenizer of 300 tokens" in card
     assert "`omp`" in card
@@ -287,7 +296,9 @@ def test_the_license_comes_from_the_base_model_readme(model_dir: Path, tmp_path:
     meta = transplant_meta(base_model={"path": str(base), "name": None, "license": None})
     (model_dir / "tokkit.json").write_text(json.dumps(meta))
     card = tokkit_hub.model_card(model_dir)
-    assert front_matter(card) == {
+    front = front_matter(card)
+    assert front.pop("model-index")[0]["name"] == "tiny-transplant"
+    assert front == {
         "license": "mit",
         "library_name": "transformers",
         "pipeline_tag": "text-generation",

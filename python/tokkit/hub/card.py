@@ -15,6 +15,7 @@ from tokkit.hub.sections import (
     format_value,
     load_snippet,
     masked_section,
+    metric_scores,
     metrics_table,
     name_of,
     provenance_section,
@@ -68,7 +69,9 @@ def _transplant_card(d: UploadDir, ref: str, title: str, license_: str | None) -
             "library_name": "transformers",
             "pipeline_tag": "text-generation",
             "tags": ["tokkit", "tokenizer-transplant", method],
-        }
+        },
+        model_name=title,
+        scores=metric_scores(meta),
     )
     base_text = f"[{base}](https://huggingface.co/{base})" if base else "a local base model"
     vocab = tok.get("vocab_size")

@@ -1,54 +1,67 @@
-"""The YAML front matter of a model card: writing it, and reading an existing README's."""
+"""The metadata of a model card, through huggingface_hub's own ``ModelCardData`` and
+``ModelCard``: writing the YAML front matter (with a ``model-index`` for recorded metrics, which
+the Hub shows as evaluation results) and reading an existing README's."""
 
 from __future__ import annotations
 
-import importlib
-import json
 import re
 from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
-#: A YAML scalar that needs no quotes (and cannot be mistaken for a bool, number or null).
-_PLAIN_YAML = re.compile(r"^[A-Za-z][A-Za-z0-9._/+-]*$")
-_YAML_RESERVED = {"yes", "no", "true", "false", "on", "off", "null", "y", "n"}
+from tokkit.exceptions import HubError
+
+#: One recorded score for the card's ``model-index``: (text name, metric id, metric name, value).
+Score = tuple[str, str, str, float]
 
 
-def _yaml_scalar(value: str) -> str:
-    # JSON strings are valid YAML double-quoted scalars, so anything unusual is quoted that way.
-    if _PLAIN_YAML.match(value) and value.lower() not in _YAML_RESERVED:
-        return value
-    return json.dumps(value, ensure_ascii=False)
+def _hub() -> ModuleType:
+    try:
+        import huggingface_hub
+    except ImportError:
+        raise HubError(
+            "model cards need huggingface_hub; pip install 'tokkit[transplant]' "
+            "(or pip install huggingface_hub)"
+        ) from None
+    return huggingface_hub
 
 
-def render_front_matter(fields: Mapping[str, str | Sequence[str] | None]) -> str:
-    """YAML front matter from ``fields`` in their order; None values are left out."""
-    lines = ["---"]
-    for key, value in fields.items():
-        if value is None:
-            continue
-        if isinstance(value, str):
-            lines.append(f"{key}: {_yaml_scalar(value)}")
-        else:
-            lines.append(f"{key}:")
-            lines.extend(f"- {_yaml_scalar(v)}" for v in value)
-    lines.append("---")
-    return "\n".join(lines) + "\n"
+def render_front_matter(
+    fields: Mapping[str, str | Sequence[str] | None],
+    *,
+    model_name: str | None = None,
+    scores: Sequence[Score] = (),
+) -> str:
+    """YAML front matter (``---`` lines included) for ``fields``, the ``ModelCardData``
+    arguments (None values are left out), and ``scores`` as ``model-index`` entries of the
+    text-generation task named ``model_name``."""
+    hub = _hub()
+    kwargs = {k: v for k, v in fields.items() if v is not None}
+    if scores:
+        kwargs["model_name"] = model_name or "model"
+        kwargs["eval_results"] = [
+            hub.EvalResult(
+                task_type="text-generation",
+                dataset_type="text",
+                dataset_name=text,
+                metric_type=metric,
+                metric_name=metric_name,
+                metric_value=value,
+            )
+            for text, metric, metric_name, value in scores
+        ]
+    return f"---\n{hub.ModelCardData(**kwargs).to_yaml()}\n---\n"
 
 
 def read_front_matter(text: str) -> dict[str, Any]:
-    """The YAML front matter of a README (``{}`` when it has none or it is not a mapping)."""
-    m = re.match(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*$", text, flags=re.DOTALL | re.MULTILINE)
-    if not m:
-        return {}
-    block = m.group(1)
+    """The metadata of a README (``{}`` when it has none, or it is not valid card metadata)."""
+    if not re.match(r"\A---[ \t]*\r?\n", text):
+        return {}  # huggingface_hub would log that the block is missing
+    hub = _hub()
+    import yaml  # type: ignore[import-untyped]  # a dependency of huggingface_hub
+
     try:
-        # PyYAML comes with huggingface_hub and transformers; it is not a tokkit dependency.
-        data = importlib.import_module("yaml").safe_load(block)
-    except ImportError:
-        data = {
-            k: v.strip().strip("'\"")
-            for k, v in re.findall(r"^(\w+):[ \t]*(\S.*)$", block, flags=re.MULTILINE)
-        }
-    except Exception:  # a malformed card: treat it as one without metadata
+        data = hub.ModelCard(text, ignore_metadata_errors=True).data.to_dict()
+    except (ValueError, yaml.YAMLError):  # a malformed card: treat it as one without metadata
         return {}
     return data if isinstance(data, dict) else {}

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tokkit.hub.directory import UploadDir
+from tokkit.hub.front_matter import Score
 
 #: How many masked ids the card lists inline before pointing at tokkit.json.
 _MAX_INLINE_IDS = 20
@@ -33,8 +34,15 @@ def format_number(n: Any) -> str:
     return f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else str(n)
 
 
-def metrics_table(meta: Mapping[str, Any]) -> list[str]:
-    """The bits-per-byte table, or [] when tokkit.json has no usable metrics."""
+def _number(value: Any) -> float | None:
+    """``value`` as a float if it is a JSON number (not a bool), else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _bits_per_byte(meta: Mapping[str, Any]) -> list[tuple[str, float, float]]:
+    """(text, base, transplanted) for each usable bits-per-byte record of tokkit.json."""
     metrics = meta.get("metrics")
     bpb = metrics.get("bits_per_byte") if isinstance(metrics, dict) else None
     if not isinstance(bpb, dict):
@@ -43,9 +51,21 @@ def metrics_table(meta: Mapping[str, Any]) -> list[str]:
     for text, scores in bpb.items():
         if not isinstance(scores, dict):
             continue
-        base, new = scores.get("base"), scores.get("transplanted")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (base, new)):
-            continue
+        base, new = _number(scores.get("base")), _number(scores.get("transplanted"))
+        if base is not None and new is not None:
+            rows.append((str(text), base, new))
+    return rows
+
+
+def metric_scores(meta: Mapping[str, Any]) -> list[Score]:
+    """The recorded bits per byte of the transplanted model, as ``model-index`` scores."""
+    return [(text, "bits_per_byte", "bits per byte", new) for text, _, new in _bits_per_byte(meta)]
+
+
+def metrics_table(meta: Mapping[str, Any]) -> list[str]:
+    """The bits-per-byte table, or [] when tokkit.json has no usable metrics."""
+    rows = []
+    for text, base, new in _bits_per_byte(meta):
         change = f"{100 * (new / base - 1):+.1f}%" if base else "n/a"
         rows.append(f"| {text} | {base:.4f} | {new:.4f} | {change} |")
     if not rows:
