@@ -19,7 +19,13 @@ instead (``endpoint=`` or ``HF_ENDPOINT``). It implements exactly the HTTP endpo
 ``PUT  /lfs-upload/{oid}?sig=...``                        the pre-signed upload URL (no auth, as S3)
 ``POST /{repo}.git/info/lfs/objects/verify``              LFS verify
 ``POST /api/models/{repo}/commit/{rev}``                  the NDJSON commit
+``GET  /api/models/{repo}/tree/{rev}``                    list_repo_tree (snapshot_download)
+``HEAD|GET /{repo}/resolve/{rev}/{file}``                 hf_hub_download: metadata, then the bytes
 =======================================================  ===========================================
+
+The last two serve downloads, for the tests of Hub ids given as models or tokenizers
+(``snapshot_download``, ``HF_ENDPOINT`` pointed here); :meth:`HubServer.add_repo` puts files in
+a repo. A revision is a branch or a commit id. Public repos are read without a token.
 
 With ``hf_xet`` installed, huggingface_hub 2.4 sends every file the preupload call puts in LFS
 mode through xet instead; that protocol (a CAS server fed by the Rust ``hf_xet`` client) is not
@@ -27,12 +33,12 @@ reimplemented here. The tests set ``HF_HUB_DISABLE_XET=1``,
 which makes ``huggingface_hub`` use the LFS batch API above; the xet token endpoint answers 501
 with that hint, so a test that forgets it fails loudly instead of hanging.
 
-Every API call must carry ``Authorization: Bearer <token>``; anything else gets a 401, as on the
-Hub. ``fail`` injects an HTTP status per endpoint name. Requests are recorded (method, path,
-headers, body size) and unknown routes are listed in ``unexpected``. The server binds
-127.0.0.1 on a random port, caps request bodies, times out idle connections and stops with
-:meth:`HubServer.stop` (or on leaving the ``with`` block); ``lifetime_s`` is a backstop that
-stops it even if a test never does.
+Every other API call, and a read of a private repo, must carry ``Authorization: Bearer
+<token>``; anything else gets a 401, as on the Hub. ``fail`` injects an HTTP status per
+endpoint name. Requests are recorded (method, path, headers, body size) and unknown routes are
+listed in ``unexpected``. The server binds 127.0.0.1 on a random port, caps request bodies,
+times out idle connections and stops with :meth:`HubServer.stop` (or on leaving the ``with``
+block); ``lifetime_s`` is a backstop that stops it even if a test never does.
 """
 
 from __future__ import annotations
@@ -67,6 +73,9 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(rf"^/api/models/{_REPO}/xet-write-token/(?P<rev>[^/]+)$"), "xet"),
     ("GET", re.compile(rf"^/api/models/{_REPO}/revision/(?P<rev>[^/]+)$"), "repo_info"),
     ("GET", re.compile(rf"^/api/models/{_REPO}$"), "repo_info"),
+    ("GET", re.compile(rf"^/api/models/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<sub>.*))?$"), "tree"),
+    ("GET", re.compile(rf"^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$"), "resolve"),
+    ("HEAD", re.compile(rf"^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$"), "resolve"),
     ("POST", re.compile(rf"^/{_REPO}\.git/info/lfs/objects/batch$"), "lfs_batch"),
     ("POST", re.compile(rf"^/{_REPO}\.git/info/lfs/objects/verify$"), "lfs_verify"),
     ("PUT", re.compile(r"^/lfs-upload/(?P<oid>[0-9a-f]{64})$"), "lfs_upload"),
@@ -97,6 +106,14 @@ class Repo:
 
     def head(self, branch: str) -> tuple[str, dict[str, bytes]]:
         return self.branches[branch][-1]
+
+
+@dataclass
+class RawAnswer:
+    """A file's bytes rather than JSON, with the headers that describe it."""
+
+    data: bytes
+    headers: dict[str, str]
 
 
 class HttpError(Exception):
@@ -211,6 +228,17 @@ class HubServer:
 
     # -- what the tests look at ------------------------------------------------------------------
 
+    def add_repo(
+        self, repo_id: str, files: dict[str, bytes], *, private: bool = False, branch: str = "main"
+    ) -> str:
+        """Put ``files`` at the head of ``branch`` of ``repo_id`` (created if needed), as one
+        commit; returns the commit id."""
+        oid = secrets.token_hex(20)
+        with self._lock:
+            repo = self.repos.setdefault(repo_id, Repo(repo_id, private=private))
+            repo.branches.setdefault(branch, []).append((oid, dict(files)))
+        return oid
+
     def files(self, repo_id: str, revision: str = "main") -> dict[str, bytes]:
         """The files at the head of ``revision``."""
         return dict(self.repos[repo_id].head(revision)[1])
@@ -244,7 +272,13 @@ class HubServer:
         except HttpError as e:
             record.status = e.status
             return _error(e)
+        except Exception as e:  # a bug here: answer 500 at once rather than drop the connection
+            self.unexpected.append(f"{method} {path}: {type(e).__name__}: {e}")
+            record.status = 500
+            return _error(HttpError(500, f"loopback Hub bug: {type(e).__name__}: {e}"))
         record.status = status
+        if isinstance(answer, RawAnswer):
+            return status, answer, answer.headers
         return status, answer, {}
 
     def _dispatch(
@@ -258,7 +292,12 @@ class HubServer:
     ) -> tuple[int, Any]:
         # The pre-signed upload URL is authorised by its signature, as on S3; the agent registry
         # is public (huggingface_hub fetches it without a token).
-        if name not in ("lfs_upload", "agent_harnesses"):
+        if name in ("repo_info", "tree", "resolve") and "authorization" not in headers:
+            repo = self.repos.get(unquote(groups["repo"]))
+            if repo is None or repo.private:
+                # As the Hub: a private repo is indistinguishable from a missing one.
+                raise HttpError(401, "Repository not found", "RepoNotFound")
+        elif name not in ("lfs_upload", "agent_harnesses"):
             self._check_auth(headers)
         if name in self.fail:
             status = self.fail[name]
@@ -267,7 +306,7 @@ class HubServer:
         if body and name not in ("lfs_upload", "commit"):
             payload = json.loads(body)
             record.json = payload
-        params = {k: unquote(v) for k, v in groups.items()}
+        params = {k: unquote(v) for k, v in groups.items() if v is not None}
         handler = getattr(self, f"_{name}")
         result: tuple[int, Any] = handler(params=params, query=query, payload=payload, body=body)
         return result
@@ -284,6 +323,46 @@ class HubServer:
             raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
         return repo
 
+    def _at(self, repo_id: str, rev: str) -> tuple[str, dict[str, bytes]]:
+        """(commit id, files) at ``rev``: the head of a branch, or a commit of any branch."""
+        repo = self._repo(repo_id)
+        if rev in repo.branches:
+            return repo.head(rev)
+        for commits in repo.branches.values():
+            for oid, files in commits:
+                if oid == rev:
+                    return oid, files
+        raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+
+    def _tree(self, params: dict[str, str], **_: Any) -> tuple[int, Any]:
+        _, files = self._at(params["repo"], params["rev"])
+        sub = (params.get("sub") or "").strip("/")
+        entries: list[dict[str, Any]] = []
+        for path, data in sorted(files.items()):
+            if sub and not path.startswith(sub + "/"):
+                continue
+            entry: dict[str, Any] = {
+                "type": "file",
+                "path": path,
+                "size": len(data),
+                "oid": git_blob_sha1(data),
+            }
+            if path.endswith(LFS_SUFFIXES) or len(data) >= LFS_THRESHOLD:
+                sha = hashlib.sha256(data).hexdigest()
+                entry["lfs"] = {"oid": sha, "size": len(data), "pointerSize": 134}
+            entries.append(entry)
+        return 200, entries
+
+    def _resolve(self, params: dict[str, str], **_: Any) -> tuple[int, Any]:
+        oid, files = self._at(params["repo"], params["rev"])
+        data = files.get(params["file"])
+        if data is None:
+            raise HttpError(404, f"{params['file']} is not in {params['repo']}", "EntryNotFound")
+        lfs = params["file"].endswith(LFS_SUFFIXES) or len(data) >= LFS_THRESHOLD
+        etag = hashlib.sha256(data).hexdigest() if lfs else git_blob_sha1(data)
+        headers = {"X-Repo-Commit": oid, "ETag": f'"{etag}"'}
+        return 200, RawAnswer(data, headers)
+
     def _create(self, payload: dict[str, Any], **_: Any) -> tuple[int, Any]:
         if payload.get("type", "model") != "model":
             raise HttpError(400, "the loopback Hub only hosts model repos")
@@ -299,8 +378,8 @@ class HubServer:
         return 200, {"url": url, "name": repo_id, "id": secrets.token_hex(12)}
 
     def _repo_info(self, params: dict[str, str], **_: Any) -> tuple[int, Any]:
-        repo = self._repo(params["repo"], params.get("rev") or "main")
-        oid, files = repo.head(params.get("rev") or "main")
+        repo = self._repo(params["repo"])
+        oid, files = self._at(params["repo"], params.get("rev") or "main")
         siblings = [{"rfilename": name} for name in sorted(files)]
         return 200, {"id": repo.repo_id, "sha": oid, "private": repo.private, "siblings": siblings}
 
@@ -469,13 +548,18 @@ class _Handler(BaseHTTPRequestHandler):
         except HttpError as e:  # only from reading the body: too large
             status, answer, extra = _error(e)
             self.close_connection = True
-        data = b"" if answer is None else json.dumps(answer).encode()
+        if isinstance(answer, RawAnswer):
+            data, kind = answer.data, "application/octet-stream"
+        else:
+            data = b"" if answer is None else json.dumps(answer).encode()
+            kind = "application/json"
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         for k, v in extra.items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = _serve
+    do_GET = do_POST = do_PUT = do_HEAD = _serve

@@ -411,6 +411,12 @@ def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> Loaded:
     if not p.exists() and str(path) in PRETRAINED:
         loaded = read(resolve_pretrained(str(path)), pattern=pattern)
         return Loaded(loaded.backend, loaded.format, loaded.files, str(path), loaded.source)
+    if not p.exists():
+        from tokkit.hub import snapshot
+
+        if snapshot.is_hub_id(str(path)):
+            loaded = read(snapshot.download(str(path), tokenizer_only=True), pattern=pattern)
+            return Loaded(loaded.backend, loaded.format, loaded.files, str(path), loaded.source)
     try:
         if p.is_dir():
             return _read_dir(p, pattern)

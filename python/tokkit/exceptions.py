@@ -141,7 +141,8 @@ class TransplantError(TokkitError):
 
 
 class HubError(TokkitError):
-    """An upload to the Hugging Face Hub (or a compatible server) failed."""
+    """A request to the Hugging Face Hub (or a compatible server) failed: an upload, or fetching
+    a Hub id (``org/name``) that is not in the HF cache."""
 
 
 class TokkitWarning(UserWarning):

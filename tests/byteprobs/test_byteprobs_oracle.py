@@ -20,6 +20,7 @@ longer texts.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import random
@@ -143,9 +144,13 @@ _UNITS = sorted({u for units in UNITS.values() for u in units})
 _CONTINUATIONS = ["", *_UNITS, *(a + b for a in _UNITS for b in _UNITS)]
 
 
-def brute_force_valid(hf: object, seq: tuple[int, ...], data: bytes) -> bool:
+def brute_force_valid(
+    hf: object, seq: tuple[int, ...], data: bytes, token_bytes: TokenBytes
+) -> bool:
     """Whether ``seq`` (decoding to ``data``) starts the HF encoding of ``data`` continued by a
-    unit pair; a text cut inside a char is first completed by every char that completes it."""
+    unit pair; a text cut inside a char is first completed by every char that completes it, and
+    by the spelling of every token that starts inside the char and runs on past it (Qwen2.5
+    encodes `'MĈ다` as `['M, C4, 88 EB 8B A4]`: the lone C4 needs the token after it)."""
     try:
         starts = [data.decode()]
         conts = _CONTINUATIONS
@@ -155,6 +160,10 @@ def brute_force_valid(hf: object, seq: tuple[int, ...], data: bytes) -> bool:
         head, part = data[: e.start].decode(), data[e.start :]
         chars = (chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000)
         starts = [head + c for c in chars if c.encode().startswith(part)]
+        for spelling in token_bytes.of:
+            if spelling[:1] and spelling[0] & 0xC0 == 0x80:
+                with contextlib.suppress(UnicodeDecodeError):
+                    starts.append(head + (part + spelling).decode())
         conts = ["", " ", "a", "'", "\n"]
     batch = [s + c for s in starts for c in conts]
     for k in range(0, len(batch), 8192):
@@ -174,7 +183,7 @@ def check_validity(name: str, text: str, limit: int | None = None) -> int:
         seqs = random.Random(0).sample(seqs, limit)
     for seq in seqs:
         data = b"".join(token_bytes.of[i] for i in seq)
-        assert vocab.is_valid(list(seq)) == brute_force_valid(hf, seq, data), (
+        assert vocab.is_valid(list(seq)) == brute_force_valid(hf, seq, data, token_bytes), (
             name,
             text,
             [token_bytes.of[i] for i in seq],

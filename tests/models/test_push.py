@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import tokkit
 from tokkit import hub as tokkit_hub
 from tokkit.exceptions import ConfigError, HubError, ModelError, ModelNotFoundError
 
+from .._hub_fixtures import no_hub_credentials, online
 from .._hub_server import HubServer
 from ..cli_snapshots import cli_process
 from ..conftest import CORPORA, run_cli
@@ -34,6 +34,8 @@ hf_constants = pytest.importorskip("huggingface_hub.constants")
 yaml = pytest.importorskip("yaml")  # PyYAML comes with huggingface_hub
 
 REPO = "tokkit-tests/tiny-transplant"
+
+__all__ = ["no_hub_credentials", "online"]  # fixtures shared with test_hub_ids.py
 
 # huggingface_hub 2.4 streams LFS uploads with httpx2's deprecated `data=<file>`; not ours to fix.
 pytestmark = pytest.mark.filterwarnings(
@@ -100,38 +102,6 @@ def model_dir(tmp_path: Path, trained_tokenizer: Path) -> Path:
     )
     (d / "tokkit.json").write_text(json.dumps(transplant_meta(), indent=2))
     return d
-
-
-@pytest.fixture(autouse=True)
-def no_hub_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No token from the environment or the machine, and an endpoint where nothing listens, so a
-    test that forgets ``online`` or ``endpoint=`` cannot reach a real Hub."""
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the conftest default, for the subprocesses too
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    monkeypatch.setattr(hf_constants, "AGENT_HARNESSES_PATH", str(tmp_path / "harnesses.json"))
-    monkeypatch.setattr(hf_constants, "ENDPOINT", "http://127.0.0.1:9")
-
-
-@pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
-    """The loopback Hub, with huggingface_hub allowed to reach it (in this process and in CLI
-    subprocesses): offline mode off, xet off (the server speaks the LFS batch API)."""
-    with HubServer() as server:
-        monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setattr(hf_constants, "HF_HUB_DISABLE_XET", True)
-        monkeypatch.setattr(hf_constants, "ENDPOINT", server.url)
-        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-        monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        yield server
-        # Drop the pooled keep-alive connections to this server before it goes away.
-        huggingface_hub.close_session()
 
 
 def snapshot(d: Path) -> dict[str, bytes]:

@@ -21,6 +21,7 @@ from tokkit.cli import push as push_cmd
 from tokkit.cli import score as score_cmd
 from tokkit.cli import train as train_cmd
 from tokkit.cli import transplant as transplant_cmd
+from tokkit.cli.common import apply_revision
 from tokkit.exceptions import TokkitError, TokkitWarning
 
 #: How the CLI spells the API parameters that error hints name (``{force=True}`` → ``--force``).
@@ -109,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        apply_revision(args)
         with warnings.catch_warnings():
             warnings.simplefilter("default", TokkitWarning)  # shown, never raised
             warnings.showwarning = _show_warning

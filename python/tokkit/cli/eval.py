@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tokkit.cli.argtypes import non_negative_float
+from tokkit.cli.common import add_revision
 from tokkit.exceptions import ConfigError, OutputError
 
 EPILOG = """\
@@ -87,6 +88,7 @@ def add_parser(sub: Any) -> None:
         metavar="A",
         help="order of the Rényi entropy (default: 2.5)",
     )
+    add_revision(p)
     p.set_defaults(run=run)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from tokkit._progress import Progress, default_mode
 from tokkit.cli.argtypes import float_between, non_negative_float, non_negative_int, positive_int
-from tokkit.cli.common import add_progress
+from tokkit.cli.common import add_progress, add_revision
 from tokkit.cli.score import add_byte_options, load_byte_models
 from tokkit.exceptions import ConfigError
 
@@ -45,7 +45,7 @@ def add_parser(sub: Any) -> None:
         action="append",
         required=True,
         metavar="DIR",
-        help="model directory or prepared name; repeat for an ensemble",
+        help="model directory, prepared name or Hub id (org/name); repeat for an ensemble",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompt", metavar="TEXT", help="the text to continue")
@@ -84,6 +84,7 @@ def add_parser(sub: Any) -> None:
         help="the token a document starts after (default: the BOS the tokenizer adds, else EOS)",
     )
     add_progress(p)
+    add_revision(p)
     p.set_defaults(run=run)
 
 

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from tokkit.cli.argtypes import non_negative_int
+from tokkit.cli.common import add_revision
 from tokkit.cli.eval import split_label
 
 EPILOG = """\
@@ -46,6 +47,7 @@ def add_parser(sub: Any) -> None:
         help="how many of the longest tokens to list (default: 10)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_revision(p)
     p.set_defaults(run=run)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from tokkit._progress import default_mode
 from tokkit.cli.argtypes import non_negative_int, positive_int
-from tokkit.cli.common import add_progress
+from tokkit.cli.common import add_progress, add_revision
 from tokkit.cli.eval import check_plot_path, split_label
 from tokkit.exceptions import ConfigError, CorpusNotFoundError, TokkitError
 
@@ -88,7 +88,8 @@ def add_parser(sub: Any) -> None:
         action="append",
         required=True,
         metavar="DIR",
-        help="model directory or prepared name; repeat for a byte-level ensemble",
+        help="model directory, prepared name or Hub id (org/name); repeat for a byte-level "
+        "ensemble",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text files (- reads stdin)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a line of text")
@@ -99,6 +100,7 @@ def add_parser(sub: Any) -> None:
     )
     add_byte_options(p)
     _common(p)
+    add_revision(p)
     p.set_defaults(run=run_score)
 
     q = sub.add_parser(
@@ -124,6 +126,7 @@ def add_parser(sub: Any) -> None:
         "(metrics), where `tokkit push` puts them in the model card",
     )
     _common(q)
+    add_revision(q)
     q.set_defaults(run=run_eval_lm)
 
 

@@ -16,7 +16,7 @@ from tokkit.cli.argtypes import (
     positive_float,
     positive_int,
 )
-from tokkit.cli.common import add_progress
+from tokkit.cli.common import add_progress, add_revision
 
 EPILOG = """\
 methods:
@@ -62,13 +62,16 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--model", required=True, metavar="DIR", help="base model directory or prepared name"
+        "--model",
+        required=True,
+        metavar="DIR",
+        help="base model: a directory, a prepared name or a Hub id (org/name)",
     )
     p.add_argument(
         "--tokenizer",
         required=True,
         metavar="PATH",
-        help="new tokenizer: a directory, a tokenizer.json, or a model directory",
+        help="new tokenizer: a directory, a tokenizer.json, a model directory or a Hub id",
     )
     p.add_argument(
         "--method",
@@ -78,7 +81,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output model directory")
     p.add_argument("--force", action="store_true", help="replace an existing --out")
-    p.add_argument("--donor", metavar="DIR", help="OMP donor model speaking the new tokenizer")
+    p.add_argument(
+        "--donor",
+        metavar="DIR",
+        help="OMP donor model speaking the new tokenizer (a directory, prepared name or Hub id)",
+    )
     p.add_argument("--k", type=positive_int, default=64, help="OMP sparsity (default: 64)")
     p.add_argument(
         "--omp-select",
@@ -170,6 +177,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1... (default: cpu)")
     add_progress(p)
+    add_revision(p)
     p.set_defaults(run=run)
 
 

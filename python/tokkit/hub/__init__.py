@@ -10,8 +10,11 @@ Everything that can be checked locally is checked before the first request: the 
 no pickled file would be uploaded (tokkit ships safetensors only), the repo id and the token.
 The directory itself is never modified; the card is added to the upload, not written into it.
 
-``huggingface_hub`` is imported only when a push really talks to the Hub, so ``dry_run=True``
-and :func:`model_card` work without it.
+The card's metadata is written with huggingface_hub's ``ModelCardData``, so
+:func:`model_card` and dry runs need huggingface_hub too, but only a real push talks to the Hub.
+
+:mod:`tokkit.hub.snapshot` goes the other way: it resolves Hub ids (``org/name``) given where
+tokkit takes a model or tokenizer.
 """
 
 from __future__ import annotations

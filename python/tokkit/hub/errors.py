@@ -59,15 +59,15 @@ def as_hub_error(exc: Exception, step: str, repo_id: str, endpoint: str) -> HubE
         word in kind for word in ("Connect", "Timeout", "Network")
     ):
         return HubError(f"{step} failed: cannot reach {endpoint} ({exc}); check the network")
-    message = _first_line(exc)
+    message = first_line(exc)
     root: BaseException = exc
     while root.__cause__ is not None:  # the LFS upload wraps the real error in a RuntimeError
         root = root.__cause__
     if root is not exc:
-        message += f" ({_first_line(root)})"
+        message += f" ({first_line(root)})"
     return HubError(f"{step} failed: {message}")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__

@@ -130,18 +130,27 @@ def prepare(
 def path(
     name_or_dir: str | os.PathLike[str],
     *,
+    revision: str | None = None,
     progress: ProgressMode = "none",
     cache: str | os.PathLike[str] | None = None,
 ) -> Path:
     """The model directory for ``name_or_dir``.
 
     An existing directory is returned as is (your own Hugging Face directory works everywhere a
-    prepared model does); a registry name is prepared first if needed (see :func:`prepare`).
+    prepared model does); a registry name is prepared first if needed (see :func:`prepare`); a
+    Hugging Face Hub id (``org/name``, or ``org/name@revision``) is fetched into the HF cache
+    by ``huggingface_hub.snapshot_download``, safetensors and JSON files only
+    (:mod:`tokkit.hub.snapshot`).
+
+    Args:
+        revision: Branch, tag or commit of a Hub id (default: main).
 
     Raises:
-        ModelNotFoundError: Neither an existing directory nor a registry name.
-        ModelError: ``name_or_dir`` is a file.
+        ModelNotFoundError: Neither an existing directory, a registry name nor a Hub repo.
+        ModelError: ``name_or_dir`` is a file; a Hub id that cannot be fetched.
     """
+    from tokkit.hub import snapshot
+
     p = Path(name_or_dir).expanduser()
     if p.is_dir():
         return p
@@ -150,8 +159,11 @@ def path(
         return prepare(key, progress=progress, cache=cache)
     if p.exists():
         raise ModelError(f"{p} is a file; give the model directory (config.json, *.safetensors)")
+    if snapshot.is_hub_id(key):
+        return snapshot.download(key, revision=revision)
     raise ModelNotFoundError(
-        f"no model directory {p} and no prepared model of that name; {names_hint()}"
+        f"no model directory {p}, no prepared model of that name and not a Hub id (org/name); "
+        f"{names_hint()}"
     )
 
 

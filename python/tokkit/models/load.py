@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokkit.exceptions import ConfigError, ModelError, ModelNotFoundError
 from tokkit.models.quiet import quiet_transformers
-from tokkit.models.registry import REGISTRY, names_hint
+from tokkit.models.registry import names_hint
 
 if TYPE_CHECKING:
     import torch
@@ -37,8 +37,8 @@ def _check_model_dir(d: Path) -> dict[str, Any]:
     """
     if not d.exists():
         raise ModelNotFoundError(
-            f"no model directory {d}; give a Hugging Face model directory or a prepared model "
-            f"name ({names_hint()})"
+            f"no model directory {d}; give a Hugging Face model directory, a Hub id (org/name) "
+            f"or a prepared model name ({names_hint()})"
         )
     if not d.is_dir():
         raise ModelError(f"{d} is a file; give the model directory (config.json, *.safetensors)")
@@ -110,13 +110,16 @@ def load_causal_lm(
     *,
     dtype: torch.dtype | str = "float32",
     device: torch.device | str = "cpu",
+    revision: str | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a causal language model and its tokenizer, after checking that tokkit can use it.
 
-    ``model_dir`` is a Hugging Face directory, or a registry name (prepared first if needed).
-    Only safetensors weights are read and custom code (``trust_remote_code``) never runs.
+    ``model_dir`` is a Hugging Face directory, a registry name (prepared first if needed) or a
+    Hub id (``org/name``, fetched into the HF cache: see :func:`tokkit.models.path`). Only
+    safetensors weights are read and custom code (``trust_remote_code``) never runs.
 
     Args:
+        revision: Branch, tag or commit of a Hub id.
         dtype: torch dtype of the weights (``torch.float32`` by default; a name such as
             ``"bfloat16"`` also works, and ``"auto"`` keeps the dtype they are stored in).
         device: Where to put the model (``"cpu"``, ``"cuda"``, ``"cuda:1"``...).
@@ -130,13 +133,13 @@ def load_causal_lm(
             such as BERT); custom code needed; weights missing; an unusable tokenizer.
     """
     device = checked_device(device)
-    key = os.fspath(model_dir)
-    d = Path(key).expanduser()
-    if not d.exists() and key in REGISTRY:
-        # Imported here: the package imports this module to re-export load_causal_lm.
-        from tokkit.models import prepare
+    d = Path(model_dir).expanduser()
+    if not d.exists():
+        # A registry name or a Hub id. Imported here: the package imports this module to
+        # re-export load_causal_lm.
+        from tokkit.models import path
 
-        d = prepare(key)
+        d = path(model_dir, revision=revision)
     raw_config = _check_model_dir(d)
 
     import torch

@@ -72,17 +72,21 @@ def _load_fast_tokenizer(p: Path) -> Any:
 
 
 def resolve_tokenizer_path(path: str | os.PathLike[str]) -> Path:
-    """An existing path as given; else a ``tokkit models`` name, prepared if needed."""
+    """An existing path as given; else a ``tokkit models`` name, prepared if needed; else a Hub
+    id (``org/name[@revision]``), whose tokenizer files are fetched into the HF cache."""
     p = Path(path)
     if p.exists():
         return p
     from tokkit import models
+    from tokkit.hub import snapshot
 
     if str(path) in models.REGISTRY:
         return models.path(str(path))
+    if snapshot.is_hub_id(str(path)):
+        return snapshot.download(str(path), tokenizer_only=True)
     raise TokenizerNotFoundError(
-        f"{path}: no such tokenizer file or directory, and not a prepared model name "
-        f"({', '.join(models.REGISTRY)})"
+        f"{path}: no such tokenizer file or directory, not a prepared model name "
+        f"({', '.join(models.REGISTRY)}) and not a Hub id (org/name)"
     )
 
 
@@ -544,15 +548,20 @@ def model_info(side: Side) -> dict[str, Any]:
             info["license"] = data.get("license")
         except (OSError, ValueError):
             pass
+    from tokkit.hub import snapshot
+    from tokkit.hub.front_matter import read_front_matter
+
+    hub = snapshot.origin(side.path)
+    if hub is not None and info["name"] is None:
+        info["name"], info["revision"] = hub
     readme = side.path / "README.md"
     if readme.exists() and (info["license"] is None or info["name"] is None):
-        text = readme.read_text(encoding="utf-8", errors="replace")
-        if text.startswith("---"):
-            for line in text.split("---")[1].splitlines():
-                key, _, value = line.partition(":")
-                value = value.strip().strip("'\"")
-                if key.strip() == "license" and info["license"] is None and value:
-                    info["license"] = value
-                if key.strip() == "base_model" and info["name"] is None and value:
-                    info["name"] = value
+        card = read_front_matter(readme.read_text(encoding="utf-8", errors="replace"))
+        license_, base = card.get("license"), card.get("base_model")
+        if isinstance(license_, list) and license_:
+            license_ = license_[0]
+        if info["license"] is None and isinstance(license_, str) and license_:
+            info["license"] = license_
+        if info["name"] is None and isinstance(base, str) and base:
+            info["name"] = base
     return info
