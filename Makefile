@@ -44,6 +44,20 @@ test-rust: ## Rust unit, property and integration tests
 test-py: ## Python tests (needs `make dev`)
 	$(PY) -m pytest -q
 
+VENV_TF4 ?= .venv-tf4
+STAMP_TF4 := $(VENV_TF4)/.installed-$(shell cat requirements-tf4.txt | sha256sum | cut -c1-12)
+
+$(STAMP_TF4): requirements-tf4.txt $(STAMP)
+	test -x $(VENV_TF4)/bin/python || python3 -m venv $(VENV_TF4)
+	$(PY) -c "import site; print(site.getsitepackages()[0])" \
+		> $$($(VENV_TF4)/bin/python -c "import site; print(site.getsitepackages()[0])")/zz-tokkit-venv.pth
+	$(VENV_TF4)/bin/python -m pip install -q --disable-pip-version-check -r requirements-tf4.txt
+	touch $@
+
+.PHONY: test-compat
+test-compat: dev $(STAMP_TF4) ## Written model directories load the same in transformers 4.57 and 5
+	TOKKIT_REQUIRE_TF4=1 TOKKIT_TF4_PYTHON=$(VENV_TF4)/bin/python $(PY) -m pytest -q tests/compat
+
 .PHONY: test-slow
 test-slow: dev ## Rust and Python tests including those marked slow (ignored)
 	cargo test -p tokkit-core --release -- --include-ignored

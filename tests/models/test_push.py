@@ -251,6 +251,7 @@ def test_the_card_describes_the_transplant(model_dir: Path) -> None:
     assert "distillation" in card
     assert f'AutoModelForCausalLM.from_pretrained("{REPO}")' in card
     assert "without `trust_remote_code`" in card
+    assert "It loads the same in transformers 4.57 as in 5.x" in card
     assert "`llama`" in card
     assert "3 ids have no token or no trained row (300, 301, 302)" in card
     assert "suppress_tokens" in card

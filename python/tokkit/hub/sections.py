@@ -9,6 +9,7 @@ from typing import Any
 
 from tokkit.hub.directory import UploadDir
 from tokkit.hub.front_matter import Score
+from tokkit.models.compat import OLDEST_TRANSFORMERS
 
 #: How many masked ids the card lists inline before pointing at tokkit.json.
 _MAX_INLINE_IDS = 20
@@ -125,7 +126,14 @@ def load_snippet(d: UploadDir, ref: str, loader: str) -> list[str]:
         what = f"a standard `{model_type}` checkpoint" if model_type else "a standard checkpoint"
         if any(name.endswith(".safetensors") for name, _ in d.files):
             what += " in safetensors"
-        lines += [f"It is {what}: `transformers` loads it without `trust_remote_code`.", ""]
+        text = f"It is {what}: `transformers` loads it without `trust_remote_code`."
+        if d.kind in ("transplant", "model"):
+            # tokkit writes these with transformers 5 plus the keys 4.x reads (models.compat).
+            text += (
+                f" It loads the same in transformers {OLDEST_TRANSFORMERS} as in 5.x (same "
+                "tokens and logits; tokkit tests both)."
+            )
+        lines += [text, ""]
     return lines
 
 

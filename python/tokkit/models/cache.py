@@ -13,7 +13,7 @@ from tokkit.exceptions import ConfigError
 from tokkit.models.registry import ModelSpec
 
 #: Bumped when the layout of a prepared directory changes: older ones are then rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # Files a prepared causal LM must have; the encoder is a verbatim copy and has its own list.
 _LM_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")

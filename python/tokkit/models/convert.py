@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokkit._progress import Progress, ProgressMode
 from tokkit.exceptions import ModelError
+from tokkit.models.compat import make_loadable_in_4x
 from tokkit.models.quiet import quiet_transformers
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ def convert_gguf(gguf: Path, out: Path, *, mode: ProgressMode) -> dict[str, Any]
         )
         tokenizer.save_pretrained(out)
         _clean_tokenizer_config(out / "tokenizer_config.json")
+        make_loadable_in_4x(out)
         bar.advance()
         params = sum(p.numel() for p in model.parameters())
         architecture = type(model).__name__

@@ -503,6 +503,7 @@ def save(
     without a config gets the files ``transformers`` writes for it.
     """
     from tokkit.models import quiet_transformers
+    from tokkit.models.compat import make_loadable_in_4x
 
     source = None
     if tokenizer_path is not None:
@@ -526,6 +527,9 @@ def save(
                 if config.get("eos_token") != new_tok.eos_token:
                     config["eos_token"] = new_tok.eos_token
                     config_file.write_text(dumps(config), encoding="utf-8")
+        compat = make_loadable_in_4x(tmp)
+        if compat:
+            report["changed_for_transformers_4"] = compat
         (tmp / "tokkit.json").write_text(dumps(report), encoding="utf-8")
         copy_license(base.path, tmp)
     return Path(out)
