@@ -1,40 +1,45 @@
 """When a merge list can become a token ranking without changing any encoding.
 
 Hugging Face BPE (``tokenizer.json``) merges, at each step, the adjacent *pair* of symbols with the
-lowest rank in the merge list. tiktoken and SentencePiece BPE merge the adjacent pair whose
+lowest rank in the merge list. tiktoken and SentencePiece BPE join the adjacent pair whose
 *concatenation* ranks best among the tokens (tiktoken: the lowest rank, which is the token id;
-SentencePiece: the highest piece score). Exporting gives every token the position of its first
-merge as its rank. The two procedures then agree on every word exactly when the conditions
-below hold; :func:`check` tests them all and names the first token that breaks one.
+SentencePiece: the highest piece score), the leftmost on a tie. Exporting gives every token the
+position of its first merge as its rank. :func:`token_order` and :func:`check` test the
+conditions below, per tokenizer, on its whole vocabulary.
 
-1. Every merge makes a token of the vocabulary, and all merges that make the same token are
-   consecutive in the list (a generated list such as Gemma's has one merge per way of splitting a
-   token). Then comparing merges by rank and comparing their results by rank agree, except
-   between two merges that make the same token.
-2. A merge comes after the merges that make its two parts (a token exists before it is used).
-3. *No phantom pair.* A phantom is a split ``A + B`` of a token ``T`` (both parts tokens) that
-   is not a merge: the ranking would join ``A`` and ``B`` into ``T``; the merge list never does.
-   They differ only if ``A`` and ``B`` are ever side by side. Claim: if they are, in any word,
-   then merging ``T``'s own symbols alone stops at ``[A, B]``. Proof: until ``A`` and ``B`` both
-   exist, no merge crossed the span they cover (tokens only grow), so the merges inside the span
-   happened in the order merging the span alone would do them (each was the best pair of the
-   whole word, hence of the span). Merging alone therefore reaches ``[A, B]`` too, and stops
-   there, since ``(A, B)`` is no merge. So checking each token's own symbols, once, proves that
-   no phantom pair ever meets.
-4. *No ambiguous tie.* Two merges that make the same token ``T`` share a rank after export; the
-   engines then take the leftmost, Hugging Face the earlier merge. That changes a result only when
-   they overlap, ``X + Y`` and ``Y + Z`` both making ``T`` with ``(Y, Z)`` the earlier merge, and
-   by the argument of 3 the three tokens ``X, Y, Z`` meet in some word only if merging ``X + Y + Z``
-   alone passes through ``[X, Y, Z]``; that is checked for every such triple.
-5. For tiktoken only: it returns a pre-token found whole in its ranks as that one token, without
+1. Every merge makes a token of the vocabulary, and the merges that make one token are
+   consecutive in the list (a list generated from SentencePiece scores, as Gemma's, has one
+   merge per way of splitting a token). Comparing merges by rank and their results by rank then
+   agree, except between two merges that make the same token. *Refused otherwise.*
+2. *No phantom pair meets.* A phantom is a split ``A + B`` of a token ``T`` (both parts tokens)
+   that is no merge: the engine would join ``A`` and ``B`` into ``T``; the merge list never
+   does. Claim: if ``A`` and ``B`` are ever side by side, in any word, then merging ``T``'s own
+   symbols alone stops at ``[A, B]``. Proof: until ``A`` and ``B`` both exist no merge crossed
+   the span they cover (tokens only grow), so the merges inside the span happened in the order
+   merging the span alone does them (each was the best pair of the whole word, hence of the
+   span); merging alone therefore reaches ``[A, B]`` too, and stops there since ``(A, B)`` is no
+   merge. So merging each token's own symbols once proves that no phantom ever meets.
+   *Refused otherwise*, naming the token: it is itself a text that encodes differently.
+3. *Ties between merges of one token.* They share a rank after export: the engine takes the
+   leftmost, Hugging Face the earlier merge. If every token has one merge, the two are the same
+   pair and both take the leftmost. Otherwise two cases can differ:
+
+   - overlapping splits ``X + Y`` and ``Y + Z`` of one token, ``(Y, Z)`` the earlier merge. By
+     the argument of 2, ``X, Y, Z`` meet in some word only if merging ``X + Y + Z`` alone passes
+     through ``[X, Y, Z]``; for each such triple that does, both procedures run on that text and
+     a difference is *refused* (the text is the witness);
+   - disjoint pairs making the same token, merged in a different order: harmless if a merge
+     always comes after the merges that make its parts (then nothing joins between them), which
+     trained merge lists satisfy. Where it does not hold (Gemma: ``'▁the'`` is made before
+     ``'▁th'``), or a triple above meets without a difference, the proof does not cover the
+     tokenizer: :func:`check` returns why, and exactness rests on comparing encodings.
+4. For tiktoken only: it returns a pre-token found whole in its ranks as that one token, without
    merging (``ignore_merges`` in Hugging Face terms). Unless the ``tokenizer.json`` does the same,
-   every ranked token must come out of merging its own symbols.
+   every ranked token must come out of merging its own symbols. *Refused otherwise.*
 
-Under 1-4, by induction over the steps, both procedures see the same symbols after every step
-(the pairs they may merge differ only by phantoms, which never meet; their orders agree except
-in ties, which do not change the result), so they return the same tokens for every word. This
-is a proof for the merge step alone; pre-tokenization and special tokens are compared on a probe
-text after export (:mod:`tokkit.export`).
+When 1-4 hold without gaps, induction over the steps shows both procedures see the same symbols
+after every step, so they return the same tokens for every word. That covers the merge step
+alone; pre-tokenization and added tokens are compared on a probe text (:mod:`tokkit.export`).
 """
 
 from __future__ import annotations
@@ -56,8 +61,8 @@ class TokenOrder:
         orphans: Tokens of two symbols or more that no merge makes: the merge list never
             produces them.
         merge_rank: Each merge's position in the list.
-        late_part: Where condition 2 fails (a merge using a part that a later merge makes), or
-            None. It matters only when some token has several merges (``shared``).
+        late_part: The first merge that uses a part a later merge makes, or None. It matters
+            only when some token has several merges (``shared``; condition 3).
         shared: Whether some token is made by several merges.
     """
 
@@ -92,7 +97,8 @@ def merge_symbols(
 def token_order(
     vocab: Collection[str], merges: Sequence[Pair], *, show: Callable[[str], str] = repr
 ) -> TokenOrder:
-    """Condition 1 of the module docstring (raises) and 2 (recorded); the ranking they give.
+    """Condition 1 of the module docstring; the ranking it gives, and what condition 3 needs
+    to know (whether a token has several merges; the first merge using a later-made part).
 
     ``vocab`` holds the tokens the model step can produce (added tokens left out), ``merges``
     only merges whose parts and result are among them; ``show`` renders a token in messages.
@@ -158,15 +164,15 @@ def check(
     whole_pieces: bool,
     show: Callable[[str], str] = repr,
 ) -> list[str]:
-    """Conditions 3, 4 and (with ``whole_pieces``) 5 of the module docstring.
+    """Conditions 2, 3 and (with ``whole_pieces``) 4 of the module docstring.
 
     ``token_rank`` is the engine's ranking (lower joins first; its keys are the engine's
     candidates); ``engine`` names it in messages.
 
     Returns:
-        Why the proof does not cover this tokenizer (empty when it does): condition 2 fails
-        while some token has several merges, or three tokens of an ambiguous tie can meet and
-        their text alone comes out the same either way.
+        Why the proof does not cover this tokenizer (empty when it does): tokens have several
+        merges and a merge uses a part made later, or three tokens of an overlapping tie can
+        meet (their text alone comes out the same either way).
 
     Raises:
         ExportError: A text that encodes differently: the token whose own symbols the merge

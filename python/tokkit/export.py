@@ -22,12 +22,15 @@ agree, and each is checked before anything is written:
    (WordPiece, Unigram, ``add_prefix_space``, a prepended ``▁``, digit splitting, ...) is an
    :class:`~tokkit.exceptions.ExportError` that names it.
 2. The merges. Hugging Face merges the pair with the best *merge* rank; tiktoken and
-   SentencePiece merge the pair whose *concatenation* ranks best. :mod:`tokkit._merge_order`
-   proves, per tokenizer, that the two give the same tokens on every word: every merge makes a
-   token, a token's merges are consecutive, ``A + B`` that is no merge never meets in the
-   merging of any word (checked on each token's own symbols, which the proof shows suffices),
-   and tiktoken's whole-piece shortcut returns tokens the merges would also reach. For tiktoken
-   the rank is also the id, so ids must follow the merge order.
+   SentencePiece join the pair whose *concatenation* ranks best. :mod:`tokkit._merge_order`
+   checks, per tokenizer, conditions under which the two give the same tokens on every word
+   (every merge makes a token and a token's merges are consecutive; no ``A + B`` that is no
+   merge ever meets, which merging each token's own symbols proves; tiktoken's whole-piece
+   shortcut returns tokens the merges reach too) and refuses with a witness where one fails.
+   For tiktoken the rank is the id, so ids must follow the merge order. One case is left to the
+   comparisons below rather than proven: merge lists with several merges per token whose
+   merges use parts made later (Gemma's, generated from SentencePiece scores);
+   :attr:`Exported.proven` says which case an export is.
 3. What the proof does not cover: regex engines (tiktoken's fancy-regex against Oniguruma in
    ``tokenizers``), text the split pattern does not match (tiktoken drops it), added tokens.
    After building the files, the exporter encodes a probe text (scripts, digits, whitespace
@@ -324,7 +327,7 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
         if any(c not in _formats.BYTE_OF_CHAR for c in token):
             raise ExportError(f"token {token!r} is not byte-level (GPT-2's byte alphabet)")
     order = _merge_order.token_order(vocab, _live(vocab, _merges(model), added), show=show)
-    whole_pieces = bool(model.get("ignore_merges"))
+    ignore_merges = bool(model.get("ignore_merges"))
     singles = [t for t in vocab if len(t) == 1]
     missing = sorted(set(range(256)) - {_formats.BYTE_OF_CHAR[t] for t in singles})
     if missing and not extend_bytes:
@@ -335,7 +338,7 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
         )
     # With ignore_merges, tokenizers returns any pre-token found whole in the vocabulary, as
     # tiktoken does with its ranks: the orphans must then be ranked too.
-    ranked = singles + order.merged + (order.orphans if whole_pieces else [])
+    ranked = singles + order.merged + (order.orphans if ignore_merges else [])
     for before, after in zip(order.merged, order.merged[1:], strict=False):
         if vocab[after] < vocab[before]:
             raise ExportError(
@@ -346,12 +349,12 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
         {t: vocab[t] for t in ranked},
         order,
         engine="tiktoken",
-        whole_pieces=not whole_pieces,
+        whole_pieces=not ignore_merges,
         show=show,
     )
     ranks = {_token_bytes(t): vocab[t] for t in ranked}
     specials = {text: i for text, (i, _) in sorted(added.items(), key=lambda kv: kv[1][0])}
-    left_out = [vocab[t] for t in order.orphans] if not whole_pieces else []
+    left_out = [vocab[t] for t in order.orphans] if not ignore_merges else []
     first_free = max([*ranks.values(), *specials.values()]) + 1
     new_byte_ids = {b: first_free + k for k, b in enumerate(missing)}
     ranks.update({bytes([b]): i for b, i in new_byte_ids.items()})

@@ -112,6 +112,21 @@ def test_a_tokkit_trained_bpe_exports_exactly(tmp_path: Path) -> None:
     assert_same_ids(tokkit.load(tmp_path / "bpe"), tiktoken_encode(result.out))
 
 
+def test_ignore_merges_ranks_every_token(tmp_path: Path) -> None:
+    """With ``ignore_merges`` (Llama-3's setting) tokenizers returns a pre-token found whole in
+    the vocabulary, as tiktoken does: the tokens no merge makes are then ranked, not left out."""
+    data = json.loads(fixture_tokenizer("qwen2.5-coder-0.5b-8k").read_text(encoding="utf-8"))
+    data["model"]["ignore_merges"] = True
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    result = ex.export(tmp_path / "tok", "tiktoken", tmp_path / "out")
+    assert result.proven
+    assert result.left_out == ()
+    original = tokkit.load(tmp_path / "tok")
+    assert original.engine == "tokenizers"  # tokkit's encoder leaves ignore_merges to HF
+    assert_same_ids(original, tiktoken_encode(result.out))
+
+
 def test_bytes_without_a_token_are_refused_unless_given_new_ids(tmp_path: Path) -> None:
     source = fixture_tokenizer("smollm2-135m-8k")
     with pytest.raises(tokkit.ExportError, match="21 of the 256 bytes have no token") as info:
