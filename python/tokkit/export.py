@@ -355,6 +355,12 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
     ranks = {_token_bytes(t): vocab[t] for t in ranked}
     specials = {text: i for text, (i, _) in sorted(added.items(), key=lambda kv: kv[1][0])}
     left_out = [vocab[t] for t in order.orphans] if not ignore_merges else []
+    shared_ids = set(specials.values()) & set(ranks.values())
+    if shared_ids:
+        raise ExportError(
+            f"id {min(shared_ids)} is both an added token and a vocabulary token; tiktoken keeps "
+            "special tokens and ranks apart"
+        )
     first_free = max([*ranks.values(), *specials.values()]) + 1
     new_byte_ids = {b: first_free + k for k, b in enumerate(missing)}
     ranks.update({bytes([b]): i for b, i in new_byte_ids.items()})

