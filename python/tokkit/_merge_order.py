@@ -213,6 +213,8 @@ def check(
 def _check_ties(
     order: TokenOrder, token_rank: Mapping[str, int], *, engine: str, show: Callable[[str], str]
 ) -> list[str]:
+    """The overlapping ties of condition 3: refused if their text differs, else listed as gaps
+    when they can meet."""
     gaps = []
     by_token: dict[str, list[Pair]] = {}
     for pair in order.merge_rank:

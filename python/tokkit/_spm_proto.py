@@ -42,6 +42,7 @@ class Spec:
 
 
 def _varint(value: int) -> bytes:
+    """Base-128 varint, low group first."""
     if 0 <= value < 0x80:  # most lengths and every tag and type: one byte
         return bytes((value,))
     value &= (1 << 64) - 1  # negative int32 values take ten bytes, as protobuf writes them
@@ -57,15 +58,13 @@ def _varint(value: int) -> bytes:
 
 
 def _int(field: int, value: int) -> bytes:
+    """A varint field (int32, bool, enum)."""
     return _varint(field << 3) + _varint(value)
 
 
 def _bytes(field: int, value: bytes) -> bytes:
+    """A length-delimited field (string, bytes, nested message)."""
     return _varint(field << 3 | 2) + _varint(len(value)) + value
-
-
-def _float(field: int, value: float) -> bytes:
-    return _varint(field << 3 | 5) + struct.pack("<f", value)
 
 
 def model_proto(pieces: Sequence[Piece], spec: Spec) -> bytes:

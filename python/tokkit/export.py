@@ -251,6 +251,8 @@ def _tiktoken_pattern(pre: Any) -> str:
 
 
 def _check_bpe_model(data: Any, *, byte_level: bool) -> dict[str, Any]:
+    """The ``model`` section, if it is a BPE both targets can hold (no dropout, no word-piece
+    markers; for tiktoken, no byte fallback)."""
     model: dict[str, Any] = data.get("model") or {}
     kind = model.get("type")
     if kind != "BPE":
@@ -270,6 +272,7 @@ def _check_bpe_model(data: Any, *, byte_level: bool) -> dict[str, Any]:
 
 
 def _merges(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The merge list as pairs, from either spelling (``["a", "b"]`` or the older ``"a b"``)."""
     out = []
     for m in model.get("merges", []):
         left, right = m if isinstance(m, list) else m.split(" ", 1)
@@ -294,6 +297,7 @@ def _added(data: Any) -> dict[str, tuple[int, bool]]:
 def _live(
     vocab: Mapping[str, int], merges: Sequence[tuple[str, str]], added: Mapping[str, object]
 ) -> list[tuple[str, str]]:
+    """The merges that can fire: none that makes or uses an added token."""
     # Added tokens are cut out of the text before the model runs, so a merge that makes or uses
     # one never fires; it has no say in the ranking.
     return [(a, b) for a, b in merges if a not in added and b not in added and a + b not in added]
@@ -311,6 +315,12 @@ class _Built:
 
 
 def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
+    """The rank file and sidecar of a byte-level BPE, after every check of the module
+    docstring but the probe.
+
+    Raises:
+        ExportError: A condition fails.
+    """
     model = _check_bpe_model(data, byte_level=True)
     if data.get("normalizer"):
         raise ExportError(
@@ -321,6 +331,7 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
     vocab = {t: int(i) for t, i in model["vocab"].items() if t not in added}
 
     def show(token: str) -> str:
+        """A token as the bytes it stands for, in messages."""
         return repr(_token_bytes(token))
 
     for token in vocab:
@@ -388,6 +399,7 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
         enc = _encoding(ranks, pattern, specials, name)
 
         def encode(text: str) -> list[int]:
+            """The export's ids, added tokens matched in text as tokenizers does."""
             return list(enc.encode(text, allowed_special="all"))
 
     files: dict[str, str | bytes] = {RANKS_FILE: lines, SIDECAR_FILE: _io.dumps(sidecar)}
@@ -395,6 +407,7 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
 
 
 def _token_bytes(token: str) -> bytes:
+    """The bytes a byte-level token (GPT-2's printable alphabet) stands for."""
     return bytes(_formats.BYTE_OF_CHAR[c] for c in token)
 
 
@@ -435,11 +448,18 @@ def _sentencepiece_normalizer(data: Any) -> bool:
 
 
 def _is_byte_level(data: Any) -> bool:
+    """Whether a ByteLevel step pre-tokenizes or decodes (GPT-2-style byte-level BPE)."""
     text = json.dumps([data.get("pre_tokenizer"), data.get("decoder")])
     return '"ByteLevel"' in text
 
 
 def _sentencepiece_files(data: Any) -> _Built:
+    """The ``tokenizer.model`` of a SentencePiece-style BPE, after every check of the module
+    docstring but the probe.
+
+    Raises:
+        ExportError: A condition fails.
+    """
     if _is_byte_level(data):
         raise ExportError(
             "it is byte-level BPE (GPT-2 style); SentencePiece merges characters, not bytes, so "
@@ -506,6 +526,7 @@ def _sentencepiece_files(data: Any) -> _Built:
         sp = sentencepiece.SentencePieceProcessor(model_proto=proto)
 
         def encode(text: str) -> list[int]:
+            """The export's ids, without BOS/EOS."""
             return list(sp.encode(text, out_type=int))
 
     return _Built({MODEL_FILE: proto}, gaps, encode)
