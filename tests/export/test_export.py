@@ -193,6 +193,35 @@ def test_gemma3_exports_to_sentencepiece_and_encodes_every_corpus_the_same(
     assert encode(rare) == original.encode(rare)
 
 
+def test_gemma3_sentencepiece_export_agrees_where_ties_could_differ(
+    gemma_export: tuple[Path, ex.Exported],
+) -> None:
+    """What the proof leaves open for Gemma is the order of ties between merges of one token.
+    Texts built to hit them: random runs of pieces (some cut, some repeated) and periodic
+    strings, where splits of one token overlap ("aaa" is "a" + "aa" and "aa" + "a")."""
+    import random
+
+    source, result = gemma_export
+    data = json.loads((source / "tokenizer.json").read_text(encoding="utf-8"))
+    added = {t["content"] for t in data["added_tokens"]}
+    pieces = sorted(
+        t.replace("\u2581", " ")
+        for t in data["model"]["vocab"]
+        if t not in added and not t.startswith("<0x")
+    )
+    rng = random.Random(13)
+    texts = []
+    for _ in range(20000):
+        parts = [rng.choice(pieces) for _ in range(rng.randint(2, 6))]
+        parts = [p[: rng.randint(1, len(p))] if rng.random() < 0.3 else p for p in parts]
+        texts.append("".join(parts) * rng.choice([1, 1, 2, 3]))
+    short = [p for p in pieces if 1 <= len(p) <= 3]
+    texts += [rng.choice(short) * n for n in range(2, 30) for _ in range(200)]
+    original = tokkit.load(source)
+    encode = sentencepiece_encode(result.out)
+    assert [encode(t) for t in texts] == original.encode_batch(texts)
+
+
 def test_the_sentencepiece_model_keeps_ids_and_kinds(
     gemma_export: tuple[Path, ex.Exported],
 ) -> None:
