@@ -16,8 +16,8 @@
 agree, and each is checked before anything is written:
 
 1. The steps around the merges. tiktoken splits text with one regex and knows no normalizer, so
-   the ``tokenizer.json`` may have no normalizer and only a regex split (GPT-2's or its own) in
-   front of the byte-level step. SentencePiece's exported model only turns spaces into ``▁``,
+   the ``tokenizer.json`` may have no normalizer and at most one regex split (GPT-2's or its
+   own) in front of the byte-level step. SentencePiece's exported model only turns spaces into ``▁``,
    so that must be the only normalization, with no pre-tokenizer that splits. Anything else
    (WordPiece, Unigram, ``add_prefix_space``, a prepended ``▁``, digit splitting, ...) is an
    :class:`~tokkit.exceptions.ExportError` that names it.
@@ -74,6 +74,9 @@ MODEL_FILE = "tokenizer.model"
 
 #: The regex of ``ByteLevel(use_regex=true)`` in ``tokenizers`` (GPT-2's), as tiktoken takes it.
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+#: The split of a ``tokenizer.json`` that does not split: one piece, the whole text.
+WHOLE_TEXT = r"[\s\S]+"
 
 #: Text both encoders must agree on before anything is written: what regex engines and split
 #: patterns disagree on (contractions, digit runs, whitespace before a word and at the end,
@@ -226,8 +229,10 @@ def _tiktoken_pattern(pre: Any) -> str:
     """The split regex of a byte-level pre-tokenizer tiktoken can run the same way."""
     steps = pre.get("pretokenizers", []) if pre and pre.get("type") == "Sequence" else [pre]
     kinds = [s.get("type") if s else None for s in steps]
-    if kinds == ["ByteLevel"] and steps[0].get("use_regex", True):
-        byte_level, pattern = steps[0], GPT2_PATTERN
+    if kinds == ["ByteLevel"]:
+        # No regex split (``tokkit train --pretokenizer none``): the whole text is one piece.
+        use_regex = steps[0].get("use_regex", True)
+        byte_level, pattern = steps[0], GPT2_PATTERN if use_regex else WHOLE_TEXT
     elif kinds == ["Split", "ByteLevel"] and not steps[1].get("use_regex", True):
         split, byte_level = steps
         regex = split.get("pattern", {}).get("Regex")

@@ -102,8 +102,9 @@ def test_the_sidecar_says_how_to_build_the_encoding(tmp_path: Path) -> None:
     assert "<|endoftext|>" in meta["special"]
 
 
-def test_a_tokkit_trained_bpe_exports_exactly(tmp_path: Path) -> None:
-    trainer = BPE(vocab_size=2000, special_tokens=["<|endoftext|>"], pretokenizer="llama3")
+@pytest.mark.parametrize("pretokenizer", ["llama3", "none"])
+def test_a_tokkit_trained_bpe_exports_exactly(tmp_path: Path, pretokenizer: str) -> None:
+    trainer = BPE(vocab_size=2000, special_tokens=["<|endoftext|>"], pretokenizer=pretokenizer)
     files = [str(CORPORA / "en-prose.txt"), str(CORPORA / "code.txt")]
     tokkit.train(files, trainer, out=tmp_path / "bpe", progress="none")
     result = ex.export(tmp_path / "bpe", "tiktoken", tmp_path / "tt")
