@@ -17,8 +17,9 @@ agree, and each is checked before anything is written:
 
 1. The steps around the merges. tiktoken splits text with one regex and knows no normalizer, so
    the ``tokenizer.json`` may have no normalizer and at most one regex split (GPT-2's or its
-   own) in front of the byte-level step. SentencePiece's exported model only turns spaces into ``▁``,
-   so that must be the only normalization, with no pre-tokenizer that splits. Anything else
+   own) in front of the byte-level step, and no added token may start another (tiktoken tries
+   its special tokens in no fixed order). SentencePiece's exported model only turns spaces into
+   ``▁``, so that must be the only normalization, with no pre-tokenizer that splits. Anything else
    (WordPiece, Unigram, ``add_prefix_space``, a prepended ``▁``, digit splitting, ...) is an
    :class:`~tokkit.exceptions.ExportError` that names it.
 2. The merges. Hugging Face merges the pair with the best *merge* rank; tiktoken and
@@ -48,6 +49,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -333,6 +335,14 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
         )
     pattern = _tiktoken_pattern(data.get("pre_tokenizer"))
     added = _added(data)
+    # A token that starts another is next to one that it starts, in sorted order.
+    texts = sorted(added)
+    for shorter, longer in itertools.pairwise(texts):
+        if longer.startswith(shorter):
+            raise ExportError(
+                f"added tokens {shorter!r} and {longer!r} start alike; tokenizers matches the "
+                "longest, tiktoken's special-token regex tries them in no fixed order"
+            )
     vocab = {t: int(i) for t, i in model["vocab"].items() if t not in added}
 
     def show(token: str) -> str:
@@ -355,7 +365,7 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
     # With ignore_merges, tokenizers returns any pre-token found whole in the vocabulary, as
     # tiktoken does with its ranks: the orphans must then be ranked too.
     ranked = singles + order.merged + (order.orphans if ignore_merges else [])
-    for before, after in zip(order.merged, order.merged[1:], strict=False):
+    for before, after in itertools.pairwise(order.merged):
         if vocab[after] < vocab[before]:
             raise ExportError(
                 f"ids do not follow the merge order: {show(before)} (id {vocab[before]}) is "

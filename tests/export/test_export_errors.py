@@ -15,6 +15,7 @@ import tokkit
 from tokkit import export as ex
 
 from .._fixtures import fixture_tokenizer
+from ..conftest import CORPORA
 
 
 def qwen() -> dict[str, Any]:
@@ -93,6 +94,17 @@ def test_what_tiktoken_cannot_run_is_refused(
     assert isinstance(info.value, ValueError)
     assert str(info.value).startswith("cannot export ")
     assert not (tmp_path / "out").exists()
+
+
+def test_added_tokens_that_start_alike_are_refused_for_tiktoken(tmp_path: Path) -> None:
+    """Character-level BPE pads with whitespace runs ("\n\n", "\n\n\n", ...) as added tokens:
+    tokenizers matches the longest, tiktoken tries its special tokens in hash order."""
+    from tokkit.trainers import CharBPE
+
+    trainer = CharBPE(vocab_size=1000, max_token_chars=3, pad_tokens=13)
+    tokkit.train(str(CORPORA / "en-prose.txt"), trainer, out=tmp_path / "char", progress="none")
+    with pytest.raises(tokkit.ExportError, match=r"added tokens '\\n\\n' and '\\n\\n\\n' start"):
+        ex.export(tmp_path / "char", "tiktoken", tmp_path / "out")
 
 
 def test_a_phantom_pair_that_meets_is_refused_with_the_text(tmp_path: Path) -> None:
