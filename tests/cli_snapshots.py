@@ -22,6 +22,7 @@ HELP_PAGES = {
     "tokkit-train--help.txt": ["train", "--help"],
     "tokkit-eval--help.txt": ["eval", "--help"],
     "tokkit-inspect--help.txt": ["inspect", "--help"],
+    "tokkit-export--help.txt": ["export", "--help"],
     "tokkit-models--help.txt": ["models", "--help"],
     "tokkit-transplant--help.txt": ["transplant", "--help"],
     "tokkit-score--help.txt": ["score", "--help"],
@@ -99,6 +100,9 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
     (tmp / "ranks.tiktoken").write_bytes(b"IQ== 0\nIg== 1\n")
     (tmp / "pickled").mkdir()
     (tmp / "pickled" / "pytorch_model.bin").write_bytes(b"not really a pickle")
+    (tmp / "byte-level").mkdir()
+    fixture = ROOT / "tests" / "fixtures" / "tokenizers" / "smollm2-135m-8k" / "tokenizer.json"
+    (tmp / "byte-level" / "tokenizer.json").write_bytes(fixture.read_bytes())
     corpus = str(ROOT / "corpora" / "en-prose.txt")
     return {
         "missing file": ["train", "--vocab-size", "1000", "--out", f"{tmp}/o1", f"{tmp}/nope.txt"],
@@ -167,6 +171,14 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
             "--out",
             f"{tmp}/datadir",
             f"{tmp}/datadir",
+        ],
+        "export: byte-level BPE to sentencepiece": [
+            "export",
+            "--format",
+            "sentencepiece",
+            "--out",
+            f"{tmp}/e1",
+            f"{tmp}/byte-level",
         ],
         "eval: missing tokenizer": ["eval", "--text", corpus, f"{tmp}/nope"],
         "eval: not a tokenizer": ["eval", "--text", corpus, f"{tmp}/a-file"],

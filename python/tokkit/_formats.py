@@ -8,7 +8,8 @@
   byte-level BPE ``tokenizer.json`` in memory and run on tokkit's encoder;
 - tiktoken rank files (``*.tiktoken``, ``*.tiktoken.gz``, Llama-3's ``tokenizer.model``), run on
   ``tiktoken``. The split regex and special tokens of r50k, p50k, cl100k, o200k and Llama-3 are
-  recognised by the file's sha256 or name; other files need ``pattern``;
+  recognised by the file's sha256 or name, a ``tokkit export`` by its ``tiktoken.json``; other
+  files need ``pattern``;
 - SentencePiece models (``*.model``), run on ``sentencepiece``;
 - a pretrained name (:data:`PRETRAINED`) whose PyPI package is installed.
 
@@ -24,6 +25,7 @@ import binascii
 import gzip
 import hashlib
 import importlib.util
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -564,7 +566,12 @@ def _read_data_gym(encoder_file: Path, merges_file: Path) -> Loaded:
 # --- tiktoken rank files ------------------------------------------------------------------------
 
 
-def _parse_ranks(data: bytes, origin: str) -> dict[bytes, int]:
+def parse_ranks(data: bytes, origin: str) -> dict[bytes, int]:
+    """The token → rank table of a tiktoken rank file's bytes.
+
+    Raises:
+        SerializationError: A line is not ``<base64> <rank>``, or the ranks make no sense.
+    """
     ranks: dict[bytes, int] = {}
     for n, line in enumerate(data.splitlines(), 1):
         if not line:
@@ -592,7 +599,8 @@ def _resolve_pattern(pattern: str) -> str:
     return PATTERN_NAMES.get(pattern, pattern)
 
 
-def _import_tiktoken(origin: str) -> Any:
+def import_tiktoken(origin: str) -> Any:
+    """The tiktoken module, or a SerializationError saying how to install it."""
     try:
         import tiktoken
     except ImportError:
@@ -605,7 +613,7 @@ def _import_tiktoken(origin: str) -> Any:
 def _tiktoken_backend(
     ranks: dict[bytes, int], pattern: str, special_tokens: dict[str, int], origin: str
 ) -> TiktokenBackend:
-    tiktoken = _import_tiktoken(origin)
+    tiktoken = import_tiktoken(origin)
     try:
         enc = tiktoken.Encoding(
             name=Path(origin).name,
@@ -643,14 +651,62 @@ def gunzip_bounded(file: Path, *, limit: int, truncate: bool = False) -> bytes:
     return data
 
 
+def has_module(name: str) -> bool:
+    """Whether ``name`` can be imported (without importing it)."""
+    return importlib.util.find_spec(name) is not None
+
+
+@dataclass(frozen=True)
+class TiktokenSidecar:
+    """The ``tiktoken.json`` that ``tokkit export`` writes beside a rank file."""
+
+    name: str
+    ranks_file: str
+    pattern: str
+    special_tokens: dict[str, int]
+
+
+#: The sidecar's file name (:mod:`tokkit.export`).
+TIKTOKEN_SIDECAR = "tiktoken.json"
+
+
+def read_tiktoken_sidecar(file: Path) -> TiktokenSidecar:
+    """Read an export's ``tiktoken.json``.
+
+    Raises:
+        SerializationError: Not JSON, or fields missing.
+    """
+    try:
+        meta = json.loads(_read_text(file))
+        return TiktokenSidecar(
+            str(meta["name"]),
+            str(meta["ranks_file"]),
+            str(meta["pat_str"]),
+            {str(k): int(v) for k, v in meta["special_tokens"].items()},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise SerializationError(f"{file} is not a tiktoken export's sidecar ({e})") from None
+
+
+def _sidecar_of(file: Path) -> KnownEncoding | None:
+    """The split pattern and special tokens an export's sidecar gives ``file``, if it has one."""
+    sidecar = file.with_name(TIKTOKEN_SIDECAR)
+    if not sidecar.is_file():
+        return None
+    meta = read_tiktoken_sidecar(sidecar)
+    if meta.ranks_file != file.name:
+        return None
+    return KnownEncoding(meta.name, meta.pattern, meta.special_tokens)
+
+
 def _read_ranks(file: Path, pattern: str | None) -> Loaded:
     raw = file.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         raw = gunzip_bounded(file, limit=MAX_UNZIPPED_BYTES)
     known = KNOWN_RANK_FILES.get(hashlib.sha256(raw).hexdigest())
     if known is None:
-        known = _KNOWN_BY_NAME.get(file.name.split(".")[0])
-    ranks = _parse_ranks(raw, str(file))
+        known = _KNOWN_BY_NAME.get(file.name.split(".")[0]) or _sidecar_of(file)
+    ranks = parse_ranks(raw, str(file))
     if pattern is not None:
         regex = _resolve_pattern(pattern)
     elif known is not None:

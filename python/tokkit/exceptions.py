@@ -18,6 +18,7 @@ __all__ = [
     "ConfigError",
     "CorpusError",
     "CorpusNotFoundError",
+    "ExportError",
     "HubError",
     "ModelError",
     "ModelNotFoundError",
@@ -103,6 +104,11 @@ class TrainingError(TokkitError):
 
 class SerializationError(TokkitError):
     """A tokenizer file cannot be read or written."""
+
+
+class ExportError(TokkitError, ValueError):
+    """The tokenizer cannot be written exactly in the asked format (``tokkit export``): the
+    message names the condition that fails and the token or component that breaks it."""
 
 
 class OutputError(TokkitError, OSError):

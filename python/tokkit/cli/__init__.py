@@ -14,8 +14,8 @@ from typing import TextIO
 
 from tokkit import __version__
 from tokkit.cli import eval as eval_cmd
+from tokkit.cli import export_cmd, inspect_cmd
 from tokkit.cli import generate as generate_cmd
-from tokkit.cli import inspect_cmd
 from tokkit.cli import models as models_cmd
 from tokkit.cli import push as push_cmd
 from tokkit.cli import score as score_cmd
@@ -30,6 +30,7 @@ FLAGS = {
     "card": "--no-card",
     "device": "--device",
     "donor": "--donor",
+    "extend_bytes": "--extend-bytes",
     "fast": "--fast",
     "force": "--force",
     "license": "--license",
@@ -58,6 +59,7 @@ tokkit: train tokenizers in Rust, write standard Hugging Face tokenizer.json.
 Commands:
   train       train a tokenizer on text files and write a tokenizer directory
   eval        compare tokenizers on a text: bytes per token, fertility, Rényi efficiency, speed
+  export      write a BPE tokenizer as tiktoken or SentencePiece files, exactly or not at all
   models      pretrained models that work offline: list, prepare, print a model's directory
   transplant  give a pretrained model a new tokenizer (OMP, TokenAdapt, mean, FOCUS, random)
   score       bits per byte of a model on texts (tokenizer-independent)
@@ -79,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.add_parser(sub)
     eval_cmd.add_parser(sub)
     inspect_cmd.add_parser(sub)
+    export_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
     transplant_cmd.add_parser(sub)
     score_cmd.add_parser(sub)
