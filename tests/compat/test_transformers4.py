@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from .._fixtures import fixture_tokenizer
 from .._models import prepared
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,13 +53,13 @@ def probe(python: Path | str, dirs: list[Path]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def transplanted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """SmolLM2-135M-Instruct on Qwen2.5's tokenizer (cut to 8k), its chat template carried."""
+    """SmolLM2-135M-Instruct on Qwen2.5's tokenizer, its chat template carried."""
     from tokkit.transplant import TransplantOptions, transplant
 
     out = tmp_path_factory.mktemp("compat") / "smollm2-on-qwen"
     transplant(
         prepared("smollm2-135m"),
-        fixture_tokenizer("qwen2.5-coder-0.5b-8k"),
+        prepared("qwen2.5-coder-0.5b"),
         method="mean",
         options=TransplantOptions(copy_chat_template=True),
         out=out,
