@@ -99,6 +99,24 @@ def resolve_context_token(model_dir: Path, tok: Any, value: int | str | None = N
     return start if start is not None else context_token(tok)
 
 
+def aligned_context_tokens(model_dirs: dict[str, Path]) -> dict[str, str]:
+    """Context tokens that make a comparison start from the same row: for each transplant among
+    ``model_dirs`` (name → directory) whose default context row is not its base model's
+    (``context_base_token`` in its tokkit.json), its base model, when it is compared too, is
+    read after that token as well. Returns name → token string for the models to change."""
+    out: dict[str, str] = {}
+    resolved = {name: d.resolve() for name, d in model_dirs.items()}
+    for d in model_dirs.values():
+        with contextlib.suppress(OSError, ValueError):
+            meta = json.loads((d / "tokkit.json").read_text(encoding="utf-8"))
+            token, base = meta.get("context_base_token"), meta.get("base_model") or {}
+            if not isinstance(token, str) or not isinstance(base.get("path"), str):
+                continue
+            base_dir = Path(base["path"]).resolve()
+            out.update({n: token for n, r in resolved.items() if r == base_dir})
+    return out
+
+
 def score_model(
     model: str | os.PathLike[str],
     texts: list[str],

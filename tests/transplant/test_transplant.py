@@ -539,3 +539,27 @@ def test_eval_lm_records_metrics_that_the_model_card_shows(smol: Path, tmp_path:
     card = card_text(describe_dir(out), "me/same", None, [])
     assert "## Evaluation" in card
     assert f"| en | {scores['base']:.4f} | {scores['transplanted']:.4f} | +0.0% |" in card
+
+
+def test_eval_lm_reads_the_base_after_the_row_its_transplant_starts_from(
+    smol: Path, superbpe: Path, tmp_path: Path
+) -> None:
+    """Issue 13: by default the base model was read after <|im_end|> (its eos) but its
+    transplant, whose tokenizer has no <|im_end|>, after <|endoftext|>: the comparison started
+    from different rows. The transplant records the base token its start row comes from, and
+    eval-lm reads the base after it too."""
+    out = tmp_path / "t"
+    result = transplant(smol, superbpe, method="mean", out=out)
+    assert result.report.context_token_id is None  # no new token carries <|im_end|>'s row
+    assert result.report.context_base_token == "<|endoftext|>"
+    text = tmp_path / "en.txt"
+    text.write_text(ENGLISH[:400], encoding="utf-8")
+    args = ["eval-lm", "--model", f"base={smol}", "--model", f"t={out}", "--text", f"en={text}"]
+    r = run_cli(*args, "--json")
+    assert r.returncode == 0, r.stderr
+    assert "note: base is read after <|endoftext|>" in r.stderr
+    rows = {row["model"]: row["bits_per_byte"] for row in json.loads(r.stdout)}
+    aligned = score_model(smol, [ENGLISH[:400]], context_token="<|endoftext|>")
+    default = score_model(smol, [ENGLISH[:400]])
+    assert rows["base"] == pytest.approx(aligned.bits_per_byte, rel=1e-6)
+    assert aligned.bits_per_byte != default.bits_per_byte

@@ -269,7 +269,7 @@ def _run_byte_score(args: argparse.Namespace, texts: list[str]) -> int:
 def run_eval_lm(args: argparse.Namespace) -> int:
     """Run ``tokkit eval-lm``."""
     from tokkit import models
-    from tokkit.score import score_model
+    from tokkit.score import aligned_context_tokens, score_model
 
     plot = check_plot_path(args.plot) if args.plot else None
     named_models = [_label(m) for m in args.model]
@@ -287,6 +287,15 @@ def run_eval_lm(args: argparse.Namespace) -> int:
     if args.record and (not args.baseline or args.record not in {n for n, _ in named_models}):
         raise ConfigError("--record needs --baseline and one of the --model names")
     texts = {name: read_text(path, args.max_bytes) for name, path in named_texts}
+    contexts: dict[str, str] = {}
+    if args.context_token is None:
+        contexts = aligned_context_tokens({n: models.path(p) for n, p in named_models})
+        for name, token in contexts.items():
+            print(
+                f"note: {name} is read after {token}, the row its transplant starts from "
+                "(--context-token sets one for all)",
+                file=sys.stderr,
+            )
     results: list[dict[str, Any]] = []
     for name, path in named_models:
         loaded = models.load_causal_lm(models.path(path), device=args.device)
@@ -299,7 +308,7 @@ def run_eval_lm(args: argparse.Namespace) -> int:
                 overlap=args.overlap,
                 progress=args.progress or default_mode(),
                 loaded=loaded,
-                context_token=args.context_token,
+                context_token=contexts.get(name, args.context_token),
             )
             results.append(
                 {

@@ -120,6 +120,7 @@ class TransplantReport:
     junk_ids: list[int]
     masked_ids: list[int]
     context_token_id: int | None
+    context_base_token: str | None
     chat_template_copied: bool
     warnings: list[str]
     details: dict[str, Any]
@@ -246,6 +247,7 @@ def transplant(
         base, new_tok, new_vocab, warns
     )
     pipeline.set_special_ids(base, new_tok)
+    context_id = pipeline.context_token_of(base, new_vocab, matched.matching)
     report = TransplantReport(
         method=method.name,
         parameters={
@@ -265,7 +267,10 @@ def transplant(
         new_tokens=len(matched.matching.new),
         junk_ids=matched.junk,
         masked_ids=sorted(set(range(rows)) - set(new_vocab.keys) | set(matched.junk)),
-        context_token_id=pipeline.context_token_of(base, new_vocab, matched.matching),
+        context_token_id=context_id,
+        context_base_token=pipeline.context_base_token(
+            base, new_tok, new_vocab, matched.matching, context_id
+        ),
         chat_template_copied=bool(copied),
         warnings=warns,
         details=problem.report,

@@ -467,6 +467,22 @@ def context_token_of(base: Side, new_vocab: Vocab, matching: Matching) -> int | 
     return carriers[0] if carriers else None
 
 
+def context_base_token(
+    base: Side, new_tok: Any, new_vocab: Vocab, matching: Matching, context_id: int | None
+) -> str | None:
+    """The base token whose row a document of the transplant is read after by default (the
+    recorded ``context_id``, else the new tokenizer's BOS-or-EOS), when it is not the one the
+    base model is read after: scoring the base after this token too starts both from the same
+    row (issue 13: the base after ``<|im_end|>``, its transplant after ``<|endoftext|>``)."""
+    from tokkit.score import context_token
+
+    ctx = context_id if context_id is not None else context_token(new_tok)
+    base_id = matching.copy.get(ctx) if ctx is not None else None
+    if base_id is None or base_id == context_token(base.tokenizer):
+        return None
+    return base.vocab.strings.get(base_id)
+
+
 # -- 5. saving --------------------------------------------------------------------------------
 
 
