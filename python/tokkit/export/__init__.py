@@ -23,7 +23,7 @@ agree, and each is checked before anything is written:
    (WordPiece, Unigram, ``add_prefix_space``, a prepended ``▁``, digit splitting, ...) is an
    :class:`~tokkit.exceptions.ExportError` that names it.
 2. The merges. Hugging Face merges the pair with the best *merge* rank; tiktoken and
-   SentencePiece join the pair whose *concatenation* ranks best. :mod:`tokkit._merge_order`
+   SentencePiece join the pair whose *concatenation* ranks best. :mod:`tokkit.export.merge_order`
    checks, per tokenizer, conditions under which the two give the same tokens on every word
    (every merge makes a token and a token's merges are consecutive; no ``A + B`` that is no
    merge ever meets, which merging each token's own symbols proves; tiktoken's whole-piece
@@ -58,8 +58,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from tokkit import _formats, _io, _merge_order, _spm_proto
+from tokkit import _formats, _io
 from tokkit.exceptions import ConfigError, ExportError, SerializationError, TokenizerNotFoundError
+from tokkit.export import merge_order, spm_proto
 
 if TYPE_CHECKING:
     import tiktoken
@@ -113,7 +114,7 @@ class Exported:
         format: ``tiktoken`` or ``sentencepiece``.
         verified: Whether the probe text was compared in the target library (false only when
             that library is not installed).
-        proven: Whether the merge-order proof (:mod:`tokkit._merge_order`) covers this
+        proven: Whether the merge-order proof (:mod:`tokkit.export.merge_order`) covers this
             tokenizer; if not, ``gaps`` says why and exactness rests on the comparisons.
         gaps: Why the proof does not cover it (empty when it does).
         left_out: Ids with no rank in a tiktoken export (tokens no merge makes).
@@ -352,7 +353,7 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
     for token in vocab:
         if any(c not in _formats.BYTE_OF_CHAR for c in token):
             raise ExportError(f"token {token!r} is not byte-level (GPT-2's byte alphabet)")
-    order = _merge_order.token_order(vocab, _live(vocab, _merges(model), added), show=show)
+    order = merge_order.token_order(vocab, _live(vocab, _merges(model), added), show=show)
     ignore_merges = bool(model.get("ignore_merges"))
     singles = [t for t in vocab if len(t) == 1]
     missing = sorted(set(range(256)) - {_formats.BYTE_OF_CHAR[t] for t in singles})
@@ -371,7 +372,7 @@ def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
                 f"ids do not follow the merge order: {show(before)} (id {vocab[before]}) is "
                 f"merged before {show(after)} (id {vocab[after]}); tiktoken's rank is the id"
             )
-    gaps = _merge_order.check(
+    gaps = merge_order.check(
         {t: vocab[t] for t in ranked},
         order,
         engine="tiktoken",
@@ -508,7 +509,7 @@ def _sentencepiece_files(data: Any) -> _Built:
         raise ExportError(f"only {len(bytes_)} of the 256 <0xNN> byte tokens are in it")
     normal = {t: i for t, i in vocab.items() if t not in added and t not in bytes_ and t != unk}
     merges = _live(normal, _merges(model), added)
-    order = _merge_order.token_order(normal, merges)
+    order = merge_order.token_order(normal, merges)
     for token in normal:
         for c in token:
             if c not in normal and c not in added:
@@ -520,12 +521,12 @@ def _sentencepiece_files(data: Any) -> _Built:
     # then the tokens no merge makes (by id), as _pieces scores them.
     token_rank = {t: len(order.merged) + i for t, i in normal.items()}
     token_rank.update({t: i for i, t in enumerate(order.merged)})
-    gaps = _merge_order.check(token_rank, order, engine="SentencePiece", whole_pieces=False)
+    gaps = merge_order.check(token_rank, order, engine="SentencePiece", whole_pieces=False)
     pieces = _pieces(vocab, normal, order, added, bytes_, unk)
     ids = {
         role: next((added[n][0] for n in names if n in added), -1) for role, names in _NAMES.items()
     }
-    spec = _spm_proto.Spec(
+    spec = spm_proto.Spec(
         unk_id=vocab[unk],
         bos_id=ids["bos"],
         eos_id=ids["eos"],
@@ -533,7 +534,7 @@ def _sentencepiece_files(data: Any) -> _Built:
         byte_fallback=byte_fallback,
         escape_whitespaces=escape,
     )
-    proto = _spm_proto.model_proto(pieces, spec)
+    proto = spm_proto.model_proto(pieces, spec)
     encode = None
     if _formats.has_module("sentencepiece"):
         import sentencepiece
@@ -550,32 +551,32 @@ def _sentencepiece_files(data: Any) -> _Built:
 def _pieces(
     vocab: Mapping[str, int],
     normal: Mapping[str, int],
-    order: _merge_order.TokenOrder,
+    order: merge_order.TokenOrder,
     added: Mapping[str, tuple[int, bool]],
     bytes_: set[str],
     unk: str,
-) -> list[_spm_proto.Piece]:
+) -> list[spm_proto.Piece]:
     """Every id's piece. A merged token scores minus its merge position (SentencePiece joins the
     pair whose piece scores highest); single characters and tokens no merge makes score below
     them all (they are never the result of a join). float32 holds these integers exactly."""
     score = {t: -float(i) for i, t in enumerate(order.merged)}
     floor = -float(len(order.merged))
-    by_id: dict[int, _spm_proto.Piece] = {}
+    by_id: dict[int, spm_proto.Piece] = {}
     for text, i in vocab.items():
         if text in added:
-            kind = _spm_proto.CONTROL if added[text][1] else _spm_proto.USER_DEFINED
-            piece = _spm_proto.Piece(text, 0.0, _spm_proto.UNKNOWN if text == unk else kind)
+            kind = spm_proto.CONTROL if added[text][1] else spm_proto.USER_DEFINED
+            piece = spm_proto.Piece(text, 0.0, spm_proto.UNKNOWN if text == unk else kind)
         elif text == unk:
-            piece = _spm_proto.Piece(text, 0.0, _spm_proto.UNKNOWN)
+            piece = spm_proto.Piece(text, 0.0, spm_proto.UNKNOWN)
         elif text in bytes_:
-            piece = _spm_proto.Piece(text, 0.0, _spm_proto.BYTE)
+            piece = spm_proto.Piece(text, 0.0, spm_proto.BYTE)
         else:
-            piece = _spm_proto.Piece(text, score.get(text, floor - normal[text]), _spm_proto.NORMAL)
+            piece = spm_proto.Piece(text, score.get(text, floor - normal[text]), spm_proto.NORMAL)
         by_id[i] = piece
     for text, (i, special) in added.items():
         if i not in by_id:
-            kind = _spm_proto.CONTROL if special else _spm_proto.USER_DEFINED
-            by_id[i] = _spm_proto.Piece(text, 0.0, kind)
+            kind = spm_proto.CONTROL if special else spm_proto.USER_DEFINED
+            by_id[i] = spm_proto.Piece(text, 0.0, kind)
     missing = sorted(set(range(max(by_id) + 1)) - set(by_id))
     if missing:
         raise ExportError(
