@@ -43,16 +43,17 @@ Known limits, said in the docs: tiktoken matches special tokens only when asked
 Hugging Face's behaviour); SentencePiece never matches control tokens (``<bos>``...) in text,
 where ``tokenizers`` does. Tokens no merge makes (Qwen's ``[PAD151xxx]`` fillers) are left out of
 the tiktoken ranks: the merges never produce them, and ranked they could be returned whole.
+
+This package holds the API and what both formats share (reading the ``model`` section, the added
+tokens, the probe); :mod:`~tokkit.export.to_tiktoken` and :mod:`~tokkit.export.to_sentencepiece`
+check and build one format each, :mod:`~tokkit.export.merge_order` checks the merges (2) and
+:mod:`~tokkit.export.spm_proto` writes the SentencePiece protobuf.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import itertools
 import json
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +61,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from tokkit import _formats, _io
 from tokkit.exceptions import ConfigError, ExportError, SerializationError, TokenizerNotFoundError
-from tokkit.export import merge_order, spm_proto
 
 if TYPE_CHECKING:
     import tiktoken
@@ -75,12 +75,6 @@ RANKS_FILE = "tokenizer.tiktoken"
 SIDECAR_FILE = _formats.TIKTOKEN_SIDECAR
 MODEL_FILE = "tokenizer.model"
 
-#: The regex of ``ByteLevel(use_regex=true)`` in ``tokenizers`` (GPT-2's), as tiktoken takes it.
-GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-
-#: The split of a ``tokenizer.json`` that does not split: one piece, the whole text.
-WHOLE_TEXT = r"[\s\S]+"
-
 #: Text both encoders must agree on before anything is written: what regex engines and split
 #: patterns disagree on (contractions, digit runs, whitespace before a word and at the end,
 #: newlines, mixed scripts, combining marks, emoji sequences).
@@ -94,14 +88,6 @@ PROBE = (
     "e\u0301 a\u0308 \u200b\u200d 👩\u200d👩\u200d👧 👍🏽 🇫🇷 ™ © ½ ∑ ∞ — … “quotes”\n"
     "trailing spaces   "
 )
-
-_SPACE = "\u2581"  # SentencePiece's visible space
-_BYTE_PIECE = re.compile(r"<0x[0-9A-F]{2}>")
-_NAMES = {
-    "bos": ("<bos>", "<s>", "<|begin_of_text|>"),
-    "eos": ("<eos>", "</s>", "<|end_of_text|>", "<|endoftext|>"),
-    "pad": ("<pad>", "<|pad|>"),
-}
 
 
 @dataclass(frozen=True)
@@ -172,11 +158,14 @@ def export(
         )
     data = json.loads(text)
     origin = str(loaded.files[0])
+    # Imported here: the format modules import the shared checks below from this package.
+    from tokkit.export import to_sentencepiece, to_tiktoken
+
     try:
         if format == "tiktoken":
-            built = _tiktoken_files(data, loaded.name, extend_bytes)
+            built = to_tiktoken.build(data, loaded.name, extend_bytes)
         else:
-            built = _sentencepiece_files(data)
+            built = to_sentencepiece.build(data)
     except ExportError as e:
         raise e.prefixed(f"cannot export {origin} to {format}") from None
     if built.encode is not None:
@@ -208,57 +197,18 @@ def load_tiktoken(path: str | os.PathLike[str]) -> tiktoken.Encoding:
         sidecar = sidecar / SIDECAR_FILE
     if not sidecar.is_file():
         raise TokenizerNotFoundError(f"no {SIDECAR_FILE} at {path}; is it a tiktoken export?")
+    from tokkit.export import to_tiktoken  # imported here, as in export()
+
     meta = _formats.read_tiktoken_sidecar(sidecar)
     ranks_file = sidecar.with_name(meta.ranks_file)
     ranks = _formats.parse_ranks(ranks_file.read_bytes(), str(ranks_file))
-    return _encoding(ranks, meta.pattern, meta.special_tokens, meta.name)
+    return to_tiktoken.encoding(ranks, meta.pattern, meta.special_tokens, meta.name)
 
 
-# --- tiktoken -----------------------------------------------------------------------------------
+# --- shared by to_tiktoken and to_sentencepiece (not user API: __all__ is) ---------------------
 
 
-def _encoding(
-    ranks: Mapping[bytes, int], pattern: str, specials: Mapping[str, int], name: str
-) -> tiktoken.Encoding:
-    """The tiktoken encoding of a rank table (tiktoken imported here: it is optional)."""
-    module = _formats.import_tiktoken(name)
-    enc: tiktoken.Encoding = module.Encoding(
-        name=name, pat_str=pattern, mergeable_ranks=dict(ranks), special_tokens=dict(specials)
-    )
-    return enc
-
-
-def _tiktoken_pattern(pre: Any) -> str:
-    """The split regex of a byte-level pre-tokenizer tiktoken can run the same way."""
-    steps = pre.get("pretokenizers", []) if pre and pre.get("type") == "Sequence" else [pre]
-    kinds = [s.get("type") if s else None for s in steps]
-    if kinds == ["ByteLevel"]:
-        # No regex split (``tokkit train --pretokenizer none``): the whole text is one piece.
-        use_regex = steps[0].get("use_regex", True)
-        byte_level, pattern = steps[0], GPT2_PATTERN if use_regex else WHOLE_TEXT
-    elif kinds == ["Split", "ByteLevel"] and not steps[1].get("use_regex", True):
-        split, byte_level = steps
-        regex = split.get("pattern", {}).get("Regex")
-        if regex is None or split.get("behavior") != "Isolated" or split.get("invert"):
-            raise ExportError(
-                "its Split pre-tokenizer is not an isolated regex split (behavior "
-                f"{split.get('behavior')}, pattern {split.get('pattern')}); tiktoken keeps the "
-                "matches of one regex"
-            )
-        pattern = regex
-    else:
-        raise ExportError(
-            f"its pre-tokenizer is {' + '.join(map(str, kinds))}; tiktoken can run a byte-level "
-            "step after one regex split only"
-        )
-    if byte_level.get("add_prefix_space"):
-        raise ExportError(
-            "its ByteLevel step adds a space before the text (add_prefix_space); tiktoken cannot"
-        )
-    return str(pattern)
-
-
-def _check_bpe_model(data: Any, *, byte_level: bool) -> dict[str, Any]:
+def check_bpe_model(data: Any, *, byte_level: bool) -> dict[str, Any]:
     """The ``model`` section, if it is a BPE both targets can hold (no dropout, no word-piece
     markers; for tiktoken, no byte fallback)."""
     model: dict[str, Any] = data.get("model") or {}
@@ -279,7 +229,7 @@ def _check_bpe_model(data: Any, *, byte_level: bool) -> dict[str, Any]:
     return model
 
 
-def _merges(model: Mapping[str, Any]) -> list[tuple[str, str]]:
+def merge_pairs(model: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The merge list as pairs, from either spelling (``["a", "b"]`` or the older ``"a b"``)."""
     out = []
     for m in model.get("merges", []):
@@ -288,7 +238,7 @@ def _merges(model: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _added(data: Any) -> dict[str, tuple[int, bool]]:
+def added_tokens(data: Any) -> dict[str, tuple[int, bool]]:
     """Added token text → (id, special); stripping options no target can express refused."""
     out: dict[str, tuple[int, bool]] = {}
     for token in data.get("added_tokens", []):
@@ -302,7 +252,7 @@ def _added(data: Any) -> dict[str, tuple[int, bool]]:
     return out
 
 
-def _live(
+def live_merges(
     vocab: Mapping[str, int], merges: Sequence[tuple[str, str]], added: Mapping[str, object]
 ) -> list[tuple[str, str]]:
     """The merges that can fire: none that makes or uses an added token."""
@@ -312,7 +262,7 @@ def _live(
 
 
 @dataclass(frozen=True)
-class _Built:
+class Built:
     """The files of an export, before they are written, and what to check them with."""
 
     files: dict[str, str | bytes]
@@ -320,270 +270,6 @@ class _Built:
     encode: Callable[[str], list[int]] | None
     left_out: list[int] = field(default_factory=list)
     new_byte_ids: dict[int, int] = field(default_factory=dict)
-
-
-def _tiktoken_files(data: Any, name: str, extend_bytes: bool) -> _Built:
-    """The rank file and sidecar of a byte-level BPE, after every check of the module
-    docstring but the probe.
-
-    Raises:
-        ExportError: A condition fails.
-    """
-    model = _check_bpe_model(data, byte_level=True)
-    if data.get("normalizer"):
-        raise ExportError(
-            f"it has a {data['normalizer'].get('type')} normalizer; tiktoken has none"
-        )
-    pattern = _tiktoken_pattern(data.get("pre_tokenizer"))
-    added = _added(data)
-    # A token that starts another is next to one that it starts, in sorted order.
-    texts = sorted(added)
-    for shorter, longer in itertools.pairwise(texts):
-        if longer.startswith(shorter):
-            raise ExportError(
-                f"added tokens {shorter!r} and {longer!r} start alike; tokenizers matches the "
-                "longest, tiktoken's special-token regex tries them in no fixed order"
-            )
-    vocab = {t: int(i) for t, i in model["vocab"].items() if t not in added}
-
-    def show(token: str) -> str:
-        """A token as the bytes it stands for, in messages."""
-        return repr(_token_bytes(token))
-
-    for token in vocab:
-        if any(c not in _formats.BYTE_OF_CHAR for c in token):
-            raise ExportError(f"token {token!r} is not byte-level (GPT-2's byte alphabet)")
-    order = merge_order.token_order(vocab, _live(vocab, _merges(model), added), show=show)
-    ignore_merges = bool(model.get("ignore_merges"))
-    singles = [t for t in vocab if len(t) == 1]
-    missing = sorted(set(range(256)) - {_formats.BYTE_OF_CHAR[t] for t in singles})
-    if missing and not extend_bytes:
-        raise ExportError(
-            f"{len(missing)} of the 256 bytes have no token (first: {missing[0]:#04x}); "
-            "tiktoken needs a rank for every byte, where tokenizers drops such a byte",
-            hint="pass {extend_bytes=True} to give them new ids after the last one",
-        )
-    # With ignore_merges, tokenizers returns any pre-token found whole in the vocabulary, as
-    # tiktoken does with its ranks: the orphans must then be ranked too.
-    ranked = singles + order.merged + (order.orphans if ignore_merges else [])
-    for before, after in itertools.pairwise(order.merged):
-        if vocab[after] < vocab[before]:
-            raise ExportError(
-                f"ids do not follow the merge order: {show(before)} (id {vocab[before]}) is "
-                f"merged before {show(after)} (id {vocab[after]}); tiktoken's rank is the id"
-            )
-    gaps = merge_order.check(
-        {t: vocab[t] for t in ranked},
-        order,
-        engine="tiktoken",
-        whole_pieces=not ignore_merges,
-        show=show,
-    )
-    ranks = {_token_bytes(t): vocab[t] for t in ranked}
-    specials = {text: i for text, (i, _) in sorted(added.items(), key=lambda kv: kv[1][0])}
-    left_out = [vocab[t] for t in order.orphans] if not ignore_merges else []
-    shared_ids = set(specials.values()) & set(ranks.values())
-    if shared_ids:
-        raise ExportError(
-            f"id {min(shared_ids)} is both an added token and a vocabulary token; tiktoken keeps "
-            "special tokens and ranks apart"
-        )
-    first_free = max([*ranks.values(), *specials.values()]) + 1
-    new_byte_ids = {b: first_free + k for k, b in enumerate(missing)}
-    ranks.update({bytes([b]): i for b, i in new_byte_ids.items()})
-    n_vocab = first_free + len(missing)
-    lines = b"".join(
-        base64.b64encode(t) + b" %d\n" % r for t, r in sorted(ranks.items(), key=lambda kv: kv[1])
-    )
-    sidecar = {
-        "format": "tiktoken",
-        "name": name,
-        "ranks_file": RANKS_FILE,
-        "ranks_sha256": hashlib.sha256(lines).hexdigest(),
-        "pat_str": pattern,
-        "special_tokens": specials,
-        "special": sorted(text for text, (_, special) in added.items() if special),
-        "n_vocab": n_vocab,
-        "left_out": sorted(left_out),
-        "new_byte_ids": {f"{b:#04x}": i for b, i in new_byte_ids.items()},
-        "usage": "tokkit.export.load_tiktoken(DIR), or tiktoken.Encoding(name, pat_str=pat_str, "
-        "mergeable_ranks=<ranks_file: base64 token, rank>, special_tokens=special_tokens); "
-        'encode with allowed_special="all" to match added tokens as tokenizers does',
-    }
-    encode = None
-    if _formats.has_module("tiktoken"):
-        enc = _encoding(ranks, pattern, specials, name)
-
-        def encode(text: str) -> list[int]:
-            """The export's ids, added tokens matched in text as tokenizers does."""
-            return list(enc.encode(text, allowed_special="all"))
-
-    files: dict[str, str | bytes] = {RANKS_FILE: lines, SIDECAR_FILE: _io.dumps(sidecar)}
-    return _Built(files, gaps, encode, left_out, new_byte_ids)
-
-
-def _token_bytes(token: str) -> bytes:
-    """The bytes a byte-level token (GPT-2's printable alphabet) stands for."""
-    return bytes(_formats.BYTE_OF_CHAR[c] for c in token)
-
-
-# --- SentencePiece ------------------------------------------------------------------------------
-
-
-def _sentencepiece_normalizer(data: Any) -> bool:
-    """Whether spaces become ``▁`` (the only normalization the export writes)."""
-    norm = data.get("normalizer")
-    steps = norm.get("normalizers", []) if norm and norm.get("type") == "Sequence" else [norm]
-    steps = [s for s in steps if s]
-    replace = {"type": "Replace", "pattern": {"String": " "}, "content": _SPACE}
-    if any(s.get("type") == "Prepend" for s in steps):
-        raise ExportError(
-            "its normalizer prepends ▁ (add_dummy_prefix); tokenizers does that to each piece "
-            "between added tokens, SentencePiece once per text"
-        )
-    if steps not in ([], [replace]):
-        kinds = " + ".join(str(s.get("type")) for s in steps)
-        raise ExportError(
-            f"its normalizer is {kinds}; the export can only turn spaces into ▁ (Replace ' ' → '▁')"
-        )
-    escape = bool(steps)
-    pre = data.get("pre_tokenizer")
-    # After spaces became ▁ a split on " " finds nothing: Gemma's pre-tokenizer does nothing.
-    harmless = pre is None or (
-        escape
-        and pre.get("type") == "Split"
-        and pre.get("pattern") == {"String": " "}
-        and not pre.get("invert")
-    )
-    if not harmless:
-        raise ExportError(
-            f"its pre-tokenizer is {pre.get('type')}; SentencePiece BPE does not split the text "
-            "before merging"
-        )
-    return escape
-
-
-def _is_byte_level(data: Any) -> bool:
-    """Whether a ByteLevel step pre-tokenizes or decodes (GPT-2-style byte-level BPE)."""
-    text = json.dumps([data.get("pre_tokenizer"), data.get("decoder")])
-    return '"ByteLevel"' in text
-
-
-def _sentencepiece_files(data: Any) -> _Built:
-    """The ``tokenizer.model`` of a SentencePiece-style BPE, after every check of the module
-    docstring but the probe.
-
-    Raises:
-        ExportError: A condition fails.
-    """
-    if _is_byte_level(data):
-        raise ExportError(
-            "it is byte-level BPE (GPT-2 style); SentencePiece merges characters, not bytes, so "
-            "it cannot hold these tokens",
-            hint="export it with format tiktoken instead",
-        )
-    model = _check_bpe_model(data, byte_level=False)
-    if model.get("ignore_merges"):
-        raise ExportError("its BPE has ignore_merges=true; SentencePiece always merges")
-    escape = _sentencepiece_normalizer(data)
-    added = _added(data)
-    byte_fallback = bool(model.get("byte_fallback"))
-    unk = model.get("unk_token")
-    if unk is None or unk not in model["vocab"]:
-        raise ExportError("it has no unk token; a SentencePiece model needs one")
-    if not byte_fallback and not model.get("fuse_unk"):
-        # SentencePiece joins a run of unknown characters into one unknown piece.
-        raise ExportError(
-            "it gives each unknown character its own unk token (fuse_unk=false, no byte "
-            "fallback); SentencePiece gives a run of them one"
-        )
-    for text, (_, special) in added.items():
-        if not special and (" " in text or _SPACE in text):
-            raise ExportError(
-                f"added token {text!r} holds a space; tokenizers matches it before spaces "
-                "become ▁, SentencePiece after"
-            )
-    vocab = {t: int(i) for t, i in model["vocab"].items()}
-    bytes_ = {t for t in vocab if _BYTE_PIECE.fullmatch(t)} if byte_fallback else set()
-    if byte_fallback and len(bytes_) < 256:
-        raise ExportError(f"only {len(bytes_)} of the 256 <0xNN> byte tokens are in it")
-    normal = {t: i for t, i in vocab.items() if t not in added and t not in bytes_ and t != unk}
-    merges = _live(normal, _merges(model), added)
-    order = merge_order.token_order(normal, merges)
-    for token in normal:
-        for c in token:
-            if c not in normal and c not in added:
-                raise ExportError(
-                    f"{c!r} is in token {token!r} but is no token itself; SentencePiece would "
-                    "merge it where tokenizers falls back to bytes"
-                )
-    # SentencePiece joins the piece with the highest score: the merged tokens in merge order,
-    # then the tokens no merge makes (by id), as _pieces scores them.
-    token_rank = {t: len(order.merged) + i for t, i in normal.items()}
-    token_rank.update({t: i for i, t in enumerate(order.merged)})
-    gaps = merge_order.check(token_rank, order, engine="SentencePiece", whole_pieces=False)
-    pieces = _pieces(vocab, normal, order, added, bytes_, unk)
-    ids = {
-        role: next((added[n][0] for n in names if n in added), -1) for role, names in _NAMES.items()
-    }
-    spec = spm_proto.Spec(
-        unk_id=vocab[unk],
-        bos_id=ids["bos"],
-        eos_id=ids["eos"],
-        pad_id=ids["pad"],
-        byte_fallback=byte_fallback,
-        escape_whitespaces=escape,
-    )
-    proto = spm_proto.model_proto(pieces, spec)
-    encode = None
-    if _formats.has_module("sentencepiece"):
-        import sentencepiece
-
-        sp = sentencepiece.SentencePieceProcessor(model_proto=proto)
-
-        def encode(text: str) -> list[int]:
-            """The export's ids, without BOS/EOS."""
-            return list(sp.encode(text, out_type=int))
-
-    return _Built({MODEL_FILE: proto}, gaps, encode)
-
-
-def _pieces(
-    vocab: Mapping[str, int],
-    normal: Mapping[str, int],
-    order: merge_order.TokenOrder,
-    added: Mapping[str, tuple[int, bool]],
-    bytes_: set[str],
-    unk: str,
-) -> list[spm_proto.Piece]:
-    """Every id's piece. A merged token scores minus its merge position (SentencePiece joins the
-    pair whose piece scores highest); single characters and tokens no merge makes score below
-    them all (they are never the result of a join). float32 holds these integers exactly."""
-    score = {t: -float(i) for i, t in enumerate(order.merged)}
-    floor = -float(len(order.merged))
-    by_id: dict[int, spm_proto.Piece] = {}
-    for text, i in vocab.items():
-        if text in added:
-            kind = spm_proto.CONTROL if added[text][1] else spm_proto.USER_DEFINED
-            piece = spm_proto.Piece(text, 0.0, spm_proto.UNKNOWN if text == unk else kind)
-        elif text == unk:
-            piece = spm_proto.Piece(text, 0.0, spm_proto.UNKNOWN)
-        elif text in bytes_:
-            piece = spm_proto.Piece(text, 0.0, spm_proto.BYTE)
-        else:
-            piece = spm_proto.Piece(text, score.get(text, floor - normal[text]), spm_proto.NORMAL)
-        by_id[i] = piece
-    for text, (i, special) in added.items():
-        if i not in by_id:
-            kind = spm_proto.CONTROL if special else spm_proto.USER_DEFINED
-            by_id[i] = spm_proto.Piece(text, 0.0, kind)
-    missing = sorted(set(range(max(by_id) + 1)) - set(by_id))
-    if missing:
-        raise ExportError(
-            f"{len(missing)} ids have no token (first: {missing[0]}); SentencePiece ids are "
-            "positions in a list without holes"
-        )
-    return [by_id[i] for i in range(len(by_id))]
 
 
 # --- the probe ----------------------------------------------------------------------------------
