@@ -76,8 +76,10 @@ FUZZ_BIN = $${CARGO_TARGET_DIR:-target}/fuzz
 
 .PHONY: fuzz
 fuzz: ## AFL++ on each fuzz target for FUZZ_SECONDS (default 600); see the comment above it
+	@command -v cargo-afl >/dev/null || { echo "make fuzz needs cargo-afl: cargo install cargo-afl"; exit 1; }
 	cargo clippy -p tokkit-fuzz --features afl --all-targets -- -D warnings
 	cargo afl build --profile fuzz -p tokkit-fuzz --features afl --bins
+	mkdir -p $(FUZZ_OUT)
 	for t in $(FUZZ_TARGETS); do \
 		dict=rust/tokkit-fuzz/$$t.dict; \
 		AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_SKIP_CPUFREQ=1 AFL_TRY_AFFINITY=1 \
