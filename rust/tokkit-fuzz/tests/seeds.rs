@@ -47,8 +47,8 @@ fn corpus_reader_seeds_and_regressions() {
     run_all("corpus_reader", corpus_reader::run);
 }
 
-/// The seeds must reach the code they are there for: most tokenizer seeds load, so the fuzzer
-/// starts from files that get past the parser.
+/// The seeds must reach the code they are there for: most tokenizer seeds load, as an encoder
+/// and as a `ByteVocab`, so the fuzzer starts from files that get past the parser.
 #[test]
 fn tokenizer_seeds_load() {
     let loaded = seeds::inputs("tokenizer_json")
@@ -61,6 +61,17 @@ fn tokenizer_seeds_load() {
         })
         .count();
     assert!(loaded >= 7, "only {loaded} tokenizer seeds load");
+    let byte_vocabs = seeds::inputs("tokenizer_json")
+        .iter()
+        .filter(|(_, bytes)| {
+            tokkit_core::byteprobs::ByteVocab::from_json(std::str::from_utf8(bytes).unwrap())
+                .is_ok()
+        })
+        .count();
+    assert!(
+        byte_vocabs >= 7,
+        "only {byte_vocabs} tokenizer seeds load as a ByteVocab"
+    );
 }
 
 /// What the round trip allows to be lost is what the tokenizers really lack: SmolLM2 cannot
