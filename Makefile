@@ -37,8 +37,8 @@ demo: dev ## Train a BPE tokenizer on the shipped corpus and show its compressio
 test: dev test-rust test-py ## Install everything, then run cargo test and pytest
 
 .PHONY: test-rust
-test-rust: ## Rust unit, property and integration tests
-	cargo test -p tokkit-core --release
+test-rust: ## Rust unit, property and integration tests (with the fuzz targets over their seeds)
+	cargo test -p tokkit-core -p tokkit-fuzz --release
 
 .PHONY: test-py
 test-py: ## Python tests (needs `make dev`)
@@ -75,6 +75,34 @@ lint: $(STAMP) ## cargo fmt, clippy -D warnings, ruff, mypy, stubtest
 fmt: $(STAMP) ## Format Rust and Python
 	cargo fmt --all
 	$(VENV)/bin/ruff check --fix-only python tests bench corpora
+
+# Coverage-guided fuzzing with AFL++ through cargo-afl, on stable Rust (`cargo install cargo-afl`
+# once; it builds AFL++ itself). Each target in FUZZ_TARGETS runs FUZZ_SECONDS, one after the
+# other on one core, niced; findings land in $(FUZZ_OUT)/<target>/default/{crashes,hangs}.
+# One target for a minute:  make fuzz FUZZ_TARGETS=roundtrip FUZZ_SECONDS=60
+# Replay an input:          target/fuzz/fuzz_roundtrip < FILE   (after one `make fuzz` build)
+# A crash becomes a regression: minimise it (`cargo afl tmin -i FILE -o MIN -- target/fuzz/fuzz_T`),
+# fix the cause, and add MIN to rust/tokkit-fuzz/regressions/<target>/ (cargo test runs those).
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= tokenizer_json roundtrip corpus_reader
+FUZZ_OUT ?= target/fuzz-out
+FUZZ_BIN = $${CARGO_TARGET_DIR:-target}/fuzz
+
+.PHONY: fuzz
+fuzz: ## AFL++ on each fuzz target for FUZZ_SECONDS (default 600); see the comment above it
+	@command -v cargo-afl >/dev/null || { echo "make fuzz needs cargo-afl: cargo install cargo-afl"; exit 1; }
+	cargo clippy -p tokkit-fuzz --features afl --all-targets -- -D warnings
+	cargo afl build --profile fuzz -p tokkit-fuzz --features afl --bins
+	mkdir -p $(FUZZ_OUT)
+	for t in $(FUZZ_TARGETS); do \
+		dict=rust/tokkit-fuzz/$$t.dict; \
+		AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_SKIP_CPUFREQ=1 AFL_TRY_AFFINITY=1 \
+		nice -n 10 cargo afl fuzz -V $(FUZZ_SECONDS) -m 4096 -t 2000 \
+			$$(test -f $$dict && echo -x $$dict) \
+			-i rust/tokkit-fuzz/corpus/$$t -o $(FUZZ_OUT)/$$t -- $(FUZZ_BIN)/fuzz_$$t || exit 1; \
+		grep -E '^(run_time|execs_done|execs_per_sec|corpus_count|edges_found|total_edges|saved_crashes|saved_hangs) ' \
+			$(FUZZ_OUT)/$$t/default/fuzzer_stats; \
+	done
 
 .PHONY: snapshots
 snapshots: dev ## Rewrite the golden CLI texts in cli/snapshots

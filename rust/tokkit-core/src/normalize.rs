@@ -16,6 +16,12 @@ use crate::error::{Error, Result};
 pub const SUPPORTED: &str = "normalizers Replace (String pattern), Prepend and a Sequence of them; \
      pre-tokenizers ByteLevel, Split (Regex or String pattern), Digits, Metaspace";
 
+/// How many times longer than its input a normalizer may make a text. Real files stay far
+/// below (Llama-2 and Gemma turn a space into the 3-byte `▁`, a factor of 3); without a bound
+/// a small file can chain `Replace` steps that each multiply the text, so encoding one short
+/// string would need memory exponential in the number of steps.
+pub const MAX_GROWTH: u64 = 64;
+
 /// A normalizer from `tokenizer.json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Normalizer {
@@ -51,7 +57,7 @@ impl Normalizer {
             return Ok(None);
         }
         let kind = value.get("type").and_then(Value::as_str).unwrap_or("?");
-        Ok(Some(match kind {
+        let normalizer = match kind {
             "Replace" => {
                 let pattern = value
                     .pointer("/pattern/String")
@@ -86,7 +92,31 @@ impl Normalizer {
                 Self::Sequence(out)
             }
             other => return Err(unsupported(&format!("normalizer {other}"))),
-        }))
+        };
+        let growth = normalizer.growth();
+        if growth > MAX_GROWTH {
+            return Err(unsupported(&format!(
+                "a normalizer that can make a text {growth} times longer (at most {MAX_GROWTH} \
+                 is supported: each Replace step multiplies the length by up to \
+                 len(content)/len(pattern))"
+            )));
+        }
+        Ok(Some(normalizer))
+    }
+
+    /// An upper bound on how many times longer than its input the normalized text is, not
+    /// counting `Prepend`'s fixed prefixes (those add at most the file's own size).
+    #[must_use]
+    pub fn growth(&self) -> u64 {
+        match self {
+            Self::Replace { pattern, content } => {
+                (content.len().div_ceil(pattern.len()).max(1)) as u64
+            }
+            Self::Prepend(_) => 1,
+            Self::Sequence(steps) => steps
+                .iter()
+                .fold(1u64, |acc, step| acc.saturating_mul(step.growth())),
+        }
     }
 
     /// The normalized `text`.
@@ -252,5 +282,31 @@ mod tests {
     fn unsupported_normalizers_name_what_is() {
         let err = Normalizer::from_json(&serde_json::json!({"type": "NFKC"})).unwrap_err();
         assert!(err.to_string().contains("Replace"), "{err}");
+    }
+
+    /// Found while writing the `tokenizer_json` fuzz target (docs/reliability.md): twelve
+    /// `Replace("a", "aaaaaaaa")` steps in a 5 KB file made encoding "a" need 8^12 bytes. Such
+    /// a file is refused when read; the real SentencePiece normalizers still load.
+    #[test]
+    fn normalizers_that_multiply_text_are_refused() {
+        let step = serde_json::json!({"type": "Replace", "pattern": {"String": "a"},
+                                      "content": "aaaaaaaa"});
+        let chain = |n: usize| serde_json::json!({"type": "Sequence", "normalizers": vec![step.clone(); n]});
+        assert_eq!(
+            Normalizer::from_json(&chain(2)).unwrap().unwrap().growth(),
+            64
+        );
+        let err = Normalizer::from_json(&chain(3)).unwrap_err();
+        assert!(err.to_string().contains("512 times longer"), "{err}");
+        // Saturates instead of overflowing however long the chain.
+        assert!(Normalizer::from_json(&chain(40)).is_err());
+        let llama2 = serde_json::json!({"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": "▁"},
+            {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]});
+        assert_eq!(Normalizer::from_json(&llama2).unwrap().unwrap().growth(), 3);
+        // Shrinking and equal-length replacements do not count against the bound.
+        let shrink = serde_json::json!({"type": "Replace", "pattern": {"String": "abc"},
+                                        "content": "x"});
+        assert_eq!(Normalizer::from_json(&shrink).unwrap().unwrap().growth(), 1);
     }
 }

@@ -342,4 +342,24 @@ mod tests {
         let err = from_typed(&t).unwrap_err();
         assert!(err.to_string().contains("sparse"), "{err}");
     }
+
+    /// Found with the normalizer bound (docs/reliability.md): a Metaspace replacement is one
+    /// character in HF; a longer one made
+    /// every space as long as the file allows.
+    #[test]
+    fn metaspace_replacement_is_one_character() {
+        let file = |replacement: &str| {
+            json!({"pre_tokenizer": {"type": "Metaspace", "replacement": replacement},
+                   "model": {"type": "BPE", "vocab": {"a": 0, "<0x20>": 1}, "merges": []}})
+            .to_string()
+        };
+        assert!(from_json(&file("▁")).is_ok());
+        for bad in ["", "▁▁", "abc"] {
+            let err = from_json(&file(bad)).unwrap_err();
+            assert!(
+                err.to_string().contains("Metaspace replacement"),
+                "{bad:?}: {err}"
+            );
+        }
+    }
 }

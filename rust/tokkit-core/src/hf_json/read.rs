@@ -181,6 +181,14 @@ fn char_pretokenizer(value: &Value) -> Result<(Pretokenizer, Option<Metaspace>)>
                 .and_then(Value::as_str)
                 .unwrap_or("▁")
                 .to_owned();
+            // HF reads the replacement as one `char`. A longer string would also make every
+            // space as long as the file allows: encoding must not grow with the file's strings.
+            if replacement.chars().count() != 1 {
+                return Err(unsupported(&format!(
+                    "a Metaspace replacement of {} characters (it is one character)",
+                    replacement.chars().count()
+                )));
+            }
             let prepend = match value.get("prepend_scheme").and_then(Value::as_str) {
                 Some("always") | None => PrependScheme::Always,
                 Some("first") => PrependScheme::First,
