@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tokkit import _formats, _io
+from tokkit import _formats, _io, _tokkit
 from tokkit.exceptions import ExportError
 from tokkit.export import (
     RANKS_FILE,
@@ -29,8 +29,9 @@ from tokkit.export import (
 if TYPE_CHECKING:
     import tiktoken
 
-#: The regex of ``ByteLevel(use_regex=true)`` in ``tokenizers`` (GPT-2's), as tiktoken takes it.
-GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+#: The regex of ``ByteLevel(use_regex=true)`` in ``tokenizers`` (GPT-2's), as tiktoken takes it:
+#: the core's own copy, the one its pre-tokenizer runs.
+GPT2_PATTERN = _tokkit.PRETOKENIZER_PATTERNS["gpt2"]
 
 #: The split of a ``tokenizer.json`` that does not split: one piece, the whole text.
 WHOLE_TEXT = r"[\s\S]+"
