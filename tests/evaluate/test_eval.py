@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import tokkit
-from tokkit import _formats
+from tokkit import _formats, _ranks
 from tokkit.cli import main
 from tokkit.evaluate import (
     Text,
@@ -170,7 +170,7 @@ def test_gpt2_files_load_in_every_spelling(monkeypatch: pytest.MonkeyPatch) -> N
         vocab_bpe_file=str(encoder.with_name("vocab.bpe")), encoder_json_file=str(encoder)
     )
     reference = pytest.importorskip("tiktoken").Encoding(
-        "gpt2", pat_str=_formats.R50K_PATTERN, mergeable_ranks=ranks, special_tokens={}
+        "gpt2", pat_str=_ranks.R50K_PATTERN, mergeable_ranks=ranks, special_tokens={}
     )
     text = sample("en-tech.txt") + sample("unicode-edge.txt")
     assert tok.encode(text) == reference.encode_ordinary(text)

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from tokkit import _formats, _io
+from tokkit import _formats, _io, _ranks
 from tokkit.exceptions import ConfigError, ExportError, SerializationError, TokenizerNotFoundError
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ Format = Literal["tiktoken", "sentencepiece"]
 FORMATS: tuple[Format, ...] = ("tiktoken", "sentencepiece")
 #: File names inside the output directory.
 RANKS_FILE = "tokenizer.tiktoken"
-SIDECAR_FILE = _formats.TIKTOKEN_SIDECAR
+SIDECAR_FILE = _ranks.TIKTOKEN_SIDECAR
 MODEL_FILE = "tokenizer.model"
 
 #: Text both encoders must agree on before anything is written: what regex engines and split
@@ -199,9 +199,9 @@ def load_tiktoken(path: str | os.PathLike[str]) -> tiktoken.Encoding:
         raise TokenizerNotFoundError(f"no {SIDECAR_FILE} at {path}; is it a tiktoken export?")
     from tokkit.export import to_tiktoken  # imported here, as in export()
 
-    meta = _formats.read_tiktoken_sidecar(sidecar)
+    meta = _ranks.read_tiktoken_sidecar(sidecar)
     ranks_file = sidecar.with_name(meta.ranks_file)
-    ranks = _formats.parse_ranks(ranks_file.read_bytes(), str(ranks_file))
+    ranks = _ranks.parse_ranks(ranks_file.read_bytes(), str(ranks_file))
     return to_tiktoken.encoding(ranks, meta.pattern, meta.special_tokens, meta.name)
 
 

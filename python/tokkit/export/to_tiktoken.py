@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tokkit import _formats, _io, _tokkit
+from tokkit import _formats, _io, _ranks, _tokkit
 from tokkit.exceptions import ExportError
 from tokkit.export import (
     RANKS_FILE,
@@ -41,7 +41,7 @@ def encoding(
     ranks: Mapping[bytes, int], pattern: str, specials: Mapping[str, int], name: str
 ) -> tiktoken.Encoding:
     """The tiktoken encoding of a rank table (tiktoken imported here: it is optional)."""
-    module = _formats.import_tiktoken(name)
+    module = _ranks.import_tiktoken(name)
     enc: tiktoken.Encoding = module.Encoding(
         name=name, pat_str=pattern, mergeable_ranks=dict(ranks), special_tokens=dict(specials)
     )
