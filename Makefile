@@ -56,12 +56,12 @@ $(STAMP_TF4): requirements-tf4.txt $(STAMP)
 
 .PHONY: test-compat
 test-compat: dev $(STAMP_TF4) ## Written model directories load the same in transformers 4.57 and 5
-	TOKKIT_REQUIRE_TF4=1 TOKKIT_TF4_PYTHON=$(VENV_TF4)/bin/python $(PY) -m pytest -q tests/compat
+	TOKKIT_TF4_PYTHON=$(VENV_TF4)/bin/python $(PY) -m pytest -q -m compat tests/compat
 
 .PHONY: test-slow
 test-slow: dev ## Rust and Python tests including those marked slow (ignored)
-	cargo test -p tokkit-core --release -- --include-ignored
-	$(PY) -m pytest -q -m ''
+	cargo test -p tokkit-core -p tokkit-fuzz --release -- --include-ignored
+	$(PY) -m pytest -q -m 'not compat'
 
 .PHONY: lint
 lint: $(STAMP) ## cargo fmt, clippy -D warnings, ruff, mypy, stubtest
