@@ -334,6 +334,16 @@ def resolve_pretrained(name: str) -> Path:
     return file
 
 
+def _resolve_name(name: str) -> Path | None:
+    """Where a name that is not a path lives: a pretrained tokenizer's file in its package, or
+    the tokenizer files of a Hub id fetched into the HF cache; None for neither."""
+    if name in PRETRAINED:
+        return resolve_pretrained(name)
+    from tokkit.hub import snapshot
+
+    return snapshot.download(name, tokenizer_only=True) if snapshot.is_hub_id(name) else None
+
+
 def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> Loaded:
     """Recognise and load the tokenizer at ``path`` (see the module docstring for the formats).
 
@@ -343,15 +353,10 @@ def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> Loaded:
         ConfigError: A tiktoken file of an unknown encoding without ``pattern``.
     """
     p = Path(path)
-    if not p.exists() and str(path) in PRETRAINED:
-        loaded = read(resolve_pretrained(str(path)), pattern=pattern)
+    local = None if p.exists() else _resolve_name(str(path))
+    if local is not None:
+        loaded = read(local, pattern=pattern)
         return Loaded(loaded.backend, loaded.format, loaded.files, str(path), loaded.source)
-    if not p.exists():
-        from tokkit.hub import snapshot
-
-        if snapshot.is_hub_id(str(path)):
-            loaded = read(snapshot.download(str(path), tokenizer_only=True), pattern=pattern)
-            return Loaded(loaded.backend, loaded.format, loaded.files, str(path), loaded.source)
     try:
         if p.is_dir():
             return _read_dir(p, pattern)

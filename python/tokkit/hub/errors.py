@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from tokkit.exceptions import HubError
 
 
@@ -71,3 +73,16 @@ def as_hub_error(exc: Exception, step: str, repo_id: str, endpoint: str) -> HubE
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def require_hub(what: str) -> ModuleType:
+    """The huggingface_hub module, or a HubError saying that ``what`` needs it and how to get it
+    (it comes with the transplant extra, and with transformers)."""
+    try:
+        import huggingface_hub
+    except ImportError:
+        raise HubError(
+            f"{what} needs huggingface_hub; pip install 'tokkit[transplant]' "
+            "(or pip install huggingface_hub)"
+        ) from None
+    return huggingface_hub

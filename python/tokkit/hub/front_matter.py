@@ -6,24 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from types import ModuleType
 from typing import Any
 
-from tokkit.exceptions import HubError
+from tokkit.hub.errors import require_hub
 
 #: One recorded score for the card's ``model-index``: (text name, metric id, metric name, value).
 Score = tuple[str, str, str, float]
-
-
-def _hub() -> ModuleType:
-    try:
-        import huggingface_hub
-    except ImportError:
-        raise HubError(
-            "model cards need huggingface_hub; pip install 'tokkit[transplant]' "
-            "(or pip install huggingface_hub)"
-        ) from None
-    return huggingface_hub
 
 
 def render_front_matter(
@@ -35,7 +23,7 @@ def render_front_matter(
     """YAML front matter (``---`` lines included) for ``fields``, the ``ModelCardData``
     arguments (None values are left out), and ``scores`` as ``model-index`` entries of the
     text-generation task named ``model_name``."""
-    hub = _hub()
+    hub = require_hub("model cards")
     kwargs = {k: v for k, v in fields.items() if v is not None}
     if scores:
         kwargs["model_name"] = model_name or "model"
@@ -57,7 +45,7 @@ def read_front_matter(text: str) -> dict[str, Any]:
     """The metadata of a README (``{}`` when it has none, or it is not valid card metadata)."""
     if not re.match(r"\A---[ \t]*\r?\n", text):
         return {}  # huggingface_hub would log that the block is missing
-    hub = _hub()
+    hub = require_hub("model cards")
     import yaml  # type: ignore[import-untyped]  # a dependency of huggingface_hub
 
     try:

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from tokkit.exceptions import ConfigError, HubError, ModelNotFoundError, TokenizerNotFoundError
-from tokkit.hub.errors import first_line
+from tokkit.hub.errors import first_line, require_hub
 
 #: Files of a model repo that tokkit reads (weights, config, tokenizer, card, license).
 MODEL_FILES = [
@@ -111,21 +111,16 @@ def download(ref: str, *, revision: str | None = None, tokenizer_only: bool = Fa
     not_found = TokenizerNotFoundError if tokenizer_only else ModelNotFoundError
     repo_id, rev = split_revision(ref)
     rev = rev or revision
-    try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import (
-            GatedRepoError,
-            HFValidationError,
-            LocalEntryNotFoundError,
-            RepositoryNotFoundError,
-            RevisionNotFoundError,
-        )
-    except ImportError:
-        raise HubError(
-            f"{ref} looks like a Hugging Face Hub id, and fetching it needs huggingface_hub; "
-            "pip install 'tokkit[transplant]' (or pip install huggingface_hub), or give a "
-            "local directory"
-        ) from None
+    require_hub(f"{ref} looks like a Hub id; fetching it")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
     from tokkit.models.quiet import quiet_transformers
 
     where = f"{repo_id}" + (f" at revision {rev!r}" if rev else "")

@@ -13,7 +13,7 @@ from pathlib import Path
 from tokkit.exceptions import ConfigError, HubError
 from tokkit.hub.card import card_text
 from tokkit.hub.directory import UploadDir, check_no_pickles, describe_dir
-from tokkit.hub.errors import as_hub_error
+from tokkit.hub.errors import as_hub_error, require_hub
 from tokkit.hub.front_matter import read_front_matter
 
 logger = logging.getLogger("tokkit.hub")
@@ -247,13 +247,9 @@ def push(
     if dry_run:
         return dataclasses.replace(result, token_source=_token(token, network=False)[1])
 
-    try:
-        from huggingface_hub import CommitOperationAdd, HfApi, constants
-    except ImportError:
-        raise HubError(
-            "pushing needs huggingface_hub; pip install 'tokkit[transplant]' "
-            "(or pip install huggingface_hub)"
-        ) from None
+    require_hub("pushing")
+    from huggingface_hub import CommitOperationAdd, HfApi, constants
+
     if constants.is_offline_mode():
         raise HubError(
             "huggingface_hub is in offline mode (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set); "
