@@ -83,12 +83,13 @@ fn code_point_range(partial: &[u8]) -> Option<(u32, u32)> {
 /// Completions remembered per partial char.
 pub type CompletionCache = Mutex<HashMap<Vec<u8>, Arc<Vec<Vec<u8>>>>>;
 
-/// The bytes after `partial` of the first char (in code point order) of each class
-/// combination among the chars that start with `partial` (remembered per `partial`).
-#[must_use]
-pub fn class_completions(partial: &[u8]) -> Arc<Vec<Vec<u8>>> {
-    static CACHE: OnceLock<CompletionCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Mutex::default);
+/// `cache[partial]`, made by `make` the first time (shared by threads; a poisoned lock is
+/// still usable, as the map holds only finished entries).
+pub fn remembered(
+    cache: &CompletionCache,
+    partial: &[u8],
+    make: impl FnOnce() -> Vec<Vec<u8>>,
+) -> Arc<Vec<Vec<u8>>> {
     let lock = || {
         cache
             .lock()
@@ -97,23 +98,33 @@ pub fn class_completions(partial: &[u8]) -> Arc<Vec<Vec<u8>>> {
     if let Some(found) = lock().get(partial) {
         return Arc::clone(found);
     }
-    let mut seen: HashMap<u16, Vec<u8>> = HashMap::new();
-    if let Some((lo, hi)) = code_point_range(partial) {
-        let mut buf = [0; 4];
-        for c in (lo..=hi).filter_map(char::from_u32) {
-            // Low code points of an overlong lead (E0, F0) are shorter chars.
-            let bytes = c.encode_utf8(&mut buf).as_bytes();
-            if bytes.starts_with(partial) {
-                seen.entry(class_bits(c))
-                    .or_insert_with(|| bytes[partial.len()..].to_vec());
-            }
-        }
-    }
-    let mut out: Vec<Vec<u8>> = seen.into_values().collect();
-    out.sort_unstable();
-    let out = Arc::new(out);
+    let out = Arc::new(make());
     lock().insert(partial.to_vec(), Arc::clone(&out));
     out
+}
+
+/// The bytes after `partial` of the first char (in code point order) of each class
+/// combination among the chars that start with `partial` (remembered per `partial`).
+#[must_use]
+pub fn class_completions(partial: &[u8]) -> Arc<Vec<Vec<u8>>> {
+    static CACHE: OnceLock<CompletionCache> = OnceLock::new();
+    remembered(CACHE.get_or_init(Mutex::default), partial, || {
+        let mut seen: HashMap<u16, Vec<u8>> = HashMap::new();
+        if let Some((lo, hi)) = code_point_range(partial) {
+            let mut buf = [0; 4];
+            for c in (lo..=hi).filter_map(char::from_u32) {
+                // Low code points of an overlong lead (E0, F0) are shorter chars.
+                let bytes = c.encode_utf8(&mut buf).as_bytes();
+                if bytes.starts_with(partial) {
+                    seen.entry(class_bits(c))
+                        .or_insert_with(|| bytes[partial.len()..].to_vec());
+                }
+            }
+        }
+        let mut out: Vec<Vec<u8>> = seen.into_values().collect();
+        out.sort_unstable();
+        out
+    })
 }
 
 /// The completions of `partial` (an incomplete char) read off `tokens`, the spellings of the

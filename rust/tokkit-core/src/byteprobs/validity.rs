@@ -27,7 +27,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::partial::{class_completions, token_completions};
+use super::partial::{class_completions, remembered, token_completions};
 use super::{Boundaries, ByteVocab, INVALID, LetterRuns, VALID, decided};
 use crate::train::TokenId;
 
@@ -326,31 +326,23 @@ impl ByteVocab {
     /// [`SHORT_PROBES`] (remembered per `partial`). Tried last: they are many (a few thousand
     /// after a CJK lead byte in Qwen2.5) and rarely needed.
     pub(super) fn merge_probes(&self, partial: &[u8]) -> Arc<Vec<Vec<u8>>> {
-        let lock = || {
-            self.tails
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some(found) = lock().get(partial) {
-            return Arc::clone(found);
-        }
-        let tokens = (0..self.encoder.vocab_size() as TokenId)
-            .filter(|&id| !self.special[id as usize])
-            .filter_map(|id| self.encoder.token_bytes(id))
-            .filter(|b| b.first().is_some_and(|&x| x & 0xC0 == 0x80));
-        let known: HashSet<Vec<u8>> = partial_continuations(partial).into_iter().collect();
-        let mut out = Vec::new();
-        for comp in token_completions(partial, tokens) {
-            for p in SHORT_PROBES {
-                let c = [&comp[..], p.as_bytes()].concat();
-                if !known.contains(&c) {
-                    out.push(c);
+        remembered(&self.tails, partial, || {
+            let tokens = (0..self.encoder.vocab_size() as TokenId)
+                .filter(|&id| !self.special[id as usize])
+                .filter_map(|id| self.encoder.token_bytes(id))
+                .filter(|b| b.first().is_some_and(|&x| x & 0xC0 == 0x80));
+            let known: HashSet<Vec<u8>> = partial_continuations(partial).into_iter().collect();
+            let mut out = Vec::new();
+            for comp in token_completions(partial, tokens) {
+                for p in SHORT_PROBES {
+                    let c = [&comp[..], p.as_bytes()].concat();
+                    if !known.contains(&c) {
+                        out.push(c);
+                    }
                 }
             }
-        }
-        let out = Arc::new(out);
-        lock().insert(partial.to_vec(), Arc::clone(&out));
-        out
+            out
+        })
     }
 
     /// A sufficient condition for "no probe passes" (so `ids` is invalid), for `ids = t ⊕ [l, v]`
