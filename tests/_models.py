@@ -56,3 +56,22 @@ def perplexity(model: Any, tokenizer: Any, text: str) -> float:
     with torch.no_grad():
         loss = model(ids, labels=ids).loss
     return math.exp(float(loss))
+
+
+def save_tiny_llama(out: Path, vocab_size: int) -> None:
+    """Save a real transformers Llama to ``out``: one layer of width 16, random weights (seed 0),
+    for tests about files and loading, not about what a model says."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(out, safe_serialization=True)

@@ -22,6 +22,7 @@ from tokkit.hub import snapshot
 
 from .._hub_fixtures import no_hub_credentials, online
 from .._hub_server import HubServer
+from .._models import save_tiny_llama
 from ..conftest import CORPORA, run_cli
 
 torch = pytest.importorskip("torch")
@@ -43,17 +44,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out=str(tok_dir),
     )
     tok = transformers.AutoTokenizer.from_pretrained(tok_dir, trust_remote_code=False)
-    config = transformers.LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    transformers.LlamaForCausalLM(config).save_pretrained(out)
+    save_tiny_llama(out, vocab_size=len(tok))
     tok.save_pretrained(out)
     return out
 

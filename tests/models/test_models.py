@@ -25,7 +25,7 @@ import tokkit
 from tokkit import models
 from tokkit.exceptions import AssetError, ModelError, ModelNotFoundError
 
-from .._models import perplexity, prepared, shared_cache
+from .._models import perplexity, prepared, save_tiny_llama, shared_cache
 from ..conftest import run_cli
 
 HELLO = "Hello world, tokenization!"
@@ -594,18 +594,8 @@ def test_truncated_weights_are_a_model_error(tmp_path: Path) -> None:
     """Issue 13: a truncated model.safetensors ended in a traceback from safetensors."""
     import shutil
 
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     smol = prepared("smollm2-135m")
-    config = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-    )
-    LlamaForCausalLM(config).save_pretrained(tmp_path / "tiny", safe_serialization=True)
+    save_tiny_llama(tmp_path / "tiny", vocab_size=49152)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(smol / name, tmp_path / "tiny" / name)
     models.load_causal_lm(tmp_path / "tiny")  # whole: loads
