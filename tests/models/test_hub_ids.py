@@ -182,3 +182,14 @@ def test_a_transplant_from_hub_ids_records_where_its_base_came_from(
     meta = json.loads((out / "tokkit.json").read_text(encoding="utf-8"))
     commit = hub.repos[REPO].head("main")[0]
     assert (meta["base_model"]["name"], meta["base_model"]["revision"]) == (REPO, commit)
+
+
+def test_export_takes_a_hub_id_with_a_revision(hub: HubServer, tmp_path: Path) -> None:
+    commit = hub.repos[REPO].head("main")[0]
+    out = tmp_path / "exported"
+    args = ["export", "--format", "tiktoken", "--revision", commit, "--out", str(out), REPO]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert (out / "tokenizer.tiktoken").is_file()
+    sample = "The cat sat on the mat."
+    assert tokkit.load(out).encode(sample) == tokkit.load(f"{REPO}@{commit}").encode(sample)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tokkit.cli.common import add_revision
+
 EPILOG = """\
 formats:
   tiktoken       byte-level BPE (GPT-2, Llama-3, Qwen, SmolLM2, what `tokkit train` writes):
@@ -51,7 +53,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "tokenizer",
         metavar="TOKENIZER",
-        help="a tokenizer directory, tokenizer.json, GPT-2 encoder.json or a pretrained name",
+        help="a tokenizer directory, tokenizer.json, GPT-2 encoder.json, a pretrained name or a "
+        "Hub id (org/name)",
     )
     p.add_argument("--format", required=True, choices=FORMATS, help="what to write")
     p.add_argument(
@@ -66,6 +69,7 @@ def add_parser(sub: Any) -> None:
         help="tiktoken: give bytes without a token new ids after the last one (tokenizers "
         "drops such bytes, tiktoken needs every byte)",
     )
+    add_revision(p)
     p.set_defaults(run=run)
 
 
