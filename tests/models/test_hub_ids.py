@@ -193,3 +193,15 @@ def test_export_takes_a_hub_id_with_a_revision(hub: HubServer, tmp_path: Path) -
     assert (out / "tokenizer.tiktoken").is_file()
     sample = "The cat sat on the mat."
     assert tokkit.load(out).encode(sample) == tokkit.load(f"{REPO}@{commit}").encode(sample)
+
+
+def test_a_tokenizer_from_a_hub_id_needs_no_transformers(
+    hub: HubServer, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fetching went through a helper that imported transformers to silence it; a tokenizer
+    user with only huggingface_hub got an ImportError."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # any import of it fails
+    sample = "The cat sat on the mat."
+    assert tokkit.load(REPO).encode(sample) == tokkit.load(tiny_model).encode(sample)

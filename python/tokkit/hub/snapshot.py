@@ -121,16 +121,14 @@ def download(ref: str, *, revision: str | None = None, tokenizer_only: bool = Fa
         RevisionNotFoundError,
     )
 
-    from tokkit.models.quiet import quiet_transformers
-
     where = f"{repo_id}" + (f" at revision {rev!r}" if rev else "")
     try:
-        with quiet_transformers():
-            local = snapshot_download(
-                repo_id,
-                revision=rev,
-                allow_patterns=TOKENIZER_FILES if tokenizer_only else MODEL_FILES,
-            )
+        # huggingface_hub's own bars show the download on stderr, as in transformers.
+        local = snapshot_download(
+            repo_id,
+            revision=rev,
+            allow_patterns=TOKENIZER_FILES if tokenizer_only else MODEL_FILES,
+        )
     except GatedRepoError as e:
         raise not_found(
             f"{repo_id} is gated: {first_line(e)}",
