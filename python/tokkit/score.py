@@ -109,10 +109,12 @@ def aligned_context_tokens(model_dirs: dict[str, Path]) -> dict[str, str]:
     for d in model_dirs.values():
         with contextlib.suppress(OSError, ValueError):
             meta = json.loads((d / "tokkit.json").read_text(encoding="utf-8"))
-            token, base = meta.get("context_base_token"), meta.get("base_model") or {}
-            if not isinstance(token, str) or not isinstance(base.get("path"), str):
+            token, base = meta.get("context_base_token"), meta.get("base_model")
+            # A prepared model's base_model is a repo id string; only a transplant's is an object.
+            path = base.get("path") if isinstance(base, dict) else None
+            if not isinstance(token, str) or not isinstance(path, str):
                 continue
-            base_dir = Path(base["path"]).resolve()
+            base_dir = Path(path).resolve()
             out.update({n: token for n, r in resolved.items() if r == base_dir})
     return out
 

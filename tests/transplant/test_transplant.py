@@ -563,3 +563,19 @@ def test_eval_lm_reads_the_base_after_the_row_its_transplant_starts_from(
     default = score_model(smol, [ENGLISH[:400]])
     assert rows["base"] == pytest.approx(aligned.bits_per_byte, rel=1e-6)
     assert aligned.bits_per_byte != default.bits_per_byte
+
+
+def test_aligned_context_tokens_read_tokkit_json_defensively(tmp_path: Path) -> None:
+    """A prepared model's base_model is a string, and a hand-edited record may be anything:
+    only a transplant's object with a path aligns its base."""
+    from tokkit.score import aligned_context_tokens
+
+    base, odd, t = tmp_path / "base", tmp_path / "odd", tmp_path / "t"
+    for d in (base, odd, t):
+        d.mkdir()
+    record = {"context_base_token": "<|endoftext|>", "base_model": "org/name"}
+    (odd / "tokkit.json").write_text(json.dumps(record), encoding="utf-8")
+    record["base_model"] = {"path": str(base)}
+    (t / "tokkit.json").write_text(json.dumps(record), encoding="utf-8")
+    models = {"base": base, "odd": odd, "t": t}
+    assert aligned_context_tokens(models) == {"base": "<|endoftext|>"}
