@@ -578,9 +578,12 @@ def test_loss_mask_invariance() -> None:
     s_mask = torch.ones_like(b.student_ids)
     t_mask[:, :4] = 0  # a prompt of 4 teacher tokens...
     s_mask[:, :2] = 0  # ...and 2 student tokens, so some chunks are only partly masked
+    s_mask[0, 7] = 0  # a chunk masked on the student side alone
     tc, sc = L.drop_masked_chunks(b.teacher_chunks, b.student_chunks, b.n_chunks, t_mask, s_mask)
     for b_ in range(tc.shape[0]):
-        dropped = set(b.teacher_chunks[b_, :4].tolist()) | set(b.student_chunks[b_, :2].tolist())
+        dropped = set(b.teacher_chunks[b_][t_mask[b_] == 0].tolist())
+        dropped |= set(b.student_chunks[b_][s_mask[b_] == 0].tolist())
+        dropped.discard(-1)
         for chunks, new in ((b.teacher_chunks, tc), (b.student_chunks, sc)):
             for i in range(chunks.shape[1]):
                 c = int(chunks[b_, i])
