@@ -59,11 +59,11 @@ impl AlignVocab {
                 special.len()
             )));
         }
-        if offsets[0] != 0 || offsets.last() != Some(&bytes.len()) {
+        // Not empty: it has one entry more than `special`.
+        let (first, last) = (offsets[0], offsets[offsets.len() - 1]);
+        if first != 0 || last != bytes.len() {
             return Err(Error::Config(format!(
-                "offsets run from {} to {:?}, not from 0 to the {} bytes given",
-                offsets[0],
-                offsets.last(),
+                "offsets run from {first} to {last}, not from 0 to the {} bytes given",
                 bytes.len()
             ))
             .with_hint(hint));
