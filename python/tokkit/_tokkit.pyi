@@ -12,11 +12,13 @@ __all__ = [
     "MAX_THREADS",
     "PRETOKENIZER_PATTERNS",
     "PROGRESS_FIELDS",
+    "AlignVocab",
     "BpeTokenizer",
     "ByteVocab",
     "TokenizerJson",
     "Trained",
     "__version__",
+    "align_batch",
     "train",
     "trainer_config",
 ]
@@ -94,6 +96,25 @@ class ByteVocab:
     def stable_boundary(self, data: bytes) -> int: ...
     def covers(self, data: bytes) -> list[tuple[npt.NDArray[np.uint32], int]]: ...
 
+@final
+class AlignVocab:
+    def __new__(
+        cls, offsets: Sequence[int] | npt.NDArray[np.int64], bytes: bytes, special: _Ids
+    ) -> AlignVocab: ...
+    @property
+    def vocab_size(self) -> int: ...
+    def token_bytes(self, id: int) -> bytes: ...
+    def special_code(self, id: int) -> int | None: ...
+
+def align_batch(
+    teacher: AlignVocab,
+    teacher_rows: Sequence[Sequence[int]],
+    student: AlignVocab,
+    student_rows: Sequence[Sequence[int]],
+    teacher_len: int,
+    student_len: int,
+    num_threads: int | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], int]: ...
 def train(
     config_json: str,
     files: list[str] | None = None,

@@ -7,8 +7,10 @@
 //! Data flow of training: [`corpus`] reads files, globs, `.gz` and JSON lines in blocks →
 //! [`pretokenize`] cuts each sequence into pieces → [`word_counts`] counts distinct pieces in
 //! parallel → [`train::bpe`] runs the merge loop on the distinct words → [`hf_json`] writes the
-//! result; [`encode`] applies it to new text.
+//! result; [`encode`] applies it to new text. [`align`] pairs two tokenizations of one text for
+//! cross-tokenizer distillation.
 
+pub mod align;
 pub mod byte_level;
 pub mod byteprobs;
 pub mod cancel;

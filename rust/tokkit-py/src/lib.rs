@@ -1,6 +1,7 @@
 //! `tokkit._tokkit`: the PyO3 glue over `tokkit-core`. It only converts types, maps errors to
 //! `tokkit.exceptions`, releases the GIL and bridges cancellation; all logic lives in the core.
 
+mod align;
 mod byteprobs;
 mod detach;
 mod errors;
@@ -17,6 +18,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[pymodule]
 mod _tokkit {
+    #[pymodule_export]
+    use super::align::{PyAlignVocab, align_batch};
     #[pymodule_export]
     use super::byteprobs::PyByteVocab;
     #[pymodule_export]
