@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -322,6 +323,106 @@ impl BlockReader {
     }
 }
 
+/// Cuts one block into its documents and calls `f(text, document)` for each, in order, until
+/// `f` breaks.
+///
+/// Plain text: each line with its line ending. JSON lines: the string field of each object,
+/// blank lines skipped. Documents are numbered `(file << 40) | line` (the block's file index and
+/// 1-based line number), whoever reads them, so random chunking picks the same stream for a
+/// document whichever worker sees it. A line that is not valid UTF-8 (or a JSON line whose text
+/// is not Unicode) is skipped and counted, or is an error under `strict`. Returns the number of
+/// lines skipped that way (before `f` broke, if it did).
+///
+/// # Errors
+/// [`Error::Corpus`] for invalid UTF-8 under `strict`, a JSON line that is not an object, or
+/// one without the string field.
+pub fn for_each_document(
+    block: &Block,
+    file: &InputFile,
+    strict: bool,
+    mut f: impl FnMut(&str, u64) -> ControlFlow<()>,
+) -> Result<u64> {
+    let document = |i: usize| ((block.file as u64) << 40) | (block.first_line + i as u64);
+    let mut skipped = 0;
+    match &file.format {
+        Format::Lines => {
+            if let Ok(text) = std::str::from_utf8(&block.data) {
+                for (i, line) in text.split_inclusive('\n').enumerate() {
+                    if f(line, document(i)).is_break() {
+                        break;
+                    }
+                }
+                return Ok(0);
+            }
+            for (i, line) in block.data.split_inclusive(|&b| b == b'\n').enumerate() {
+                match std::str::from_utf8(line) {
+                    Ok(text) => {
+                        if f(text, document(i)).is_break() {
+                            break;
+                        }
+                    }
+                    Err(_) if strict => {
+                        return Err(invalid_utf8(file, block.first_line + i as u64));
+                    }
+                    Err(_) => skipped += 1,
+                }
+            }
+        }
+        Format::JsonLines { field } => {
+            for (i, line) in block.data.split(|&b| b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let at = || format!("{}:{}", file.path.display(), block.first_line + i as u64);
+                let value: serde_json::Value = match serde_json::from_slice(line) {
+                    Ok(value) => value,
+                    // Text that is not Unicode (raw invalid UTF-8, or an escaped lone
+                    // surrogate such as "\ud800") is skipped like an invalid plain line.
+                    Err(e) if not_unicode(line, &e) => {
+                        if strict {
+                            return Err(invalid_utf8(file, block.first_line + i as u64));
+                        }
+                        skipped += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(Error::Corpus(format!(
+                            "{}: not a JSON object ({e}); JSON-lines files need one object per line",
+                            at()
+                        )));
+                    }
+                };
+                let text = value
+                    .get(field)
+                    .and_then(serde_json::Value::as_str)
+                    .ok_or_else(|| {
+                        Error::Corpus(format!("{}: no string field {field:?}", at()))
+                            .with_hint("name the field that holds the text with {text_field}")
+                    })?;
+                if f(text, document(i)).is_break() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(skipped)
+}
+
+/// Whether a JSON line failed to parse because its text is not Unicode.
+fn not_unicode(line: &[u8], e: &serde_json::Error) -> bool {
+    let why = e.to_string();
+    std::str::from_utf8(line).is_err()
+        || ["surrogate", "hex escape", "code point"]
+            .iter()
+            .any(|w| why.contains(w))
+}
+
+fn invalid_utf8(file: &InputFile, line: u64) -> Error {
+    Error::Corpus(format!("{}:{line}: invalid UTF-8", file.path.display())).with_hint(
+        "convert the file to UTF-8, or train without {strict=true} to skip such lines (they are counted in the report)",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +446,34 @@ mod tests {
         names.sort();
         assert_eq!(names, ["one.txt", "two.txt"]);
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn documents_are_numbered_by_file_and_line() {
+        let file = InputFile {
+            path: PathBuf::from("x.txt"),
+            gzip: false,
+            format: Format::Lines,
+            size: 0,
+        };
+        let block = Block {
+            data: b"a\nb\xff\nc\n".to_vec(),
+            file: 3,
+            first_line: 7,
+        };
+        let mut seen = Vec::new();
+        let skipped = for_each_document(&block, &file, false, |text, id| {
+            seen.push((text.to_owned(), id));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(skipped, 1);
+        assert_eq!(
+            seen,
+            [
+                ("a\n".to_owned(), (3 << 40) | 7),
+                ("c\n".to_owned(), (3 << 40) | 9)
+            ]
+        );
     }
 }
