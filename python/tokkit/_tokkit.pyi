@@ -17,6 +17,7 @@ __all__ = [
     "TokenizerJson",
     "Trained",
     "__version__",
+    "read_documents",
     "train",
     "trainer_config",
 ]
@@ -105,3 +106,9 @@ def train(
     progress: str = "none",
 ) -> Trained: ...
 def trainer_config(config_json: str) -> str: ...
+def read_documents(
+    inputs: list[str],
+    text_field: str | None = None,
+    strict: bool = False,
+    max_bytes: int | None = None,
+) -> tuple[list[str], int, int, str]: ...

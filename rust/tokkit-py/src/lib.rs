@@ -2,6 +2,7 @@
 //! `tokkit.exceptions`, releases the GIL and bridges cancellation; all logic lives in the core.
 
 mod byteprobs;
+mod corpus;
 mod detach;
 mod errors;
 mod tokenizer;
@@ -19,6 +20,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod _tokkit {
     #[pymodule_export]
     use super::byteprobs::PyByteVocab;
+    #[pymodule_export]
+    use super::corpus::read_documents;
     #[pymodule_export]
     use super::tokenizer::PyBpeTokenizer;
     #[pymodule_export]
