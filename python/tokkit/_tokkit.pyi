@@ -19,6 +19,7 @@ __all__ = [
     "Trained",
     "__version__",
     "align_batch",
+    "read_documents",
     "train",
     "trainer_config",
 ]
@@ -126,3 +127,9 @@ def train(
     progress: str = "none",
 ) -> Trained: ...
 def trainer_config(config_json: str) -> str: ...
+def read_documents(
+    inputs: list[str],
+    text_field: str | None = None,
+    strict: bool = False,
+    max_bytes: int | None = None,
+) -> tuple[list[str], int, int, str]: ...

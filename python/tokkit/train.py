@@ -19,6 +19,7 @@ from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._progress import ProgressMode as ProgressMode
 from tokkit._special import HFConventions as HFConventions
 from tokkit._special import hf_side_files
+from tokkit.corpus import as_files
 from tokkit.exceptions import ConfigError, TokkitWarning
 from tokkit.trainers import Trainer
 
@@ -132,12 +133,6 @@ class TrainedTokenizer:
         return write_dir_atomically(out, files, force=force, inputs=inputs)
 
 
-def _as_files(corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
-    if isinstance(corpus, str | os.PathLike):
-        return [os.fspath(corpus)]
-    return [os.fspath(c) for c in corpus]
-
-
 def train(
     corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     trainer: Trainer | None = None,
@@ -201,11 +196,11 @@ def train(
     if conventions is not None:
         conventions.resolve(list(trainer.to_dict().get("special_tokens") or []))
     if out is not None:
-        check_output_dir(out, force=force, inputs=_as_files(corpus) if corpus is not None else ())
+        check_output_dir(out, force=force, inputs=as_files(corpus) if corpus is not None else ())
     started = time.perf_counter()
     native = _tokkit.train(
         trainer.to_json(),
-        _as_files(corpus) if corpus is not None else None,
+        as_files(corpus) if corpus is not None else None,
         texts,
         text_field=text_field,
         strict_utf8=strict,

@@ -8,10 +8,12 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 
 /// Target size of one block; the last line is completed past it.
@@ -322,6 +324,168 @@ impl BlockReader {
     }
 }
 
+/// Cuts one block into its documents and calls `f(text, document)` for each, in order, until
+/// `f` breaks.
+///
+/// Plain text: each line with its line ending. JSON lines: the string field of each object,
+/// blank lines skipped. Documents are numbered `(file << 40) | line` (the block's file index and
+/// 1-based line number), whoever reads them, so random chunking picks the same stream for a
+/// document whichever worker sees it. A line that is not valid UTF-8 (or a JSON line whose text
+/// is not Unicode) is skipped and counted, or is an error under `strict`. Returns the number of
+/// lines skipped that way (before `f` broke, if it did).
+///
+/// # Errors
+/// [`Error::Corpus`] for invalid UTF-8 under `strict`, a JSON line that is not an object, or
+/// one without the string field.
+pub fn for_each_document(
+    block: &Block,
+    file: &InputFile,
+    strict: bool,
+    mut f: impl FnMut(&str, u64) -> ControlFlow<()>,
+) -> Result<u64> {
+    let document = |i: usize| ((block.file as u64) << 40) | (block.first_line + i as u64);
+    let mut skipped = 0;
+    match &file.format {
+        Format::Lines => {
+            if let Ok(text) = std::str::from_utf8(&block.data) {
+                for (i, line) in text.split_inclusive('\n').enumerate() {
+                    if f(line, document(i)).is_break() {
+                        break;
+                    }
+                }
+                return Ok(0);
+            }
+            for (i, line) in block.data.split_inclusive(|&b| b == b'\n').enumerate() {
+                match std::str::from_utf8(line) {
+                    Ok(text) => {
+                        if f(text, document(i)).is_break() {
+                            break;
+                        }
+                    }
+                    Err(_) if strict => {
+                        return Err(invalid_utf8(file, block.first_line + i as u64));
+                    }
+                    Err(_) => skipped += 1,
+                }
+            }
+        }
+        Format::JsonLines { field } => {
+            for (i, line) in block.data.split(|&b| b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let at = || format!("{}:{}", file.path.display(), block.first_line + i as u64);
+                let value: serde_json::Value = match serde_json::from_slice(line) {
+                    Ok(value) => value,
+                    // Text that is not Unicode (raw invalid UTF-8, or an escaped lone
+                    // surrogate such as "\ud800") is skipped like an invalid plain line.
+                    Err(e) if not_unicode(line, &e) => {
+                        if strict {
+                            return Err(invalid_utf8(file, block.first_line + i as u64));
+                        }
+                        skipped += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(Error::Corpus(format!(
+                            "{}: not a JSON object ({e}); JSON-lines files need one object per line",
+                            at()
+                        )));
+                    }
+                };
+                let text = value
+                    .get(field)
+                    .and_then(serde_json::Value::as_str)
+                    .ok_or_else(|| {
+                        Error::Corpus(format!("{}: no string field {field:?}", at()))
+                            .with_hint("name the field that holds the text with {text_field}")
+                    })?;
+                if f(text, document(i)).is_break() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(skipped)
+}
+
+/// Whether a JSON line failed to parse because its text is not Unicode.
+fn not_unicode(line: &[u8], e: &serde_json::Error) -> bool {
+    let why = e.to_string();
+    std::str::from_utf8(line).is_err()
+        || ["surrogate", "hex escape", "code point"]
+            .iter()
+            .any(|w| why.contains(w))
+}
+
+fn invalid_utf8(file: &InputFile, line: u64) -> Error {
+    Error::Corpus(format!("{}:{line}: invalid UTF-8", file.path.display())).with_hint(
+        "convert the file to UTF-8, or train without {strict=true} to skip such lines (they are counted in the report)",
+    )
+}
+
+/// Every document of a corpus, in input order (see [`read_documents`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Documents {
+    /// The documents, cut as training cuts them ([`for_each_document`]).
+    pub texts: Vec<String>,
+    /// Lines skipped because they were not valid UTF-8.
+    pub skipped: u64,
+    /// Bytes of text in `texts` (training reports the same sum as `corpus_bytes`).
+    pub bytes: u64,
+    /// sha256 (hex) of the bytes read, decompressed, in order: training's `corpus_sha256` when
+    /// the whole corpus was read.
+    pub sha256: String,
+}
+
+/// Reads every document of `inputs` (files, directories, globs, as [`resolve`] takes them) into
+/// memory, in input order, cut exactly as training cuts them.
+///
+/// With `max_bytes`, reading stops after the document that takes `bytes` past it, so
+/// `bytes > max_bytes` tells the caller the corpus was too large (the texts are then a prefix
+/// of the corpus, and `sha256` covers only what was read). `cancel` is polled per block.
+///
+/// # Errors
+/// Those of [`resolve`], [`BlockReader::next_block`] and [`for_each_document`];
+/// [`Error::Cancelled`].
+pub fn read_documents(
+    inputs: &[String],
+    text_field: Option<&str>,
+    strict: bool,
+    max_bytes: Option<u64>,
+    cancel: &CancelToken,
+) -> Result<Documents> {
+    let files = resolve(inputs, text_field)?;
+    let mut reader = BlockReader::new(files);
+    let limit = max_bytes.unwrap_or(u64::MAX);
+    let mut docs = Documents::default();
+    while docs.bytes <= limit {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let Some(block) = reader.next_block()? else {
+            break;
+        };
+        let Documents {
+            texts,
+            bytes,
+            skipped,
+            ..
+        } = &mut docs;
+        *skipped += for_each_document(&block, &reader.files()[block.file], strict, |text, _| {
+            texts.push(text.to_owned());
+            *bytes += text.len() as u64;
+            if *bytes > limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+    }
+    docs.sha256 = reader.sha256_hex();
+    Ok(docs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,5 +509,188 @@ mod tests {
         names.sort();
         assert_eq!(names, ["one.txt", "two.txt"]);
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A fresh directory for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tokkit-docs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn read(path: &Path, field: Option<&str>, strict: bool, max: Option<u64>) -> Result<Documents> {
+        read_documents(
+            &[path.display().to_string()],
+            field,
+            strict,
+            max,
+            &CancelToken::new(),
+        )
+    }
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        let mut h = StreamHasher::default();
+        h.update(bytes);
+        h.hex()
+    }
+
+    #[test]
+    fn plain_text_documents_are_its_lines_with_their_endings() {
+        let dir = scratch("plain");
+        let content = "one\ntwo\r\n\nlast without newline";
+        std::fs::write(dir.join("a.txt"), content).unwrap();
+        let docs = read(&dir.join("a.txt"), None, false, None).unwrap();
+        assert_eq!(
+            docs.texts,
+            ["one\n", "two\r\n", "\n", "last without newline"]
+        );
+        assert_eq!(docs.skipped, 0);
+        assert_eq!(docs.bytes, content.len() as u64);
+        assert_eq!(docs.sha256, sha256_hex(content.as_bytes()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn json_lines_give_the_text_field_and_skip_blank_lines() {
+        let dir = scratch("jsonl");
+        let content = "{\"body\": \"héllo\\n\", \"text\": \"x\"}\n\n  \n{\"body\": \"world\"}\n";
+        std::fs::write(dir.join("a.jsonl"), content).unwrap();
+        let docs = read(&dir.join("a.jsonl"), Some("body"), false, None).unwrap();
+        assert_eq!(docs.texts, ["héllo\n", "world"]);
+        assert_eq!(docs.bytes, "héllo\nworld".len() as u64);
+        assert_eq!(docs.sha256, sha256_hex(content.as_bytes()));
+        // The default field is `text`; a record without it is an error with a hint.
+        let err = read(&dir.join("a.jsonl"), None, false, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("a.jsonl:4: no string field \"text\""),
+            "{err}"
+        );
+        assert!(err.to_string().contains("text_field"), "{err}");
+        std::fs::write(dir.join("bad.jsonl"), "{\"text\": \"ok\"}\nnot json\n").unwrap();
+        let err = read(&dir.join("bad.jsonl"), None, false, None).unwrap_err();
+        assert!(
+            err.to_string().contains("bad.jsonl:2: not a JSON object (")
+                && err.to_string().contains("one object per line"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn gzip_files_are_read_decompressed() {
+        use std::io::Write;
+        let dir = scratch("gz");
+        let content = "alpha\nbeta\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(content.as_bytes()).unwrap();
+        std::fs::write(dir.join("a.txt.gz"), gz.finish().unwrap()).unwrap();
+        std::fs::write(dir.join("b.jsonl.gz"), {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(b"{\"text\": \"gamma\"}\n").unwrap();
+            gz.finish().unwrap()
+        })
+        .unwrap();
+        let docs = read(&dir, None, false, None).unwrap();
+        assert_eq!(docs.texts, ["alpha\n", "beta\n", "gamma"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn invalid_utf8_is_skipped_and_counted_or_an_error_when_strict() {
+        let dir = scratch("utf8");
+        std::fs::write(dir.join("a.txt"), b"good\nbad \xff\nalso good\n").unwrap();
+        std::fs::write(
+            dir.join("b.jsonl"),
+            b"{\"text\": \"\\ud800\"}\n{\"text\": \"fine\"}\n",
+        )
+        .unwrap();
+        let docs = read(&dir.join("a.txt"), None, false, None).unwrap();
+        assert_eq!(docs.texts, ["good\n", "also good\n"]);
+        assert_eq!(docs.skipped, 1);
+        let docs = read(&dir.join("b.jsonl"), None, false, None).unwrap();
+        assert_eq!(docs.texts, ["fine"]);
+        assert_eq!(docs.skipped, 1);
+        let err = read(&dir.join("a.txt"), None, true, None).unwrap_err();
+        assert!(err.to_string().contains("a.txt:2: invalid UTF-8"), "{err}");
+        assert!(err.to_string().contains("strict=true"), "{err}");
+        let err = read(&dir.join("b.jsonl"), None, true, None).unwrap_err();
+        assert!(
+            err.to_string().contains("b.jsonl:1: invalid UTF-8"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn max_bytes_stops_after_the_document_that_crosses_it() {
+        let dir = scratch("max");
+        // Invalid UTF-8 after the cut is neither counted nor, when strict, an error.
+        std::fs::write(dir.join("a.txt"), b"aaaa\nbbbb\ncccc\n\xff\n").unwrap();
+        std::fs::write(dir.join("b.txt"), "dddd\n").unwrap();
+        for (max, expected) in [
+            (0, &["aaaa\n"][..]),
+            (5, &["aaaa\n", "bbbb\n"][..]),
+            (9, &["aaaa\n", "bbbb\n"][..]),
+            (10, &["aaaa\n", "bbbb\n", "cccc\n"][..]),
+        ] {
+            let docs = read(&dir.join("a.txt"), None, true, Some(max)).unwrap();
+            assert_eq!(docs.texts, expected, "max_bytes {max}");
+            assert_eq!(docs.skipped, 0);
+            assert!(docs.bytes > max);
+        }
+        // A corpus that fits is read whole, across files, and says so with bytes <= max_bytes.
+        let docs = read(&dir, None, false, Some(100)).unwrap();
+        assert_eq!(docs.texts, ["aaaa\n", "bbbb\n", "cccc\n", "dddd\n"]);
+        assert_eq!((docs.skipped, docs.bytes), (1, 20));
+        // A cut at the end of a file reads nothing of the next one.
+        let docs = read(&dir, None, false, Some(16)).unwrap();
+        assert_eq!(docs.texts.len(), 4);
+        let docs = read(&dir, None, false, Some(14)).unwrap();
+        assert_eq!(docs.texts.len(), 3);
+        assert_eq!(docs.sha256, sha256_hex(b"aaaa\nbbbb\ncccc\n\xff\n"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn documents_are_numbered_by_file_and_line() {
+        let file = InputFile {
+            path: PathBuf::from("x.txt"),
+            gzip: false,
+            format: Format::Lines,
+            size: 0,
+        };
+        let block = Block {
+            data: b"a\nb\xff\nc\n".to_vec(),
+            file: 3,
+            first_line: 7,
+        };
+        let mut seen = Vec::new();
+        let skipped = for_each_document(&block, &file, false, |text, id| {
+            seen.push((text.to_owned(), id));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(skipped, 1);
+        assert_eq!(
+            seen,
+            [
+                ("a\n".to_owned(), (3 << 40) | 7),
+                ("c\n".to_owned(), (3 << 40) | 9)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cancelled_read_stops() {
+        let dir = scratch("cancel");
+        std::fs::write(dir.join("a.txt"), "one\n").unwrap();
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let inputs = [dir.join("a.txt").display().to_string()];
+        let err = read_documents(&inputs, None, false, None, &cancel).unwrap_err();
+        assert!(matches!(err, Error::Cancelled));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

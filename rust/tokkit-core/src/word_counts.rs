@@ -4,13 +4,14 @@
 //! memory grows with the number of distinct words, not with the corpus. The result is sorted by
 //! bytes, so nothing downstream depends on hash order or on how blocks were shared out.
 
+use std::ops::ControlFlow;
 use std::sync::Mutex;
 
 use hashbrown::HashMap;
 use rayon::prelude::*;
 
 use crate::cancel::CancelToken;
-use crate::corpus::{Block, BlockReader, Format, InputFile};
+use crate::corpus::{self, Block, BlockReader, InputFile};
 use crate::error::{Error, Result};
 use crate::pretokenize::Pretokenizer;
 use crate::progress::Progress;
@@ -99,12 +100,6 @@ impl Counter {
         self.add_document(pretokenizer, text, self.sequences);
     }
 
-    /// Counts a sequence skipped as invalid text: a sequence seen, none of its bytes trained on.
-    fn skip_invalid(&mut self) {
-        self.sequences += 1;
-        self.skipped_invalid_utf8 += 1;
-    }
-
     /// Counts the pieces of one sequence, numbered `document` (random chunking uses the number
     /// to pick its stream, so counts never depend on which worker saw the sequence).
     pub fn add_document(&mut self, pretokenizer: &Pretokenizer, text: &str, document: u64) {
@@ -176,79 +171,16 @@ impl Counter {
         pretokenizer: &Pretokenizer,
         strict: bool,
     ) -> Result<()> {
-        let file = &files[block.file];
-        // Documents are numbered by file and line, whoever counts them.
-        let document = |i: usize| ((block.file as u64) << 40) | (block.first_line + i as u64);
-        match &file.format {
-            Format::Lines => {
-                if let Ok(text) = std::str::from_utf8(&block.data) {
-                    for (i, line) in text.split_inclusive('\n').enumerate() {
-                        self.add_document(pretokenizer, line, document(i));
-                    }
-                    return Ok(());
-                }
-                for (i, line) in block.data.split_inclusive(|&b| b == b'\n').enumerate() {
-                    match std::str::from_utf8(line) {
-                        Ok(text) => self.add_document(pretokenizer, text, document(i)),
-                        Err(_) if strict => {
-                            return Err(invalid_utf8(file, block.first_line + i as u64));
-                        }
-                        Err(_) => self.skip_invalid(),
-                    }
-                }
-            }
-            Format::JsonLines { field } => {
-                for (i, line) in block.data.split(|&b| b == b'\n').enumerate() {
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    let at = || format!("{}:{}", file.path.display(), block.first_line + i as u64);
-                    let value: serde_json::Value = match serde_json::from_slice(line) {
-                        Ok(value) => value,
-                        // Text that is not Unicode (raw invalid UTF-8, or an escaped lone
-                        // surrogate such as "\ud800") is skipped like an invalid plain line.
-                        Err(e) if not_unicode(line, &e) => {
-                            if strict {
-                                return Err(invalid_utf8(file, block.first_line + i as u64));
-                            }
-                            self.skip_invalid();
-                            continue;
-                        }
-                        Err(e) => {
-                            return Err(Error::Corpus(format!(
-                                "{}: not a JSON object ({e}); JSON-lines files need one object per line",
-                                at()
-                            )));
-                        }
-                    };
-                    let text = value
-                        .get(field)
-                        .and_then(serde_json::Value::as_str)
-                        .ok_or_else(|| {
-                            Error::Corpus(format!("{}: no string field {field:?}", at()))
-                                .with_hint("name the field that holds the text with {text_field}")
-                        })?;
-                    self.add_document(pretokenizer, text, document(i));
-                }
-            }
-        }
+        let skipped =
+            corpus::for_each_document(block, &files[block.file], strict, |text, document| {
+                self.add_document(pretokenizer, text, document);
+                ControlFlow::Continue(())
+            })?;
+        // A skipped sequence is seen, none of its bytes trained on.
+        self.sequences += skipped;
+        self.skipped_invalid_utf8 += skipped;
         Ok(())
     }
-}
-
-/// Whether a JSON line failed to parse because its text is not Unicode.
-fn not_unicode(line: &[u8], e: &serde_json::Error) -> bool {
-    let why = e.to_string();
-    std::str::from_utf8(line).is_err()
-        || ["surrogate", "hex escape", "code point"]
-            .iter()
-            .any(|w| why.contains(w))
-}
-
-fn invalid_utf8(file: &InputFile, line: u64) -> Error {
-    Error::Corpus(format!("{}:{line}: invalid UTF-8", file.path.display())).with_hint(
-        "convert the file to UTF-8, or train without {strict=true} to skip such lines (they are counted in the report)",
-    )
 }
 
 /// Counts the words of all `files`, in parallel on the current rayon pool.

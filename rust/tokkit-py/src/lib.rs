@@ -3,6 +3,7 @@
 
 mod align;
 mod byteprobs;
+mod corpus;
 mod detach;
 mod errors;
 mod tokenizer;
@@ -22,6 +23,8 @@ mod _tokkit {
     use super::align::{PyAlignVocab, align_batch};
     #[pymodule_export]
     use super::byteprobs::PyByteVocab;
+    #[pymodule_export]
+    use super::corpus::read_documents;
     #[pymodule_export]
     use super::tokenizer::PyBpeTokenizer;
     #[pymodule_export]
