@@ -149,7 +149,10 @@ def score_model(
     lm, tok = loaded if loaded is not None else models.load_causal_lm(path, device=device)
     lm.eval()
     ctx_max = getattr(lm.config, "max_position_embeddings", None) or window
-    window = min(window, int(ctx_max))
+    if int(ctx_max) < window:
+        # A model with a shorter context: its window, with the overlap scaled down to fit.
+        window = max(int(ctx_max), 2)
+        overlap = min(overlap, window // 2 - 1) if window >= 4 else 0
     rows = lm.get_output_embeddings().weight.shape[0]
     mask = torch.tensor(masked_ids(path, tok, rows), dtype=torch.long, device=device)
     start_id = resolve_context_token(path, tok, context_token)
