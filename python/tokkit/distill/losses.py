@@ -433,6 +433,10 @@ def merge_chunks(
 # Divergences (§3.5)
 
 
+#: Where joschu_k3 = e^r - 1 - r turns linear (its tangent), to stay finite.
+K3_LINEAR_FROM = 20.0
+
+
 def log1mexp(x: Tensor) -> Tensor:
     """``log(1 - exp(x))`` for ``x < 0``, accurate near 0 and for very negative ``x``."""
     log_half = -math.log(2.0)
@@ -464,8 +468,9 @@ def alm_divergence(
     - ``abs``: ``|S_T - S_S|`` (legacy, no τ).
     - ``abs_exp``: ``|p̃ - q̃|``.
     - ``joschu_k2``: ``r²/2`` and ``joschu_k3``: ``(e^r - 1) - r``, Schulman's estimators on
-      the log-ratio ``r = (S_T - S_S)/τ = log(p̃/q̃)``; as in tokenkit, ``e^r`` is not capped,
-      so k3 overflows when the student is far *less* likely than the teacher (``r > 88``).
+      the log-ratio ``r = (S_T - S_S)/τ = log(p̃/q̃)``. Past ``r = 20`` k3 continues along its
+      tangent, so it stays finite where the student is far *less* likely than the teacher
+      (tokenkit's ``e^r`` overflows to inf at ``r > 88``).
 
     All are 0 (``binary_ce``: minimal) when the scores are equal. Computed in float32.
     """
@@ -484,7 +489,11 @@ def alm_divergence(
         return (x - y) - x * torch.log(-x) + x * torch.log(-y)
     if kind in ("joschu_k2", "joschu_k3"):
         r = (t - s) / temperature
-        return r * r / 2 if kind == "joschu_k2" else torch.expm1(r) - r
+        if kind == "joschu_k2":
+            return r * r / 2
+        capped = r.clamp(max=K3_LINEAR_FROM)
+        slope = math.expm1(K3_LINEAR_FROM)
+        return torch.expm1(capped) - capped + slope * (r - K3_LINEAR_FROM).clamp(min=0)
     a = t / temperature - EPSILON
     b = s / temperature - EPSILON
     if kind == "binary_ce":
@@ -644,39 +653,118 @@ def alm_loss(
         ``chunks_unmerged``, ``weight`` (the local weight total), ``teacher_logp`` and
         ``student_logp`` (mean chunk scores).
     """
-    _check_weight(chunk_weight)
-    for name, logits, ids, chunks in (
-        ("teacher", teacher_logits, teacher_ids, teacher_chunks),
-        ("student", student_logits, student_ids, student_chunks),
-    ):
-        if logits.dim() != 3 or logits.shape[:2] != ids.shape or ids.shape != chunks.shape:
-            raise ConfigError(
-                f"{name} logits {tuple(logits.shape)}, ids {tuple(ids.shape)} and chunks "
-                f"{tuple(chunks.shape)} do not match as [B, T, V], [B, T], [B, T]"
-            )
-    if teacher_ids.shape[0] != student_ids.shape[0]:
-        raise ConfigError("teacher and student batches have different sizes")
+    _check_shapes("teacher", teacher_logits, teacher_ids, teacher_chunks)
     n_chunks = _check_chunks(n_chunks, teacher_chunks, student_chunks)
+    teacher = teacher_scores(
+        teacher_logits,
+        teacher_ids,
+        teacher_chunks,
+        n_chunks,
+        teacher_space_mask,
+        sigma=debias or merge_threshold is not None,
+        vocab_size=teacher_vocab_size,
+        invalid_ids=teacher_invalid_ids,
+    )
+    return alm_loss_given_teacher(
+        teacher,
+        student_logits,
+        student_ids,
+        teacher_chunks,
+        student_chunks,
+        student_space_mask=student_space_mask,
+        n_chunks=n_chunks,
+        kind=kind,
+        temperature=temperature,
+        debias=debias,
+        merge_threshold=merge_threshold,
+        chunk_weight=chunk_weight,
+        denominator=denominator,
+        student_vocab_size=student_vocab_size,
+        student_invalid_ids=student_invalid_ids,
+    )
 
-    with torch.no_grad():
-        xt = _masked_fp32(teacher_logits.detach(), teacher_vocab_size, teacher_invalid_ids)
-        teacher_logp = chunk_sums(
-            _shifted_gather(xt, xt.logsumexp(-1), teacher_ids), teacher_chunks, n_chunks
+
+class TeacherScores(NamedTuple):
+    """The teacher's side of ALM, all it needs to keep of its logits: ``[B, C]`` each."""
+
+    logp: Tensor
+    """Chunk log-likelihoods ``L^T_c``."""
+    sigma: Tensor | None
+    """Chunk-end space log-probabilities (None when neither debiasing nor merging needs them)."""
+
+
+def _check_shapes(name: str, logits: Tensor, ids: Tensor, chunks: Tensor) -> None:
+    if logits.dim() != 3 or logits.shape[:2] != ids.shape or ids.shape != chunks.shape:
+        raise ConfigError(
+            f"{name} logits {tuple(logits.shape)}, ids {tuple(ids.shape)} and chunks "
+            f"{tuple(chunks.shape)} do not match as [B, T, V], [B, T], [B, T]"
         )
-        need_sigma = debias or merge_threshold is not None
-        teacher_sigma = (
+
+
+def teacher_scores(
+    teacher_logits: Tensor,
+    teacher_ids: Tensor,
+    teacher_chunks: Tensor,
+    n_chunks: int,
+    space_mask: Tensor,
+    *,
+    sigma: bool = True,
+    vocab_size: int | None = None,
+    invalid_ids: Tensor | Sequence[int] | None = None,
+) -> TeacherScores:
+    """The teacher's chunk scores, without gradient: a trainer computes them for every
+    micro-batch of a step first (to count the merged chunks of the global denominator with
+    :func:`alm_weight`) and keeps these ``[B, C]`` tensors instead of the logits."""
+    _check_shapes("teacher", teacher_logits, teacher_ids, teacher_chunks)
+    with torch.no_grad():
+        xt = _masked_fp32(teacher_logits.detach(), vocab_size, invalid_ids)
+        logp = chunk_sums(_shifted_gather(xt, xt.logsumexp(-1), teacher_ids), teacher_chunks,
+                          n_chunks)
+        del xt
+        chunk_sigma = (
             chunk_space_logprobs(
                 teacher_logits.detach(),
                 teacher_chunks,
                 n_chunks,
-                teacher_space_mask,
-                vocab_size=teacher_vocab_size,
-                invalid_ids=teacher_invalid_ids,
+                space_mask,
+                vocab_size=vocab_size,
+                invalid_ids=invalid_ids,
             )
-            if need_sigma
+            if sigma
             else None
         )
-        del xt
+    return TeacherScores(logp, chunk_sigma)
+
+
+def alm_loss_given_teacher(
+    teacher: TeacherScores,
+    student_logits: Tensor,
+    student_ids: Tensor,
+    teacher_chunks: Tensor,
+    student_chunks: Tensor,
+    *,
+    student_space_mask: Tensor,
+    n_chunks: int | None = None,
+    kind: Divergence = "binary_ce",
+    temperature: float = 100.0,
+    debias: bool = True,
+    merge_threshold: float | None = 0.1,
+    chunk_weight: ChunkWeight = "chunk_count",
+    denominator: Tensor | float | None = None,
+    student_vocab_size: int | None = None,
+    student_invalid_ids: Tensor | Sequence[int] | None = None,
+) -> tuple[Tensor, dict[str, float]]:
+    """:func:`alm_loss` from the teacher's :func:`teacher_scores` (same arguments otherwise)."""
+    _check_weight(chunk_weight)
+    _check_shapes("student", student_logits, student_ids, student_chunks)
+    if teacher_chunks.shape[0] != student_ids.shape[0]:
+        raise ConfigError("teacher and student batches have different sizes")
+    n_chunks = _check_chunks(n_chunks, teacher_chunks, student_chunks)
+    teacher_logp, teacher_sigma = teacher
+    if (debias or merge_threshold is not None) and teacher_sigma is None:
+        raise ConfigError(
+            "debiasing and merging need the teacher's sigma (teacher_scores(sigma=True))"
+        )
 
     xs = _masked_fp32(student_logits, student_vocab_size, student_invalid_ids)
     student_logp = chunk_sums(
