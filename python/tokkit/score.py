@@ -203,7 +203,9 @@ def _nll(
     while scored_to < len(seq):
         end = min(start + window, len(seq))
         ids = torch.tensor([seq[start:end]], dtype=torch.long, device=device)
-        with torch.inference_mode():
+        # no_grad, not inference_mode: a sharded (FSDP) model gathers its weights into
+        # buffers that must stay usable by the training step afterwards.
+        with torch.no_grad():
             logits = lm(input_ids=ids).logits[0].float()  # (T, V)
             if mask.numel():
                 logits.index_fill_(1, mask, float("-inf"))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from tokkit import __version__
+from tokkit.cli import distill as distill_cmd
 from tokkit.cli import eval as eval_cmd
 from tokkit.cli import export_cmd, inspect_cmd
 from tokkit.cli import generate as generate_cmd
@@ -26,21 +27,32 @@ from tokkit.exceptions import TokkitError, TokkitWarning
 
 #: How the CLI spells the API parameters that error hints name (``{force=True}`` → ``--force``).
 FLAGS = {
+    "aggregation": "--aggregation",
     "allow_missing_specials": "--allow-missing-specials",
     "card": "--no-card",
+    "checkpoint_every": "--checkpoint-every",
+    "data": "--data",
     "device": "--device",
     "donor": "--donor",
+    "eval_bytes": "--eval-bytes",
+    "eval_data": "--eval-data",
     "extend_bytes": "--extend-bytes",
     "fast": "--fast",
     "force": "--force",
+    "fsdp": "--fsdp",
     "license": "--license",
+    "loss_weights": "--loss-weights",
+    "losses": "--losses",
+    "lr": "--lr",
     "method": "--method",
     "mix_mean": "--mix-mean",
+    "mode": "--mode",
     "model": "--model",
     "out": "--out",
     "pattern": "--pattern",
     "plot": "--plot",
     "regenerate_card": "--regenerate-card",
+    "resume": "--resume",
     "special_tokens": "--special-tokens",
     "strict": "--strict",
     "text": "--text",
@@ -62,6 +74,7 @@ Commands:
   export      write a BPE tokenizer as tiktoken or SentencePiece files, exactly or not at all
   models      pretrained models that work offline: list, prepare, print a model's directory
   transplant  give a pretrained model a new tokenizer (OMP, TokenAdapt, mean, FOCUS, random)
+  distill     heal a transplanted model: distil a teacher across tokenizers (ALM)
   score       bits per byte of a model on texts (tokenizer-independent)
   eval-lm     compare models by bits per byte on several texts: a table and a PNG
   generate    continue a prompt byte by byte: prompts may end mid-token; ensembles across tokenizers
@@ -84,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_cmd.add_parser(sub)
     models_cmd.add_parser(sub)
     transplant_cmd.add_parser(sub)
+    distill_cmd.add_parser(sub)
     score_cmd.add_parser(sub)
     generate_cmd.add_parser(sub)
     push_cmd.add_parser(sub)
