@@ -114,31 +114,31 @@ def add_parser(sub: Any) -> None:
                    help="weights for --aggregation sum, one per loss")
     t.add_argument("--divergence", choices=DIVERGENCES, default=d.divergence,
                    help="ALM chunk divergence (default: binary_ce)")
-    t.add_argument("--temperature", type=positive_float, default=d.temperature,
+    t.add_argument("--temperature", metavar="T", type=positive_float, default=d.temperature,
                    help=f"ALM binarisation temperature (default: {d.temperature:g})")
     t.add_argument("--no-debias", dest="debias", action="store_false",
                    help="do not add the next-token-starts-at-a-space probability to chunks")
     t.add_argument("--merge-threshold", type=_threshold, default=d.merge_threshold, metavar="P",
                    help="merge chunks where the teacher's space probability is at most P; "
                    f"'none' keeps all (default: {d.merge_threshold})")
-    t.add_argument("--batch-size", type=positive_int, default=d.batch_size,
+    t.add_argument("--batch-size", metavar="N", type=positive_int, default=d.batch_size,
                    help=f"sequences per micro-batch and process (default: {d.batch_size})")
-    t.add_argument("--grad-accum", type=positive_int, default=d.grad_accum,
+    t.add_argument("--grad-accum", metavar="N", type=positive_int, default=d.grad_accum,
                    help="micro-batches per step (default: 1)")
-    t.add_argument("--seq-len", type=positive_int, default=d.seq_len,
+    t.add_argument("--seq-len", metavar="N", type=positive_int, default=d.seq_len,
                    help=f"tokens per sequence (default: {d.seq_len})")
-    t.add_argument("--lr", type=positive_float, default=d.lr,
+    t.add_argument("--lr", metavar="LR", type=positive_float, default=d.lr,
                    help=f"peak learning rate (default: {d.lr:g})")
-    t.add_argument("--warmup-steps", type=non_negative_int, default=d.warmup_steps,
+    t.add_argument("--warmup-steps", metavar="N", type=non_negative_int, default=d.warmup_steps,
                    help=f"linear warm-up (default: {d.warmup_steps}), then linear decay to 0")
-    t.add_argument("--decay-steps", type=positive_int, default=None,
+    t.add_argument("--decay-steps", metavar="N", type=positive_int, default=None,
                    help="where the decay ends (default: --max-steps)")
-    t.add_argument("--weight-decay", type=float, default=d.weight_decay,
+    t.add_argument("--weight-decay", metavar="W", type=float, default=d.weight_decay,
                    help=f"AdamW weight decay (default: {d.weight_decay})")
-    t.add_argument("--clip", type=positive_float, default=d.clip,
+    t.add_argument("--clip", metavar="NORM", type=positive_float, default=d.clip,
                    help=f"gradient norm clipping (default: {d.clip})")
-    t.add_argument("--seed", type=int, default=d.seed, help="data order (default: 0)")
-    t.add_argument("--lora-rank", type=positive_int, default=d.lora_rank,
+    t.add_argument("--seed", metavar="N", type=int, default=d.seed, help="data order (default: 0)")
+    t.add_argument("--lora-rank", metavar="N", type=positive_int, default=d.lora_rank,
                    help=f"LoRA rank (default: {d.lora_rank}; alpha = rank)")
     t.add_argument("--no-lora-embeddings", dest="lora_embeddings", action="store_false",
                    help="with --mode lora, keep the embeddings frozen")
