@@ -140,9 +140,13 @@ def test_resume_equals_an_uninterrupted_run(models: tuple[Path, Path], data: Pat
     distill(teacher, student, data, tmp_path / "part", config=cfg, checkpoint_dir=ckpts,
             stop_after=2)
     assert not (tmp_path / "part").exists()
+    with open(ckpts / "metrics.jsonl", "a", encoding="utf-8") as f:  # what a killed run logged
+        f.write(json.dumps({"step": 3, "loss": 999.0}) + "\n")
     resumed = distill(teacher, student, data, tmp_path / "part", config=cfg,
                       checkpoint_dir=ckpts, resume=ckpts)
     assert resumed.resumed_from == 2
+    live = [json.loads(x) for x in (ckpts / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in live if "loss" in r] == [1, 2, 3, 4]
     a, b = _weights(tmp_path / "whole"), _weights(tmp_path / "part")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [r["loss"] for r in whole.metrics if "loss" in r] == [
@@ -231,6 +235,23 @@ def test_a_diverging_run_stops_with_a_clear_error_and_keeps_its_checkpoint(
     assert str(ckpts) in e.value.hint
     assert not (tmp_path / "nan").exists()
     assert sorted(p.name for p in ckpts.glob("step-*"))
+
+
+def test_tokenizers_that_do_not_spell_the_same_bytes_are_refused(
+    models: tuple[Path, Path], data: Path, tmp_path: Path
+) -> None:
+    teacher, student = models
+    # The student's tokenizer writes every space as "_": its tokens no longer spell the text.
+    odd = tmp_path / "odd-student"
+    shutil.copytree(student, odd)
+    spec = json.loads((odd / "tokenizer.json").read_text(encoding="utf-8"))
+    spec["normalizer"] = {"type": "Replace", "pattern": {"String": " "}, "content": "_"}
+    (odd / "tokenizer.json").write_text(json.dumps(spec), encoding="utf-8")
+    with pytest.raises(ConfigError, match="differing bytes") as e:
+        distill(teacher, odd, data, tmp_path / "out", config=TINY)
+    assert e.value.hint
+    assert "normalise" in e.value.hint
+    assert not (tmp_path / "out").exists()
 
 
 def test_options_fsdp_cannot_honour_are_refused() -> None:

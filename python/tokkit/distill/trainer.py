@@ -331,6 +331,11 @@ def distill(
             _restore(named, optimizer, ck)
             metrics = ck.metrics
             start_step = resumed_from = ck.step
+            if par.main:  # the live log restarts from the checkpoint's rows
+                ckpt_root.mkdir(parents=True, exist_ok=True)
+                (ckpt_root / "metrics.jsonl").write_text(
+                    "".join(json.dumps(m) + "\n" for m in metrics), encoding="utf-8"
+                )
         autocast = _autocast(cfg, device)
         last_params = _last_layer_params(model, named)
         state = _Loop(
