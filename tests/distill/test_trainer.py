@@ -191,6 +191,21 @@ def test_micro_batching_does_not_change_the_update(models: tuple[Path, Path], da
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["full", "lora"])
+def test_gradient_checkpointing_gives_the_same_update(
+    models: tuple[Path, Path], data: Path, tmp_path: Path, mode: str
+) -> None:
+    teacher, student = models
+    base = TINY.replace(max_steps=1, eval_every=0, mode=mode, lora_rank=4, lora_alpha=4)
+    distill(teacher, student, data, tmp_path / "plain", config=base)
+    distill(teacher, student, data, tmp_path / "ckpt",
+            config=base.replace(gradient_checkpointing=True))
+    a, b = _weights(tmp_path / "plain"), _weights(tmp_path / "ckpt")
+    assert any(not torch.equal(a[k], _weights(student)[k]) for k in a)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("sharding", ["ddp", "fsdp"])
 def test_two_gloo_processes_equal_one_with_twice_the_accumulation(
     models: tuple[Path, Path], data: Path, tmp_path: Path, sharding: str
