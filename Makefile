@@ -121,6 +121,15 @@ $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon: bench/requirements-mergekit.txt | $(
 	# From another directory: pip trips over the project root's metadata when run from it.
 	cd bench && .venv-mergekit/bin/pip install -q --disable-pip-version-check -r requirements-mergekit.txt
 
+.PHONY: bench-distill
+bench-distill: dev ## Heal a SmolLM2 transplant: ALM vs SFT-only at equal steps (CPU, ~30 min)
+	$(PY) bench/distill_bench.py --steps 100 --eval-every 25 --extra "--batch-size 8" \
+		--markdown docs/benchmarks.md
+
+.PHONY: bench-distill-gpu
+bench-distill-gpu: dev ## The distillation benchmark on one CUDA device (at most 10 minutes)
+	bash bench/distill_gpu.sh
+
 .PHONY: bench-transplant
 bench-transplant: dev $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon ## Transplant methods both ways vs mergekit-tokensurgeon
 	$(PY) bench/transplant_bench.py --max-bytes 6000 --out bench/out/transplant.json --markdown docs/benchmarks.md

@@ -98,6 +98,11 @@ def main() -> int:
                     default=ROOT / "docs" / "guides" / "img" / "distill-heal.png")
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--section", default="distill", help="the section of --markdown to write")
+    ap.add_argument("--title", default="Healing a transplant: ALM against fine-tuning the "
+                    "student alone")
+    ap.add_argument("--student-note", default="the teacher transplanted onto a tokkit 32k BPE "
+                    "(trained on the shipped corpora) with TokenAdapt",
+                    help="how --student was made, for the report")
     ap.add_argument("--timeout", type=float, default=7200)
     ap.add_argument("--render", action="store_true",
                     help="only redraw --plot and --markdown from the JSON of --out")
@@ -117,6 +122,8 @@ def main() -> int:
         "machine": machine_info(),
         "teacher": args.teacher,
         "student": str(student),
+        "student_note": args.student_note,
+        "title": args.title,
         "teacher_bits_per_byte": base,
         "heldout_bytes": len(heldout.read_bytes()),
         "variants": {},
@@ -160,13 +167,13 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [
-        "## Healing a transplant: ALM against fine-tuning the student alone",
+        f"## {result['title']}",
         "",
         f"- `{result['command']}` ({result['date']})",
         "",
         f"Teacher {result['teacher']} ({result['teacher_bits_per_byte']:.3f} bits per byte on "
-        f"the {result['heldout_bytes']:,}-byte held-out set); student: the teacher transplanted "
-        "onto a tokkit 32k BPE with TokenAdapt. "
+        f"the {result['heldout_bytes']:,}-byte held-out set); student: "
+        f"{result['student_note']}. "
         f"{result['machine'].get('nproc')} CPU cores.",
         "",
         "| variant | bits per byte by step | closed | s per step | wall s | peak RSS MiB "

@@ -58,9 +58,9 @@ def perplexity(model: Any, tokenizer: Any, text: str) -> float:
     return math.exp(float(loss))
 
 
-def save_tiny_llama(out: Path, vocab_size: int) -> None:
-    """Save a real transformers Llama to ``out``: one layer of width 16, random weights (seed 0),
-    for tests about files and loading, not about what a model says."""
+def tiny_llama(vocab_size: int) -> Any:
+    """A real transformers Llama: one layer of width 16, random weights (seed 0), for tests
+    about files, loading and losses, not about what a model says."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -74,4 +74,9 @@ def save_tiny_llama(out: Path, vocab_size: int) -> None:
         max_position_embeddings=64,
     )
     torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(out, safe_serialization=True)
+    return LlamaForCausalLM(config)
+
+
+def save_tiny_llama(out: Path, vocab_size: int) -> None:
+    """Save :func:`tiny_llama` to ``out``."""
+    tiny_llama(vocab_size).save_pretrained(out, safe_serialization=True)

@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
+from tokkit.distill import losses as L
+from tokkit.exceptions import ConfigError
 
-from tokkit.distill import losses as L  # noqa: E402
-from tokkit.exceptions import ConfigError  # noqa: E402
+from .._models import tiny_llama
 
 Tensor = torch.Tensor
 KINDS = list(L.DIVERGENCES)
@@ -844,18 +845,7 @@ def test_bad_options_raise_config_error() -> None:
 
 def test_tiny_llama_self_distillation_has_zero_gradient() -> None:
     """The same tiny Llama as teacher and student: binary_ce moves no parameter."""
-    transformers = pytest.importorskip("transformers")
-    config = transformers.LlamaConfig(
-        vocab_size=48,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    model = transformers.LlamaForCausalLM(config)
+    model = tiny_llama(48)
     ids = torch.randint(0, 48, (2, 12), generator=torch.Generator().manual_seed(31))
     with torch.no_grad():
         teacher = model(ids).logits

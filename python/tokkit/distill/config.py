@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from tokkit.exceptions import ConfigError
 
@@ -22,7 +22,8 @@ Mode = Literal["full", "lora", "embeddings"]
 MODES: tuple[Mode, ...] = ("full", "lora", "embeddings")
 LOSSES = ("alm", "sft", "latents")
 AGGREGATIONS = ("gradmag", "sum")
-DIVERGENCES = (
+#: How ALM compares chunk likelihoods (``losses.alm_divergence``).
+Divergence = Literal[
     "binary_ce",
     "reverse_binary_kl",
     "binary_kl_temp_limit",
@@ -30,7 +31,8 @@ DIVERGENCES = (
     "abs_exp",
     "joschu_k2",
     "joschu_k3",
-)
+]
+DIVERGENCES: tuple[str, ...] = get_args(Divergence)
 
 #: Fields that say how long or how visibly a run goes, not what it computes: a resumed run may
 #: change them (a longer --max-steps continues a finished schedule only if warm-up/decay agree,

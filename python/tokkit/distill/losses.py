@@ -38,6 +38,7 @@ from typing import Literal, NamedTuple, get_args
 import torch
 from torch import Tensor, nn
 
+from tokkit.distill.config import DIVERGENCES, Divergence
 from tokkit.exceptions import ConfigError
 from tokkit.vocab import Vocab
 
@@ -74,16 +75,6 @@ __all__ = [
     "token_logprobs",
 ]
 
-Divergence = Literal[
-    "binary_ce",
-    "reverse_binary_kl",
-    "binary_kl_temp_limit",
-    "abs",
-    "abs_exp",
-    "joschu_k2",
-    "joschu_k3",
-]
-DIVERGENCES: tuple[str, ...] = get_args(Divergence)
 
 ChunkWeight = Literal["chunk_count", "tokens"]
 
