@@ -38,6 +38,7 @@ FILES = ("en-prose.txt", "en-tech.txt", "code.txt", "tr.txt")
 VARIANTS = {
     "alm": ["--losses", "alm,sft", "--aggregation", "gradmag"],
     "sft": ["--losses", "sft"],
+    "alm-sum": ["--losses", "alm,sft", "--aggregation", "sum"],
     "alm-only": ["--losses", "alm"],
 }
 
