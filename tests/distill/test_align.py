@@ -1,4 +1,4 @@
-"""Exact cross-tokenizer alignment (specs/zett_alm.md §3.15, "Alignment") on real tokenizers:
+"""Exact cross-tokenizer alignment (design/distill.md §6) on real tokenizers:
 SmolLM2 against Gemma-3 and each against itself, on random texts. Chunks partition both rows,
 are monotone, join to equal bytes (computed from ``tokkit.vocab``, independently of the aligner's
 own tables); self-alignment is diagonal; BOS tokens match by role; padding changes nothing."""

@@ -1,4 +1,4 @@
-"""Invariants of the ALM and companion losses (spec zett_alm.md §3.15), on small random tensors.
+"""Invariants of the ALM and companion losses (design/distill.md §6), on small random tensors.
 
 The references here are deliberately naive: dense token-by-chunk boolean matrices
 (``L = ell[:, :-1] @ B[:, 1:]`` as in the ALM notebook), python loops, float64, and the

@@ -1,5 +1,5 @@
 """Exact alignment of teacher and student tokenizations for ALM distillation
-(``specs/zett_alm.md`` §1.3; properties in §3.15, "Alignment").
+(design/distill.md §1; properties in design/distill.md §6).
 
 Teacher and student tokenize the same text with different tokenizers. A *chunk* is a pair of
 token spans, one per side, whose joined bytes are equal; the chunks are the shortest such spans

@@ -1,7 +1,7 @@
 """The options of one distillation run (``tokkit distill``), checked when made.
 
 Defaults follow tokenkit's recommended recipe (``docs/design/distill.md`` §3; spec
-``zett_alm.md`` §3.11) where it fits a CPU: the losses ``sft`` + ``alm`` balanced by GradMag,
+``zett_alm.md``, the recipe) where it fits a CPU: the losses ``sft`` + ``alm`` balanced by GradMag,
 ALM as ``binary_ce`` at temperature 100 with ``append_space`` debiasing and chunks merged where
 the teacher's space probability is below 0.1; AdamW (β₂ 0.95, weight decay 0.01, clipping 1.0)
 with linear warm-up and decay. Batch size, sequence length and evaluation size are smaller than

@@ -1,4 +1,4 @@
-"""ALM cross-tokenizer distillation losses and their companions, in PyTorch (spec zett_alm.md §3).
+"""ALM cross-tokenizer distillation losses and their companions, in PyTorch (design/distill.md §2).
 
 The alignment (Rust) gives every token of a batch row the index of the aligned text chunk it
 belongs to: ``teacher_chunks[b, i]`` and ``student_chunks[b, j]`` in ``0..C-1``, monotone along
@@ -10,13 +10,13 @@ Conventions shared by every function:
 
 - **Shift.** The log-likelihood of token ``i``, ``log p(ids[i] | ids[<i])``, is read from the
   logits at position ``i-1``; token 0 has none and contributes 0.
-- **Debiasing** ("append_space", §3.3). ``sigma_c`` is the log-probability, read at the *last* token
+- **Debiasing** ("append_space", design/distill.md §2). ``sigma_c`` is the log-probability, read at the *last* token
   of chunk ``c``, that the next token starts at a boundary (a token whose bytes start with a
   space, newline or tab, or a special token). A chunk's score is ``L_c + sigma_c``.
 - **Valid chunks.** A chunk counts when both sides have at least one token with a likelihood
   (index ≥ 1) in it. Other chunks get weight 0 and a harmless finite fill, so that no ``inf`` or
   ``nan`` can reach a gradient through a masked entry.
-- **Global denominators** (§3.6). Each loss returns ``Σ (weight · term) / D``, where ``D`` is the
+- **Global denominators** (design/distill.md §3). Each loss returns ``Σ (weight · term) / D``, where ``D`` is the
   weight total of the whole optimiser step: all micro-batches and all data-parallel ranks. A
   trainer computes ``D`` up front with :func:`alm_weight`, :func:`sft_denominator` or
   :func:`latent_denominator` (all-reducing it across ranks) and passes it; summing the
@@ -215,7 +215,7 @@ def space_mask_of(
     tokens: Vocab | Mapping[int, tuple[bool, str, bytes]] | Sequence[tuple[bool, bytes]],
     size: int | None = None,
 ) -> Tensor:
-    """Bool ``[size]`` mask of the tokens that start at a boundary (§3.3).
+    """Bool ``[size]`` mask of the tokens that start at a boundary (design/distill.md §2).
 
     A token is marked when its raw bytes start with a space, a newline or a tab, or when it is
     special (``space+tab+newline+special``). Ids absent from ``tokens`` are False.
@@ -356,7 +356,7 @@ def _valid_and_counts(
 
 
 # --------------------------------------------------------------------------------------------
-# Merging (§3.4 merge_by_space_prob)
+# Merging (merge_by_space_prob, design/distill.md §2)
 
 
 def merge_groups(teacher_sigma: Tensor, valid: Tensor, threshold: float) -> Tensor:
@@ -403,7 +403,7 @@ def merge_chunks(
     valid: Tensor,
     threshold: float,
 ) -> MergedChunks:
-    """Merge runs of chunks between kept boundaries (§3.4, see :func:`merge_groups`).
+    """Merge runs of chunks between kept boundaries (design/distill.md §2, see :func:`merge_groups`).
 
     L values are summed over each group (so ``Σ L`` over valid chunks is conserved) and sigma comes
     from the group's last chunk. The number of groups ``G ≤ C``; outputs keep width ``C``.
@@ -421,7 +421,7 @@ def merge_chunks(
 
 
 # --------------------------------------------------------------------------------------------
-# Divergences (§3.5)
+# Divergences (design/distill.md §2)
 
 
 #: Where joschu_k3 = e^r - 1 - r turns linear (its tangent), to stay finite.
@@ -495,7 +495,7 @@ def alm_divergence(
 
 
 # --------------------------------------------------------------------------------------------
-# ALM loss (§3.2-3.6)
+# ALM loss (design/distill.md §2 and §3)
 
 
 _CHUNK_WEIGHTS: tuple[str, ...] = get_args(ChunkWeight)
@@ -615,11 +615,11 @@ def alm_loss(
     teacher_invalid_ids: Tensor | Sequence[int] | None = None,
     student_invalid_ids: Tensor | Sequence[int] | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
-    """The ALM loss ``Σ_c w_c · d(Score^T_c, Score^S_c) / D`` of one (micro-)batch (§3).
+    """The ALM loss ``Σ_c w_c · d(Score^T_c, Score^S_c) / D`` of one (micro-)batch (design/distill.md §2).
 
-    Chunk log-likelihoods ``L_c`` sum the shifted token log-probabilities of each chunk (§3.2);
-    with ``debias`` the score adds ``sigma_c`` ("append_space", §3.3); with ``merge_threshold``
-    chunks are merged where the teacher's boundary probability is low (§3.4) before scoring.
+    Chunk log-likelihoods ``L_c`` sum the shifted token log-probabilities of each chunk;
+    with ``debias`` the score adds ``sigma_c`` ("append_space"); with ``merge_threshold``
+    chunks are merged where the teacher's boundary probability is low before scoring.
 
     Args:
         teacher_logits, student_logits: ``[B, Tt, Vt]`` and ``[B, Ts, Vs]``, any float dtype.
@@ -819,7 +819,7 @@ def alm_loss_given_teacher(
 
 
 # --------------------------------------------------------------------------------------------
-# SFT (§3.8)
+# SFT (design/distill.md §2)
 
 
 def sft_denominator(loss_mask: Tensor) -> Tensor:
@@ -854,7 +854,7 @@ def sft_loss(
 
 
 # --------------------------------------------------------------------------------------------
-# Latents (§3.5 alm_latents)
+# Latents (alm_latents, design/distill.md §2)
 
 
 class LatentProjector(nn.Linear):
@@ -923,7 +923,7 @@ def latent_loss(
 
 
 # --------------------------------------------------------------------------------------------
-# GradMag (§3.9)
+# GradMag (design/distill.md §2)
 
 
 def loss_grad_norms(losses: Sequence[Tensor], params: Sequence[Tensor]) -> Tensor:

@@ -1,7 +1,7 @@
 """One training step's losses, from aligned token batches (the composition of ``losses.py``).
 
 A step runs in two phases so that every loss is normalised by its *global* total before any
-backward pass (spec ``zett_alm.md`` §3.6):
+backward pass (design/distill.md §3):
 
 1. :func:`teacher_pass` runs the teacher on each micro-batch under ``no_grad`` and keeps only
    small per-chunk tensors: chunk log-likelihoods, space log-probabilities, the merge groups

@@ -1,5 +1,5 @@
 //! Exact alignment of two tokenizations of the same text, for cross-tokenizer distillation (ALM,
-//! `specs/zett_alm.md` §1.3; its property tests are listed in §3.15, "Alignment").
+//! `design/distill.md` §1; its property tests are listed in design/distill.md §6).
 //!
 //! A teacher and a student tokenize one text with different tokenizers. A *chunk* is a pair of
 //! token spans, one per side, whose joined bytes are equal; the chunks here are the shortest
@@ -18,7 +18,7 @@
 //! -1) and counted as *mismatched*, so that the caller can refuse a pair that cannot be aligned.
 //! Tokens left when one side runs out also get -1.
 //!
-//! This is the "unconstrained" chunking of §1.3; the family replacement tables for chat-template
+//! This is the "unconstrained" chunking (design/distill.md §1); the replacement tables for chat-template
 //! specials (`<end_of_turn> Ċ` ↔ `<|eot_id|>`) are not modelled: such specials are left out.
 
 use rayon::prelude::*;

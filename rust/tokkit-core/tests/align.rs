@@ -1,4 +1,4 @@
-//! Properties of the exact alignment (`specs/zett_alm.md` §3.15, "Alignment"): on a random byte
+//! Properties of the exact alignment (`design/distill.md` §6): on a random byte
 //! string cut two random ways, the chunks partition both sides, are monotone and contiguous, join
 //! to equal bytes and are as many as the common cut points; self-alignment is diagonal; specials
 //! match by code; mismatched chunks are dropped and counted; bad input is an error.
@@ -246,7 +246,7 @@ fn with_special(code: i32, rest: &str) -> Vec<Token> {
 
 #[test]
 fn align_reproduces_the_docs_example() {
-    // specs/zett_alm.md §1.3: `<bos>` ↔ `<|begin_of_text|>`; `Ġultra cre pid` ↔ `Ġultr ac repid`.
+    // design/distill.md §1 (the spec's example): `<bos>` ↔ `<|begin_of_text|>`; `Ġultra cre pid` ↔ `Ġultr ac repid`.
     let r = align_tokens(
         &with_special(0, " ultra|cre|pid"),
         &with_special(0, " ultr|ac|repid"),
