@@ -10,16 +10,18 @@ Conventions shared by every function:
 
 - **Shift.** The log-likelihood of token ``i``, ``log p(ids[i] | ids[<i])``, is read from the
   logits at position ``i-1``; token 0 has none and contributes 0.
-- **Debiasing** ("append_space", design/distill.md §2). ``sigma_c`` is the log-probability, read at the *last* token
-  of chunk ``c``, that the next token starts at a boundary (a token whose bytes start with a
-  space, newline or tab, or a special token). A chunk's score is ``L_c + sigma_c``.
+- **Debiasing** ("append_space", design/distill.md §2). ``sigma_c`` is the log-probability,
+  read at the *last* token of chunk ``c``, that the next token starts at a boundary (a token
+  whose bytes start with a space, newline or tab, or a special token). A chunk's score is
+  ``L_c + sigma_c``.
 - **Valid chunks.** A chunk counts when both sides have at least one token with a likelihood
   (index ≥ 1) in it. Other chunks get weight 0 and a harmless finite fill, so that no ``inf`` or
   ``nan`` can reach a gradient through a masked entry.
-- **Global denominators** (design/distill.md §3). Each loss returns ``Σ (weight · term) / D``, where ``D`` is the
-  weight total of the whole optimiser step: all micro-batches and all data-parallel ranks. A
-  trainer computes ``D`` up front with :func:`alm_weight`, :func:`sft_denominator` or
-  :func:`latent_denominator` (all-reducing it across ranks) and passes it; summing the
+- **Global denominators** (design/distill.md §3). Each loss returns ``Σ (weight · term) / D``,
+  where ``D`` is the weight total of the whole optimiser step: all micro-batches and all
+  data-parallel ranks. A trainer computes ``D`` up front with :func:`alm_weight`,
+  :func:`sft_denominator` or :func:`latent_denominator` (all-reducing it across ranks) and
+  passes it; summing the
   micro-batch losses then gives exactly the full-batch loss. Without ``D`` the local total is
   used.
 - **The teacher is a target.** Teacher inputs are detached here, so nothing needs teacher
@@ -403,7 +405,7 @@ def merge_chunks(
     valid: Tensor,
     threshold: float,
 ) -> MergedChunks:
-    """Merge runs of chunks between kept boundaries (design/distill.md §2, see :func:`merge_groups`).
+    """Merge runs of chunks between kept boundaries (design/distill.md §2; :func:`merge_groups`).
 
     L values are summed over each group (so ``Σ L`` over valid chunks is conserved) and sigma comes
     from the group's last chunk. The number of groups ``G ≤ C``; outputs keep width ``C``.
@@ -615,7 +617,8 @@ def alm_loss(
     teacher_invalid_ids: Tensor | Sequence[int] | None = None,
     student_invalid_ids: Tensor | Sequence[int] | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
-    """The ALM loss ``Σ_c w_c · d(Score^T_c, Score^S_c) / D`` of one (micro-)batch (design/distill.md §2).
+    """The ALM loss ``Σ_c w_c · d(Score^T_c, Score^S_c) / D`` of one (micro-)batch
+    (design/distill.md §2).
 
     Chunk log-likelihoods ``L_c`` sum the shifted token log-probabilities of each chunk;
     with ``debias`` the score adds ``sigma_c`` ("append_space"); with ``merge_threshold``
