@@ -74,6 +74,29 @@ def prepare(work: Path, teacher: str, heldout_bytes: int) -> tuple[Path, Path, P
     return student, train, heldout
 
 
+def heldout_parts(heldout_bytes: int) -> dict[str, list[str]]:
+    """The held-out set by source file, as `tokkit distill` scores it (4 kB segments)."""
+    from tokkit.distill.data import eval_segments
+
+    parts = {}
+    for name in FILES:
+        text = (CORPORA / name).read_text(encoding="utf-8")
+        cut = text.rfind("\n", 0, len(text) - heldout_bytes) + 1
+        parts[name.removesuffix(".txt")] = eval_segments(text[cut:].splitlines(keepends=True))
+    return parts
+
+
+def per_part(models: dict[str, str], heldout_bytes: int) -> dict[str, dict[str, float]]:
+    """Bits per byte of each model on each part of the held-out set."""
+    from tokkit.score import score_model
+
+    parts = heldout_parts(heldout_bytes)
+    return {
+        label: {name: score_model(path, segs).bits_per_byte for name, segs in parts.items()}
+        for label, path in models.items()
+    }
+
+
 def teacher_bpb(teacher: str, heldout: Path) -> float:
     from tokkit.corpus import read_documents
     from tokkit.distill.data import eval_segments
@@ -106,10 +129,16 @@ def main() -> int:
                     help="how --student was made, for the report")
     ap.add_argument("--timeout", type=float, default=7200)
     ap.add_argument("--render", action="store_true",
-                    help="only redraw --plot and --markdown from the JSON of --out")
+                    help="only redraw --plot and --markdown from the JSON of --out (and add "
+                    "the per-part table if it is missing)")
     args = ap.parse_args()
     if args.render:
         result = json.loads(args.out.read_text(encoding="utf-8"))
+        result.setdefault("title", args.title)  # JSON of an earlier version of this script
+        result.setdefault("student_note", args.student_note)
+        if "per_part" not in result:
+            result["per_part"] = per_part(models_of(result, args), args.heldout_bytes)
+            write_json(args.out, result)
         report(result, args)
         return 0
 
@@ -127,6 +156,7 @@ def main() -> int:
         "title": args.title,
         "teacher_bits_per_byte": base,
         "heldout_bytes": len(heldout.read_bytes()),
+        "heldout_bytes_per_part": args.heldout_bytes,
         "variants": {},
     }
     env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
@@ -149,9 +179,19 @@ def main() -> int:
         entry["metrics"] = rows
         result["variants"][name] = entry
         print(f"[{name}] {run['status']} {evals}", file=sys.stderr, flush=True)
+    result["per_part"] = per_part(models_of(result, args), args.heldout_bytes)
     write_json(args.out, result)
     report(result, args)
     return 0
+
+
+def models_of(result: dict[str, Any], args: argparse.Namespace) -> dict[str, str]:
+    """Teacher, zero-shot student and each healed student, by label."""
+    models = {"teacher": result["teacher"], "student (step 0)": result["student"]}
+    for name, v in result["variants"].items():
+        if v["run"]["status"] == "ok":
+            models[f"{name} (step {v['evals'][-1][0]})"] = str(args.work / f"healed-{name}")
+    return models
 
 
 def report(result: dict[str, Any], args: argparse.Namespace) -> None:
@@ -189,9 +229,32 @@ def markdown(result: dict[str, Any]) -> str:
         gpu = max((r.get("gpu_peak_mib", 0) for r in steps), default=0) or None
         lines.append(
             f"| {name} | {curve} | {closed} | {per_step and round(per_step, 2)} | "
-            f"{v['run'].get('wall_s')} | {v['run'].get('peak_rss_mib')} | "
-            f"{gpu and round(gpu)} |"
+            f"{round(v['run'].get('wall_s') or 0)} | {v['run'].get('peak_rss_mib')} | "
+            f"{round(gpu) if gpu else 'n/a'} |"
         )
+    table = result.get("per_part")
+    if table:
+        names = list(next(iter(table.values())))
+        lines += [
+            "",
+            "Bits per byte by part of the held-out set (each file's last lines, from the line "
+            f"before its last {result.get('heldout_bytes_per_part', 5000):,} characters); in "
+            "brackets the share of "
+            "the teacher-to-student gap closed, where the teacher is better:",
+            "",
+            "| model | " + " | ".join(names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
+        teacher, start = table["teacher"], table["student (step 0)"]
+        for label, row in table.items():
+            cells = []
+            for n in names:
+                cell = f"{row[n]:.3f}"
+                gap = start[n] - teacher[n]
+                if label not in ("teacher", "student (step 0)") and gap > 0:
+                    cell += f" ({100 * (start[n] - row[n]) / gap:.0f}%)"
+                cells.append(cell)
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
