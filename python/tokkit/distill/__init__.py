@@ -4,7 +4,9 @@
 - :mod:`~tokkit.distill.align`: both tokenizations of a text cut into chunks of equal bytes
   (Rust, batched, numpy arrays out);
 - :mod:`~tokkit.distill.losses`: ALM on chunk likelihoods (debiasing, merging, binarised
-  divergences), the student's own next-token loss, the latent loss, GradMag;
+  divergences), the student's own next-token loss, the latent loss, GradMag; it re-exports
+  :mod:`~tokkit.distill.chunks`, :mod:`~tokkit.distill.divergences` and
+  :mod:`~tokkit.distill.gradmag`;
 - :mod:`~tokkit.distill.objective`: one micro-batch's losses from both models, normalised by
   global totals;
 - :mod:`~tokkit.distill.trainer`: :func:`distill`, the loop (modes full / LoRA / embeddings,

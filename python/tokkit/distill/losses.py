@@ -33,14 +33,26 @@ Conventions shared by every function:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple, get_args
 
 import torch
 from torch import Tensor, nn
 
+from tokkit.distill.chunks import (
+    MergedChunks,
+    chunk_last,
+    chunk_last_index,
+    chunk_sizes,
+    chunk_sums,
+    drop_masked_chunks,
+    gather_rows,
+    merge_chunks,
+    merge_groups,
+)
 from tokkit.distill.config import DIVERGENCES, Divergence
+from tokkit.distill.divergences import EPSILON, alm_divergence, log1mexp
+from tokkit.distill.gradmag import combine, gradmag_weights, loss_grad_norms
 from tokkit.exceptions import ConfigError
 from tokkit.vocab import Vocab
 
@@ -79,9 +91,6 @@ __all__ = [
 
 
 ChunkWeight = Literal["chunk_count", "tokens"]
-
-EPSILON = 1e-6
-"""Subtracted from scaled chunk log-probabilities so that ``p̃ < 1`` and ``log(1 - p̃)`` is finite."""
 
 MASKED_LOGIT = -1e9
 """The logit given to ids that must get no probability. Finite, unlike ``-inf``, so that a row
@@ -245,54 +254,6 @@ def space_mask_of(
     return mask
 
 
-# --------------------------------------------------------------------------------------------
-# Chunk reductions
-
-
-def _slots(chunks: Tensor, n_chunks: int) -> Tensor:
-    """Chunk indices with ``-1`` sent to an extra trash slot ``n_chunks`` (cut off afterwards)."""
-    return torch.where(chunks >= 0, chunks, torch.full_like(chunks, n_chunks))
-
-
-def chunk_sums(values: Tensor, chunks: Tensor, n_chunks: int) -> Tensor:
-    """``[B, C]`` sum of ``values[B, T]`` over the tokens of each chunk (``-1`` ignored)."""
-    out = values.new_zeros(values.shape[0], n_chunks + 1)
-    return out.scatter_add(1, _slots(chunks, n_chunks), values)[:, :n_chunks]
-
-
-def chunk_sizes(chunks: Tensor, n_chunks: int) -> Tensor:
-    """``[B, C]`` number of tokens in each chunk (int64)."""
-    return chunk_sums(torch.ones_like(chunks), chunks, n_chunks)
-
-
-def chunk_last_index(chunks: Tensor, n_chunks: int) -> Tensor:
-    """``[B, C]`` index of the last token of each chunk, ``-1`` for an empty chunk."""
-    batch, length = chunks.shape
-    positions = torch.arange(length, device=chunks.device).expand(batch, length)
-    out = torch.full((batch, n_chunks + 1), -1, dtype=torch.long, device=chunks.device)
-    # amax rather than "the last write wins": scatter order is undefined on GPUs.
-    out = out.scatter_reduce(1, _slots(chunks, n_chunks), positions, "amax", include_self=True)
-    return out[:, :n_chunks]
-
-
-def _gather_rows(values: Tensor, index: Tensor) -> Tensor:
-    """``values[b, index[b, c], ...]`` for ``values[B, T, ...]`` and ``index[B, C] >= 0``."""
-    expanded = index.reshape(*index.shape, *([1] * (values.dim() - 2)))
-    expanded = expanded.expand(*index.shape, *values.shape[2:])
-    return values.gather(1, expanded)
-
-
-def chunk_last(values: Tensor, chunks: Tensor, n_chunks: int, fill: float = 0.0) -> Tensor:
-    """``[B, C, ...]`` value of ``values[B, T, ...]`` at the last token of each chunk.
-
-    Empty chunks get ``fill``.
-    """
-    last = chunk_last_index(chunks, n_chunks)
-    picked = _gather_rows(values, last.clamp(min=0))
-    present = (last >= 0).reshape(*last.shape, *([1] * (values.dim() - 2)))
-    return torch.where(present, picked, torch.full_like(picked, fill))
-
-
 def chunk_space_logprobs(
     logits: Tensor,
     chunks: Tensor,
@@ -307,46 +268,16 @@ def chunk_space_logprobs(
     Computes the softmax only at the chunk ends, not at every position.
     """
     last = chunk_last_index(chunks, n_chunks)
-    rows = _gather_rows(logits, last.clamp(min=0))
+    rows = gather_rows(logits, last.clamp(min=0))
     x = _masked_fp32(rows, vocab_size, invalid_ids)
     sigma = _space_from_masked(x, x.logsumexp(-1), _space_bool(space_mask, x.shape[-1], x.device))
     return torch.where(last >= 0, sigma, torch.zeros_like(sigma))
-
-
-def drop_masked_chunks(
-    teacher_chunks: Tensor,
-    student_chunks: Tensor,
-    n_chunks: int,
-    teacher_loss_mask: Tensor | None = None,
-    student_loss_mask: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """Apply loss masks: every chunk holding a masked-out token (either side) becomes ``-1``.
-
-    A chunk is compared only whole: dropping some of its tokens would compare the likelihoods
-    of different texts. (tokenkit drops the masked tokens alone.)
-    """
-
-    def bad(chunks: Tensor, mask: Tensor | None) -> Tensor:
-        if mask is None:
-            return torch.zeros(chunks.shape[0], n_chunks, dtype=torch.bool, device=chunks.device)
-        out = (mask == 0) & (chunks >= 0)
-        return chunk_sums(out.long(), chunks, n_chunks) > 0
-
-    dropped = bad(teacher_chunks, teacher_loss_mask) | bad(student_chunks, student_loss_mask)
-
-    def apply(chunks: Tensor) -> Tensor:
-        hit = dropped.gather(1, chunks.clamp(min=0)) & (chunks >= 0)
-        return torch.where(hit, torch.full_like(chunks, -1), chunks)
-
-    return apply(teacher_chunks), apply(student_chunks)
-
 
 def _scored(chunks: Tensor) -> Tensor:
     """Chunks of the tokens that carry a likelihood: token 0 is taken out."""
     out = chunks.clone()
     out[:, 0] = -1
     return out
-
 
 def _valid_and_counts(
     teacher_chunks: Tensor, student_chunks: Tensor, n_chunks: int
@@ -355,145 +286,6 @@ def _valid_and_counts(
     teacher_count = chunk_sizes(_scored(teacher_chunks), n_chunks)
     student_count = chunk_sizes(_scored(student_chunks), n_chunks)
     return (teacher_count > 0) & (student_count > 0), teacher_count
-
-
-# --------------------------------------------------------------------------------------------
-# Merging (merge_by_space_prob, design/distill.md §2)
-
-
-def merge_groups(teacher_sigma: Tensor, valid: Tensor, threshold: float) -> Tensor:
-    """``[B, C]`` merged-group index of each chunk (``-1`` for invalid chunks).
-
-    The boundary after valid chunk ``c`` is kept where the teacher's ``exp(sigma_c) > threshold``;
-    it is always kept before an invalid chunk and after the row's last valid chunk, so that a
-    group never spans text that is not compared. Groups are numbered ``0..G-1`` along the row.
-    """
-    if not 0.0 <= threshold <= 1.0:
-        raise ConfigError(f"merge threshold must be in [0, 1], got {threshold}")
-    # Compared in log space: exp(sigma) underflows to 0 for sigma < -104 in float32, which
-    # would make threshold 0 merge chunks whose boundary probability is tiny but positive.
-    cut = -math.inf if threshold == 0.0 else math.log(threshold)
-    next_invalid = torch.cat([~valid[:, 1:], valid.new_ones(valid.shape[0], 1)], dim=1)
-    close = valid & ((teacher_sigma > cut) | next_invalid)
-    closes = close.long()
-    before = closes.cumsum(1) - closes
-    return torch.where(valid, before, torch.full_like(before, -1))
-
-
-class MergedChunks(NamedTuple):
-    """Chunk values after :func:`merge_chunks`; index ``g`` is a merged group."""
-
-    teacher_logp: Tensor
-    """``[B, C]`` summed teacher L per group (0 past the last group)."""
-    student_logp: Tensor
-    """``[B, C]`` summed student L per group."""
-    teacher_sigma: Tensor
-    """``[B, C]`` teacher sigma of each group's last chunk."""
-    student_sigma: Tensor
-    """``[B, C]`` student sigma of each group's last chunk."""
-    valid: Tensor
-    """``[B, C]`` bool, True for a non-empty group."""
-    groups: Tensor
-    """``[B, C]`` group index of each input chunk (``-1`` for invalid chunks)."""
-
-
-def merge_chunks(
-    teacher_logp: Tensor,
-    student_logp: Tensor,
-    teacher_sigma: Tensor,
-    student_sigma: Tensor,
-    valid: Tensor,
-    threshold: float,
-) -> MergedChunks:
-    """Merge runs of chunks between kept boundaries (design/distill.md §2; :func:`merge_groups`).
-
-    L values are summed over each group (so ``Σ L`` over valid chunks is conserved) and sigma comes
-    from the group's last chunk. The number of groups ``G ≤ C``; outputs keep width ``C``.
-    """
-    n_chunks = valid.shape[1]
-    groups = merge_groups(teacher_sigma, valid, threshold)
-    return MergedChunks(
-        teacher_logp=chunk_sums(teacher_logp, groups, n_chunks),
-        student_logp=chunk_sums(student_logp, groups, n_chunks),
-        teacher_sigma=chunk_last(teacher_sigma, groups, n_chunks),
-        student_sigma=chunk_last(student_sigma, groups, n_chunks),
-        valid=chunk_sizes(groups, n_chunks) > 0,
-        groups=groups,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Divergences (design/distill.md §2)
-
-
-#: Where joschu_k3 = e^r - 1 - r turns linear (its tangent), to stay finite.
-K3_LINEAR_FROM = 20.0
-
-
-def log1mexp(x: Tensor) -> Tensor:
-    """``log(1 - exp(x))`` for ``x < 0``, accurate near 0 and for very negative ``x``."""
-    log_half = -math.log(2.0)
-    # Each branch sees only the inputs it is accurate for: torch.where differentiates both
-    # branches, and an unselected -inf would turn into a nan gradient.
-    small = torch.log1p(-torch.exp(x.clamp(max=log_half)))
-    near_zero = torch.log(-torch.expm1(x.clamp(min=log_half)))
-    return torch.where(x < log_half, small, near_zero)
-
-
-def alm_divergence(
-    teacher: Tensor,
-    student: Tensor,
-    kind: Divergence = "binary_ce",
-    temperature: float = 100.0,
-) -> Tensor:
-    """Elementwise divergence between teacher and student chunk scores (log-probabilities ≤ 0).
-
-    With ``a = S_T/τ - ε`` and ``b = S_S/τ - ε`` (``p̃ = e^a = p_T^{1/τ}``, ``q̃ = e^b``):
-
-    - ``binary_ce``: ``-[p̃·b + (1-p̃)·log(1-q̃)]``, the cross-entropy of the binary events
-      "this chunk" / "anything else"; its minimum over the student is the binary entropy of
-      ``p̃``, not 0.
-    - ``reverse_binary_kl``: ``KL(Bern(q̃) ‖ Bern(p̃))``.
-    - ``binary_kl_temp_limit``: ``(x - y) - x·log(-x) + x·log(-y)`` with ``x = S_T - ε``,
-      ``y = S_S - ε`` (no τ). This is ``lim_{τ→∞} τ·KL(Bern(p̃) ‖ Bern(q̃))``: with
-      ``1 - p̃ ≈ -x/τ`` the forward KL is ``((x-y) - x·log(x/y))/τ + O(1/τ²)``. Note the
-      direction: the *forward* KL, the one ``binary_ce`` minimises, not ``reverse_binary_kl``.
-    - ``abs``: ``|S_T - S_S|`` (legacy, no τ).
-    - ``abs_exp``: ``|p̃ - q̃|``.
-    - ``joschu_k2``: ``r²/2`` and ``joschu_k3``: ``(e^r - 1) - r``, Schulman's estimators on
-      the log-ratio ``r = (S_T - S_S)/τ = log(p̃/q̃)``. Past ``r = 20`` k3 continues along its
-      tangent, so it stays finite where the student is far *less* likely than the teacher
-      (tokenkit's ``e^r`` overflows to inf at ``r > 88``).
-
-    All are 0 (``binary_ce``: minimal) when the scores are equal. Computed in float32.
-    """
-    if kind not in DIVERGENCES:
-        raise ConfigError(
-            f"unknown ALM divergence {kind!r}", hint="use one of " + ", ".join(DIVERGENCES)
-        )
-    if not temperature > 0:
-        raise ConfigError(f"temperature must be positive, got {temperature}")
-    t = teacher.float()
-    s = student.float()
-    if kind == "abs":
-        return (t - s).abs()
-    if kind == "binary_kl_temp_limit":
-        x, y = t - EPSILON, s - EPSILON
-        return (x - y) - x * torch.log(-x) + x * torch.log(-y)
-    if kind in ("joschu_k2", "joschu_k3"):
-        r = (t - s) / temperature
-        if kind == "joschu_k2":
-            return r * r / 2
-        capped = r.clamp(max=K3_LINEAR_FROM)
-        slope = math.expm1(K3_LINEAR_FROM)
-        return torch.expm1(capped) - capped + slope * (r - K3_LINEAR_FROM).clamp(min=0)
-    a = t / temperature - EPSILON
-    b = s / temperature - EPSILON
-    if kind == "binary_ce":
-        return -(torch.exp(a) * b + (-torch.expm1(a)) * log1mexp(b))
-    if kind == "reverse_binary_kl":
-        return torch.exp(b) * (b - a) + (-torch.expm1(b)) * (log1mexp(b) - log1mexp(a))
-    return (torch.exp(a) - torch.exp(b)).abs()  # abs_exp
 
 
 # --------------------------------------------------------------------------------------------
@@ -924,49 +716,3 @@ def latent_loss(
     total = torch.where(valid, distance, torch.zeros_like(distance)).sum()
     return total / _denominator(denominator, valid.sum().float())
 
-
-# --------------------------------------------------------------------------------------------
-# GradMag (design/distill.md §2)
-
-
-def loss_grad_norms(losses: Sequence[Tensor], params: Sequence[Tensor]) -> Tensor:
-    """``[n]`` norm of each loss's gradient w.r.t. ``params`` (0 where it has none).
-
-    Keeps the graphs (``retain_graph``) so that the combined loss can be backpropagated after.
-    """
-    norms = []
-    for loss in losses:
-        if not loss.requires_grad:
-            norms.append(torch.zeros((), device=loss.device))
-            continue
-        grads = torch.autograd.grad(loss, list(params), retain_graph=True, allow_unused=True)
-        squares = [g.float().square().sum() for g in grads if g is not None]
-        norms.append(torch.stack(squares).sum().sqrt() if squares else loss.new_zeros(()))
-    return torch.stack([n.float() for n in norms]).detach()
-
-
-def gradmag_weights(
-    losses: Sequence[Tensor], params: Sequence[Tensor], *, preserve_mag: bool = True
-) -> Tensor:
-    """GradMag loss weights ``w_i = 1/‖∂L_i/∂params‖`` (detached), ``/ Σ_j w_j`` if preserve_mag.
-
-    ``params`` are meant to be the last layer's trainable parameters (``approx_gradmag``): every
-    loss then pushes them with the same gradient norm. A loss with a zero gradient gets weight
-    0 (tokenkit's ``1/(‖g‖ + 1e-8)`` would give it weight 1e8 and, normalised, all the weight).
-    The norms are local: under data parallelism all-reduce :func:`loss_grad_norms` squared
-    first if the ranks must agree.
-    """
-    norms = loss_grad_norms(losses, params)
-    weights = torch.where(norms > 0, 1.0 / norms.clamp(min=torch.finfo(norms.dtype).tiny), 0.0)
-    if preserve_mag:
-        total = weights.sum()
-        weights = torch.where(total > 0, weights / total.clamp(min=1e-30), weights)
-    return weights.detach()
-
-
-def combine(losses: Sequence[Tensor], weights: Tensor | Sequence[float]) -> Tensor:
-    """``Σ_i w_i · L_i`` with the weights held constant."""
-    if len(losses) != len(weights):
-        raise ConfigError(f"{len(losses)} losses but {len(weights)} weights")
-    w = torch.as_tensor(weights, dtype=torch.float32, device=losses[0].device).detach()
-    return torch.stack([loss.float() for loss in losses]).mul(w).sum()
