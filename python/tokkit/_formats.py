@@ -186,7 +186,7 @@ class HFBackend:
             return b""
         if self._byte_level and all(c in BYTE_OF_CHAR for c in token):
             return bytes(BYTE_OF_CHAR[c] for c in token)
-        return piece_bytes(token)
+        return piece_bytes(token, wordpiece=type(self._tok.model).__name__ == "WordPiece")
 
     def special_tokens(self) -> dict[str, int]:
         return {t.content: i for i, t in self._tok.get_added_tokens_decoder().items() if t.special}
@@ -200,12 +200,14 @@ def _cannot_encode(e: Exception) -> SerializationError:
     )
 
 
-def piece_bytes(piece: str) -> bytes:
-    """The text a SentencePiece/WordPiece piece stands for: ``▁`` is a space, ``<0xNN>`` a byte."""
+def piece_bytes(piece: str, *, wordpiece: bool = False) -> bytes:
+    """The text a SentencePiece/WordPiece piece stands for: ``▁`` is a space, ``<0xNN>`` a byte;
+    WordPiece's continuation prefix ``##`` is dropped only for a WordPiece vocabulary (in
+    SentencePiece, Gemma's ``##`` is the text ``##``, a Markdown heading)."""
     m = BYTE_PIECE.fullmatch(piece)
     if m:
         return bytes([int(m.group(1), 16)])
-    if piece.startswith("##"):
+    if wordpiece and piece.startswith("##"):
         piece = piece[2:]
     return piece.replace("\u2581", " ").encode("utf-8")
 

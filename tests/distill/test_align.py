@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tokkit.distill.align import (
@@ -124,6 +124,8 @@ def test_self_alignment_is_diagonal(name: str, text: str) -> None:
 @given(
     batch=st.lists(texts, min_size=1, max_size=4), t_pad=st.integers(0, 5), s_pad=st.integers(0, 5)
 )
+# Found by hypothesis in CI: Gemma's "##" was read as a WordPiece prefix, i.e. no bytes.
+@example(batch=["##"], t_pad=0, s_pad=0)
 def test_bos_matches_by_role_and_padding_changes_nothing(
     batch: list[str], t_pad: int, s_pad: int
 ) -> None:

@@ -53,6 +53,12 @@ def test_sentencepiece_pieces_and_byte_fallback() -> None:
     assert v.representatives()[(False, "", b"a")] == 3
 
 
+def test_sentencepiece_hashes_are_text_not_continuations() -> None:
+    # Gemma's "##" (id 1408) is a Markdown heading; only WordPiece reads "##" as a prefix.
+    v = vocab_from_json(sentencepiece({"##": 0, "▁##": 1, "##x": 2}), {})
+    assert [v.raw_bytes(i) for i in range(3)] == [b"##", b" ##", b"##x"]
+
+
 def test_wordpiece_continuations() -> None:
     data = {"model": {"type": "WordPiece", "vocab": {"hello": 0, "##ing": 1}}, "decoder": None}
     v = vocab_from_json(data, {})
