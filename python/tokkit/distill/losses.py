@@ -503,10 +503,10 @@ def teacher_scores(
     :func:`alm_weight`) and keeps these ``[B, C]`` tensors instead of the logits."""
     _check_shapes("teacher", teacher_logits, teacher_ids, teacher_chunks)
     with torch.no_grad():
-        xt = _masked_fp32(teacher_logits.detach(), vocab_size, invalid_ids)
-        logp = chunk_sums(_shifted_gather(xt, xt.logsumexp(-1), teacher_ids), teacher_chunks,
-                          n_chunks)
-        del xt
+        token_logp = token_logprobs(
+            teacher_logits.detach(), teacher_ids, vocab_size=vocab_size, invalid_ids=invalid_ids
+        )
+        logp = chunk_sums(token_logp, teacher_chunks, n_chunks)
         chunk_sigma = (
             chunk_space_logprobs(
                 teacher_logits.detach(),
@@ -539,8 +539,12 @@ def alm_loss_given_teacher(
     denominator: Tensor | float | None = None,
     student_vocab_size: int | None = None,
     student_invalid_ids: Tensor | Sequence[int] | None = None,
+    student_token_logp: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, float]]:
-    """:func:`alm_loss` from the teacher's :func:`teacher_scores` (same arguments otherwise)."""
+    """:func:`alm_loss` from the teacher's :func:`teacher_scores` (same arguments otherwise).
+
+    ``student_token_logp`` is :func:`token_logprobs` of the student, when the caller has it
+    already (for :func:`sft_loss` too): the ``[B, T, V]`` float32 softmax is then made once."""
     _check_weight(chunk_weight)
     _check_shapes("student", student_logits, student_ids, student_chunks)
     if teacher_chunks.shape[0] != student_ids.shape[0]:
@@ -552,11 +556,12 @@ def alm_loss_given_teacher(
             "debiasing and merging need the teacher's sigma (teacher_scores(sigma=True))"
         )
 
-    xs = _masked_fp32(student_logits, student_vocab_size, student_invalid_ids)
-    student_logp = chunk_sums(
-        _shifted_gather(xs, xs.logsumexp(-1), student_ids), student_chunks, n_chunks
-    )
-    del xs
+    if student_token_logp is None:
+        student_token_logp = token_logprobs(
+            student_logits, student_ids, vocab_size=student_vocab_size,
+            invalid_ids=student_invalid_ids,
+        )
+    student_logp = chunk_sums(student_token_logp, student_chunks, n_chunks)
     student_sigma = (
         chunk_space_logprobs(
             student_logits,
@@ -630,6 +635,7 @@ def sft_loss(
     *,
     vocab_size: int | None = None,
     invalid_ids: Tensor | Sequence[int] | None = None,
+    token_logp: Tensor | None = None,
 ) -> Tensor:
     """Next-token cross-entropy summed over loss-masked tokens, divided by ``D``.
 
@@ -640,8 +646,11 @@ def sft_loss(
         denominator: The step's token count (:func:`sft_denominator` summed over micro-batches
             and ranks); None uses this batch's.
         vocab_size, invalid_ids: As for :func:`masked_log_softmax`.
+        token_logp: :func:`token_logprobs` of these logits, if the caller has it already.
     """
-    logp = token_logprobs(student_logits, ids, vocab_size=vocab_size, invalid_ids=invalid_ids)
+    logp = token_logp
+    if logp is None:
+        logp = token_logprobs(student_logits, ids, vocab_size=vocab_size, invalid_ids=invalid_ids)
     mask = loss_mask != 0
     mask[:, 0] = False
     nll = torch.where(mask, -logp, torch.zeros_like(logp)).sum()

@@ -123,6 +123,10 @@ def student_losses(
         )
     result: dict[str, torch.Tensor] = {}
     stats: dict[str, float] = {}
+    # The float32 softmax over [B, T, V] is the costliest part of the losses: made once for both.
+    token_logp = None
+    if "alm" in cfg.losses or "sft" in cfg.losses:
+        token_logp = losses.token_logprobs(out.logits, batch.student_ids, invalid_ids=invalid_ids)
     if "alm" in cfg.losses:
         result["alm"], stats = losses.alm_loss_given_teacher(
             teacher_out.scores,
@@ -138,6 +142,7 @@ def student_losses(
             merge_threshold=cfg.merge_threshold,
             denominator=max(denominators["alm"], 1.0),
             student_invalid_ids=invalid_ids,
+            student_token_logp=token_logp,
         )
     if "sft" in cfg.losses:
         result["sft"] = losses.sft_loss(
@@ -146,6 +151,7 @@ def student_losses(
             batch.student_mask,
             denominator=max(denominators["sft"], 1.0),
             invalid_ids=invalid_ids,
+            token_logp=token_logp,
         )
     if want_hidden:
         assert teacher_out.hidden is not None
