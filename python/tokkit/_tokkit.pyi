@@ -15,10 +15,12 @@ __all__ = [
     "AlignVocab",
     "BpeTokenizer",
     "ByteVocab",
+    "Extended",
     "TokenizerJson",
     "Trained",
     "__version__",
     "align_batch",
+    "extend",
     "read_documents",
     "train",
     "trainer_config",
@@ -41,6 +43,19 @@ class TokenizerJson:
 
 @final
 class Trained:
+    def to_json(self) -> str: ...
+    def report_json(self) -> str: ...
+    def config_json(self) -> str: ...
+    def merges(self) -> list[tuple[str, str]]: ...
+    @property
+    def vocab_size(self) -> int: ...
+    @property
+    def special_tokens(self) -> list[str]: ...
+    @property
+    def pretokenizer(self) -> tuple[str, str | None]: ...
+
+@final
+class Extended:
     def to_json(self) -> str: ...
     def report_json(self) -> str: ...
     def config_json(self) -> str: ...
@@ -126,6 +141,17 @@ def train(
     num_threads: int | None = None,
     progress: str = "none",
 ) -> Trained: ...
+def extend(
+    config_json: str,
+    base_json: str,
+    files: list[str] | None = None,
+    texts: Iterable[str] | None = None,
+    *,
+    text_field: str | None = None,
+    strict_utf8: bool = False,
+    num_threads: int | None = None,
+    progress: str = "none",
+) -> Extended: ...
 def trainer_config(config_json: str) -> str: ...
 def read_documents(
     inputs: list[str],

@@ -4,6 +4,7 @@ tokenizer directory plus a ``tokkit.json`` provenance sidecar."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -21,6 +22,7 @@ from tokkit._special import HFConventions as HFConventions
 from tokkit._special import hf_side_files
 from tokkit.corpus import as_files
 from tokkit.exceptions import ConfigError, TokkitWarning
+from tokkit.extend import Base, read_base
 from tokkit.trainers import Trainer
 
 
@@ -33,6 +35,7 @@ class TrainedTokenizer:
         corpus_options: How the corpus was read (``text_field``, ``strict``).
         report: What training saw and did: corpus sha256 and size, counts, timings.
         wall_seconds: Wall time of the whole training call.
+        base: The tokenizer this one extends (``extend=``), else ``None``.
     """
 
     trainer: Trainer
@@ -40,6 +43,7 @@ class TrainedTokenizer:
     report: dict[str, Any]
     wall_seconds: float
     _native: Any = field(repr=False)
+    base: Base | None = field(default=None, repr=False)
 
     @property
     def algorithm(self) -> str:
@@ -103,8 +107,19 @@ class TrainedTokenizer:
                 )
             },
             **({"superbpe": self.report["superbpe"]} if "superbpe" in self.report else {}),
+            **({"extends": self._extends()} if self.base is not None else {}),
             "wall_seconds": round(self.wall_seconds, 3),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def _extends(self) -> dict[str, Any]:
+        """The ``extends`` record of ``tokkit.json``: the base and what was added to it."""
+        assert self.base is not None
+        return {
+            "base": self.base.spec,
+            "path": str(self.base.path),
+            "sha256": self.base.sha256,
+            **self.report["extension"],
         }
 
     def save(
@@ -126,10 +141,24 @@ class TrainedTokenizer:
             OutputExistsError: ``out`` exists and ``force`` is false.
             OutputError: ``out`` cannot be written.
             ConfigError: A role names a token that is not special.
+
+        An extension keeps the base's ``tokenizer.json`` bytes around what it adds and the base's
+        ``tokenizer_config.json``, ``special_tokens_map.json`` and chat template (unless
+        ``conventions`` other than the defaults are given).
         """
-        files = {"tokenizer.json": self.to_json() + "\n", "tokkit.json": dumps(self.sidecar())}
-        files.update(hf_side_files(self.special_tokens, conventions))
-        inputs = self.report.get("corpus_files") or []
+        if self.base is None:
+            files = {"tokenizer.json": self.to_json() + "\n"}
+        else:
+            files = {"tokenizer.json": self.to_json()}
+        files["tokkit.json"] = dumps(self.sidecar())
+        custom = conventions is not None and conventions != HFConventions()
+        if self.base is not None and not custom and self.base.side_files:
+            files.update(self.base.side_files)  # type: ignore[arg-type]
+        else:
+            files.update(hf_side_files(self.special_tokens, conventions))
+        inputs = list(self.report.get("corpus_files") or [])
+        if self.base is not None:
+            inputs.append(self.base.path)
         return write_dir_atomically(out, files, force=force, inputs=inputs)
 
 
@@ -155,7 +184,8 @@ def train(
         corpus: Files, directories (walked recursively) or globs; ``.gz`` is decompressed,
             ``.jsonl``/``.ndjson`` are read as JSON lines. Each line is one sequence.
         trainer: The algorithm and its parameters (:mod:`tokkit.trainers`: ``BPE``,
-            ``SuperBPE``, ``CharBPE``, ``Supertoken``).
+            ``SuperBPE``, ``CharBPE``, ``Supertoken``); ``BPE(extend=BASE)`` and
+            ``SuperBPE(extend=BASE)`` extend a pretrained tokenizer instead.
         texts: Strings to train on, one sequence each (like ``train_from_iterator``), counted
             after the files.
         text_field: JSON-lines field holding the text (default ``text``).
@@ -195,13 +225,17 @@ def train(
         num_threads = _tokkit.MAX_THREADS
     if conventions is not None:
         conventions.resolve(list(trainer.to_dict().get("special_tokens") or []))
+    extends = trainer.to_dict().get("extend")
+    base = read_base(extends) if extends else None
+    inputs = [*(as_files(corpus) if corpus is not None else ()), *([base.path] if base else [])]
     if out is not None:
-        check_output_dir(out, force=force, inputs=as_files(corpus) if corpus is not None else ())
+        check_output_dir(out, force=force, inputs=inputs)
     started = time.perf_counter()
-    native = _tokkit.train(
+    run = _tokkit.train if base is None else functools.partial(_tokkit.extend, base_json=base.text)
+    native = run(
         trainer.to_json(),
-        as_files(corpus) if corpus is not None else None,
-        texts,
+        files=as_files(corpus) if corpus is not None else None,
+        texts=texts,
         text_field=text_field,
         strict_utf8=strict,
         num_threads=num_threads,
@@ -213,6 +247,7 @@ def train(
         report=json.loads(native.report_json()),
         wall_seconds=time.perf_counter() - started,
         _native=native,
+        base=base,
     )
     # Stopping at min_frequency is what the caller asked for; running out of pairs is not.
     if trained.report.get("stop_reason") == "no_pair_left":

@@ -46,11 +46,16 @@ class Trainer:
     def _fields(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
 
+    #: Parameters left out of the JSON form while unset (so older recipes read the same).
+    _omit_unset: ClassVar[tuple[str, ...]] = ("extend",)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: ``{"algorithm": ..., every parameter}``."""
         out: dict[str, Any] = {"algorithm": self.algorithm}
         for name in self._fields():
             value = getattr(self, name)
+            if value is None and name in self._omit_unset:
+                continue
             out[name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -99,6 +104,11 @@ class BPE(Trainer):
         max_token_chars: Inclusive cap: no token longer than this many bytes. Give one of the
             two caps at most.
         full_alphabet: Start from all 256 bytes (else only the bytes seen).
+        extend: A pretrained tokenizer to extend instead of training from scratch: a
+            tokenizer directory or ``tokenizer.json``, a model directory, or a prepared model
+            name (``tokkit models``). Its tokens, ids, merges and added tokens are kept, its
+            pre-tokenizer and normalizer are used, and ``vocab_size`` counts its ids too
+            (leave ``pretokenizer`` and ``special_tokens`` unset).
     """
 
     algorithm: ClassVar[str] = "bpe"
@@ -109,6 +119,7 @@ class BPE(Trainer):
     max_token_length: int | None = None
     max_token_chars: int | None = None
     full_alphabet: bool = True
+    extend: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,17 +136,22 @@ class SuperBPE(Trainer):
         max_words: Most space-separated words in one token (paper: 4).
         forbid_colon_space: Reject superwords that contain ``": "`` (the paper's rule).
         min_frequency, special_tokens, full_alphabet: As in :class:`BPE`.
+        extend: As in :class:`BPE`: the base (byte-level) is stage 1, and superword merges
+            are learned on top of it under ``config``'s stage-2 pre-tokenizer; give no
+            ``transition_point`` then.
     """
 
+    _omit_unset: ClassVar[tuple[str, ...]] = ("extend", "transition_point")
     algorithm: ClassVar[str] = "superbpe"
     vocab_size: int
-    transition_point: float
+    transition_point: float | None = None
     config: Literal["paper", "recommended"] = "paper"
     max_words: int = 4
     forbid_colon_space: bool = True
     min_frequency: int = 0
     special_tokens: tuple[str, ...] = ()
     full_alphabet: bool = True
+    extend: str | None = None
 
     def __post_init__(self) -> None:
         t = self.transition_point

@@ -39,6 +39,17 @@ examples:
   tokkit train --recipe llama3-32k --out my-bpe docs.jsonl --text-field body
   tokkit train --algo superbpe --vocab-size 32000 --transition-point 24000 --out sbpe corpus.txt
   tokkit train --recipe kl3m-char-4k --out char4k ocr.txt
+  tokkit train --extend smollm2-135m --vocab-size 57344 --out smollm2-tr turkish.txt
+  tokkit train --algo superbpe --extend smollm2-135m --vocab-size 65536 --out smollm2-super en.txt
+
+extending (--extend BASE): BASE is a tokenizer directory or tokenizer.json, a model directory
+or a prepared model name (tokkit models). Byte-level BPE bases (GPT-2, Llama-3, Qwen2, SmolLM2,
+tokkit's own) and SentencePiece-style BPE with byte fallback (Gemma, Llama-2) are supported.
+Every token, id, merge and added token of BASE is kept; new merges continue from BASE's merge
+state on CORPUS (cut by BASE's own normalizer and pre-tokenizer) and new tokens take the ids
+after BASE's. --vocab-size counts BASE's ids too. With --algo superbpe, BASE is stage 1 and
+superword merges are learned on top (no --transition-point). DIR also gets BASE's
+tokenizer_config.json, special_tokens_map.json and chat template.
 """
 
 #: Trainer parameters settable by flag: argparse destination -> the trainer's field.
@@ -56,6 +67,7 @@ FLAGS = {
     "pad_tokens": "pad_tokens",
     "seed": "seed",
     "chunk_distribution": "chunk_distribution",
+    "extend": "extend",
 }
 
 
@@ -118,6 +130,12 @@ def add_parser(sub: Any) -> None:
         const=False,
         default=None,
         help="start from the bytes seen in the corpus instead of all 256",
+    )
+    p.add_argument(
+        "--extend",
+        metavar="BASE",
+        help="extend this pretrained tokenizer (directory, tokenizer.json, model directory or "
+        "prepared model name) instead of training from scratch; see below",
     )
     p.add_argument(
         "--text-field", metavar="FIELD", help="JSON-lines field with the text (default: text)"
@@ -312,6 +330,13 @@ def run(args: argparse.Namespace) -> int:
             "(use --strict to fail instead)",
             file=sys.stderr,
         )
+    if "extension" in report:
+        ext = report["extension"]
+        print(
+            f"extended {args.extend} ({ext['base_vocab_size']} ids, {ext['base_merges']} merges) "
+            f"with {ext['new_tokens']} tokens and {ext['new_merges']} merges",
+            file=sys.stderr,
+        )
     bpt = report["corpus_bytes"] / max(report["corpus_tokens"], 1)
     print(
         f"trained {trained.algorithm} with {trained.vocab_size} ids ({report['merges']} merges, "
@@ -330,7 +355,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         file=sys.stderr,
     )
-    names = "tokenizer.json, tokenizer_config.json, special_tokens_map.json, tokkit.json"
+    names = ", ".join(sorted(f.name for f in Path(args.out).iterdir()))
     print(f"wrote {Path(args.out)}/ ({names})", file=sys.stderr)
     print(Path(args.out))
     return 0

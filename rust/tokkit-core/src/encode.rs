@@ -75,6 +75,56 @@ impl PieceCache {
     const LIMIT: usize = 1 << 16;
 }
 
+/// Where the pipeline in front of the merges hands its output: added tokens matched in the
+/// text, and pre-tokens. One walk serves encoding and counting (monomorphised, so encoding
+/// pays nothing for the indirection).
+trait Sink {
+    fn token(&mut self, id: TokenId);
+    fn piece(&mut self, piece: &[u8]);
+}
+
+/// Encoding: added tokens as they are, pre-tokens merged (through the cache when there is one).
+struct Encoding<'e, 'o, 'c> {
+    encoder: &'e BpeEncoder,
+    out: &'o mut Vec<TokenId>,
+    cache: Option<&'c mut PieceCache>,
+}
+
+impl Sink for Encoding<'_, '_, '_> {
+    fn token(&mut self, id: TokenId) {
+        self.out.push(id);
+    }
+
+    fn piece(&mut self, bytes: &[u8]) {
+        let Some(cache) = self.cache.as_deref_mut() else {
+            return self.encoder.encode_piece(bytes, self.out);
+        };
+        if bytes.len() < 2 {
+            return self.encoder.encode_piece(bytes, self.out);
+        }
+        if let Some(ids) = cache.0.get(bytes) {
+            return self.out.extend_from_slice(ids);
+        }
+        let start = self.out.len();
+        self.encoder.encode_piece(bytes, self.out);
+        if cache.0.len() >= PieceCache::LIMIT {
+            cache.0.clear();
+        }
+        cache.0.insert(bytes.into(), self.out[start..].to_vec());
+    }
+}
+
+/// Pre-tokens only: added tokens are skipped.
+struct Pretokens<F>(F);
+
+impl<F: FnMut(&[u8])> Sink for Pretokens<F> {
+    fn token(&mut self, _: TokenId) {}
+
+    fn piece(&mut self, piece: &[u8]) {
+        (self.0)(piece);
+    }
+}
+
 fn pair_key(a: TokenId, b: TokenId) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
 }
@@ -374,77 +424,98 @@ impl BpeEncoder {
     /// [`encode`](Self::encode), reusing the encodings of pieces seen before in `cache`: batch
     /// encoders keep one cache per worker, since the same words come back again and again.
     #[must_use]
-    pub fn encode_cached(&self, text: &str, mut cache: Option<&mut PieceCache>) -> Vec<TokenId> {
+    pub fn encode_cached(&self, text: &str, cache: Option<&mut PieceCache>) -> Vec<TokenId> {
         let mut out = Vec::with_capacity(text.len() / 3);
-        self.raw_added.split(text, |segment| match segment {
-            Segment::Token(id, _) => out.push(id),
-            Segment::Text(plain, at) => {
-                self.encode_plain(plain, at == 0, &mut out, cache.as_deref_mut());
-            }
-        });
+        self.walk(
+            text,
+            &mut Encoding {
+                encoder: self,
+                out: &mut out,
+                cache,
+            },
+        );
         out
     }
 
     /// Encodes `text` without looking for added tokens.
     pub fn encode_ordinary_into(&self, text: &str, out: &mut Vec<TokenId>) {
-        self.encode_plain(text, true, out, None);
+        let mut sink = Encoding {
+            encoder: self,
+            out,
+            cache: None,
+        };
+        self.walk_plain(text, true, &mut sink);
+    }
+
+    /// Calls `emit` with every pre-token of `text` as the merges see it (normalized, spaces as
+    /// the space symbol where the model has one), in order; added tokens are skipped. Counting
+    /// these is counting what the tokenizer merges (extending a tokenizer does).
+    pub fn for_each_pretoken(&self, text: &str, emit: impl FnMut(&[u8])) {
+        self.walk(text, &mut Pretokens(emit));
+    }
+
+    /// The pipeline in front of the merges: raw added tokens, then [`walk_plain`](Self::walk_plain).
+    fn walk(&self, text: &str, sink: &mut impl Sink) {
+        self.raw_added.split(text, |segment| match segment {
+            Segment::Token(id, _) => sink.token(id),
+            Segment::Text(plain, at) => self.walk_plain(plain, at == 0, sink),
+        });
     }
 
     /// Normalizes text that holds no raw added token, then cuts out normalized added tokens.
-    fn encode_plain(
-        &self,
-        text: &str,
-        at_start: bool,
-        out: &mut Vec<TokenId>,
-        mut cache: Option<&mut PieceCache>,
-    ) {
+    fn walk_plain(&self, text: &str, at_start: bool, sink: &mut impl Sink) {
         let normalized: Cow<'_, str> = match &self.normalizer {
             Some(n) => Cow::Owned(n.apply(text)),
             None => Cow::Borrowed(text),
         };
         if self.normalized_added.is_empty() {
-            return self.encode_pretokens(&normalized, at_start, out, cache);
+            return self.walk_pretokens(&normalized, at_start, sink);
         }
         self.normalized_added
             .split(&normalized, |segment| match segment {
-                Segment::Token(id, _) => out.push(id),
-                Segment::Text(part, at) => {
-                    self.encode_pretokens(part, at_start && at == 0, out, cache.as_deref_mut());
-                }
+                Segment::Token(id, _) => sink.token(id),
+                Segment::Text(part, at) => self.walk_pretokens(part, at_start && at == 0, sink),
             });
     }
 
-    fn encode_pretokens(
-        &self,
-        text: &str,
-        at_start: bool,
-        out: &mut Vec<TokenId>,
-        cache: Option<&mut PieceCache>,
-    ) {
+    fn walk_pretokens(&self, text: &str, at_start: bool, sink: &mut impl Sink) {
         let spaced: Cow<'_, str> = match &self.metaspace {
             Some(m) => Cow::Owned(m.apply(text, at_start)),
             None => Cow::Borrowed(text),
         };
-        match cache {
-            None => self
-                .pretokenizer
-                .split(&spaced, |piece| self.encode_piece(piece.as_bytes(), out)),
-            Some(cache) => self.pretokenizer.split(&spaced, |piece| {
-                let bytes = piece.as_bytes();
-                if bytes.len() < 2 {
-                    return self.encode_piece(bytes, out);
-                }
-                if let Some(ids) = cache.0.get(bytes) {
-                    return out.extend_from_slice(ids);
-                }
-                let start = out.len();
-                self.encode_piece(bytes, out);
-                if cache.0.len() >= PieceCache::LIMIT {
-                    cache.0.clear();
-                }
-                cache.0.insert(bytes.into(), out[start..].to_vec());
-            }),
+        self.pretokenizer
+            .split(&spaced, |piece| sink.piece(piece.as_bytes()));
+    }
+
+    /// Whether `ids`, the encoding of the pre-token `piece`, spell all of it: false when a
+    /// byte or a character had no symbol (dropped, or the unknown token).
+    #[must_use]
+    pub fn spells(&self, piece: &[u8], ids: &[TokenId]) -> bool {
+        let mut spelled = Vec::with_capacity(piece.len());
+        for &id in ids {
+            spelled.extend_from_slice(self.token_bytes(id).unwrap_or_default());
         }
+        match (&self.symbols, self.space_symbol()) {
+            (SymbolTable::Chars(_), Some(sym)) => {
+                spelled == String::from_utf8_lossy(piece).replace(sym, " ").as_bytes()
+            }
+            _ => spelled == piece,
+        }
+    }
+
+    /// The character that stands for a space in normalized text (`▁`), if the model has one.
+    fn space_symbol(&self) -> Option<&str> {
+        self.normalizer
+            .as_ref()
+            .and_then(Normalizer::space_symbol)
+            .or(self.metaspace.as_ref().map(|m| m.replacement.as_str()))
+    }
+
+    /// The same encoder with another pre-tokenizer (SuperBPE's stage 2 on an extended base).
+    #[must_use]
+    pub fn with_pretokenizer(mut self, pretokenizer: Pretokenizer) -> Self {
+        self.pretokenizer = pretokenizer;
+        self
     }
 
     /// Encodes one piece of *original* text, as cut by [`piece_starts`](Self::piece_starts):
@@ -452,7 +523,14 @@ impl BpeEncoder {
     /// first (spaces become `▁`), as [`encode`](Self::encode) would inside a longer text.
     pub fn encode_text_piece(&self, piece: &[u8], out: &mut Vec<TokenId>) {
         match (&self.symbols, std::str::from_utf8(piece)) {
-            (SymbolTable::Chars(_), Ok(text)) => self.encode_plain(text, false, out, None),
+            (SymbolTable::Chars(_), Ok(text)) => {
+                let mut sink = Encoding {
+                    encoder: self,
+                    out,
+                    cache: None,
+                };
+                self.walk_plain(text, false, &mut sink);
+            }
             _ => self.encode_piece(piece, out),
         }
     }

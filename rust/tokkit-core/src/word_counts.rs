@@ -94,6 +94,25 @@ pub struct Counter {
     pub bytes: u64,
 }
 
+/// What cuts a document into the pieces that are counted: a [`Pretokenizer`], or a whole
+/// tokenizer's pipeline in front of its merges (extending a pretrained tokenizer).
+pub trait Splitter {
+    /// Calls `emit` with each piece of `text`, the `document`-th sequence of the corpus.
+    fn split_document(&self, text: &str, document: u64, emit: impl FnMut(&[u8]));
+}
+
+impl Splitter for Pretokenizer {
+    fn split_document(&self, text: &str, document: u64, mut emit: impl FnMut(&[u8])) {
+        Pretokenizer::split_document(self, text, document, |piece| emit(piece.as_bytes()));
+    }
+}
+
+impl Splitter for crate::encode::BpeEncoder {
+    fn split_document(&self, text: &str, _: u64, emit: impl FnMut(&[u8])) {
+        self.for_each_pretoken(text, emit);
+    }
+}
+
 impl Counter {
     /// Counts the pieces of one sequence.
     pub fn add_sequence(&mut self, pretokenizer: &Pretokenizer, text: &str) {
@@ -102,13 +121,13 @@ impl Counter {
 
     /// Counts the pieces of one sequence, numbered `document` (random chunking uses the number
     /// to pick its stream, so counts never depend on which worker saw the sequence).
-    pub fn add_document(&mut self, pretokenizer: &Pretokenizer, text: &str, document: u64) {
+    pub fn add_document(&mut self, splitter: &impl Splitter, text: &str, document: u64) {
         self.sequences += 1;
         self.bytes += text.len() as u64;
         let mut pieces = 0u64;
-        pretokenizer.split_document(text, document, |piece| {
+        splitter.split_document(text, document, |piece| {
             pieces += 1;
-            self.add_word(piece.as_bytes(), 1);
+            self.add_word(piece, 1);
         });
         self.pieces += pieces;
     }
@@ -168,7 +187,7 @@ impl Counter {
         &mut self,
         block: &Block,
         files: &[InputFile],
-        pretokenizer: &Pretokenizer,
+        pretokenizer: &impl Splitter,
         strict: bool,
     ) -> Result<()> {
         let skipped =
@@ -192,7 +211,7 @@ impl Counter {
 /// IO errors, invalid UTF-8 under `strict`, malformed JSON lines, and [`Error::Cancelled`].
 pub fn count_files(
     files: Vec<InputFile>,
-    pretokenizer: &Pretokenizer,
+    pretokenizer: &(impl Splitter + Sync),
     strict: bool,
     progress: &dyn Progress,
     cancel: &CancelToken,

@@ -22,6 +22,7 @@ fn trained(spec: &str) -> BpeEncoder {
         max_token_length: None,
         max_token_chars: None,
         full_alphabet: true,
+        extend: None,
     });
     let trained = train(&config, Corpus::files(inputs), &Silent, &CancelToken::new()).unwrap();
     BpeEncoder::from_model(&trained.model, trained.pretokenizer).unwrap()

@@ -30,7 +30,7 @@ mod _tokkit {
     #[pymodule_export]
     use super::tokenizer_json::PyTokenizerJson;
     #[pymodule_export]
-    use super::trainers::{PyTrained, train, trainer_config};
+    use super::trainers::{PyExtended, PyTrained, extend, train, trainer_config};
 
     use pyo3::prelude::*;
 

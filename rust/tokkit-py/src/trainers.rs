@@ -1,10 +1,12 @@
 //! `train`: a trainer configuration (the JSON of a `tokkit.trainers` object) and a corpus (files
-//! and/or a Python iterable of strings) in, a trained tokenizer out. The core's
-//! `train::train` does all of it, detached from the interpreter; the iterable is pulled in
-//! batches, taking the GIL only for that.
+//! and/or a Python iterable of strings) in, a trained tokenizer out; `extend`: the same with a
+//! base `tokenizer.json` to continue from. The core does all of it, detached from the
+//! interpreter; the iterable is pulled in batches, taking the GIL only for that.
 
 use pyo3::prelude::*;
 use pyo3::types::PyIterator;
+use tokkit_core::CancelToken;
+use tokkit_core::train::extend::Extended;
 use tokkit_core::train::{Corpus, TextBatches, Trained, TrainerConfig, thread_pool};
 use tokkit_core::{Error, hf_json, progress};
 
@@ -120,27 +122,146 @@ pub fn train(
 ) -> PyResult<PyTrained> {
     let config = TrainerConfig::from_json(config_json).map_err(TokkitErr)?;
     config.validate().map_err(TokkitErr)?;
-    let sink = progress::from_name(progress).map_err(TokkitErr)?;
-    let pool = thread_pool(num_threads).map_err(TokkitErr)?;
-    let mut texts = match texts {
-        Some(t) => Some(PyTexts {
-            iter: PyIterator::from_object(&t)?.unbind(),
-            error: None,
-        }),
-        None => None,
-    };
-    let corpus = Corpus {
-        files: files.unwrap_or_default(),
+    let options = CorpusOptions {
+        files,
+        texts,
         text_field,
         strict_utf8,
-        texts: texts.as_mut().map(|t| t as &mut dyn TextBatches),
+        num_threads,
+        progress,
     };
-    let trained = run_detached(py, |cancel| {
-        pool.install(|| tokkit_core::train::train(&config, corpus, sink.as_ref(), cancel))
-    });
-    match (trained, texts.and_then(|t| t.error)) {
-        (Err(_), Some(raised)) => Err(raised),
-        (result, _) => result.map(PyTrained),
+    options
+        .run(py, |corpus, sink, cancel| {
+            tokkit_core::train::train(&config, corpus, sink, cancel)
+        })
+        .map(PyTrained)
+}
+
+/// Extends the base tokenizer `base_json` (a `tokenizer.json` text) as `config_json` (a `bpe`
+/// or `superbpe` configuration with `extend`) says, on `files` and/or `texts`.
+#[pyfunction]
+#[pyo3(signature = (
+    config_json, base_json, files=None, texts=None, *, text_field=None, strict_utf8=false,
+    num_threads=None, progress="none"
+))]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "mirrors the keyword arguments of the Python call"
+)]
+pub fn extend(
+    py: Python<'_>,
+    config_json: &str,
+    base_json: String,
+    files: Option<Vec<String>>,
+    texts: Option<Bound<'_, PyAny>>,
+    text_field: Option<String>,
+    strict_utf8: bool,
+    num_threads: Option<usize>,
+    progress: &str,
+) -> PyResult<PyExtended> {
+    let config = TrainerConfig::from_json(config_json).map_err(TokkitErr)?;
+    config.validate().map_err(TokkitErr)?;
+    let options = CorpusOptions {
+        files,
+        texts,
+        text_field,
+        strict_utf8,
+        num_threads,
+        progress,
+    };
+    options
+        .run(py, |corpus, sink, cancel| {
+            tokkit_core::train::extend::extend(&config, &base_json, corpus, sink, cancel)
+        })
+        .map(PyExtended)
+}
+
+/// The corpus and run options shared by [`train`] and [`extend`].
+struct CorpusOptions<'py, 'a> {
+    files: Option<Vec<String>>,
+    texts: Option<Bound<'py, PyAny>>,
+    text_field: Option<String>,
+    strict_utf8: bool,
+    num_threads: Option<usize>,
+    progress: &'a str,
+}
+
+impl CorpusOptions<'_, '_> {
+    /// Runs `work` on the corpus, detached from the interpreter in the requested pool; an
+    /// exception the texts iterable raised is re-raised as is.
+    fn run<T: Send>(
+        self,
+        py: Python<'_>,
+        work: impl FnOnce(Corpus<'_>, &dyn progress::Progress, &CancelToken) -> tokkit_core::Result<T>
+        + Send,
+    ) -> PyResult<T> {
+        let sink = progress::from_name(self.progress).map_err(TokkitErr)?;
+        let pool = thread_pool(self.num_threads).map_err(TokkitErr)?;
+        let mut texts = match self.texts {
+            Some(t) => Some(PyTexts {
+                iter: PyIterator::from_object(&t)?.unbind(),
+                error: None,
+            }),
+            None => None,
+        };
+        let corpus = Corpus {
+            files: self.files.unwrap_or_default(),
+            text_field: self.text_field,
+            strict_utf8: self.strict_utf8,
+            texts: texts.as_mut().map(|t| t as &mut dyn TextBatches),
+        };
+        let result = run_detached(py, |cancel| {
+            pool.install(|| work(corpus, sink.as_ref(), cancel))
+        });
+        match (result, texts.and_then(|t| t.error)) {
+            (Err(_), Some(raised)) => Err(raised),
+            (result, _) => Ok(result?),
+        }
+    }
+}
+
+/// An extended tokenizer, not yet written anywhere (the same interface as `Trained`).
+#[pyclass(name = "Extended", module = "tokkit._tokkit", frozen)]
+pub struct PyExtended(Extended);
+
+#[pymethods]
+impl PyExtended {
+    /// The `tokenizer.json` text: the base's, with the new tokens and merges appended.
+    fn to_json(&self) -> String {
+        self.0.json.clone()
+    }
+
+    /// The training report, with its `extension` part, as JSON text.
+    fn report_json(&self) -> String {
+        serde_json::to_string(&self.0.report).unwrap_or_default()
+    }
+
+    /// The trainer configuration, as JSON text.
+    fn config_json(&self) -> String {
+        self.0.config.to_json()
+    }
+
+    /// Every merge as `(left, right)` vocab texts, in rank order, the base's first.
+    fn merges(&self) -> Vec<(String, String)> {
+        self.0.merges.clone()
+    }
+
+    /// Number of ids, the base's included.
+    #[getter]
+    fn vocab_size(&self) -> usize {
+        self.0.vocab_size
+    }
+
+    /// The base's special tokens, in id order.
+    #[getter]
+    fn special_tokens(&self) -> Vec<String> {
+        self.0.special_tokens.clone()
+    }
+
+    /// The pre-tokenizer's name and pattern.
+    #[getter]
+    fn pretokenizer(&self) -> (String, Option<String>) {
+        self.0.pretokenizer.clone()
     }
 }
 

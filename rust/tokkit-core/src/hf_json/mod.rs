@@ -9,12 +9,15 @@
 //! through these functions too (`tokkit._tokkit.TokenizerJson`), so there is one writer.
 //!
 //! Split by job: this file holds the typed structures and the writer, [`read`] turns a file
-//! into what the encoder needs, and [`cut`] builds GPT-2 data-gym files and vocabulary cuts.
+//! into what the encoder needs, [`cut`] builds GPT-2 data-gym files and vocabulary cuts, and
+//! [`splice`] appends an extension's tokens and merges to a base file in place.
 
 mod cut;
 mod read;
+mod splice;
 
 pub use read::{CharVocab, LoadedBpe, Pipeline, Symbols, fallback_byte, from_json, from_typed};
+pub use splice::{Additions, append};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};

@@ -3,6 +3,7 @@
 
 pub mod bpe;
 pub mod charbpe;
+pub mod extend;
 pub mod superbpe;
 pub mod trainer;
 
@@ -214,6 +215,9 @@ pub struct TrainReport {
     /// SuperBPE's stages, for SuperBPE.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superbpe: Option<superbpe::SuperBpeReport>,
+    /// The base and what was added to it, for an extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension: Option<extend::ExtensionReport>,
 }
 
 pub use crate::threads::{pool as thread_pool, with_threads};

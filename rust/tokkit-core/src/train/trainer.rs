@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::pretokenize::Pretokenizer;
 use crate::pretokenize::chunks::{ChunkDistribution, Chunker};
 use crate::progress::Progress;
-use crate::word_counts::{self, Counter};
+use crate::word_counts::{self, Counter, Splitter};
 
 /// A trainer and its parameters. Serialised with an `algorithm` tag:
 /// `{"algorithm": "bpe", "vocab_size": 32000, ...}`; unknown fields are errors.
@@ -80,6 +80,9 @@ pub struct BpeTrainer {
     /// Start from all 256 bytes (else only the bytes seen).
     #[serde(default = "yes")]
     pub full_alphabet: bool,
+    /// The pretrained tokenizer this one extends (see [`super::extend`]); as the user named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extend: Option<String>,
 }
 
 /// Parameters of [`TrainerConfig::Superbpe`].
@@ -89,7 +92,9 @@ pub struct SuperBpeTrainer {
     /// Final vocabulary size.
     pub vocab_size: usize,
     /// Merges learned in stage 1: a count (`24000`) or a fraction of `vocab_size` (`0.75`).
-    pub transition_point: TransitionPoint,
+    /// Required, except when extending: then the base is stage 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition_point: Option<TransitionPoint>,
     /// `paper` (the 2025 paper's pre-tokenizers) or `recommended` (the authors' later ones).
     #[serde(default = "paper")]
     pub config: Preset,
@@ -108,6 +113,9 @@ pub struct SuperBpeTrainer {
     /// As in [`BpeTrainer`].
     #[serde(default = "yes")]
     pub full_alphabet: bool,
+    /// As in [`BpeTrainer`]: the base is stage 1, superword merges are learned on top.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extend: Option<String>,
 }
 
 fn paper() -> Preset {
@@ -354,7 +362,14 @@ impl TrainerConfig {
                 length_cap: LengthCap::None,
                 full_alphabet: t.full_alphabet,
             },
-            transition_merges: t.transition_point.merges(t.vocab_size)?,
+            transition_merges: t
+                .transition_point
+                .ok_or_else(|| {
+                    Error::Config("SuperBPE needs a transition point".into()).with_hint(
+                        "give {transition_point} (a merge count, or a fraction such as 0.75)",
+                    )
+                })?
+                .merges(t.vocab_size)?,
             preset: t.config,
             max_words: t.max_words,
             forbid_colon_space: t.forbid_colon_space,
@@ -368,9 +383,22 @@ impl TrainerConfig {
     /// # Errors
     /// [`Error::Config`] or [`Error::InvalidRegex`] naming the parameter.
     pub fn validate(&self) -> Result<()> {
+        if self.extends().is_some() {
+            return super::extend::settings(self).map(drop);
+        }
         match self {
             Self::Superbpe(t) => Self::superbpe(t).map(drop),
             _ => self.plan().map(drop),
+        }
+    }
+
+    /// The base tokenizer this configuration extends, as named by the user.
+    #[must_use]
+    pub fn extends(&self) -> Option<&str> {
+        match self {
+            Self::Bpe(t) => t.extend.as_deref(),
+            Self::Superbpe(t) => t.extend.as_deref(),
+            _ => None,
         }
     }
 }
@@ -415,9 +443,9 @@ impl Corpus<'_> {
     }
 
     /// Counts every sequence into one counter, filling the corpus part of `report`.
-    fn count(
+    pub(super) fn count(
         self,
-        pre: &Pretokenizer,
+        pre: &(impl Splitter + Sync),
         progress: &dyn Progress,
         cancel: &CancelToken,
         report: &mut TrainReport,
@@ -487,6 +515,11 @@ pub fn train(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Trained> {
+    if let Some(base) = config.extends() {
+        return Err(Error::Config(format!(
+            "this configuration extends {base:?}: train it with the base tokenizer's file (train::extend::extend)"
+        )));
+    }
     let mut report = TrainReport::default();
     let (model, pretokenizer) = match config {
         TrainerConfig::Superbpe(t) => {
@@ -529,7 +562,7 @@ mod tests {
         let TrainerConfig::Superbpe(t) = &config else {
             panic!("{config:?}")
         };
-        assert_eq!(t.transition_point.merges(8000).unwrap(), 6000);
+        assert_eq!(t.transition_point.unwrap().merges(8000).unwrap(), 6000);
         assert_eq!(t.config, Preset::Paper);
         assert_eq!(TrainerConfig::from_json(&config.to_json()).unwrap(), config);
         let err = TrainerConfig::from_json(r#"{"algorithm": "bpe", "vocab_size": 9, "vocab": 1}"#)

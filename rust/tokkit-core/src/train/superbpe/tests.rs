@@ -67,13 +67,14 @@ fn corpora() -> Vec<String> {
 fn superbpe(preset: Preset, vocab: usize, t: usize) -> (BpeModel, SuperBpeReport) {
     let config = crate::train::TrainerConfig::Superbpe(crate::train::SuperBpeTrainer {
         vocab_size: vocab,
-        transition_point: crate::train::TransitionPoint::Merges(t),
+        transition_point: Some(crate::train::TransitionPoint::Merges(t)),
         config: preset,
         max_words: 4,
         forbid_colon_space: true,
         min_frequency: 0,
         special_tokens: Vec::new(),
         full_alphabet: true,
+        extend: None,
     });
     let trained = crate::train::train(
         &config,
