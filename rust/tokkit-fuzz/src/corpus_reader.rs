@@ -139,7 +139,7 @@ pub fn run(data: &[u8]) {
     }
 
     let counted =
-        POOL.install(|| count_files(files, &PRETOKENIZER, strict, &Silent, &CancelToken::new()));
+        POOL.install(|| count_files(files, &*PRETOKENIZER, strict, &Silent, &CancelToken::new()));
     match counted {
         Ok((counter, sha)) => {
             assert!(read_all, "counting succeeded where reading failed");
