@@ -1,5 +1,5 @@
-"""Transplants of SmolLM2-135M onto an extension of its own tokenizer (issue 15, design/
-transplant.md §10): every old row is the base's, bit for bit, under the same id; only the
+"""Transplants of SmolLM2-135M onto an extension of its own tokenizer (issue 15,
+design/transplant.md §10): every old row is the base's, bit for bit, under the same id; only the
 appended tokens get computed rows; roles, chat template and generation config carry over; a
 sequence of old ids gets the base model's logits."""
 
@@ -137,7 +137,7 @@ def test_roles_chat_template_and_generation_config_carry_over(
 ) -> None:
     from transformers import AutoTokenizer
 
-    out, result = transplants["mean"]
+    out, _ = transplants["mean"]
     base_tok = AutoTokenizer.from_pretrained(smol, trust_remote_code=False)
     tok = AutoTokenizer.from_pretrained(out, trust_remote_code=False)
     assert len(tok) == BASE_IDS + NEW

@@ -214,7 +214,8 @@ def transplant(
     new_tok = load_tokenizer(tok_path)
     new_vocab = vocab_from_hf(new_tok)
     # An extension's old ids are the base's ids: matched by identity, not by bytes, and the
-    # base's roles fit it as they are, carried over where its files lack them (§10).
+    # base's roles fit it as they are, carried over where its files lack them
+    # (design/transplant.md §10).
     # (--mergekit-compat reproduces mergekit's matching, which knows no extensions.)
     ext = None if opts.mergekit_compat else extension.detect(base.vocab, new_vocab, base.rows)
     carried = extension.carry_roles(base.tokenizer, new_tok) if ext is not None else []
