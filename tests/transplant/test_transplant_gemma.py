@@ -110,3 +110,34 @@ def test_mergekit_compat_copies_byte_level_newlines_from_the_wrong_token() -> No
     assert len(different) > 100
     assert all(smol_vocab.raw_bytes(i) == gemma.vocab.raw_bytes(j) for i, j in ours.copy.items())
     assert len(theirs.copy) < len(ours.copy)
+
+
+def test_gemma_onto_an_extension_copies_every_old_row_by_id(tmp_path: Path) -> None:
+    """Issue 15 on Gemma-3 (byte-fallback twins such as ``<0x41>`` and ``A``, ``<unusedN>``
+    tokens, 262,144 ids on 262,144 rows): every old row is copied from its own id, the 50 new
+    ids get mean rows after them, and the base's template and roles stay."""
+    from ._extend import extend
+
+    gemma = prepared("gemma3-270m")
+    ext = tmp_path / "ext"
+    extend(gemma, ext, [(CORPORA / "tr.txt").read_text(encoding="utf-8")[:100_000]], 50)
+    out = tmp_path / "out"
+    result = transplant(gemma, ext, method="mean", out=out)
+    assert result.report.extension == {
+        "base_tokens": 262144,
+        "new_tokens": 50,
+        "base_rows": 262144,
+        "new_on_spare_rows": 0,
+        "roles_carried": [],
+    }
+    assert result.rows == 262144 + 50
+    a = load_file(str(gemma / "model.safetensors"))["model.embed_tokens.weight"]
+    b = load_file(str(out / "model.safetensors"))["model.embed_tokens.weight"]
+    assert torch.equal(b[:262144], a)
+    assert bool(torch.isfinite(b[262144:].float()).all())
+    assert bool(b[262144:].any(1).all())
+    from transformers import AutoTokenizer
+
+    tok, base_tok = AutoTokenizer.from_pretrained(out), AutoTokenizer.from_pretrained(gemma)
+    assert tok.chat_template == base_tok.chat_template
+    assert (tok.bos_token_id, tok.eos_token_id) == (base_tok.bos_token_id, base_tok.eos_token_id)

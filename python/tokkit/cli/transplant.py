@@ -31,8 +31,11 @@ methods:
   random      per-dimension normal with the base rows' mean and spread (seeded)
 
 Shared tokens (same bytes, or special tokens with the same name or role) are copied bit-exact;
-only the other rows are estimated. Zero-shot transplants lose some quality, mostly where the new
-tokenizer segments text differently; distillation or continued training heals that.
+only the other rows are estimated. A tokenizer that extends the model's (its tokens at the same
+ids, new ones appended: `tokkit train --extend`) copies every old row by id, keeps at least the
+model's rows and takes the model's roles and chat template where it lacks them. Zero-shot
+transplants lose some quality, mostly where the new tokenizer segments text differently;
+distillation or continued training heals that.
 
 output (--out DIR, written atomically; --force replaces an existing DIR):
   config.json, model.safetensors, generation_config.json   loadable by AutoModelForCausalLM
@@ -239,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
         "shared_tokens": result.shared,
         "new_tokens": result.new,
         "junk_ids": len(result.junk),
+        "extension": result.report.extension is not None,
         "seconds": result.report.seconds,
     }
     print(json.dumps(summary))

@@ -33,7 +33,7 @@ from typing import Any
 from tokkit._io import check_output_dir
 from tokkit._progress import ProgressMode
 from tokkit.exceptions import ConfigError, TransplantError, TransplantWarning
-from tokkit.transplant import pipeline
+from tokkit.transplant import extension, pipeline
 from tokkit.transplant.methods import (
     METHODS,
     OMP,
@@ -125,6 +125,9 @@ class TransplantReport:
     warnings: list[str]
     details: dict[str, Any]
     seconds: float
+    #: Set when the new tokenizer extends the base's (design/transplant.md §10): base_tokens,
+    #: new_tokens, base_rows, new_on_spare_rows, roles_carried.
+    extension: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from tokkit import __version__
@@ -210,6 +213,14 @@ def transplant(
     base = pipeline.load_side(model, device=opts.device)
     new_tok = load_tokenizer(tok_path)
     new_vocab = vocab_from_hf(new_tok)
+    # An extension's old ids are the base's ids: matched by identity, not by bytes, and the
+    # base's roles fit it as they are, carried over where its files lack them
+    # (design/transplant.md §10).
+    # (--mergekit-compat reproduces mergekit's matching, which knows no extensions.)
+    ext = None if opts.mergekit_compat else extension.detect(base.vocab, new_vocab, base.rows)
+    carried = extension.carry_roles(base.tokenizer, new_tok) if ext is not None else []
+    if carried:
+        new_vocab = vocab_from_hf(new_tok)
     pipeline.check_specials(base, new_tok, new_vocab, opts.allow_missing_specials)
     if opts.untie_output and not base.tied:
         raise ConfigError(
@@ -220,7 +231,12 @@ def transplant(
 
     # 2. match
     matched = pipeline.match(
-        base, new_tok, new_vocab, donor_side, mergekit_compat=opts.mergekit_compat
+        base,
+        new_tok,
+        new_vocab,
+        donor_side,
+        mergekit_compat=opts.mergekit_compat,
+        extension=ext,
     )
     warns = list(matched.warnings)
 
@@ -241,9 +257,13 @@ def transplant(
     warns.extend(str(w.message) for w in caught)
 
     # 4. assemble
-    rows = pipeline.row_count(new_vocab, opts.pad_to_multiple_of)
+    rows = pipeline.row_count(
+        new_vocab, opts.pad_to_multiple_of, at_least=base.rows if ext is not None else 0
+    )
     pipeline.assemble(base, matched.matching, new_rows, rows, untie_output=bool(opts.untie_output))
-    copied = opts.copy_chat_template and pipeline.copy_chat_template(
+    # An extension holds every base token, so the base's chat template fits it as it is:
+    # carried over unasked where the extension has none.
+    copied = (opts.copy_chat_template or ext is not None) and pipeline.copy_chat_template(
         base, new_tok, new_vocab, warns
     )
     pipeline.set_special_ids(base, new_tok)
@@ -275,6 +295,7 @@ def transplant(
         warnings=warns,
         details=problem.report,
         seconds=round(time.perf_counter() - started, 3),
+        extension={**ext.to_dict(), "roles_carried": carried} if ext is not None else None,
     )
     for w in warns:
         warnings.warn(w, TransplantWarning, stacklevel=2)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tokkit._io import atomic_dir, dumps
 from tokkit.exceptions import SerializationError, TokenizerNotFoundError, TransplantError
+from tokkit.transplant.extension import Extension, identity_matching
 from tokkit.transplant.methods import Donor, Method, Problem, mean_rows
 from tokkit.vocab import Matching, Vocab, match_vocabularies, mergekit_keys, vocab_from_hf
 
@@ -265,19 +266,22 @@ def match(
     donor: Side | None,
     *,
     mergekit_compat: bool = False,
+    extension: Extension | None = None,
 ) -> Matched:
     """Which new ids copy a base row and which need one (ids beyond the donor's rows are junk:
-    zero rows)."""
+    zero rows). An ``extension`` of the base tokenizer is matched by id, not by bytes
+    (:mod:`tokkit.transplant.extension`)."""
     warns: list[str] = []
     junk_ids(base, "base model", warns)
     junk = [i for i in new_vocab.keys if i >= donor.rows] if donor is not None else []
     if junk and donor is not None:
         warns.append(f"donor: {len(junk)} ids ≥ its {donor.rows} rows become zero rows")
-    matching = (
-        mergekit_matching(base, new_tok, new_vocab, junk)
-        if mergekit_compat
-        else match_vocabularies(base.vocab, new_vocab, base_rows=base.rows, skip=junk)
-    )
+    if mergekit_compat:
+        matching = mergekit_matching(base, new_tok, new_vocab, junk)
+    elif extension is not None:
+        matching = identity_matching(base.vocab, new_vocab, base_rows=base.rows, skip=junk)
+    else:
+        matching = match_vocabularies(base.vocab, new_vocab, base_rows=base.rows, skip=junk)
     if not matching.copy:
         raise TransplantError(
             "the new tokenizer shares no token with the model's, so nothing anchors the new rows",
@@ -355,9 +359,10 @@ def mix(rows: torch.Tensor | None, mean: torch.Tensor | None, w: float) -> torch
 # -- 4. assembly ------------------------------------------------------------------------------
 
 
-def row_count(new_vocab: Vocab, pad_to_multiple_of: int | None) -> int:
-    """Rows of the new matrices: every id, padded to a multiple if asked."""
-    rows = max(len(new_vocab.keys), new_vocab.size)
+def row_count(new_vocab: Vocab, pad_to_multiple_of: int | None, *, at_least: int = 0) -> int:
+    """Rows of the new matrices: every id (and ``at_least``: an extension keeps the base
+    model's rows), padded to a multiple if asked."""
+    rows = max(len(new_vocab.keys), new_vocab.size, at_least)
     if pad_to_multiple_of:
         rows = -(-rows // pad_to_multiple_of) * pad_to_multiple_of
     return rows
@@ -534,14 +539,19 @@ def save(
             for name in TOKENIZER_FILES:
                 if (source / name).is_file():
                     shutil.copyfile(source / name, tmp / name)
+            # The roles an extension took from the base model (extension.carry_roles).
+            roles = list((report.get("extension") or {}).get("roles_carried", []))
             if report.get("chat_template_copied"):
                 # Where transformers writes templates today (the base models' layout too),
                 # and the eos the template's turns end with.
                 (tmp / "chat_template.jinja").write_text(new_tok.chat_template, encoding="utf-8")
+                roles.append("eos")
+            if roles:
                 config_file = tmp / "tokenizer_config.json"
                 config = json.loads(config_file.read_text(encoding="utf-8"))
-                if config.get("eos_token") != new_tok.eos_token:
-                    config["eos_token"] = new_tok.eos_token
+                wanted = {f"{r}_token": getattr(new_tok, f"{r}_token") for r in roles}
+                if any(config.get(k) != v for k, v in wanted.items()):
+                    config.update(wanted)
                     config_file.write_text(dumps(config), encoding="utf-8")
         compat = make_loadable_in_4x(tmp)
         if compat:
