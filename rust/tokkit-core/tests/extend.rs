@@ -157,6 +157,19 @@ fn check_coarsens(text: &str) {
 }
 
 #[test]
+fn a_base_that_splits_digits_keeps_them_split() {
+    // SmolLM2 has no token with two digits in a row; tr.txt is full of years.
+    let (base, ext) = &*SMOL;
+    let digit_pair = |t: &[u8]| t.windows(2).any(|w| w.iter().all(u8::is_ascii_digit));
+    for text in ["1919", " 1920", "1.234.567", "2024-06-07"] {
+        for id in ext.encode(text) {
+            assert!(!digit_pair(ext.token_bytes(id).unwrap()), "{text}");
+        }
+        assert_eq!(base.encode("1919"), ext.encode("1919"));
+    }
+}
+
+#[test]
 fn corpus_lines_are_coarsened() {
     let text = std::fs::read_to_string(format!("{ROOT}/corpora/tr.txt")).unwrap();
     let lines: Vec<&str> = text.lines().filter(|l| l.len() > 80).collect();

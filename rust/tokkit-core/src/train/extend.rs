@@ -13,6 +13,8 @@
 //! Symbols that can never be merged split the words they sit in: added tokens, byte-fallback
 //! `<0xXX>` tokens (a merged `<0xE4><0xB8>` would decode as that text) and the unknown token.
 //! A new merge may not spell an added token either: HF would read its id from the model vocab.
+//! A base that has no token with two digits in a row (numbers split into single digits, as in
+//! SmolLM2, Llama-2 and Gemma) gets none from its extension either.
 //!
 //! The output is the base's own `tokenizer.json` with the new vocab entries and merges
 //! appended ([`crate::hf_json::append`]); an extension by zero merges is the base file.
@@ -293,9 +295,18 @@ pub fn extend(
         .iter()
         .map(|(_, id, _)| loaded.tokens[*id as usize].clone())
         .collect();
+    let unmergeable_ids = &unmergeable;
+    let digits_apart = !loaded
+        .tokens
+        .iter()
+        .enumerate()
+        .any(|(id, t)| !unmergeable_ids[id] && has_digit_pair(t));
     let superbpe = settings.superbpe.as_ref();
-    let filter =
-        |bytes: &[u8]| !added_texts.contains(bytes) && superbpe.is_none_or(|s| s.allows(bytes));
+    let filter = |bytes: &[u8]| {
+        !added_texts.contains(bytes)
+            && !(digits_apart && has_digit_pair(bytes))
+            && superbpe.is_none_or(|s| s.allows(bytes))
+    };
     let hooks = Hooks {
         filter: Some(&filter),
     };
@@ -392,6 +403,15 @@ impl Base {
         }
         out
     }
+}
+
+/// Whether `bytes` hold two ASCII digits in a row. A base with no such token splits numbers into
+/// single digits on purpose (SmolLM2, Llama-2, Gemma): its extension keeps that, since models
+/// do arithmetic digit by digit and a new digit-pair token would change how they see numbers.
+fn has_digit_pair(bytes: &[u8]) -> bool {
+    bytes
+        .windows(2)
+        .any(|w| w[0].is_ascii_digit() && w[1].is_ascii_digit())
 }
 
 /// SuperBPE's stage-2 pre-tokenizer of `preset`: spans across whitespace.
