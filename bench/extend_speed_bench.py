@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import json
 import os
 import shutil
@@ -46,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import corpus_info, machine_info, run_measured  # noqa: E402
+from _measure import corpus_info, machine_info, run_measured
 
 TOOLS = ("tokkit-extend", "bpe-continue", "tokkit-scratch", "hf-scratch")
 EOT = "<|endoftext|>"
@@ -136,7 +137,7 @@ def pair_counts_at(tj: dict[str, Any], n_merges: int, corpus: Path,
     model = tok.model
     for w, c in words.items():
         toks = [t.value for t in model.tokenize(w)]
-        for a, b in zip(toks, toks[1:]):
+        for a, b in itertools.pairwise(toks):
             if (a, b) in want:
                 counts[(a, b)] += c
     return counts
@@ -160,7 +161,7 @@ def compare_extensions(a_path: Path, b_path: Path, base_path: Path, corpus: Path
     n = min(len(na), len(nbb))
     first = next((i for i in range(n) if na[i] != nbb[i]), None)
     res["identical_prefix"] = n if first is None else first
-    res["same_position"] = sum(x == y for x, y in zip(na, nbb))
+    res["same_position"] = sum(x == y for x, y in zip(na, nbb, strict=False))
     res["common_set"] = len(set(na) & set(nbb))
     if first is not None:
         res["first_diff"] = {"new_rank": first, "rank": nb + first,
@@ -204,7 +205,7 @@ def small_check(corpus: Path, v0: int, v1: int, work: Path, env: dict[str, str])
         "base": [tk, "train", "--vocab-size", str(v0), "--progress", "none", "--force",
                  "--out", str(base), str(corpus), "--special-tokens", EOT],
     }
-    for name, cmd in runs.items():
+    for cmd in runs.values():
         subprocess.run(cmd, check=True, env=env, capture_output=True)
     outs = {}
     for tool in ("tokkit-scratch", "hf-scratch", "tokkit-extend", "bpe-continue"):

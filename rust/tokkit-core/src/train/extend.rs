@@ -303,9 +303,8 @@ pub fn extend(
         .any(|(id, t)| !unmergeable_ids[id] && has_digit_pair(t));
     let superbpe = settings.superbpe.as_ref();
     let filter = |bytes: &[u8]| {
-        !added_texts.contains(bytes)
-            && !(digits_apart && has_digit_pair(bytes))
-            && superbpe.is_none_or(|s| s.allows(bytes))
+        let digits = digits_apart && has_digit_pair(bytes);
+        !added_texts.contains(bytes) && !digits && superbpe.is_none_or(|s| s.allows(bytes))
     };
     let hooks = Hooks {
         filter: Some(&filter),
