@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tokkit.exceptions import ConfigError, TokenizerNotFoundError
+from tokkit.exceptions import ConfigError, SerializationError, TokenizerNotFoundError
 
 #: The base's files that an extension carries over unchanged.
 SIDE_FILES = ("tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
@@ -54,6 +54,7 @@ def read_base(spec: str | os.PathLike[str]) -> Base:
     Raises:
         TokenizerNotFoundError: Nothing there, or no ``tokenizer.json`` in it.
         ConfigError: The file is too large to be a tokenizer or not UTF-8.
+        SerializationError: ``vocab.json``/``merges.txt`` beside it disagree with it.
     """
     from tokkit.transplant.pipeline import resolve_tokenizer_path
 
@@ -72,6 +73,7 @@ def read_base(spec: str | os.PathLike[str]) -> Base:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path} is not UTF-8 text: {e}") from None
+    _check_slow_files(path, text)
     side = {}
     for name in SIDE_FILES:
         f = path.parent / name
@@ -79,3 +81,37 @@ def read_base(spec: str | os.PathLike[str]) -> Base:
         if f.is_file() and not f.is_symlink() and f.stat().st_size <= MAX_BASE_BYTES:
             side[name] = f.read_bytes()
     return Base(spec=str(spec), path=path, text=text, side_files=side)
+
+
+def _check_slow_files(path: Path, text: str) -> None:
+    """A base directory may also hold the vocabulary as ``vocab.json`` + ``merges.txt`` (GPT-2's
+    files, which slow tokenizers read): they must say what ``tokenizer.json`` says, or the
+    extension would be of one tokenizer while ``transformers`` might load the other.
+
+    Raises:
+        SerializationError: The two disagree.
+    """
+    import json
+
+    vocab_file, merges_file = path.parent / "vocab.json", path.parent / "merges.txt"
+    if not vocab_file.is_file() or vocab_file.stat().st_size > MAX_BASE_BYTES:
+        return
+    model = json.loads(text).get("model", {})
+    try:
+        vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SerializationError(f"{vocab_file} is not valid JSON: {e}") from None
+    problem = None
+    if vocab != model.get("vocab"):
+        problem = "vocab.json and tokenizer.json give different vocabularies"
+    elif merges_file.is_file() and merges_file.stat().st_size <= MAX_BASE_BYTES:
+        lines = merges_file.read_text(encoding="utf-8").splitlines()
+        listed = [m for m in lines if m and not m.startswith("#version")]
+        ours = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
+        if listed != ours:
+            problem = "merges.txt and tokenizer.json give different merges"
+    if problem:
+        raise SerializationError(
+            f"{path.parent}: the base tokenizer's files disagree: {problem}",
+            hint="remove the stale files or export the tokenizer again with save_pretrained",
+        )

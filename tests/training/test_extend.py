@@ -243,6 +243,29 @@ def test_bad_input_is_a_typed_error_and_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_a_base_whose_files_disagree_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    data = json.loads((SMOL_8K / "tokenizer.json").read_text(encoding="utf-8"))
+    merges = [" ".join(m) for m in data["model"]["merges"]]
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    (base / "vocab.json").write_text(json.dumps(data["model"]["vocab"]), encoding="utf-8")
+    (base / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges[1:]), encoding="utf-8")
+    with pytest.raises(SerializationError, match=r"merges\.txt and tokenizer\.json"):
+        tokkit.train(TR, BPE(vocab_size=9000, extend=str(base)), out=out)
+    (base / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges), encoding="utf-8")
+    tokkit.train(TR, BPE(vocab_size=8200, extend=str(base)))  # agreeing files are fine
+    # Inside tokenizer.json: a merge of a token the vocab lacks.
+    data["model"]["merges"].append(["Ġnot", "Ġthere"])
+    (base / "merges.txt").unlink()
+    (base / "vocab.json").unlink()
+    (base / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(SerializationError, match="not in the vocab"):
+        tokkit.train(TR, BPE(vocab_size=9000, extend=str(base)), out=out)
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_gemma_extension_encodes_as_hf(tmp_path: Path) -> None:
     """SentencePiece-style with byte fallback, 262k ids (the prepared Gemma-3-270M)."""
