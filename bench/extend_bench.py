@@ -204,7 +204,7 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(f"| {label} | {v['tr']:.4f} | {v['en']:.4f} | "
                          f"{v['en'] / b['en'] - 1:+.2%} |")
     lines += ["", "Steps and their wall time (2 cores):", ""]
-    lines += [f"- `tokkit {e['cmd']}`: {e['wall_s']} s" for e in r["log"]]
+    lines += [f"- `{e['cmd'].replace(str(ROOT) + '/', '')}`: {e['wall_s']} s" for e in r["log"]]
     return "\n".join(lines)
 
 
