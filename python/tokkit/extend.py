@@ -53,7 +53,8 @@ def read_base(spec: str | os.PathLike[str]) -> Base:
 
     Raises:
         TokenizerNotFoundError: Nothing there, or no ``tokenizer.json`` in it.
-        ConfigError: The file is too large to be a tokenizer or not UTF-8.
+        ConfigError: The file is too large to be a tokenizer or not UTF-8, or a directory's
+            ``tokenizer.json`` is a link out of it.
         SerializationError: ``vocab.json``/``merges.txt`` beside it disagree with it.
     """
     from tokkit.transplant.pipeline import resolve_tokenizer_path
@@ -65,6 +66,11 @@ def read_base(spec: str | os.PathLike[str]) -> Base:
             f"{where}: no tokenizer.json there; a base to extend is a tokenizer directory or "
             "tokenizer.json, a model directory that ships one, or a prepared model name",
             hint="convert other formats with tokkit.load(...) and save them as tokenizer.json",
+        )
+    if where.is_dir() and not path.resolve().is_relative_to(where.resolve()):
+        raise ConfigError(
+            f"{path} is a link out of {where}; tokkit reads a base directory's own files only",
+            hint="give the file the link points to",
         )
     size = path.stat().st_size
     if size > MAX_BASE_BYTES:

@@ -243,6 +243,16 @@ def test_bad_input_is_a_typed_error_and_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_a_base_directory_never_leads_out_of_itself(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "tokenizer.json").symlink_to(SMOL_8K / "tokenizer.json")
+    with pytest.raises(ConfigError, match="link out of"):
+        tokkit.train(TR, BPE(vocab_size=9000, extend=str(base)))
+    # The file itself, named directly, is fine.
+    tokkit.train(TR, BPE(vocab_size=8200, extend=str(SMOL_8K / "tokenizer.json")))
+
+
 def test_a_base_whose_files_disagree_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
     data = json.loads((SMOL_8K / "tokenizer.json").read_text(encoding="utf-8"))
