@@ -292,6 +292,22 @@ fn bad_bases_and_sizes_are_typed_errors() {
         "{err}"
     );
 
+    // The merge-loop settings are checked as for training from scratch.
+    let err = extended(
+        r#"{"algorithm": "bpe", "vocab_size": 9000, "max_token_chars": 0, "extend": "b"}"#,
+        &base,
+        &["tr.txt"],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("at least 1"), "{err}");
+    let err = extended(
+        r#"{"algorithm": "superbpe", "vocab_size": 9000, "max_words": 0, "extend": "b"}"#,
+        &base,
+        &["tr.txt"],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("max_words"), "{err}");
+
     // A base that lacks bytes the corpus has, and no byte fallback.
     let ascii = scratch(
         r#"{"algorithm": "bpe", "vocab_size": 300, "full_alphabet": false}"#,

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::bpe::{self, Hooks};
 use super::superbpe::{Preset, SuperBpeConfig};
-use super::trainer::{Corpus, TrainerConfig};
+use super::trainer::{Corpus, TrainerConfig, length_cap};
 use super::{BpeConfig, BpeModel, LengthCap, TokenId, TrainReport};
 use crate::cancel::CancelToken;
 use crate::encode::BpeEncoder;
@@ -100,24 +100,16 @@ pub(super) fn settings(config: &TrainerConfig) -> Result<Settings> {
             if !t.full_alphabet {
                 return Err(inherited("alphabet"));
             }
-            let length_cap = match (t.max_token_length, t.max_token_chars) {
-                (Some(_), Some(_)) => {
-                    return Err(Error::Config(
-                        "give either max_token_length or max_token_chars, not both".into(),
-                    ));
-                }
-                (Some(n), None) => LengthCap::Hf(n),
-                (None, Some(n)) => LengthCap::Inclusive(n),
-                (None, None) => LengthCap::None,
+            let bpe = BpeConfig {
+                vocab_size: t.vocab_size,
+                min_frequency: t.min_frequency,
+                special_tokens: Vec::new(),
+                length_cap: length_cap(t.max_token_length, t.max_token_chars)?,
+                full_alphabet: true,
             };
+            bpe.validate()?;
             Ok(Settings {
-                bpe: BpeConfig {
-                    vocab_size: t.vocab_size,
-                    min_frequency: t.min_frequency,
-                    special_tokens: Vec::new(),
-                    length_cap,
-                    full_alphabet: true,
-                },
+                bpe,
                 superbpe: None,
             })
         }
@@ -134,25 +126,23 @@ pub(super) fn settings(config: &TrainerConfig) -> Result<Settings> {
             if !t.full_alphabet {
                 return Err(inherited("alphabet"));
             }
-            if t.max_words == 0 {
-                return Err(Error::Config("max_words must be at least 1".into()));
-            }
-            let bpe = BpeConfig {
-                vocab_size: t.vocab_size,
-                min_frequency: t.min_frequency,
-                special_tokens: Vec::new(),
-                length_cap: LengthCap::None,
-                full_alphabet: true,
+            let superbpe = SuperBpeConfig {
+                bpe: BpeConfig {
+                    vocab_size: t.vocab_size,
+                    min_frequency: t.min_frequency,
+                    special_tokens: Vec::new(),
+                    length_cap: LengthCap::None,
+                    full_alphabet: true,
+                },
+                transition_merges: 0,
+                preset: t.config,
+                max_words: t.max_words,
+                forbid_colon_space: t.forbid_colon_space,
             };
+            superbpe.validate()?;
             Ok(Settings {
-                superbpe: Some(SuperBpeConfig {
-                    bpe: bpe.clone(),
-                    transition_merges: 0,
-                    preset: t.config,
-                    max_words: t.max_words,
-                    forbid_colon_space: t.forbid_colon_space,
-                }),
-                bpe,
+                bpe: superbpe.bpe.clone(),
+                superbpe: Some(superbpe),
             })
         }
         other => Err(Error::Config(format!(
@@ -266,7 +256,7 @@ pub fn extend(
         encoder.pretokenizer().name().to_owned(),
         encoder.pretokenizer().pattern().map(str::to_owned),
     );
-    let unmergeable = Base::unmergeable_of(&loaded);
+    let never_merged = unmergeable(&loaded);
 
     let mut report = TrainReport::default();
     let counter = corpus.count(&encoder, progress, cancel, &mut report)?;
@@ -280,7 +270,7 @@ pub fn extend(
         ));
     }
     let words = encode_words(counter.into_sorted(), &encoder, cancel)?;
-    let (words, unmergeable_symbols) = split_at(words, &unmergeable);
+    let (words, unmergeable_symbols) = split_at(words, &never_merged);
 
     // The merge loop counts vocabulary by distinct token bytes: the base's, plus the new ones.
     let distinct: hashbrown::HashSet<&[u8]> = loaded.tokens.iter().map(Vec::as_slice).collect();
@@ -295,12 +285,11 @@ pub fn extend(
         .iter()
         .map(|(_, id, _)| loaded.tokens[*id as usize].clone())
         .collect();
-    let unmergeable_ids = &unmergeable;
     let digits_apart = !loaded
         .tokens
         .iter()
         .enumerate()
-        .any(|(id, t)| !unmergeable_ids[id] && has_digit_pair(t));
+        .any(|(id, t)| !never_merged[id] && has_digit_pair(t));
     let superbpe = settings.superbpe.as_ref();
     let filter = |bytes: &[u8]| {
         let digits = digits_apart && has_digit_pair(bytes);
@@ -381,27 +370,25 @@ pub fn extend(
     })
 }
 
-impl Base {
-    /// Ids that never merge: added tokens, byte-fallback tokens, the unknown token.
-    fn unmergeable_of(loaded: &LoadedBpe) -> Vec<bool> {
-        let mut out = vec![false; loaded.tokens.len()];
-        for (_, id, _) in &loaded.added {
-            out[*id as usize] = true;
-        }
-        if let Symbols::Chars(chars) = &loaded.pipeline.symbols {
-            if chars.byte_fallback {
-                for (id, s) in chars.strings.iter().enumerate() {
-                    if fallback_byte(s).is_some() {
-                        out[id] = true;
-                    }
+/// Ids that never merge: added tokens, byte-fallback tokens, the unknown token.
+fn unmergeable(loaded: &LoadedBpe) -> Vec<bool> {
+    let mut out = vec![false; loaded.tokens.len()];
+    for (_, id, _) in &loaded.added {
+        out[*id as usize] = true;
+    }
+    if let Symbols::Chars(chars) = &loaded.pipeline.symbols {
+        if chars.byte_fallback {
+            for (id, s) in chars.strings.iter().enumerate() {
+                if fallback_byte(s).is_some() {
+                    out[id] = true;
                 }
             }
-            if let Some(unk) = chars.unk {
-                out[unk as usize] = true;
-            }
         }
-        out
+        if let Some(unk) = chars.unk {
+            out[unk as usize] = true;
+        }
     }
+    out
 }
 
 /// Whether `bytes` hold two ASCII digits in a row. A base with no such token splits numbers into

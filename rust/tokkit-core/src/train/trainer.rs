@@ -211,7 +211,8 @@ pub struct SupertokenTrainer {
     pub full_alphabet: bool,
 }
 
-fn length_cap(
+/// The length cap of the two ways to give one (HF's off-by-one or inclusive).
+pub(super) fn length_cap(
     max_token_length: Option<usize>,
     max_token_chars: Option<usize>,
 ) -> Result<LengthCap> {
