@@ -57,9 +57,9 @@ def read_base(spec: str | os.PathLike[str]) -> Base:
             ``tokenizer.json`` is a link out of it.
         SerializationError: ``vocab.json``/``merges.txt`` beside it disagree with it.
     """
-    from tokkit.transplant.pipeline import resolve_tokenizer_path
+    from tokkit.models import tokenizer_path
 
-    where = resolve_tokenizer_path(spec)
+    where = tokenizer_path(spec)
     path = where if where.is_file() else where / "tokenizer.json"
     if not path.is_file():
         raise TokenizerNotFoundError(

@@ -59,6 +59,7 @@ __all__ = [
     "load_causal_lm",
     "path",
     "prepare",
+    "tokenizer_path",
 ]
 
 
@@ -125,6 +126,31 @@ def prepare(
             meta = model_sidecar(spec, info, license_files, tmp, time.monotonic() - start)
             (tmp / "tokkit.json").write_text(dumps(meta), encoding="utf-8")
     return out
+
+
+def tokenizer_path(spec: str | os.PathLike[str]) -> Path:
+    """Where the tokenizer named by ``spec`` is: an existing file or directory as given; else a
+    registry name's directory, prepared if needed; else a Hub id (``org/name[@revision]``),
+    whose tokenizer files alone are fetched into the HF cache. Used wherever a command takes a
+    tokenizer (``tokkit transplant --tokenizer``, ``tokkit train --extend``).
+
+    Raises:
+        TokenizerNotFoundError: None of these.
+    """
+    from tokkit.exceptions import TokenizerNotFoundError
+    from tokkit.hub import snapshot
+
+    p = Path(spec)
+    if p.exists():
+        return p
+    if str(spec) in REGISTRY:
+        return path(str(spec))
+    if snapshot.is_hub_id(str(spec)):
+        return snapshot.download(str(spec), tokenizer_only=True)
+    raise TokenizerNotFoundError(
+        f"{spec}: no such tokenizer file or directory, not a prepared model name "
+        f"({', '.join(REGISTRY)}) and not a Hub id (org/name)"
+    )
 
 
 def path(

@@ -207,7 +207,9 @@ def transplant(
         check_output_dir(out, force=force, inputs=inputs)
     started = time.perf_counter()
     model = models.path(str(model))  # a missing model is reported before the tokenizer
-    tok_path = pipeline.resolve_tokenizer_path(tokenizer)
+    from tokkit.models import tokenizer_path
+
+    tok_path = tokenizer_path(tokenizer)
 
     # 1. load
     base = pipeline.load_side(model, device=opts.device)

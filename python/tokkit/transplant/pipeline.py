@@ -72,25 +72,6 @@ def _load_fast_tokenizer(p: Path) -> Any:
     return AutoTokenizer.from_pretrained(p, trust_remote_code=False)
 
 
-def resolve_tokenizer_path(path: str | os.PathLike[str]) -> Path:
-    """An existing path as given; else a ``tokkit models`` name, prepared if needed; else a Hub
-    id (``org/name[@revision]``), whose tokenizer files are fetched into the HF cache."""
-    p = Path(path)
-    if p.exists():
-        return p
-    from tokkit import models
-    from tokkit.hub import snapshot
-
-    if str(path) in models.REGISTRY:
-        return models.path(str(path))
-    if snapshot.is_hub_id(str(path)):
-        return snapshot.download(str(path), tokenizer_only=True)
-    raise TokenizerNotFoundError(
-        f"{path}: no such tokenizer file or directory, not a prepared model name "
-        f"({', '.join(models.REGISTRY)}) and not a Hub id (org/name)"
-    )
-
-
 def tokenizer_sha(path: Path) -> str | None:
     from tokkit.models import sha256_file
 
