@@ -107,7 +107,8 @@ pub(super) fn settings(config: &TrainerConfig) -> Result<Settings> {
                 length_cap: length_cap(t.max_token_length, t.max_token_chars)?,
                 full_alphabet: true,
             };
-            bpe.validate()?;
+            // The size is checked against the base once it is read.
+            bpe.check_length_cap()?;
             Ok(Settings {
                 bpe,
                 superbpe: None,
@@ -139,7 +140,7 @@ pub(super) fn settings(config: &TrainerConfig) -> Result<Settings> {
                 max_words: t.max_words,
                 forbid_colon_space: t.forbid_colon_space,
             };
-            superbpe.validate()?;
+            superbpe.check_filters()?;
             Ok(Settings {
                 bpe: superbpe.bpe.clone(),
                 superbpe: Some(superbpe),

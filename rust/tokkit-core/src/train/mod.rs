@@ -107,6 +107,14 @@ impl BpeConfig {
                 "special token {t:?} is empty; remove it"
             )));
         }
+        self.check_length_cap()
+    }
+
+    /// Checks the length cap alone (an extension's size is checked against its base instead).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a cap of 0.
+    pub fn check_length_cap(&self) -> Result<()> {
         match self.length_cap {
             LengthCap::Hf(0) | LengthCap::Inclusive(0) => Err(Error::Config(
                 "a token length cap must be at least 1".into(),

@@ -122,6 +122,14 @@ impl SuperBpeConfig {
                 self.bpe.vocab_size.saturating_sub(base)
             )));
         }
+        self.check_filters()
+    }
+
+    /// Checks the superword filters alone (an extension has no transition point to check).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for `max_words` of 0.
+    pub fn check_filters(&self) -> Result<()> {
         if self.max_words == 0 {
             return Err(Error::Config("max_words must be at least 1".into()));
         }
