@@ -8,7 +8,8 @@
 //! [`pretokenize`] cuts each sequence into pieces → [`word_counts`] counts distinct pieces in
 //! parallel → [`train::bpe`] runs the merge loop on the distinct words → [`hf_json`] writes the
 //! result; [`encode`] applies it to new text. [`align`] pairs two tokenizations of one text for
-//! cross-tokenizer distillation.
+//! cross-tokenizer distillation. [`sampler`] draws random Unigram tokenizers from recent text
+//! (ZeTT hypernetwork training).
 
 pub mod align;
 pub mod byte_level;
@@ -21,6 +22,7 @@ pub mod hf_json;
 pub mod normalize;
 pub mod pretokenize;
 pub mod progress;
+pub mod sampler;
 pub mod threads;
 pub mod train;
 pub mod word_counts;

@@ -6,6 +6,7 @@ mod byteprobs;
 mod corpus;
 mod detach;
 mod errors;
+mod sampler;
 mod tokenizer;
 mod tokenizer_json;
 mod trainers;
@@ -25,6 +26,8 @@ mod _tokkit {
     use super::byteprobs::PyByteVocab;
     #[pymodule_export]
     use super::corpus::read_documents;
+    #[pymodule_export]
+    use super::sampler::{PySampledTokenizer, PyTokenizerSampler};
     #[pymodule_export]
     use super::tokenizer::PyBpeTokenizer;
     #[pymodule_export]

@@ -67,6 +67,37 @@ impl PyBpeTokenizer {
         })
     }
 
+    /// Token ids of each byte string encoded by the model alone (no added tokens, no
+    /// pre-tokenizer): ZeTT's decomposition of a new token into the base tokenizer's tokens.
+    /// SentencePiece-style models normalize each piece as inside a text (spaces become `▁`).
+    /// A byte the model has no token for is dropped, as `encode` drops it (a vocabulary cut to a
+    /// few thousand tokens may lack bytes such as `0xFF`).
+    /// Runs in parallel on `num_threads` workers with the GIL released; Ctrl-C stops it.
+    #[pyo3(signature = (pieces, num_threads=None))]
+    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
+    fn encode_pieces(
+        &self,
+        py: Python<'_>,
+        pieces: Vec<Bound<'_, PyBytes>>,
+        num_threads: Option<usize>,
+    ) -> PyResult<Vec<Vec<u32>>> {
+        let pieces: Vec<&[u8]> = pieces.iter().map(|p| p.as_bytes()).collect();
+        let pool = threads::pool(num_threads).map_err(TokkitErr)?;
+        run_detached(py, |cancel| {
+            pool.install(|| {
+                pieces
+                    .par_iter()
+                    .map(|piece| {
+                        cancel.check()?;
+                        let mut ids = Vec::new();
+                        self.encoder.encode_text_piece(piece, &mut ids);
+                        Ok(ids)
+                    })
+                    .collect()
+            })
+        })
+    }
+
     /// The text `ids` stand for (invalid UTF-8 replaced by U+FFFD, as HF's ByteLevel decoder does).
     #[pyo3(signature = (ids, skip_special_tokens=false))]
     #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]

@@ -1,0 +1,1 @@
+"""The ZeTT hypernetwork: the tokenizer sampler binding and the base-model decomposition."""
