@@ -20,6 +20,7 @@ __all__ = [
     "CorpusNotFoundError",
     "ExportError",
     "HubError",
+    "HypernetError",
     "ModelError",
     "ModelNotFoundError",
     "OutputError",
@@ -149,6 +150,11 @@ class TransplantError(TokkitError):
 class HubError(TokkitError):
     """A request to the Hugging Face Hub (or a compatible server) failed: an upload, or fetching
     a Hub id (``org/name``) that is not in the HF cache."""
+
+
+class HypernetError(TokkitError):
+    """A hypernetwork that cannot serve: made for another base model, a corrupt or incomplete
+    directory, a target tokenizer with bytes it never learned."""
 
 
 class TokkitWarning(UserWarning):

@@ -1,5 +1,5 @@
 """``tokkit._tokkit.TokenizerSampler``: tokenizers sampled per batch for ZeTT hypernetwork
-training (spec zett_alm.md §2.2, §3.15), and ``BpeTokenizer.encode_pieces``, which decomposes
+training (design/hypernet.md §2), and ``BpeTokenizer.encode_pieces``, which decomposes
 a new token into the base tokenizer's tokens."""
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from tokkit.cli import distill as distill_cmd
 from tokkit.cli import eval as eval_cmd
 from tokkit.cli import export_cmd, inspect_cmd
 from tokkit.cli import generate as generate_cmd
+from tokkit.cli import hypernet as hypernet_cmd
 from tokkit.cli import models as models_cmd
 from tokkit.cli import push as push_cmd
 from tokkit.cli import score as score_cmd
@@ -40,6 +41,9 @@ FLAGS = {
     "fast": "--fast",
     "force": "--force",
     "fsdp": "--fsdp",
+    "hn_heads": "--hn-heads",
+    "hn_hidden": "--hn-hidden",
+    "hypernet": "--hypernet",
     "license": "--license",
     "loss_weights": "--loss-weights",
     "losses": "--losses",
@@ -51,6 +55,8 @@ FLAGS = {
     "out": "--out",
     "pattern": "--pattern",
     "plot": "--plot",
+    "real_rate": "--real-rate",
+    "real_tokenizers": "--real-tokenizers",
     "regenerate_card": "--regenerate-card",
     "resume": "--resume",
     "special_tokens": "--special-tokens",
@@ -73,8 +79,11 @@ Commands:
   eval        compare tokenizers on a text: bytes per token, fertility, Rényi efficiency, speed
   export      write a BPE tokenizer as tiktoken or SentencePiece files, exactly or not at all
   models      pretrained models that work offline: list, prepare, print a model's directory
-  transplant  give a pretrained model a new tokenizer (OMP, TokenAdapt, mean, FOCUS, random)
+  transplant  give a pretrained model a new tokenizer (OMP, TokenAdapt, mean, FOCUS, random,
+              ZeTT hypernetwork)
   distill     heal a transplanted model: distil a teacher across tokenizers (ALM)
+  hypernet    train a ZeTT hypernetwork once per base model, then transplant zero-shot onto
+              any tokenizer (--method zett)
   score       bits per byte of a model on texts (tokenizer-independent)
   eval-lm     compare models by bits per byte on several texts: a table and a PNG
   generate    continue a prompt byte by byte: prompts may end mid-token; ensembles across tokenizers
@@ -98,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(sub)
     transplant_cmd.add_parser(sub)
     distill_cmd.add_parser(sub)
+    hypernet_cmd.add_parser(sub)
     score_cmd.add_parser(sub)
     generate_cmd.add_parser(sub)
     push_cmd.add_parser(sub)

@@ -29,6 +29,8 @@ methods:
   mean        mean of the base rows of the token's pieces under the old tokenizer
   focus       sparsemax-weighted convex combination of shared tokens by auxiliary similarity
   random      per-dimension normal with the base rows' mean and spread (seeded)
+  zett        embeddings predicted by a ZeTT hypernetwork trained for the base model
+              (--hypernet DIR, from `tokkit hypernet train`) from each token's pieces
 
 Shared tokens (same bytes, or special tokens with the same name or role) are copied bit-exact;
 only the other rows are estimated. A tokenizer that extends the model's (its tokens at the same
@@ -49,6 +51,8 @@ examples:
   tokkit transplant --model smollm2-135m --tokenizer out/superbpe-32k --method tokenadapt \\
       --out smol-superbpe
   tokkit transplant --model M --tokenizer T/tokenizer.json --method mean --out M-mean --force
+  tokkit transplant --model smollm2-135m --tokenizer gemma3-270m --method zett \\
+      --hypernet smol-hypernet --out smol-on-gemma-zett
 """
 
 
@@ -79,7 +83,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--method",
         default="omp",
-        choices=["omp", "tokenadapt", "mean", "focus", "random"],
+        choices=["omp", "tokenadapt", "mean", "focus", "random", "zett"],
         help="initialisation method (default: omp)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output model directory")
@@ -88,6 +92,11 @@ def add_parser(sub: Any) -> None:
         "--donor",
         metavar="DIR",
         help="OMP donor model speaking the new tokenizer (a directory, prepared name or Hub id)",
+    )
+    p.add_argument(
+        "--hypernet",
+        metavar="DIR",
+        help="zett: the hypernetwork directory (`tokkit hypernet train` for this base model)",
     )
     p.add_argument("--k", type=positive_int, default=64, help="OMP sparsity (default: 64)")
     p.add_argument(
@@ -203,6 +212,7 @@ def build_method(args: argparse.Namespace) -> Any:
             "encoder": args.encoder,
         },
         "focus": {"encoder": args.encoder},
+        "zett": {"hypernet": args.hypernet},
     }
     return METHODS[args.method](**options.get(args.method, {}))
 

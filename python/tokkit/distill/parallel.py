@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from tokkit.exceptions import ConfigError
 
-__all__ = ["Parallel", "setup"]
+__all__ = ["Parallel", "autocast_for", "setup"]
 
 
 @dataclass
@@ -126,3 +126,17 @@ def setup(device: str, *, fsdp: bool = False) -> Parallel:
     if not dist.is_initialized():
         dist.init_process_group(backend=backend)
     return Parallel(rank=rank, world=world, device=device, initialised=True, fsdp=fsdp)
+
+
+def autocast_for(bf16: str, device: str) -> Callable[[], Any]:
+    """A context factory for the forward passes: bf16 autocast when ``bf16`` is ``on``, or
+    ``auto`` on a CUDA device with bf16 support; else no autocast."""
+    import torch
+
+    use = bf16 == "on" or (
+        bf16 == "auto" and device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    )
+    if not use:
+        return contextlib.nullcontext
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    return lambda: torch.autocast(kind, dtype=torch.bfloat16)

@@ -35,7 +35,7 @@ from tokkit.distill.align import align as align_rows
 from tokkit.distill.align import check_alignable, pair_vocabs
 from tokkit.distill.config import DistillConfig
 from tokkit.distill.objective import Batch, TeacherOut, student_losses, teacher_pass
-from tokkit.distill.parallel import Parallel, setup
+from tokkit.distill.parallel import Parallel, autocast_for, setup
 from tokkit.exceptions import ConfigError, ModelError, TrainingError
 
 __all__ = ["DistillResult", "distill"]
@@ -75,16 +75,6 @@ def _read(corpus: Any, text_field: str | None) -> tuple[list[str], str]:
             hint="give a sample of it with {data}",
         )
     return docs.texts, docs.sha256
-
-
-def _autocast(cfg: DistillConfig, device: str) -> Callable[[], Any]:
-    use = cfg.bf16 == "on" or (
-        cfg.bf16 == "auto" and device.startswith("cuda") and torch.cuda.is_bf16_supported()
-    )
-    if not use:
-        return contextlib.nullcontext
-    kind = "cuda" if device.startswith("cuda") else "cpu"
-    return lambda: torch.autocast(kind, dtype=torch.bfloat16)
 
 
 def _trainable(student: Any, cfg: DistillConfig) -> Any:
@@ -336,7 +326,7 @@ def distill(
                 (ckpt_root / "metrics.jsonl").write_text(
                     "".join(json.dumps(m) + "\n" for m in metrics), encoding="utf-8"
                 )
-        autocast = _autocast(cfg, device)
+        autocast = autocast_for(cfg.bf16, device)
         last_params = _last_layer_params(model, named)
         state = _Loop(
             cfg=cfg,

@@ -460,3 +460,44 @@ def focus_rows(p: Problem, encoder: str = "minilm-l6", device: str = "cpu", top:
             u[start : start + 1024] = torch.einsum("bk,bkd->bd", w, p.base_U[rows])
     p.report.update(anchors=len(anchors_new))
     return e, u
+
+
+# ---------------------------------------------------------------------------------------------
+# trained
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Zett(Method):
+    """Rows predicted by a ZeTT hypernetwork trained for the base model
+    (``tokkit hypernet train``; design/hypernet.md §4).
+
+    Args:
+        hypernet: The hypernetwork directory.
+        batch: New tokens per forward pass.
+    """
+
+    name: ClassVar[str] = "zett"
+    hypernet: str | None = None
+    batch: int = 16_384
+
+    def __post_init__(self) -> None:
+        if self.hypernet is not None:
+            from tokkit.hypernet.store import read_dir
+
+            read_dir(self.hypernet)  # a wrong directory fails before any model is loaded
+        if self.batch < 1:
+            raise ConfigError(f"batch must be at least 1, not {self.batch}")
+
+    def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
+        if self.hypernet is None:
+            raise ConfigError(
+                "method zett predicts rows with a trained hypernetwork, and none was given",
+                hint="give {hypernet=DIR}, the output of `tokkit hypernet train` for this base "
+                "model",
+            )
+        from tokkit.hypernet.apply import predict
+
+        pieces = [p.new_bytes[i] for i in p.new_ids]
+        return predict(self.hypernet, p.base_E, p.base_U, pieces, device=device,
+                       batch=self.batch, progress=p.progress)

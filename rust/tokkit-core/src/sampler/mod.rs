@@ -1,4 +1,4 @@
-//! The ZeTT tokenizer sampler (spec `zett_alm.md` §2.2): a hypernetwork is trained on a fresh
+//! The ZeTT tokenizer sampler (design/hypernet.md §2): a hypernetwork is trained on a fresh
 //! random tokenizer per batch, drawn from the substring statistics of recent batches.
 //!
 //! [`TokenizerSampler::observe`] crops each text to [`SamplerConfig::crop_bytes`], cuts it into
@@ -44,11 +44,11 @@ pub struct SamplerConfig {
     /// Multi-byte pieces kept per sample besides the 256 single bytes (and besides whitespace
     /// runs not among them).
     pub vocab_size: usize,
-    /// Substrings *shorter* than this are counted: 1 to `max_piece_bytes - 1` bytes (the spec's
+    /// Substrings *shorter* than this are counted: 1 to `max_piece_bytes - 1` bytes (the paper's
     /// "shorter than 16 chars"). At most 16, because a piece is packed in a 128-bit key.
     pub max_piece_bytes: usize,
     /// Each observed text is cropped to this many bytes (on a char boundary) before counting;
-    /// the spec's 128 tokens × 16 chars.
+    /// the paper's 128 tokens × 16 chars.
     pub crop_bytes: usize,
     /// The queue of recent batches holds at most this many texts; the oldest batches drop out
     /// (the newest batch is always kept, even if it alone is larger).
