@@ -115,3 +115,14 @@ def test_an_existing_output_needs_force(trained: Path, smol: Path, data: Path) -
     with pytest.raises(OutputExistsError):
         train_hypernet(smol, trained, config=TINY, data_paths=[data])
     assert (trained / "hypernet.safetensors").read_bytes() == before
+
+
+def test_the_alm_objective_trains_against_the_base_model_on_its_own_tokenization(
+    smol: Path, data: Path, tmp_path: Path
+) -> None:
+    cfg = TINY.__class__(**{**TINY.__dict__, "objective": "alm", "max_steps": 4})
+    train_hypernet(smol, tmp_path / "alm", config=cfg, data_paths=[data])
+    rows = [r for r in _rows(tmp_path / "alm") if "loss_alm" in r]
+    assert len(rows) == 2
+    assert all(r["loss_alm"] > 0 and r["grad_norm"] > 0 for r in rows)
+    assert read_dir(tmp_path / "alm").training["config"]["objective"] == "alm"

@@ -96,6 +96,10 @@ def add_train(verbs: Any) -> None:
                    help=f"optimizer steps, the warm-up included (default: {d.max_steps})")
     t.add_argument("--identity-steps", type=non_negative_int, default=d.identity_steps,
                    metavar="N", help=f"identity warm-up steps (default: {d.identity_steps})")
+    t.add_argument("--objective", choices=["clm", "alm"], default=d.objective,
+                   help="clm: the base model's next-token loss on the sampled tokenization; alm: "
+                   "its chunk likelihoods matched to the base model's own, as tokkit distill "
+                   "does (default: clm)")
     t.add_argument("--lexical-weight", type=float_between(0.0, 100.0),
                    default=d.lexical_weight, metavar="W",
                    help=f"weight of the lexical loss (default: {d.lexical_weight})")
@@ -164,6 +168,7 @@ def config_from(args: argparse.Namespace) -> Any:
         sample_vocab=args.sample_vocab,
         real_tokenizers=tuple(args.real_tokenizers),
         real_rate=args.real_rate,
+        objective=args.objective,
         lexical_weight=args.lexical_weight,
         identity_lr=args.identity_lr,
         lr=args.lr,

@@ -25,6 +25,7 @@ __all__ = ["Architecture", "HypernetConfig"]
 #: Fields that say how long or how visibly a run goes, not what it computes (a resumed run may
 #: change them).
 _RUN_ONLY = {"max_steps", "eval_every", "checkpoint_every", "keep_checkpoints"}
+OBJECTIVES = ("clm", "alm")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class HypernetConfig:
         noise_sigma: sigma of the log-normal noise scale (the paper: 4; its mean is ln 1e-5).
         real_tokenizers: Fixed tokenizers (paths or prepared names) mixed in at ``real_rate``.
         real_rate: Probability that a step uses one of ``real_tokenizers``.
+        objective: ``clm`` (the frozen base LM's next-token loss on the step's tokenization) or
+            ``alm`` (its chunk likelihoods matched to the base model's own on its own
+            tokenization, as ``tokkit distill`` does).
         lexical_weight: Weight of the lexical loss on tokens that are one base token.
         identity_lr, lr: Peak learning rates of the warm-up and of the main phase; the main
             phase warms up again over ``warmup_steps`` and decays (cosine) to 0.1 x ``lr``.
@@ -103,6 +107,7 @@ class HypernetConfig:
     noise_sigma: float = 4.0
     real_tokenizers: tuple[str, ...] = ()
     real_rate: float = 0.0
+    objective: str = "clm"
     lexical_weight: float = 0.5
     identity_lr: float = 3e-4
     lr: float = 3e-4
@@ -146,6 +151,8 @@ class HypernetConfig:
                 f"real_rate is {self.real_rate} but no real tokenizers are given",
                 hint="name them with {real_tokenizers}, or leave {real_rate} at 0",
             )
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"objective must be clm or alm, not {self.objective!r}")
         if not (self.lr > 0 and self.identity_lr > 0 and self.clip > 0):
             raise ConfigError("lr, identity_lr and clip must be positive")
         if self.lexical_weight < 0 or not math.isfinite(self.lexical_weight):

@@ -36,6 +36,7 @@ from tokkit._progress import Progress, ProgressMode
 from tokkit.distill import checkpoint, data
 from tokkit.distill.parallel import Parallel, autocast_for, setup
 from tokkit.exceptions import ConfigError, TrainingError
+from tokkit.hypernet.alm import AlmObjective
 from tokkit.hypernet.config import HypernetConfig
 from tokkit.hypernet.lm import BaseLM, Sequences
 from tokkit.hypernet.model import HyperNetwork
@@ -199,7 +200,9 @@ def train_hypernet(
                      order=data.Segments(len(segments), cfg.seed),
                      merges=_merge_parts(base_json, E.shape[0]),
                      autocast=autocast_for(cfg.bf16, device), metrics=metrics,
-                     ckpt_root=ckpt_root)
+                     ckpt_root=ckpt_root,
+                     alm=AlmObjective(lm, base_tok, cfg.seq_len) if cfg.objective == "alm"
+                     else None)
         eval_tok = loop.tokenizers.replay(loop.start_chunks(), loop.global_texts, start_step,
                                           loop.global_batch)
         eval_vocab = StepVocab(eval_tok.pieces(), eval_tok.encode_batch(eval_segments), "eval")
@@ -289,6 +292,7 @@ class _Loop:
     autocast: Any
     metrics: list[dict[str, Any]]
     ckpt_root: Path
+    alm: AlmObjective | None = None
     fallback_seen: set[int] = field(default_factory=set)
     _clock: float = field(default_factory=time.monotonic)
 
@@ -368,12 +372,12 @@ class _Loop:
                                      self.lm.context is not None, par.device))
         tokens = par.all_sum(float(sum(s.targets for s in seqs)))
         n_bytes = par.all_sum(float(sum(s.n_bytes for s in seqs)))
-        nll = 0.0
-        for s in seqs:
-            part = self.lm.nll(s, e_leaf, u_leaf, self.autocast)
-            _backward(part * par.world / max(tokens, 1.0))
-            nll += float(part.detach())
-        nll = par.all_sum(nll)
+        if self.alm is None:
+            main = self._clm(seqs, e_leaf, u_leaf, tokens)
+        else:
+            texts = [local[m * cfg.batch_size : (m + 1) * cfg.batch_size]
+                     for m in range(cfg.grad_accum)]
+            main = self._alm(texts, seqs, vocab.pieces, e_leaf, u_leaf)
         # Single base tokens: the lexical loss pulls them to their own rows.
         single = [i for i, r in enumerate(self.dec.ids(vocab.pieces))
                   if len(r) == 1 and r[0] < self.net.rows]
@@ -384,20 +388,55 @@ class _Loop:
             lexical = _relative_mse(e[idx], self.net.base[ids, : self.net.width])
             if u is not None:
                 lexical = lexical + _relative_mse(u[idx], self.net.base[ids, self.net.width :])
-        surrogate = (e * e_leaf.grad).sum() + cfg.lexical_weight * lexical
+        # (pred · grad).sum() backpropagates the rows' accumulated gradient in one pass.
+        surrogate = cfg.lexical_weight * lexical
+        if e_leaf.grad is not None:
+            surrogate = surrogate + (e * e_leaf.grad).sum()
         if u is not None and u_leaf is not None and u_leaf.grad is not None:
             surrogate = surrogate + (u * u_leaf.grad).sum()
         _backward(surrogate)
-        clm = nll / max(tokens, 1.0)
-        return {
-            "loss": clm + cfg.lexical_weight * float(lexical.detach()),
-            "loss_clm": clm,
+        name, value = main
+        row = {
+            "loss": value + cfg.lexical_weight * float(lexical.detach()),
+            f"loss_{name}": value,
             "loss_lexical": float(lexical.detach()),
-            "bits_per_byte_train": nll / max(n_bytes, 1.0) / math.log(2),
+        }
+        if name == "clm":
+            row["bits_per_byte_train"] = value * tokens / max(n_bytes, 1.0) / math.log(2)
+        return {
+            **row,
             "vocab": len(vocab.pieces),
             "tokenizer": vocab.source,
             "bytes_per_token": n_bytes / max(tokens, 1.0),
         }
+
+    def _clm(self, seqs: list[Sequences], e: torch.Tensor, u: torch.Tensor | None,
+             tokens: float) -> tuple[str, float]:
+        """Next-token loss per micro-batch, backpropagated into the detached rows ``e``/``u``;
+        the mean over the global batch's tokens."""
+        par = self.par
+        nll = 0.0
+        for s in seqs:
+            part = self.lm.nll(s, e, u, self.autocast)
+            _backward(part * par.world / max(tokens, 1.0))
+            nll += float(part.detach())
+        return "clm", par.all_sum(nll) / max(tokens, 1.0)
+
+    def _alm(self, texts: list[list[str]], seqs: list[Sequences], pieces: list[bytes],
+             e: torch.Tensor, u: torch.Tensor | None) -> tuple[str, float]:
+        """ALM against the base model on its own tokenization: teacher passes first (their
+        chunk weights are the global denominator), then each micro-batch's student loss."""
+        assert self.alm is not None
+        par = self.par
+        batches = [self.alm.batch(t, s, pieces) for t, s in zip(texts, seqs, strict=True)]
+        outs = [self.alm.teacher(b, self.autocast) for b in batches]
+        denominator = max(par.all_sum(sum(o.weight for o in outs)), 1.0)
+        total = 0.0
+        for b, o in zip(batches, outs, strict=True):
+            loss = self.alm.student_loss(b, o, denominator, pieces, e, u, self.autocast)
+            _backward(loss * par.world)
+            total += float(loss.detach())
+        return "alm", par.all_sum(total)
 
     @torch.no_grad()
     def evaluate(self, vocab: StepVocab) -> float:
