@@ -130,6 +130,14 @@ bench-distill: dev ## Heal a SmolLM2 transplant: ALM vs SFT-only at equal steps 
 bench-distill-gpu: dev ## The distillation benchmark on one CUDA device (at most 10 minutes)
 	bash bench/distill_gpu.sh
 
+.PHONY: bench-hypernet
+bench-hypernet: dev ## ZeTT hypernetwork on CPU (~20 min), zero-shot vs mean/TokenAdapt/OMP
+	$(PY) bench/hypernet_bench.py --max-steps 160 --eval-every 20 --markdown docs/benchmarks.md
+
+.PHONY: bench-hypernet-gpu
+bench-hypernet-gpu: dev ## The hypernetwork benchmark on one CUDA device (at most 10 minutes)
+	bash bench/hypernet_gpu.sh
+
 .PHONY: bench-transplant
 bench-transplant: dev $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon ## Transplant methods both ways vs mergekit-tokensurgeon
 	$(PY) bench/transplant_bench.py --max-bytes 6000 --out bench/out/transplant.json --markdown docs/benchmarks.md

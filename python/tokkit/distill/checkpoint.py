@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from tokkit.exceptions import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Checkpoint", "latest", "load", "save"]
+__all__ = ["Checkpoint", "append_metrics", "latest", "load", "restore", "save"]
 
 _STEP_DIR = re.compile(r"^step-(\d{6,})$")
 #: A state.json larger than this is not one of ours (metrics rows are small).
@@ -155,3 +156,35 @@ def load(path: Path, fingerprint: str) -> Checkpoint:
         optimizer_state={"state": per_param, "param_groups": groups},
         rng_state=bytes.fromhex(state["rng_state"]),
     )
+
+
+def restore(
+    named: list[tuple[str, torch.Tensor]],
+    optimizer: torch.optim.Optimizer,
+    ck: Checkpoint,
+    *,
+    hint: str,
+) -> None:
+    """Put ``ck``'s parameters, optimizer state and torch RNG state back into a run.
+
+    Raises:
+        ConfigError: ``ck`` holds other parameters than ``named`` (``hint`` says what to do).
+    """
+    import torch
+
+    if sorted(n for n, _ in named) != sorted(ck.trainable):
+        raise ConfigError(f"{ck.path} holds other trainable parameters than this run's",
+                          hint=hint)
+    with torch.no_grad():
+        for name, p in named:
+            p.copy_(ck.trainable[name].to(p.dtype))
+    optimizer.load_state_dict(ck.optimizer_state)
+    torch.set_rng_state(torch.tensor(list(ck.rng_state), dtype=torch.uint8))
+
+
+def append_metrics(root: Path, rows: Sequence[dict[str, Any]], *, fresh: bool = False) -> None:
+    """Append ``rows`` to the live ``root/metrics.jsonl`` (``fresh``: start it anew, as a
+    resumed run does from its checkpoint's rows)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "metrics.jsonl", "w" if fresh else "a", encoding="utf-8") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))

@@ -318,14 +318,12 @@ def distill(
             if cfg.fsdp:
                 raise ConfigError("resuming a sharded (FSDP) run is not supported yet")
             ck = checkpoint.load(Path(resume), fingerprint)
-            _restore(named, optimizer, ck)
+            checkpoint.restore(named, optimizer, ck,
+                               hint="resume with the {mode} of the run that wrote it")
             metrics = ck.metrics
             start_step = resumed_from = ck.step
             if par.main:  # the live log restarts from the checkpoint's rows
-                ckpt_root.mkdir(parents=True, exist_ok=True)
-                (ckpt_root / "metrics.jsonl").write_text(
-                    "".join(json.dumps(m) + "\n" for m in metrics), encoding="utf-8"
-                )
+                checkpoint.append_metrics(ckpt_root, metrics, fresh=True)
         autocast = autocast_for(cfg.bf16, device)
         last_params = _last_layer_params(model, named)
         state = _Loop(
@@ -461,22 +459,6 @@ def _projector(
     )
 
 
-def _restore(
-    named: list[tuple[str, torch.Tensor]], optimizer: torch.optim.Optimizer, ck: Any
-) -> None:
-    names = [n for n, _ in named]
-    if sorted(names) != sorted(ck.trainable):
-        raise ConfigError(
-            f"{ck.path} holds other trainable parameters than this run's",
-            hint="resume with the {mode} of the run that wrote it",
-        )
-    with torch.no_grad():
-        for name, p in named:
-            p.copy_(ck.trainable[name].to(p.dtype))
-    optimizer.load_state_dict(ck.optimizer_state)
-    torch.set_rng_state(torch.tensor(list(ck.rng_state), dtype=torch.uint8))
-
-
 @dataclass
 class _Loop:
     """The state one optimizer step reads and updates."""
@@ -596,9 +578,7 @@ class _Loop:
     def log(self, row: dict[str, Any], ckpt_root: Path) -> None:
         self.metrics.append(row)
         if self.par.main:
-            ckpt_root.mkdir(parents=True, exist_ok=True)
-            with open(ckpt_root / "metrics.jsonl", "a", encoding="utf-8") as f:
-                f.write(json.dumps(row) + "\n")
+            checkpoint.append_metrics(ckpt_root, [row])
 
     def checkpoint(self, step: int, root: Path, fingerprint: str) -> None:
         checkpoint.save(

@@ -187,14 +187,12 @@ def train_hypernet(
         start_step = resumed_from = 0
         if resume is not None:
             ck = checkpoint.load(Path(resume), fingerprint)
-            _restore(named, optimizer, ck)
+            checkpoint.restore(named, optimizer, ck,
+                               hint="resume with the architecture of the run that wrote it")
             metrics, start_step = ck.metrics, ck.step
             resumed_from = ck.step
             if par.main:
-                ckpt_root.mkdir(parents=True, exist_ok=True)
-                (ckpt_root / "metrics.jsonl").write_text(
-                    "".join(json.dumps(m) + "\n" for m in metrics), encoding="utf-8"
-                )
+                checkpoint.append_metrics(ckpt_root, metrics, fresh=True)
         loop = _Loop(cfg=cfg, par=par, net=net, wrapped=wrapped, lm=lm, dec=dec,
                      optimizer=optimizer, named=named, segments=segments,
                      order=data.Segments(len(segments), cfg.seed),
@@ -260,18 +258,6 @@ def _fingerprint(cfg: HypernetConfig, base_dir: Path, data_sha: str, world: int)
 
     parts = [cfg.fingerprint(), str(base_dir.resolve()), data_sha, str(world)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
-
-
-def _restore(named: list[tuple[str, torch.Tensor]], optimizer: torch.optim.Optimizer,
-             ck: Any) -> None:
-    if sorted(n for n, _ in named) != sorted(ck.trainable):
-        raise ConfigError(f"{ck.path} holds other parameters than this hypernetwork's",
-                          hint="resume with the architecture of the run that wrote it")
-    with torch.no_grad():
-        for name, p in named:
-            p.copy_(ck.trainable[name].to(p.dtype))
-    optimizer.load_state_dict(ck.optimizer_state)
-    torch.set_rng_state(torch.tensor(list(ck.rng_state), dtype=torch.uint8))
 
 
 @dataclass
@@ -456,9 +442,7 @@ class _Loop:
     def log(self, row: dict[str, Any]) -> None:
         self.metrics.append(row)
         if self.par.main:
-            self.ckpt_root.mkdir(parents=True, exist_ok=True)
-            with open(self.ckpt_root / "metrics.jsonl", "a", encoding="utf-8") as f:
-                f.write(json.dumps(row) + "\n")
+            checkpoint.append_metrics(self.ckpt_root, [row])
 
     def checkpoint(self, step: int, fingerprint: str) -> None:
         checkpoint.save(self.ckpt_root, step, fingerprint=fingerprint, named_params=self.named,
