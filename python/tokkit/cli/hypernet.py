@@ -29,8 +29,9 @@ output (--out DIR, written atomically; --force replaces an existing DIR):
   hypernet.safetensors   the learned weights (no base matrices, no pickles)
   tokenizer.json         the base tokenizer, whose merges decompose new tokens
   metrics.jsonl          a row per step (step, loss, loss_clm, loss_lexical, lr, grad_norm,
-                         vocab, seconds) and per evaluation (step, bits_per_byte: held-out text
-                         in a fixed sampled tokenizer, through predicted embeddings)
+                         vocab, seconds) and per evaluation (step, split "eval", loss and
+                         bits_per_byte of held-out text in a fixed noise-free sampled
+                         tokenizer, through predicted embeddings)
   hypernet.png           loss and held-out bits per byte against steps
 checkpoints (--checkpoint-every N) go to DIR.checkpoints (or --checkpoint-dir), with the live
 metrics.jsonl; --resume continues a stopped run to the result of an uninterrupted one.

@@ -34,7 +34,7 @@ def plot_metrics(
     loss_ax, bpb_ax = fig.subplots(1, 2)
     for i, (label, rows) in enumerate(runs.items()):
         color = f"C{i % 10}"
-        train = [r for r in rows if "loss" in r]
+        train = [r for r in rows if "loss" in r and r.get("split") != "eval"]
         evals = [r for r in rows if "bits_per_byte" in r]
         if train:
             loss_ax.plot([r["step"] for r in train], [r["loss"] for r in train], color=color,

@@ -146,7 +146,8 @@ def train_hypernet(
     corpus = [str(p) for p in (data_paths if data_paths is not None else default_data())]
     if isinstance(data_paths, (str, os.PathLike)):
         corpus = [os.fspath(data_paths)]
-    check_output_dir(out_path, force=force, inputs=[str(model), *corpus])
+    inputs = [str(model), *corpus, *cfg.real_tokenizers]
+    check_output_dir(out_path, force=force, inputs=inputs)
     if resume is not None:
         checkpoint.latest(Path(resume))
     ckpt_root = Path(checkpoint_dir) if checkpoint_dir else out_path.with_name(
@@ -207,8 +208,8 @@ def train_hypernet(
 
         def evaluate(step: int) -> None:
             if par.main:
-                bpb = loop.evaluate(eval_vocab)
-                loop.log({"step": step, "bits_per_byte": bpb, "split": "eval",
+                bpb, loss = loop.evaluate(eval_vocab)
+                loop.log({"step": step, "split": "eval", "loss": loss, "bits_per_byte": bpb,
                           "eval_vocab": len(eval_vocab.pieces)})
             par.barrier()
 
@@ -245,7 +246,7 @@ def train_hypernet(
                         "processes": par.world, "data_sha256": docs.sha256,
                         "resumed_from": resumed_from or None}
             _save(out_path, net, base, base_json, loop.fallback_seen, training, metrics,
-                  force=force, inputs=[str(model), *corpus])
+                  force=force, inputs=inputs)
         par.barrier()
         return HypernetResult(out_path, cfg.max_steps, metrics, time.monotonic() - started,
                               ckpt_root, resumed_from or None, par.main)
@@ -425,19 +426,21 @@ class _Loop:
         return "alm", par.all_sum(total)
 
     @torch.no_grad()
-    def evaluate(self, vocab: StepVocab) -> float:
-        """Held-out bits per byte of the base LM under predicted rows for ``vocab``."""
+    def evaluate(self, vocab: StepVocab) -> tuple[float, float]:
+        """Held-out bits per byte of the base LM under predicted rows for ``vocab``, and its
+        mean next-token loss (nats per token)."""
         self.net.eval()
         e, u = self.net(self.dec.surface(vocab.pieces, self.par.device))
         self.net.train()
-        total = n_bytes = 0.0
+        total = n_bytes = tokens = 0.0
         bs = self.cfg.batch_size
         for i in range(0, len(vocab.rows), bs):
             s = Sequences.of(vocab.rows[i : i + bs], vocab.pieces, self.cfg.seq_len,
                              self.lm.context is not None, self.par.device)
             total += float(self.lm.nll(s, e, u, self.autocast))
             n_bytes += s.n_bytes
-        return total / max(n_bytes, 1.0) / math.log(2)
+            tokens += s.targets
+        return total / max(n_bytes, 1.0) / math.log(2), total / max(tokens, 1.0)
 
     def log(self, row: dict[str, Any]) -> None:
         self.metrics.append(row)
