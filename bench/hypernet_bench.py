@@ -116,6 +116,12 @@ def main() -> int:
                    "--device", args.device, *shlex.split(args.extra)]
     result: dict[str, Any] = {"machine": machine_info(), "train_flags": " ".join(train_flags),
                               "score_bytes": args.score_bytes, "log": log}
+    if hn.exists() and args.out.exists():  # a rerun keeps the training's record and targets
+        before = json.loads(args.out.read_text(encoding="utf-8"))
+        log.extend(before.get("log", []))
+        for key in ("train_wall_s", "targets"):
+            if key in before:
+                result[key] = before[key]
     if not hn.exists():
         data = [str(train / f) for f in FILES]
         result["train_wall_s"] = run(tokkit("hypernet", "train", "--model", BASE, "--data",
@@ -141,16 +147,16 @@ def main() -> int:
         targets["superbpe"] = sb
     if "gemma3" in args.targets:
         targets["gemma3"] = model_path(GEMMA)
-    result["targets"] = {}
+    result.setdefault("targets", {})
     for name, tok in targets.items():
-        res: dict[str, Any] = {}
+        res: dict[str, Any] = result["targets"].get(name, {})
         for method in args.methods.split(","):
             if method == "omp" and name != "gemma3":
                 res[method] = {"skipped": "no model speaks this tokenizer (OMP needs a donor)"}
                 continue
             out = work / f"{name}-{method}"
-            extra = {"omp": ["--donor", str(tok)], "zett": ["--hypernet", str(hn)]}.get(
-                method, [])
+            extra = {"omp": ["--donor", str(tok), "--omp-refresh", "16"],
+                     "zett": ["--hypernet", str(hn)]}.get(method, [])
             wall = None
             if not out.exists():
                 wall = run(tokkit("transplant", "--model", BASE, "--tokenizer", str(tok),
@@ -198,7 +204,8 @@ def markdown(r: dict[str, Any]) -> str:
     """The table of docs/benchmarks.md."""
     lines = [
         f"Hypernetwork: `tokkit hypernet train --model {BASE} {r['train_flags']}` on the shipped "
-        f"corpora less the held-out text; {r.get('seconds_per_step')} s per step"
+        f"corpora less the held-out text, {round(r.get('train_wall_s', 0) / 60)} minutes in "
+        f"all; {r.get('seconds_per_step')} s per step"
         + (f", peak GPU memory {r['gpu_peak_mib']} MiB" if "gpu_peak_mib" in r else "")
         + f". Bits per byte on {r['score_bytes']:,} held-out bytes of English prose and of "
         "Turkish (lower is better).",
