@@ -119,7 +119,7 @@ def main() -> int:
     if hn.exists() and args.out.exists():  # a rerun keeps the training's record and targets
         before = json.loads(args.out.read_text(encoding="utf-8"))
         log.extend(before.get("log", []))
-        for key in ("train_wall_s", "targets"):
+        for key in ("train_wall_s", "targets", "own"):
             if key in before:
                 result[key] = before[key]
     if not hn.exists():

@@ -47,18 +47,23 @@ class _Real:
         vocab = vocab_from_hf(self.tok)
         self.raw = {i: k[2] for i, k in vocab.keys.items() if not k[0] and k[2]}
 
-    def vocab_for(self, texts: Sequence[str], size: int, rng: random.Random) -> StepVocab:
-        """The batch's tokens plus randomly drawn others, up to ``size`` (a sampled softmax
-        over a large vocabulary), renumbered densely."""
-        encoded = self.tok(list(texts), add_special_tokens=False)["input_ids"]
-        rows = [[i for i in r if i in self.raw] for r in encoded]
-        present = sorted({i for r in rows for i in r})
+    def vocab_for(self, global_texts: Sequence[str], local_texts: Sequence[str], size: int,
+                  rng: random.Random) -> StepVocab:
+        """The whole step's tokens (every process's texts, so that all processes share one
+        vocabulary) plus randomly drawn others, up to ``size`` (a sampled softmax over a large
+        vocabulary), renumbered densely; ``local_texts`` encoded in it."""
+
+        def encode(texts: Sequence[str]) -> list[list[int]]:
+            rows = self.tok(list(texts), add_special_tokens=False)["input_ids"]
+            return [[i for i in r if i in self.raw] for r in rows]
+
+        present = sorted({i for r in encode(global_texts) for i in r})
         others = sorted(set(self.raw) - set(present))
         extra = rng.sample(others, max(0, min(len(others), size - len(present))))
         ids = present + sorted(extra)
         dense = {old: new for new, old in enumerate(ids)}
-        return StepVocab([self.raw[i] for i in ids], [[dense[i] for i in r] for r in rows],
-                         self.name)
+        return StepVocab([self.raw[i] for i in ids],
+                         [[dense[i] for i in r] for r in encode(local_texts)], self.name)
 
 
 class StepTokenizers:
@@ -109,7 +114,8 @@ class StepTokenizers:
             spec = cfg.real_tokenizers[rng.randrange(len(cfg.real_tokenizers))]
             if spec not in self._real:
                 self._real[spec] = _Real(spec)
-            out = self._real[spec].vocab_for(local_texts, cfg.sample_vocab + 256, rng)
+            out = self._real[spec].vocab_for(global_texts, local_texts, cfg.sample_vocab + 256,
+                                             rng)
         else:
             sampled = self.sampler.sample(step)
             out = StepVocab(sampled.pieces(), sampled.encode_batch(local_texts), "sampled")
