@@ -8,6 +8,7 @@ their pieces from one step to the next.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -54,15 +55,18 @@ class Decomposer:
             self._bytes[i] for i in ids
         ) == piece
 
+    @functools.cached_property
+    def _index(self) -> dict[bytes, int]:
+        """Base ids by their bytes, for the rare pieces the merges do not spell."""
+        return {b: i for i, b in enumerate(self._bytes) if b}
+
     def _by_byte(self, piece: bytes) -> list[int]:
         """Greedy longest match over the base vocabulary, fallback ids for bytes it lacks
         (partial UTF-8 on a SentencePiece-style base, or bytes it never had)."""
-        if not hasattr(self, "_longest"):
-            self._index = {b: i for i, b in enumerate(self._bytes) if b}
-            self._longest = max((len(b) for b in self._index), default=1)
+        longest = max((len(b) for b in self._index), default=1)
         out, pos = [], 0
         while pos < len(piece):
-            for n in range(min(self._longest, len(piece) - pos), 1, -1):
+            for n in range(min(longest, len(piece) - pos), 1, -1):
                 j = self._index.get(piece[pos : pos + n])
                 if j is not None:
                     out.append(j)
@@ -75,15 +79,19 @@ class Decomposer:
 
     def fallback_bytes(self, pieces: Iterable[bytes]) -> set[int]:
         """The bytes of ``pieces`` that need fallback rows."""
-        needed: set[int] = set()
-        for ids in self.ids(list(pieces)):
-            needed.update(i - self.rows for i in ids if i >= self.rows)
-        return needed
+        return self.fallback_of(self.ids(list(pieces)))
+
+    def fallback_of(self, decompositions: Iterable[list[int]]) -> set[int]:
+        """The bytes that need fallback rows in already decomposed pieces."""
+        return {i - self.rows for ids in decompositions for i in ids if i >= self.rows}
 
     def surface(self, pieces: Sequence[bytes], device: str = "cpu") -> torch.Tensor:
         """The surface-form matrix [len(pieces), L] (``PAD``-padded; L ≤ ``maxlen``, as long as
         the longest decomposition needs). Every piece must be non-empty."""
-        rows = self.ids(pieces)
+        return self.surface_of(self.ids(pieces), device)
+
+    def surface_of(self, rows: Sequence[list[int]], device: str = "cpu") -> torch.Tensor:
+        """:meth:`surface` of already decomposed pieces."""
         if any(not r for r in rows):
             raise HypernetError("an empty token has no surface form")
         width = min(self.maxlen, max((len(r) for r in rows), default=1))

@@ -347,8 +347,9 @@ class _Loop:
         micro_indices = [self._indices(step, m, par.rank) for m in range(cfg.grad_accum)]
         local = [self.segments[i] for idx in micro_indices for i in idx]
         vocab = self.tokenizers.for_step(step, self.global_texts(step), local)
-        self.fallback_seen |= self.dec.fallback_bytes(vocab.pieces)
-        surface = self.dec.surface(vocab.pieces, par.device)
+        decomposed = self.dec.ids(vocab.pieces)  # once: surfaces, fallback bytes, singles
+        self.fallback_seen |= self.dec.fallback_of(decomposed)
+        surface = self.dec.surface_of(decomposed, par.device)
         e, u = self.wrapped(surface)
         e_leaf = e.detach().requires_grad_(True)
         u_leaf = None if u is None else u.detach().requires_grad_(True)
@@ -366,8 +367,7 @@ class _Loop:
                      for m in range(cfg.grad_accum)]
             main = self._alm(texts, seqs, vocab.pieces, e_leaf, u_leaf)
         # Single base tokens: the lexical loss pulls them to their own rows.
-        single = [i for i, r in enumerate(self.dec.ids(vocab.pieces))
-                  if len(r) == 1 and r[0] < self.net.rows]
+        single = [i for i, r in enumerate(decomposed) if len(r) == 1 and r[0] < self.net.rows]
         lexical = torch.zeros((), device=par.device)
         if single and cfg.lexical_weight > 0:
             idx = torch.tensor(single, device=par.device)
