@@ -203,8 +203,7 @@ def transplant(
         raise ConfigError(f"method must be a name or a transplant method, not {method!r}")
     opts = options or TransplantOptions()
     if out is not None:
-        reads = (getattr(method, "encoder", None), getattr(method, "hypernet", None))
-        inputs = [str(x) for x in (model, tokenizer, donor, *reads) if x]
+        inputs = [str(x) for x in (model, tokenizer, donor, *method.reads()) if x]
         check_output_dir(out, force=force, inputs=inputs)
     started = time.perf_counter()
     model = models.path(str(model))  # a missing model is reported before the tokenizer

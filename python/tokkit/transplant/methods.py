@@ -82,6 +82,11 @@ class Method(ABC):
     def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
         """Rows for ``p.new_ids`` (inputs, and outputs for an untied base)."""
 
+    def reads(self) -> tuple[str, ...]:
+        """What the method reads besides the models (paths or prepared names), which
+        ``--force`` must never remove."""
+        return ()
+
     def to_dict(self) -> dict[str, Any]:
         """The options, for ``tokkit.json``."""
         return dataclasses.asdict(self)
@@ -285,6 +290,9 @@ class TokenAdapt(Method):
     threshold: float = 0.0
     encoder: str = "minilm-l6"
 
+    def reads(self) -> tuple[str, ...]:
+        return (self.encoder,)
+
     def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
         return tokenadapt_rows(p, self, device=device)
 
@@ -410,6 +418,9 @@ class Focus(Method):
     name: ClassVar[str] = "focus"
     encoder: str = "minilm-l6"
 
+    def reads(self) -> tuple[str, ...]:
+        return (self.encoder,)
+
     def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
         return focus_rows(p, encoder=self.encoder, device=device)
 
@@ -488,6 +499,9 @@ class Zett(Method):
             read_dir(self.hypernet)  # a wrong directory fails before any model is loaded
         if self.batch < 1:
             raise ConfigError(f"batch must be at least 1, not {self.batch}")
+
+    def reads(self) -> tuple[str, ...]:
+        return () if self.hypernet is None else (self.hypernet,)
 
     def rows(self, p: Problem, donor: Donor | None, device: str) -> Rows:
         if self.hypernet is None:
