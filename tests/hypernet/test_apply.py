@@ -4,6 +4,7 @@ errors: another base model, corrupt or truncated files, a link out, no hypernetw
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -71,7 +72,7 @@ def test_after_the_warm_up_it_nearly_reproduces_the_base_model(smol: Path, data:
     from tokkit.hypernet import train_hypernet
     from tokkit.models import load_causal_lm
 
-    warm = SMALL.__class__(**{**SMALL.__dict__, "max_steps": 4, "identity_steps": 4})
+    warm = dataclasses.replace(SMALL, max_steps=4, identity_steps=4)
     train_hypernet(smol, tmp_path / "warm", config=warm, data_paths=[data])
     model, tok = load_causal_lm(smol)
     E = model.get_input_embeddings().weight.detach().float()

@@ -4,6 +4,7 @@ accumulation, real tokenizers mix in."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,8 +22,8 @@ from ..conftest import ROOT
 from .conftest import SMALL
 
 # A smaller run still for the tests that compare two runs.
-TINY = SMALL.__class__(**{**SMALL.__dict__, "max_steps": 5, "identity_steps": 2,
-                          "sample_vocab": 256, "seq_len": 32})
+TINY = dataclasses.replace(SMALL, max_steps=5, identity_steps=2, sample_vocab=256,
+                           seq_len=32)
 
 
 def _rows(path: Path) -> list[dict]:
@@ -51,7 +52,7 @@ def test_training_lowers_the_held_out_bits_per_byte(trained: Path) -> None:
 
 def test_a_resumed_run_equals_an_uninterrupted_one(smol: Path, data: Path,
                                                    tmp_path: Path) -> None:
-    cfg = TINY.__class__(**{**TINY.__dict__, "checkpoint_every": 1})
+    cfg = dataclasses.replace(TINY, checkpoint_every=1)
     whole = train_hypernet(smol, tmp_path / "whole", config=cfg, data_paths=[data])
     part = train_hypernet(smol, tmp_path / "part", config=cfg, data_paths=[data], stop_after=3,
                           checkpoint_dir=tmp_path / "ck")
@@ -69,7 +70,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one(smol: Path, data: Path,
     assert losses(tmp_path / "part") == pytest.approx(losses(tmp_path / "whole"), rel=1e-5)
     assert whole.steps == 5
     # A checkpoint of other options is refused.
-    other = TINY.__class__(**{**TINY.__dict__, "lr": 5e-4})
+    other = dataclasses.replace(TINY, lr=5e-4)
     with pytest.raises(ConfigError, match="another run"):
         train_hypernet(smol, tmp_path / "x", config=other, data_paths=[data],
                        resume=tmp_path / "ck")
@@ -103,8 +104,7 @@ def test_two_gloo_processes_equal_one_with_twice_the_accumulation(
 
 def test_real_tokenizers_mix_with_sampled_ones(smol: Path, data: Path, tmp_path: Path) -> None:
     real = ROOT / "tests" / "fixtures" / "tokenizers" / "qwen2.5-coder-0.5b-8k"
-    cfg = TINY.__class__(**{**TINY.__dict__, "max_steps": 6, "real_tokenizers": (str(real),),
-                            "real_rate": 0.5})
+    cfg = dataclasses.replace(TINY, max_steps=6, real_tokenizers=(str(real),), real_rate=0.5)
     train_hypernet(smol, tmp_path / "mixed", config=cfg, data_paths=[data])
     used = [r["tokenizer"] for r in _rows(tmp_path / "mixed") if "tokenizer" in r]
     assert set(used) == {"sampled", str(real)}
@@ -120,7 +120,7 @@ def test_an_existing_output_needs_force(trained: Path, smol: Path, data: Path) -
 def test_the_alm_objective_trains_against_the_base_model_on_its_own_tokenization(
     smol: Path, data: Path, tmp_path: Path
 ) -> None:
-    cfg = TINY.__class__(**{**TINY.__dict__, "objective": "alm", "max_steps": 4})
+    cfg = dataclasses.replace(TINY, objective="alm", max_steps=4)
     train_hypernet(smol, tmp_path / "alm", config=cfg, data_paths=[data])
     rows = [r for r in _rows(tmp_path / "alm") if "loss_alm" in r]
     assert len(rows) == 2
