@@ -174,6 +174,16 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
             f"{tmp}/datadir",
             f"{tmp}/datadir",
         ],
+        "hybrid: unknown language": [
+            "train",
+            "--algo",
+            "hybrid",
+            "--lang",
+            "xx",
+            "--out",
+            f"{tmp}/h1",
+            corpus,
+        ],
         "export: byte-level BPE to sentencepiece": [
             "export",
             "--format",

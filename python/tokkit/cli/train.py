@@ -41,6 +41,7 @@ examples:
   tokkit train --recipe kl3m-char-4k --out char4k ocr.txt
   tokkit train --extend smollm2-135m --vocab-size 57344 --out smollm2-tr turkish.txt
   tokkit train --algo superbpe --extend smollm2-135m --vocab-size 65536 --out smollm2-super en.txt
+  tokkit train --algo hybrid --lang tr --vocab-size 32768 --out tr-hybrid corpora/tr.txt
 
 extending (--extend BASE): BASE is a tokenizer directory or tokenizer.json, a model directory
 or a prepared model name (tokkit models). Byte-level BPE bases (GPT-2, Llama-3, Qwen2, SmolLM2,
@@ -50,6 +51,16 @@ state on CORPUS (cut by BASE's own normalizer and pre-tokenizer) and new tokens 
 after BASE's. --vocab-size counts BASE's ids too. With --algo superbpe, BASE is stage 1 and
 superword merges are learned on top (no --transition-point). DIR also gets BASE's
 tokenizer_config.json, special_tokens_map.json and chat template.
+
+morphological hybrid (--algo hybrid): a language's root groups and suffix classes (allomorphs
+such as lar/ler share one id), <uppercase>/<allcaps> case markers, then byte-level BPE pieces
+trained on what the dictionaries leave uncovered; decode(encode(x)) == x for every string.
+--lang names a shipped language or a directory holding language.json and roots.tsv (see
+docs/design/hybrid.md). --vocab-size (default 32768) counts the 2 markers, the special tokens
+(default <pad> <bos> <eos>), the roots, the suffixes and at least the 256 bytes: when the
+dictionaries leave no room, lower --max-roots. DIR gets hybrid.json instead of tokenizer.json;
+tokkit.load(DIR) runs it, and tokkit.hybrid.HybridTokenizer.from_pretrained(DIR) is its
+transformers tokenizer.
 """
 
 #: Trainer parameters settable by flag: argparse destination -> the trainer's field.
@@ -68,6 +79,9 @@ FLAGS = {
     "seed": "seed",
     "chunk_distribution": "chunk_distribution",
     "extend": "extend",
+    "lang": "lang",
+    "segmentation": "segmentation",
+    "max_roots": "max_roots",
 }
 
 
@@ -90,10 +104,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
         "--algo",
-        choices=["bpe", "superbpe", "charbpe", "supertoken"],
+        choices=["bpe", "superbpe", "charbpe", "supertoken", "hybrid"],
         default=None,
         help="bpe (default), superbpe (subwords, then superwords across spaces), charbpe "
-        "(character-level BPE: needs --max-token-chars) or supertoken (random multi-word chunks)",
+        "(character-level BPE: needs --max-token-chars), supertoken (random multi-word chunks) "
+        "or hybrid (roots, suffixes and BPE pieces of a language: needs --lang)",
     )
     p.add_argument("--vocab-size", type=int, metavar="N", help="vocabulary size, all ids included")
     p.add_argument(
@@ -178,6 +193,28 @@ def add_parser(sub: Any) -> None:
         metavar="SPEC",
         help="chunk lengths in chars and weights summing to 1, e.g. 4-5:0.2,6-9:0.8",
     )
+    from tokkit.hybrid import LANGS
+
+    hybrid = p.add_argument_group("morphological hybrid (--algo hybrid)")
+    hybrid.add_argument(
+        "--lang",
+        metavar="NAME|DIR",
+        help="the language: a shipped one ("
+        + (", ".join(LANGS) or "none installed")
+        + "; default tr) or a directory holding language.json and roots.tsv",
+    )
+    hybrid.add_argument(
+        "--segmentation",
+        choices=["best_path", "pure_path", "longest_match"],
+        help="best_path (default: fewest tokens), pure_path (fewest BPE pieces) or "
+        "longest_match (the published greedy order)",
+    )
+    hybrid.add_argument(
+        "--max-roots",
+        type=positive_int,
+        metavar="N",
+        help="keep only the N most frequent root groups (room for pieces in a small vocabulary)",
+    )
     hf = p.add_argument_group("files transformers reads (tokenizer_config.json)")
     for role in ("bos", "eos", "pad", "unk"):
         hf.add_argument(
@@ -259,7 +296,7 @@ def build_trainer(args: argparse.Namespace) -> Trainer:
             flag = "--" + dest.replace("_", "-")
             raise ConfigError(f"{flag} does not apply to --algo {algorithm}")
         params[name] = value
-    if "vocab_size" not in params:
+    if "vocab_size" not in params and algorithm != "hybrid":  # the hybrid has a default
         raise ConfigError("--vocab-size is required (or set vocab_size in a --recipe)")
     return Trainer.from_dict(params)
 
@@ -315,6 +352,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         conventions=build_conventions(args),
     )
+    if trained.algorithm == "hybrid":
+        return report_hybrid(args, trained.report, trained.vocab_size, trained.wall_seconds)
     report = trained.report
     if "superbpe" in report:
         sb = report["superbpe"]
@@ -353,6 +392,32 @@ def run(args: argparse.Namespace) -> int:
             if trained.algorithm == "supertoken"
             else ")"
         ),
+        file=sys.stderr,
+    )
+    names = ", ".join(sorted(f.name for f in Path(args.out).iterdir()))
+    print(f"wrote {Path(args.out)}/ ({names})", file=sys.stderr)
+    print(Path(args.out))
+    return 0
+
+
+def report_hybrid(
+    args: argparse.Namespace, report: dict[str, Any], vocab_size: int, seconds: float
+) -> int:
+    """What ``tokkit train --algo hybrid`` prints: the id budget and where it went."""
+    if report.get("skipped_invalid_utf8"):
+        print(
+            f"warning: skipped {report['skipped_invalid_utf8']} lines that are not valid UTF-8 "
+            "(use --strict to fail instead)",
+            file=sys.stderr,
+        )
+    parts = ", ".join(
+        f"{report[k]} {k}"
+        for k in ("roots", "suffixes", "pieces")
+        if isinstance(report.get(k), int)
+    )
+    size = report.get("corpus_bytes", 0) / 1e6
+    print(
+        f"trained hybrid with {vocab_size} ids ({parts}) on {size:.1f} MB in {seconds:.2f} s",
         file=sys.stderr,
     )
     names = ", ".join(sorted(f.name for f in Path(args.out).iterdir()))
