@@ -66,6 +66,7 @@ class HybridTokenizer(PreTrainedTokenizer):
         native = hybrid_from_file(Path(vocab_file))
         if segmentation is not None:
             native = native.with_segmentation(segmentation)
+            kwargs["segmentation"] = segmentation  # saved in tokenizer_config.json
         self._native = native
         self._names: list[str] = list(native.token_names())
         self._ids = {name: i for i, name in enumerate(self._names)}
@@ -73,7 +74,7 @@ class HybridTokenizer(PreTrainedTokenizer):
         for role, token in roles([t for t, _ in specials]).items():
             kwargs.setdefault(role, token)
         kwargs.setdefault("clean_up_tokenization_spaces", False)
-        super().__init__(segmentation=segmentation, **kwargs)  # type: ignore[no-untyped-call]
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]
 
     # --- the vocabulary -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,7 +19,7 @@ from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._progress import ProgressMode
 from tokkit._special import HFConventions, hf_side_files
 from tokkit.corpus import as_files
-from tokkit.exceptions import ConfigError
+from tokkit.exceptions import ConfigError, TokkitWarning
 from tokkit.hybrid import Language, language
 from tokkit.train import TrainedTokenizer
 from tokkit.trainers import Hybrid
@@ -168,6 +169,15 @@ def train(
         _native=native.tokenizer,
         language=lang,
     )
+    # As for BPE: stopping at min_frequency was asked for, running out of pairs was not.
+    if trained.report.get("stop_reason") == "no_pair_left":
+        warnings.warn(
+            f"training stopped at {trained.vocab_size} ids, below vocab_size "
+            f"{trainer.vocab_size}: no pair of residue tokens was left to merge (the corpus is "
+            "too small for that size)",
+            TokkitWarning,
+            stacklevel=3,
+        )
     if out is not None:
         trained.save(out, force=force, conventions=conventions)
     return trained
