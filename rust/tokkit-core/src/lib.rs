@@ -19,6 +19,7 @@ pub mod corpus;
 pub mod encode;
 pub mod error;
 pub mod hf_json;
+pub mod hybrid;
 pub mod normalize;
 pub mod pretokenize;
 pub mod progress;

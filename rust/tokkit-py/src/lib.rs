@@ -6,6 +6,7 @@ mod byteprobs;
 mod corpus;
 mod detach;
 mod errors;
+mod hybrid;
 mod sampler;
 mod tokenizer;
 mod tokenizer_json;
@@ -26,6 +27,8 @@ mod _tokkit {
     use super::byteprobs::PyByteVocab;
     #[pymodule_export]
     use super::corpus::read_documents;
+    #[pymodule_export]
+    use super::hybrid::{PyHybridTokenizer, PyTrainedHybrid, hybrid_check_config, train_hybrid};
     #[pymodule_export]
     use super::sampler::{PySampledTokenizer, PyTokenizerSampler};
     #[pymodule_export]

@@ -176,20 +176,20 @@ pub fn extend(
         .map(PyExtended)
 }
 
-/// The corpus and run options shared by [`train`] and [`extend`].
-struct CorpusOptions<'py, 'a> {
-    files: Option<Vec<String>>,
-    texts: Option<Bound<'py, PyAny>>,
-    text_field: Option<String>,
-    strict_utf8: bool,
-    num_threads: Option<usize>,
-    progress: &'a str,
+/// The corpus and run options shared by [`train`], [`extend`] and `train_hybrid`.
+pub(crate) struct CorpusOptions<'py, 'a> {
+    pub(crate) files: Option<Vec<String>>,
+    pub(crate) texts: Option<Bound<'py, PyAny>>,
+    pub(crate) text_field: Option<String>,
+    pub(crate) strict_utf8: bool,
+    pub(crate) num_threads: Option<usize>,
+    pub(crate) progress: &'a str,
 }
 
 impl CorpusOptions<'_, '_> {
     /// Runs `work` on the corpus, detached from the interpreter in the requested pool; an
     /// exception the texts iterable raised is re-raised as is.
-    fn run<T: Send>(
+    pub(crate) fn run<T: Send>(
         self,
         py: Python<'_>,
         work: impl FnOnce(Corpus<'_>, &dyn progress::Progress, &CancelToken) -> tokkit_core::Result<T>

@@ -444,7 +444,7 @@ impl Corpus<'_> {
     }
 
     /// Counts every sequence into one counter, filling the corpus part of `report`.
-    pub(super) fn count(
+    pub(crate) fn count(
         self,
         pre: &(impl Splitter + Sync),
         progress: &dyn Progress,

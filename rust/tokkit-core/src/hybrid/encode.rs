@@ -1,0 +1,507 @@
+//! Encoding (design/hybrid.md §3): the text is cut into segments (§3.1), each letter segment
+//! gets its case marker (§3.2), and the segments are encoded right to left, so that the first
+//! id of the next segment is known, by one of the three segmentations (§3.4) over the
+//! candidates of one byte trie (§3.3). Each segment is then decoded with the true text before
+//! it and compared with itself (§3.5); a mismatch re-encodes it from pieces only.
+
+use super::Segmentation;
+use super::decode::State;
+use super::language::{Context, Language};
+use super::model::{ALLCAPS_ID, Cand, HybridModel, Tables, TokenId, Trie, UPPERCASE_ID};
+
+/// A segment's class (§3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    Letter,
+    Digit,
+    Space,
+    Other,
+}
+
+#[inline]
+fn class_of(c: char) -> Class {
+    if c.is_ascii() {
+        return if c.is_ascii_alphabetic() {
+            Class::Letter
+        } else if c.is_ascii_digit() {
+            Class::Digit
+        } else if c.is_ascii_whitespace() || c == '\u{b}' {
+            Class::Space
+        } else {
+            Class::Other
+        };
+    }
+    if c.is_alphabetic() {
+        Class::Letter
+    } else if c.is_numeric() {
+        Class::Digit
+    } else if c.is_whitespace() {
+        Class::Space
+    } else {
+        Class::Other
+    }
+}
+
+/// Calls `f(start, end, class)` for each segment of `text` (§3.1): maximal runs of one class,
+/// letter runs cut again before an upper-case letter after a lower-case one (`You|Tube`) or
+/// before one that starts a capitalised word after capitals (`HTTP|Server`).
+pub(crate) fn segments(text: &str, mut f: impl FnMut(usize, usize, Class)) {
+    let mut it = text.char_indices().peekable();
+    let mut start = 0;
+    let mut class = None;
+    let mut prev: Option<char> = None;
+    while let Some((i, c)) = it.next() {
+        let k = class_of(c);
+        let cut = match class {
+            None => false,
+            Some(cl) if cl != k => true,
+            Some(_) if k == Class::Letter && c.is_uppercase() => prev.is_some_and(|p| {
+                p.is_lowercase()
+                    || (p.is_uppercase() && it.peek().is_some_and(|&(_, n)| n.is_lowercase()))
+            }),
+            Some(_) => false,
+        };
+        if cut {
+            f(start, i, class.unwrap_or(k));
+            start = i;
+        }
+        class = Some(k);
+        prev = Some(c);
+    }
+    if let Some(cl) = class {
+        f(start, text.len(), cl);
+    }
+}
+
+/// A letter segment's case (§3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Case {
+    /// Lower-case already.
+    Lower,
+    /// `<uppercase>` + the lower-cased text.
+    Capitalised,
+    /// `<allcaps>` + the lower-cased text.
+    AllCaps,
+    /// Encoded as written, no marker.
+    AsWritten,
+}
+
+/// The case of letter segment `s`, with `lowered` set to `lower(s)`; `tmp` is scratch space.
+pub(crate) fn case_of(lang: &Language, s: &str, lowered: &mut String, tmp: &mut String) -> Case {
+    lowered.clear();
+    s.chars().for_each(|c| lang.push_lower(c, lowered));
+    if lowered == s {
+        return Case::Lower;
+    }
+    tmp.clear();
+    let mut chars = lowered.chars();
+    if let Some(c) = chars.next() {
+        lang.push_upper(c, tmp);
+        tmp.push_str(chars.as_str());
+    }
+    if tmp == s {
+        return Case::Capitalised;
+    }
+    tmp.clear();
+    lowered.chars().for_each(|c| lang.push_upper(c, tmp));
+    if tmp == s && s.chars().nth(1).is_some() {
+        return Case::AllCaps;
+    }
+    Case::AsWritten
+}
+
+/// One position of the right-to-left search: the best way to spell the rest.
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    tokens: u32,
+    pieces: u32,
+    len: u32,
+    id: TokenId,
+}
+
+const UNREACHED: Step = Step {
+    tokens: u32::MAX,
+    pieces: u32::MAX,
+    len: 0,
+    id: 0,
+};
+
+/// Buffers reused across segments and calls.
+#[derive(Default)]
+pub struct Scratch {
+    lowered: String,
+    tmp: String,
+    resolved: String,
+    steps: Vec<Step>,
+    ctxs: Vec<Context>,
+    seg: Vec<TokenId>,
+    spell: Vec<TokenId>,
+    greedy: Vec<(TokenId, u32, u32, u32)>,
+    decoded: Vec<u8>,
+    segs: Vec<(u32, u32, Class, Context)>,
+    arena: Vec<TokenId>,
+    chunks: Vec<(u32, u32)>,
+    /// Segments the check re-encoded from pieces (§3.5).
+    pub fallbacks: u64,
+}
+
+impl Tables {
+    /// Whether candidate `cand` spelling `body[i..j]` is one the decoder restores.
+    #[inline]
+    fn valid(
+        &self,
+        cand: Cand,
+        body: &[u8],
+        (i, j): (usize, usize),
+        ctx: Context,
+        next: Option<TokenId>,
+        resolved: &mut String,
+    ) -> bool {
+        match cand {
+            Cand::Piece(_) => true,
+            Cand::Suffix { class } => {
+                resolved.clear();
+                self.language.resolve_suffix(class as usize, ctx, resolved);
+                resolved.as_bytes() == &body[i..j]
+            }
+            Cand::Root { group, form } => self.root_form(group, next) == form as usize,
+        }
+    }
+
+    #[inline]
+    fn cand_id(&self, cand: Cand) -> TokenId {
+        match cand {
+            Cand::Piece(id) => id,
+            Cand::Suffix { class } => self.first_suffix + class,
+            Cand::Root { group, .. } => self.first_root + group,
+        }
+    }
+
+    /// The right-to-left search over `trie` (§3.4 `best_path`/`pure_path`, or pieces only with
+    /// the piece trie); appends the ids to `out`. Under a case marker (`cased`) only whole-char
+    /// pieces are candidates: the decoder cannot upper-case part of a char.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the search's inputs and its buffers"
+    )]
+    fn search(
+        &self,
+        trie: &Trie,
+        body: &[u8],
+        ctxs: &[Context],
+        next: Option<TokenId>,
+        (pure, cased): (bool, bool),
+        steps: &mut Vec<Step>,
+        resolved: &mut String,
+        out: &mut Vec<TokenId>,
+    ) -> bool {
+        let n = body.len();
+        steps.clear();
+        steps.resize(n + 1, UNREACHED);
+        steps[n] = Step {
+            tokens: 0,
+            pieces: 0,
+            len: 0,
+            id: 0,
+        };
+        for i in (0..n).rev() {
+            let mut best = UNREACHED;
+            let key = |s: &Step| {
+                if pure {
+                    (s.pieces, s.tokens, u32::MAX - s.len)
+                } else {
+                    (s.tokens, s.pieces, u32::MAX - s.len)
+                }
+            };
+            trie.walk(&body[i..], |len, cands| {
+                let j = i + len;
+                let after = steps[j];
+                if after.tokens == u32::MAX {
+                    return;
+                }
+                let next_id = if j == n { next } else { Some(after.id) };
+                let ctx = ctxs.get(i).copied().unwrap_or_default();
+                for &cand in cands {
+                    if let Cand::Piece(id) = cand
+                        && cased
+                        && !self.piece_utf8[(id - self.first_piece) as usize]
+                    {
+                        continue;
+                    }
+                    if !self.valid(cand, body, (i, j), ctx, next_id, resolved) {
+                        continue;
+                    }
+                    let step = Step {
+                        tokens: after.tokens + 1,
+                        pieces: after.pieces + u32::from(matches!(cand, Cand::Piece(_))),
+                        len: len as u32,
+                        id: self.cand_id(cand),
+                    };
+                    if key(&step) < key(&best) {
+                        best = step;
+                    }
+                }
+            });
+            steps[i] = best;
+        }
+        if steps[0].tokens == u32::MAX {
+            // Only partial chars spell it under a case marker: the caller falls back.
+            return false;
+        }
+        let mut i = 0;
+        while i < n {
+            out.push(steps[i].id);
+            i += steps[i].len as usize;
+        }
+        true
+    }
+
+    /// §3.4 `longest_match`: longest root, else longest suffix, else longest piece, left to
+    /// right; then right to left, a root the decoder would not restore is spelled by pieces.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the search's inputs and its buffers"
+    )]
+    fn longest_match(
+        &self,
+        body: &[u8],
+        ctxs: &[Context],
+        (next, cased): (Option<TokenId>, bool),
+        greedy: &mut Vec<(TokenId, u32, u32, u32)>,
+        steps: &mut Vec<Step>,
+        spell: &mut Vec<TokenId>,
+        resolved: &mut String,
+        out: &mut Vec<TokenId>,
+    ) {
+        greedy.clear();
+        let n = body.len();
+        let mut i = 0;
+        while i < n {
+            // (len, id, form + 1 for a root)
+            let (mut root, mut suffix, mut piece) = ((0, 0, 0), (0, 0), (0, 0));
+            let mut piece_whole = false;
+            self.trie.walk(&body[i..], |len, cands| {
+                for &cand in cands {
+                    match cand {
+                        Cand::Root { form, .. } if len > root.0 => {
+                            root = (len, self.cand_id(cand), form + 1);
+                        }
+                        Cand::Suffix { .. } if len > suffix.0 => {
+                            let ctx = ctxs.get(i).copied().unwrap_or_default();
+                            if self.valid(cand, body, (i, i + len), ctx, None, resolved) {
+                                suffix = (len, self.cand_id(cand));
+                            }
+                        }
+                        // Under a case marker, a whole-char piece before a longer partial one.
+                        Cand::Piece(id) if len > piece.0 || (cased && !piece_whole) => {
+                            let whole = self.piece_utf8[(id - self.first_piece) as usize];
+                            if !cased || whole || !piece_whole {
+                                piece = (len, id);
+                                piece_whole = whole;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            });
+            let (len, id, form) = if root.0 > 0 {
+                root
+            } else if suffix.0 > 0 {
+                (suffix.0, suffix.1, 0)
+            } else {
+                (piece.0, piece.1, 0)
+            };
+            greedy.push((id, i as u32, len as u32, form));
+            i += len;
+        }
+        let start = out.len();
+        let mut next = next;
+        for &(id, at, len, form) in greedy.iter().rev() {
+            if form > 0 && self.root_form(id - self.first_root, next) != (form - 1) as usize {
+                spell.clear();
+                let piece = &body[at as usize..(at + len) as usize];
+                self.search(
+                    &self.piece_trie,
+                    piece,
+                    &[],
+                    None,
+                    (false, false),
+                    steps,
+                    resolved,
+                    spell,
+                );
+                out.extend(spell.iter().rev());
+                next = spell.first().copied();
+            } else {
+                out.push(id);
+                next = Some(id);
+            }
+        }
+        out[start..].reverse();
+    }
+}
+
+impl HybridModel {
+    /// The ids of `text`.
+    #[must_use]
+    pub fn encode(&self, text: &str) -> Vec<TokenId> {
+        self.encode_with(text, &mut Scratch::default())
+    }
+
+    /// The ids of `text`, reusing `scratch`'s buffers (and counting fallbacks in it).
+    pub fn encode_with(&self, text: &str, sc: &mut Scratch) -> Vec<TokenId> {
+        let t = &*self.tables;
+        let lang = &t.language;
+        sc.segs.clear();
+        let mut ctx = Context::default();
+        let mut pos = 0;
+        segments(text, |start, end, class| {
+            lang.advance_str(&mut ctx, &text[pos..start]);
+            // The context before the segment; advance through it lazily at the next one.
+            sc.segs.push((start as u32, end as u32, class, ctx));
+            lang.advance_str(&mut ctx, &text[start..end]);
+            pos = end;
+        });
+        sc.arena.clear();
+        sc.chunks.clear();
+        let mut next: Option<TokenId> = None;
+        let mut next_letter_unmarked = false;
+        for k in (0..sc.segs.len()).rev() {
+            let (start, end, class, ctx) = sc.segs[k];
+            let s = &text[start as usize..end as usize];
+            let from = sc.arena.len();
+            self.encode_segment(s, class, ctx, next, next_letter_unmarked, sc);
+            let ids = &sc.arena[from..];
+            next = ids.first().copied();
+            next_letter_unmarked = class == Class::Letter && next.is_some_and(|id| id > ALLCAPS_ID);
+            sc.chunks
+                .push((from as u32, (sc.arena.len() - from) as u32));
+        }
+        let mut out = Vec::with_capacity(sc.arena.len());
+        for &(from, len) in sc.chunks.iter().rev() {
+            out.extend_from_slice(&sc.arena[from as usize..(from + len) as usize]);
+        }
+        out
+    }
+
+    /// Encodes one segment onto `sc.arena` (§3.2-3.5).
+    fn encode_segment(
+        &self,
+        s: &str,
+        class: Class,
+        ctx: Context,
+        next: Option<TokenId>,
+        next_letter_unmarked: bool,
+        sc: &mut Scratch,
+    ) {
+        let t = &*self.tables;
+        let case = if class == Class::Letter {
+            case_of(&t.language, s, &mut sc.lowered, &mut sc.tmp)
+        } else {
+            Case::AsWritten
+        };
+        let body: &str = match case {
+            Case::Capitalised | Case::AllCaps => &sc.lowered,
+            Case::Lower | Case::AsWritten => s,
+        };
+        sc.seg.clear();
+        match case {
+            Case::Capitalised => sc.seg.push(UPPERCASE_ID),
+            Case::AllCaps => sc.seg.push(ALLCAPS_ID),
+            _ => {}
+        }
+        // The left context at each char boundary of the body.
+        sc.ctxs.clear();
+        sc.ctxs.resize(body.len() + 1, Context::default());
+        let mut c = ctx;
+        for (i, ch) in body.char_indices() {
+            sc.ctxs[i] = c;
+            t.language.advance(&mut c, ch);
+        }
+        sc.ctxs[body.len()] = c;
+        let bytes = body.as_bytes();
+        let found = match self.segmentation {
+            Segmentation::BestPath | Segmentation::PurePath => t.search(
+                &t.trie,
+                bytes,
+                &sc.ctxs,
+                next,
+                (
+                    self.segmentation == Segmentation::PurePath,
+                    matches!(case, Case::Capitalised | Case::AllCaps),
+                ),
+                &mut sc.steps,
+                &mut sc.resolved,
+                &mut sc.seg,
+            ),
+            Segmentation::LongestMatch => {
+                t.longest_match(
+                    bytes,
+                    &sc.ctxs,
+                    (next, matches!(case, Case::Capitalised | Case::AllCaps)),
+                    &mut sc.greedy,
+                    &mut sc.steps,
+                    &mut sc.spell,
+                    &mut sc.resolved,
+                    &mut sc.seg,
+                );
+                true
+            }
+        };
+        // §3.5: pieces alone (no marker) spell the segment whatever surrounds them.
+        let plain = sc.seg.iter().all(|&id| id >= t.first_piece);
+        if !found || !plain {
+            let mut state = State {
+                ctx,
+                ..State::default()
+            };
+            sc.decoded.clear();
+            t.decode_into(
+                &sc.seg,
+                next,
+                &mut state,
+                false,
+                &mut sc.decoded,
+                &mut sc.tmp,
+            );
+            let leaks = state.allcaps && next_letter_unmarked;
+            if !found || sc.decoded != s.as_bytes() || leaks {
+                sc.fallbacks += 1;
+                sc.seg.clear();
+                t.search(
+                    &t.piece_trie,
+                    s.as_bytes(),
+                    &[],
+                    None,
+                    (false, false),
+                    &mut sc.steps,
+                    &mut sc.resolved,
+                    &mut sc.seg,
+                );
+            }
+        }
+        sc.arena.extend_from_slice(&sc.seg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        segments(text, |a, b, _| out.push(&text[a..b]));
+        out
+    }
+
+    #[test]
+    fn segments_follow_classes_and_case() {
+        assert_eq!(cut("YouTube iPhone"), ["You", "Tube", " ", "i", "Phone"]);
+        assert_eq!(cut("HTTPServer"), ["HTTP", "Server"]);
+        assert_eq!(
+            cut("İstanbul'a 12x\n\n"),
+            ["İstanbul", "'", "a", " ", "12", "x", "\n\n"]
+        );
+        assert_eq!(cut(""), Vec::<&str>::new());
+    }
+}

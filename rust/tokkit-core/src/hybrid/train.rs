@@ -1,0 +1,390 @@
+//! Training (design/hybrid.md §5): the corpus is cut into segments and their normalised texts
+//! counted (the shared corpus reader, [`Corpus`]); each distinct letter segment is covered by
+//! dictionary forms where possible, and what they miss, with the non-letter segments, is the
+//! residue that byte-level BPE ([`bpe::train_with`]) learns the pieces from.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::Segmentation;
+use super::encode::{Case, Class, case_of, segments};
+use super::language::{Language, RootGroup};
+use super::model::{ALLCAPS, Cand, HybridModel, UPPERCASE, piece_name};
+use crate::cancel::CancelToken;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::train::bpe::{self, Hooks};
+use crate::train::{BpeConfig, Corpus, LengthCap, StopReason, TrainReport};
+use crate::word_counts::{Counter, Splitter};
+
+fn default_specials() -> Vec<String> {
+    ["<pad>", "<bos>", "<eos>"].map(String::from).to_vec()
+}
+
+/// The trainer configuration: `{"algorithm": "hybrid", "vocab_size": 32768, "lang": "tr", ...}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HybridTrainer {
+    /// Always `hybrid`.
+    pub algorithm: String,
+    /// Final vocabulary size: markers, specials, roots, suffixes and pieces.
+    pub vocab_size: usize,
+    /// The language's name, recorded only (the caller resolves it to its files).
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// The segmentation the tokenizer encodes with.
+    #[serde(default)]
+    pub segmentation: Segmentation,
+    /// Keep only the first N root groups.
+    #[serde(default)]
+    pub max_roots: Option<usize>,
+    /// BPE on the residue stops at the first pair seen fewer times than this.
+    #[serde(default)]
+    pub min_frequency: u64,
+    /// Special tokens, ids 2.. in this order.
+    #[serde(default = "default_specials")]
+    pub special_tokens: Vec<String>,
+}
+
+impl HybridTrainer {
+    /// Parses and checks a configuration (what does not depend on the language).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the parameter.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let config: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            Error::Config(format!(
+                "invalid trainer configuration: {}{}",
+                if path == "." {
+                    String::new()
+                } else {
+                    format!("{path}: ")
+                },
+                e.inner()
+            ))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The configuration as JSON.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("trainer configurations serialise")
+    }
+
+    /// Checks what does not depend on the language.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the parameter.
+    pub fn validate(&self) -> Result<()> {
+        if self.algorithm != "hybrid" {
+            return Err(Error::Config(format!(
+                "invalid trainer configuration: algorithm {:?} is not \"hybrid\"",
+                self.algorithm
+            )));
+        }
+        let mut seen = HashSet::new();
+        for t in &self.special_tokens {
+            if t.is_empty() || t == UPPERCASE || t == ALLCAPS || !seen.insert(t) {
+                return Err(Error::Config(format!(
+                    "special token {t:?} is empty, a case marker or listed twice; remove it"
+                )));
+            }
+        }
+        let least = 2 + self.special_tokens.len() + 256;
+        if self.vocab_size < least {
+            return Err(Error::Config(format!(
+                "vocab size {} is smaller than the 2 case markers, {} special token(s) and 256 bytes",
+                self.vocab_size,
+                self.special_tokens.len()
+            ))
+            .with_hint(format!("give {{vocab_size}} {least} or more")));
+        }
+        Ok(())
+    }
+
+    /// Ids left for the pieces once the dictionaries are in, checked to hold the 256 bytes.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the dictionaries' size and what to do.
+    pub fn piece_budget(&self, language: &Language, roots: usize) -> Result<usize> {
+        let roots = self.max_roots.map_or(roots, |m| m.min(roots));
+        let fixed = 2 + self.special_tokens.len() + roots + language.suffixes().len();
+        if self.vocab_size < fixed + 256 {
+            return Err(Error::Config(format!(
+                "vocab size {} cannot hold the dictionaries ({roots} root groups and {} suffix \
+                 classes, with the 2 case markers and {} special token(s): {fixed} ids) plus the \
+                 256 bytes",
+                self.vocab_size,
+                language.suffixes().len(),
+                self.special_tokens.len()
+            ))
+            .with_hint(format!(
+                "raise {{vocab_size}} to {} or more, or keep fewer roots with {{max_roots}}",
+                fixed + 256
+            )));
+        }
+        Ok(self.vocab_size - fixed)
+    }
+}
+
+/// What training did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HybridReport {
+    /// sha256 (hex) of the corpus bytes read.
+    pub corpus_sha256: String,
+    /// Bytes of text trained on.
+    pub corpus_bytes: u64,
+    /// Input files, in the order read.
+    pub corpus_files: Vec<String>,
+    /// Sequences seen.
+    pub sequences: u64,
+    /// Sequences skipped as invalid UTF-8.
+    pub skipped_invalid_utf8: u64,
+    /// Segments counted, with multiplicity.
+    pub segments: u64,
+    /// Distinct normalised segments.
+    pub distinct_segments: usize,
+    /// Bytes of residue (with multiplicity) BPE trained on.
+    pub residue_bytes: u64,
+    /// Root groups kept.
+    pub roots: usize,
+    /// Suffix classes.
+    pub suffixes: usize,
+    /// Pieces, the 256 bytes included.
+    pub pieces: usize,
+    /// Final vocabulary size.
+    pub vocab_size: usize,
+    /// Why the residue BPE stopped.
+    pub stop_reason: Option<StopReason>,
+    /// Seconds spent reading and counting.
+    pub count_seconds: f64,
+    /// Seconds spent covering and in the merge loop.
+    pub merge_seconds: f64,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+/// A trained hybrid tokenizer and what training did.
+#[derive(Debug)]
+pub struct TrainedHybrid {
+    /// The tokenizer.
+    pub model: HybridModel,
+    /// The report.
+    pub report: HybridReport,
+    /// The configuration.
+    pub config: HybridTrainer,
+}
+
+/// Cuts a document into its normalised segments (§5.1): letter segments lower-cased when a
+/// marker restores their case, everything else as written.
+struct SegmentSplitter<'a> {
+    language: &'a Language,
+}
+
+impl Splitter for SegmentSplitter<'_> {
+    fn split_document(&self, text: &str, _: u64, mut emit: impl FnMut(&[u8])) {
+        let (mut lowered, mut tmp) = (String::new(), String::new());
+        segments(text, |a, b, class| {
+            let s = &text[a..b];
+            if class == Class::Letter
+                && matches!(
+                    case_of(self.language, s, &mut lowered, &mut tmp),
+                    Case::Capitalised | Case::AllCaps
+                )
+            {
+                emit(lowered.as_bytes());
+            } else {
+                emit(s.as_bytes());
+            }
+        });
+    }
+}
+
+/// The runs of `word` that no dictionary form covers (§5.2): the fewest units over root and
+/// suffix forms (any form), an uncovered char one unit; ties to the longer first unit.
+fn uncovered(
+    model: &HybridModel,
+    word: &[u8],
+    steps: &mut Vec<(u32, u32, bool)>,
+    emit: &mut impl FnMut(&[u8]),
+) {
+    let t = &*model.tables;
+    let n = word.len();
+    steps.clear();
+    steps.resize(n + 1, (u32::MAX, 0, false));
+    steps[n] = (0, 0, false);
+    for i in (0..n).rev() {
+        if i > 0 && (word[i] & 0xC0) == 0x80 {
+            continue;
+        }
+        let char_len = word[i..]
+            .iter()
+            .skip(1)
+            .take_while(|&&b| (b & 0xC0) == 0x80)
+            .count()
+            + 1;
+        let mut best = (
+            steps[i + char_len].0.saturating_add(1),
+            char_len as u32,
+            false,
+        );
+        t.trie.walk(&word[i..], |len, cands| {
+            let dictionary = cands.iter().any(|c| !matches!(c, Cand::Piece(_)));
+            let after = steps[i + len].0;
+            if dictionary && after != u32::MAX {
+                let units = after + 1;
+                if (units, u32::MAX - len as u32) < (best.0, u32::MAX - best.1) {
+                    best = (units, len as u32, true);
+                }
+            }
+        });
+        steps[i] = best;
+    }
+    let (mut i, mut run) = (0, 0);
+    while i < n {
+        let (_, len, covered) = steps[i];
+        if covered {
+            if run < i {
+                emit(&word[run..i]);
+            }
+            run = i + len as usize;
+        }
+        i += len as usize;
+    }
+    if run < n {
+        emit(&word[run..]);
+    }
+}
+
+/// Whether `bytes` is valid UTF-8, or valid UTF-8 then the leading bytes of one char.
+fn utf8_or_leading(bytes: &[u8]) -> bool {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
+/// Trains a hybrid tokenizer for `language` with `roots` on `corpus` (§5).
+///
+/// # Errors
+/// [`Error::Config`] when the vocabulary cannot hold the dictionaries, corpus and IO errors,
+/// [`Error::Cancelled`].
+pub fn train_hybrid(
+    config: &HybridTrainer,
+    language: Language,
+    mut roots: Vec<RootGroup>,
+    corpus: Corpus<'_>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<TrainedHybrid> {
+    config.validate()?;
+    let budget = config.piece_budget(&language, roots.len())?;
+    if let Some(m) = config.max_roots {
+        roots.truncate(m);
+    }
+    let bytes: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    // The dictionaries alone, to cover the segments and to check names before reading.
+    let dictionaries = HybridModel::new(
+        language,
+        config.special_tokens.clone(),
+        roots,
+        bytes.clone(),
+        config.segmentation,
+    )
+    .map_err(|e| Error::Config(e.to_string()))?;
+    let mut report = TrainReport::default();
+    let splitter = SegmentSplitter {
+        language: dictionaries.language(),
+    };
+    let counter = corpus.count(&splitter, progress, cancel, &mut report)?;
+    let started = Instant::now();
+    let mut out = HybridReport {
+        corpus_sha256: report.corpus_sha256,
+        corpus_bytes: report.corpus_bytes,
+        corpus_files: report.corpus_files,
+        sequences: counter.sequences,
+        skipped_invalid_utf8: counter.skipped_invalid_utf8,
+        segments: counter.pieces,
+        distinct_segments: counter.distinct(),
+        count_seconds: report.count_seconds,
+        threads: rayon::current_num_threads(),
+        ..HybridReport::default()
+    };
+    if counter.distinct() == 0 {
+        return Err(Error::Corpus(
+            "the corpus is empty: give a corpus with some text".into(),
+        ));
+    }
+    let words = counter.into_sorted();
+    cancel.check()?;
+    let residue = words
+        .par_iter()
+        .fold(
+            || (Counter::default(), Vec::new()),
+            |(mut c, mut steps), (word, count)| {
+                let letter = std::str::from_utf8(word)
+                    .ok()
+                    .and_then(|s| s.chars().next())
+                    .is_some_and(char::is_alphabetic);
+                if letter {
+                    uncovered(&dictionaries, word, &mut steps, &mut |run| {
+                        c.add_word(run, *count)
+                    });
+                } else {
+                    c.add_word(word, *count);
+                }
+                (c, steps)
+            },
+        )
+        .map(|(c, _)| c)
+        .reduce(Counter::default, Counter::merge);
+    let residue = residue.into_sorted();
+    out.residue_bytes = residue.iter().map(|(w, c)| w.len() as u64 * c).sum();
+    let reserved: HashSet<&str> = dictionaries.names().iter().map(String::as_str).collect();
+    let filter =
+        |piece: &[u8]| utf8_or_leading(piece) && !reserved.contains(piece_name(piece).as_str());
+    let bpe_config = BpeConfig {
+        vocab_size: budget,
+        min_frequency: config.min_frequency,
+        special_tokens: Vec::new(),
+        length_cap: LengthCap::None,
+        full_alphabet: true,
+    };
+    let trained = bpe::train_with(
+        residue,
+        &bpe_config,
+        &Hooks {
+            filter: Some(&filter),
+        },
+        progress,
+        cancel,
+    )?;
+    let mut pieces = bytes;
+    pieces.extend(trained.model.tokens.into_iter().skip(256));
+    let t = &*dictionaries.tables;
+    let model = HybridModel::new(
+        t.language.clone(),
+        t.specials.clone(),
+        t.roots.clone(),
+        pieces,
+        config.segmentation,
+    )?;
+    out.merge_seconds = started.elapsed().as_secs_f64();
+    out.stop_reason = Some(trained.stop);
+    out.roots = model.roots().len();
+    out.suffixes = model.language().suffixes().len();
+    out.pieces = model.pieces().len();
+    out.vocab_size = model.vocab_size();
+    Ok(TrainedHybrid {
+        model,
+        report: out,
+        config: config.clone(),
+    })
+}

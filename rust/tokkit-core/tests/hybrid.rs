@@ -1,0 +1,319 @@
+//! The morphological hybrid tokenizer (design/hybrid.md) on a small real Turkish fixture
+//! (`tests/data/hybrid/`): lossless round trips, shared ids, the three segmentations, training
+//! on `corpora/tr.txt`, and the errors malformed files give.
+
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use tokkit_core::hybrid::{
+    HybridModel, HybridTrainer, Kind, Language, Segmentation, TrainedHybrid, train_hybrid,
+};
+use tokkit_core::progress::Silent;
+use tokkit_core::train::{Corpus, with_threads};
+use tokkit_core::{CancelToken, Error};
+
+const LANGUAGE: &str = include_str!("data/hybrid/language.json");
+const ROOTS: &str = include_str!("data/hybrid/roots.tsv");
+const TR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpora/tr.txt");
+
+fn language() -> Language {
+    Language::from_json(LANGUAGE).unwrap()
+}
+
+/// The fixture's dictionaries with the 256 bytes as the only pieces.
+fn fixture(mode: Segmentation) -> HybridModel {
+    let lang = language();
+    let roots = lang.parse_roots(ROOTS).unwrap();
+    let pieces = (0..=255u8).map(|b| vec![b]).collect();
+    HybridModel::new(
+        lang,
+        vec!["<pad>".into(), "<bos>".into(), "<eos>".into()],
+        roots,
+        pieces,
+        mode,
+    )
+    .unwrap()
+}
+
+fn config(vocab_size: usize) -> HybridTrainer {
+    HybridTrainer::from_json(&format!(
+        r#"{{"algorithm": "hybrid", "vocab_size": {vocab_size}, "lang": "tr"}}"#
+    ))
+    .unwrap()
+}
+
+fn train(threads: usize) -> TrainedHybrid {
+    let lang = language();
+    let roots = lang.parse_roots(ROOTS).unwrap();
+    with_threads(Some(threads), || {
+        train_hybrid(
+            &config(1000),
+            lang,
+            roots,
+            Corpus::files([TR]),
+            &Silent,
+            &CancelToken::new(),
+        )
+    })
+    .unwrap()
+}
+
+fn trained() -> &'static TrainedHybrid {
+    static TRAINED: OnceLock<TrainedHybrid> = OnceLock::new();
+    TRAINED.get_or_init(|| train(1))
+}
+
+fn id(model: &HybridModel, name: &str) -> u32 {
+    model.names().iter().position(|n| n == name).unwrap() as u32
+}
+
+fn round_trips(model: &HybridModel, text: &str) -> Vec<u32> {
+    let ids = model.encode(text);
+    assert_eq!(model.decode(&ids, false), text, "{ids:?}");
+    ids
+}
+
+#[test]
+fn the_issue_failures_round_trip() {
+    for mode in [
+        Segmentation::BestPath,
+        Segmentation::PurePath,
+        Segmentation::LongestMatch,
+    ] {
+        let m = fixture(mode);
+        for text in [
+            "Nasılsınız?",
+            "YouTube iPhone",
+            "İstanbul'a gidiyorum\n",
+            "KİTAP",
+            "ev \n ev",
+            "  \t\t\n\n \r\n   x",
+            "",
+            "HTTPServer ÇOCUKLARI ǅemal straße STRASSE ﬁx",
+            "Kitabı sıcağı masalar evler üzerinde bırakıyor anlıyor",
+        ] {
+            round_trips(&m, text);
+        }
+        assert_eq!(m.encode("KİTAP"), [1, id(&m, "kitap")], "{mode:?}");
+    }
+}
+
+#[test]
+fn shared_ids_are_used() {
+    let m = fixture(Segmentation::BestPath);
+    let lar = id(&m, "+lAr");
+    let kitaplar = round_trips(&m, "kitaplar");
+    let evler = round_trips(&m, "evler");
+    assert_eq!(kitaplar, [id(&m, "kitap"), lar]);
+    assert_eq!(evler, [id(&m, "ev"), lar]);
+    assert_eq!(round_trips(&m, "sıcağı"), [id(&m, "sıcak"), id(&m, "+I")]);
+    let nasil = round_trips(&m, "Nasılsınız");
+    assert_eq!(nasil, [0, id(&m, "nasıl"), id(&m, "+sInIz")]);
+    assert_eq!(m.decode(&nasil, false), "Nasılsınız");
+    // `gidiyorum`: the alternate before a vowel-initial suffix.
+    let gid = round_trips(&m, "gidiyor");
+    assert_eq!(gid, [id(&m, "git"), id(&m, "+Iyor")]);
+}
+
+#[test]
+fn a_form_the_decoder_cannot_restore_is_spelled_by_pieces() {
+    let m = fixture(Segmentation::BestPath);
+    // `lar` after a front vowel resolves to `ler`, so `evlar` cannot use +lAr.
+    let ids = round_trips(&m, "evlar");
+    assert!(!ids.contains(&id(&m, "+lAr")), "{ids:?}");
+    assert!(
+        ids.iter()
+            .any(|&i| matches!(m.kind(i), Some(Kind::Piece(_)))),
+        "{ids:?}"
+    );
+    // `kitab` before a consonant is not what the decoder writes for the group.
+    let ids = round_trips(&m, "kitabda");
+    assert!(!ids.contains(&id(&m, "kitap")), "{ids:?}");
+}
+
+#[test]
+fn best_path_never_longer_than_longest_match() {
+    let text = std::fs::read_to_string(TR).unwrap();
+    let best = fixture(Segmentation::BestPath);
+    let pure = best.with_segmentation(Segmentation::PurePath);
+    let longest = best.with_segmentation(Segmentation::LongestMatch);
+    for line in text.lines().take(400) {
+        let b = best.encode(line);
+        let l = longest.encode(line);
+        assert!(b.len() <= l.len(), "{line}");
+        assert_eq!(best.decode(&b, false), line);
+        assert_eq!(longest.decode(&l, false), line);
+        assert_eq!(pure.decode(&pure.encode(line), false), line);
+    }
+}
+
+#[test]
+fn training_gives_pieces_an_exact_size_and_round_trips() {
+    let t = trained();
+    assert_eq!(t.model.vocab_size(), 1000);
+    assert_eq!(t.report.vocab_size, 1000);
+    assert!(t.model.pieces().len() > 256);
+    assert!(t.report.residue_bytes > 0 && t.report.distinct_segments > 0);
+    assert_eq!(t.report.corpus_bytes, std::fs::metadata(TR).unwrap().len());
+    let two = train(2);
+    assert_eq!(two.model.to_json(), t.model.to_json());
+    let text = std::fs::read_to_string(TR).unwrap();
+    let mut scratch = tokkit_core::hybrid::encode::Scratch::default();
+    for line in text.lines() {
+        let ids = t.model.encode_with(line, &mut scratch);
+        assert_eq!(t.model.decode(&ids, false), line);
+    }
+    assert_eq!(scratch.fallbacks, 0);
+    // The whole file at once, newlines included.
+    assert_eq!(t.model.decode(&t.model.encode(&text), false), text);
+}
+
+#[test]
+fn hybrid_json_round_trips() {
+    let m = &trained().model;
+    let json = m.to_json();
+    let back = HybridModel::from_json(&json).unwrap();
+    assert_eq!(back.to_json(), json);
+    assert_eq!(back.names(), m.names());
+    let text = "Kitaplarımızı İstanbul'dan getirdik.";
+    assert_eq!(back.encode(text), m.encode(text));
+}
+
+#[test]
+fn too_small_a_vocabulary_names_the_dictionaries() {
+    let lang = language();
+    let roots = lang.parse_roots(ROOTS).unwrap();
+    let err = train_hybrid(
+        &config(300),
+        lang,
+        roots,
+        Corpus::files([TR]),
+        &Silent,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    let (inner, hint) = err.split_hint();
+    assert!(matches!(inner, Error::Config(_)), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("49 root groups and 30 suffix classes"),
+        "{message}"
+    );
+    assert!(hint.unwrap().contains("max_roots"), "{message}");
+    let err =
+        HybridTrainer::from_json(r#"{"algorithm": "hybrid", "vocab_size": 9000, "vocab": 1}"#)
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("unknown field `vocab`"), "{err}");
+}
+
+#[test]
+fn malformed_files_name_the_problem() {
+    let lang = language();
+    let err = lang
+        .parse_roots("kitap\tkitab:V\nev\tev:Q\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("roots.tsv line 2") && err.contains("\"Q\""),
+        "{err}"
+    );
+    let err = lang.parse_roots("ev\nmasa\nev\n").unwrap_err().to_string();
+    assert!(err.contains("line 3") && err.contains("twice"), "{err}");
+    let err = lang.parse_roots("Kitap\n").unwrap_err().to_string();
+    assert!(
+        err.contains("line 1") && err.contains("lower-case"),
+        "{err}"
+    );
+    let bad = LANGUAGE.replace("\"by\": \"last_char\"", "\"by\": \"next_char\"");
+    let err = Language::from_json(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("phonology.") && err.contains("next_char"),
+        "{err}"
+    );
+    let bad = LANGUAGE.replace("\"vowels\"", "\"vowel\"");
+    let err = Language::from_json(&bad).unwrap_err().to_string();
+    assert!(err.contains("vowel"), "{err}");
+    let bad = LANGUAGE.replace("\"lAr\", \"DI\"", "\"lAr\", \"lAr\"");
+    let err = Language::from_json(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("suffixes[1]") && err.contains("twice"),
+        "{err}"
+    );
+    let json = fixture(Segmentation::BestPath).to_json();
+    let err = HybridModel::from_json(&json.replace("\"best_path\"", "\"fastest\""))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("segmentation"), "{err}");
+    let err = HybridModel::from_json(&json.replacen("\"kitab:V\"", "\"kitab:W\"", 1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("roots[0]") && err.contains("\"W\""), "{err}");
+    let err = HybridModel::from_json(&json.replacen("\"<bos>\"", "\"<pad>\"", 1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("duplicate token name \"<pad>\""), "{err}");
+    let err = HybridModel::from_json(&json.replacen("\"masa\"", "\"ev\"", 1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("duplicate token name \"ev\""), "{err}");
+    assert!(HybridModel::from_json("{").is_err());
+}
+
+fn turkish() -> impl Strategy<Value = String> {
+    let alphabet: Vec<char> =
+        "abcçdefgğhıijklmnoöprsştuüvyzABCÇDEFGĞHIİJKLMNOÖPRSŞTUÜVYZâî \t\n\n 0123456789'’🙂👍🏽"
+            .chars()
+            .collect();
+    let words = [
+        "kitap",
+        "kitabı",
+        "Kitaplar",
+        "evler",
+        "EVLER",
+        "sıcağı",
+        "Nasılsınız",
+        "gidiyorum",
+        "İstanbul'a",
+        "anlıyor",
+        "YouTube",
+        "iPhone",
+        "çocuğun",
+        "KİTAP",
+        "ağzı",
+    ];
+    proptest::collection::vec(
+        prop_oneof![
+            proptest::sample::select(alphabet).prop_map(String::from),
+            proptest::sample::select(words.to_vec()).prop_map(String::from),
+        ],
+        0..24,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_unicode_round_trips(text in "\\PC*", mode in 0..3usize) {
+        let m = &trained().model;
+        let m = m.with_segmentation([Segmentation::BestPath, Segmentation::PurePath, Segmentation::LongestMatch][mode]);
+        prop_assert_eq!(m.decode(&m.encode(&text), false), text);
+    }
+
+    #[test]
+    fn any_chars_round_trip(text in any::<String>()) {
+        let m = fixture(Segmentation::BestPath);
+        prop_assert_eq!(m.decode(&m.encode(&text), false), text);
+    }
+
+    #[test]
+    fn turkish_text_round_trips(text in turkish(), mode in 0..3usize) {
+        let modes = [Segmentation::BestPath, Segmentation::PurePath, Segmentation::LongestMatch];
+        let m = trained().model.with_segmentation(modes[mode]);
+        prop_assert_eq!(m.decode(&m.encode(&text), false), text.clone());
+        let f = fixture(modes[mode]);
+        prop_assert_eq!(f.decode(&f.encode(&text), false), text);
+    }
+}
