@@ -184,6 +184,18 @@ def error_cases(tmp: Path) -> dict[str, list[str]]:
             f"{tmp}/h1",
             corpus,
         ],
+        "hybrid: vocabulary smaller than the dictionaries": [
+            "train",
+            "--algo",
+            "hybrid",
+            "--lang",
+            "tr",
+            "--vocab-size",
+            "1000",
+            "--out",
+            f"{tmp}/h2",
+            corpus,
+        ],
         "export: byte-level BPE to sentencepiece": [
             "export",
             "--format",

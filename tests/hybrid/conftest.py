@@ -45,9 +45,9 @@ def vocab_size_for(lang_dir: Path, max_roots: int, pieces: int) -> int:
 
 @pytest.fixture(scope="session")
 def tr_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first 40 lines of corpora/tr.txt (about 90 KB)."""
+    """The first 120 lines of corpora/tr.txt (about 260 KB)."""
     path = tmp_path_factory.mktemp("corpus") / "tr-slice.txt"
-    path.write_text("".join(lines_of(CORPORA / "tr.txt")[:40]), encoding="utf-8")
+    path.write_text("".join(lines_of(CORPORA / "tr.txt")[:120]), encoding="utf-8")
     return path
 
 

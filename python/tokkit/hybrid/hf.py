@@ -71,7 +71,8 @@ class HybridTokenizer(PreTrainedTokenizer):
         self._names: list[str] = list(native.token_names())
         self._ids = {name: i for i, name in enumerate(self._names)}
         specials = sorted(native.special_tokens.items(), key=lambda kv: kv[1])
-        for role, token in roles([t for t, _ in specials]).items():
+        named = [t for t, i in specials if native.token_kind(i) == "special"]  # not the markers
+        for role, token in roles(named).items():
             kwargs.setdefault(role, token)
         kwargs.setdefault("clean_up_tokenization_spaces", False)
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]

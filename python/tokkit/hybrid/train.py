@@ -54,9 +54,15 @@ class TrainedHybrid(TrainedTokenizer):
 
     @property
     def special_ids(self) -> dict[str, int]:
-        """Special token → id, in id order."""
-        tokens: dict[str, int] = self._native.special_tokens
-        return dict(sorted(tokens.items(), key=lambda kv: kv[1]))
+        """Special token → id, in id order (without the case markers, which the core lists
+        with them: they are tokens of the text for ``transformers``, never skipped)."""
+        native = self._native
+        tokens: dict[str, int] = native.special_tokens
+        return {
+            t: i
+            for t, i in sorted(tokens.items(), key=lambda kv: kv[1])
+            if native.token_kind(i) == "special"
+        }
 
     def sidecar(self) -> dict[str, Any]:
         """The ``tokkit.json`` provenance record; its ``trainer`` is a recipe that repeats the
