@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from tokkit.tokenizer import Tokenizer
@@ -57,11 +58,18 @@ def _component(value: Any) -> str:
 def _json_sections(tok: Tokenizer) -> tuple[str, str, dict[str, str]]:
     """Pre-tokenizer, normaliser and roles from the files of a ``tokenizer.json`` tokenizer."""
     file = tok.files[0]
+    if tok.format == "hybrid":  # design/hybrid.md §3.1: runs of one class, cut at case changes
+        return "hybrid segments", "", _roles(file.with_name("tokenizer_config.json"))
     if tok.format != "tokenizer.json" or file.name != "tokenizer.json":
         return "", "", {}
     data = json.loads(file.read_text(encoding="utf-8"))
+    roles = _roles(file.with_name("tokenizer_config.json"))
+    return _component(data.get("pre_tokenizer")), _component(data.get("normalizer")), roles
+
+
+def _roles(config: Path) -> dict[str, str]:
+    """The special-token roles a ``tokenizer_config.json`` records (none without one)."""
     roles: dict[str, str] = {}
-    config = file.with_name("tokenizer_config.json")
     if config.is_file():
         cfg = json.loads(config.read_text(encoding="utf-8"))
         for role in ROLES:
@@ -70,7 +78,7 @@ def _json_sections(tok: Tokenizer) -> tuple[str, str, dict[str, str]]:
                 value = value.get("content")
             if isinstance(value, str) and value:
                 roles[role] = value
-    return _component(data.get("pre_tokenizer")), _component(data.get("normalizer")), roles
+    return roles
 
 
 def describe(tok: Tokenizer, *, text: str | None = None, longest: int = 10) -> TokenizerInfo:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import tokkit
+from tokkit.describe import describe
 from tokkit.hybrid import LANGS, language
 from tokkit.trainers import Hybrid, Trainer
 
@@ -76,6 +77,9 @@ def test_load_runs_it_on_the_rust_encoder(hybrid_dir: Path, trainer: Hybrid) -> 
     assert tok.decode([3, *tok.encode("ev")]) == "<bos>ev"
     # A token's bytes are its canonical form: no id is empty but the markers.
     assert all(tok.token_bytes(i) for i in range(5, tok.vocab_size))
+    info = describe(tok)  # what tokkit inspect shows
+    assert info.roles == {"bos": "<bos>", "eos": "<eos>", "pad": "<pad>"}
+    assert info.pre_tokenizer == "hybrid segments"
     assert not tok.can_truncate
     with pytest.raises(tokkit.ConfigError, match="no merge list"):
         tok.truncated(1000)
