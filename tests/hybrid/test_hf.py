@@ -130,6 +130,8 @@ def test_what_it_cannot_do_is_refused(hf: Any, tmp_path: Path) -> None:
         hf.add_tokens(["<new-token-never-seen>"])
     with pytest.raises(tokkit.ConfigError, match="no token is named"):
         hf.convert_tokens_to_ids(["<new-token-never-seen>"])
+    with pytest.raises(tokkit.TokenizerNotFoundError, match=r"no hybrid\.json"):
+        HybridTokenizer.from_pretrained(tmp_path)
     (tmp_path / "hybrid.json").write_text('{"format": "tokkit-hybrid", "version": 1}')
     with pytest.raises(tokkit.SerializationError, match=r"hybrid\.json"):
         HybridTokenizer.from_pretrained(tmp_path)

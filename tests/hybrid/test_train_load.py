@@ -173,8 +173,14 @@ def test_bad_inputs_are_typed_errors(hybrid_dir: Path, tr_slice: Path, tmp_path:
     (lang / "language.json").write_text(
         (MINI / "language.json").read_text().replace('"by": "last_vowel"', '"by": "nearby"', 1)
     )
-    with pytest.raises(tokkit.SerializationError, match="nearby"):
+    with pytest.raises(tokkit.SerializationError, match="nearby") as info:
         tokkit.train(None, Hybrid(vocab_size=600, lang=str(lang)), texts=["ev\n"])
+    assert str(lang / "language.json") in str(info.value)
+    (lang / "language.json").write_text((MINI / "language.json").read_text())
+    (lang / "roots.tsv").write_text("ev\nkitap\tkitab:Q\n")
+    with pytest.raises(tokkit.SerializationError, match="line 2") as info:
+        tokkit.train(None, Hybrid(vocab_size=600, lang=str(lang)), texts=["ev\n"])
+    assert str(lang / "roots.tsv") in str(info.value)
     # A malformed hybrid.json.
     broken = tmp_path / "broken"
     broken.mkdir()

@@ -19,7 +19,7 @@ from transformers import PreTrainedTokenizer
 from tokkit._formats import HYBRID_FILE, hybrid_from_file
 from tokkit._io import dumps
 from tokkit._special import roles
-from tokkit.exceptions import ConfigError, NotSupportedError
+from tokkit.exceptions import ConfigError, NotSupportedError, TokenizerNotFoundError
 
 #: ``tokenizer_class`` in ``tokenizer_config.json`` (as the trainer writes it): no class of
 #: ``transformers`` has this name, so ``AutoTokenizer`` refuses the directory instead of loading
@@ -58,10 +58,10 @@ class HybridTokenizer(PreTrainedTokenizer):
     def __init__(
         self, vocab_file: str | os.PathLike[str], segmentation: str | None = None, **kwargs: Any
     ) -> None:
-        if vocab_file is None:
-            raise ConfigError(
+        if vocab_file is None:  # from_pretrained found none
+            raise TokenizerNotFoundError(
                 f"no {HYBRID_FILE} to load",
-                hint="give a directory holding hybrid.json to from_pretrained",
+                hint="give a directory holding hybrid.json (a hybrid tokenizer's output)",
             )
         native = hybrid_from_file(Path(vocab_file))
         if segmentation is not None:
@@ -76,6 +76,26 @@ class HybridTokenizer(PreTrainedTokenizer):
             kwargs.setdefault(role, token)
         kwargs.setdefault("clean_up_tokenization_spaces", False)
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
+
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike[str], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Load a directory written by tokkit's hybrid trainer or :meth:`save_pretrained` (or
+        its ``hybrid.json``).
+
+        Raises:
+            TokenizerNotFoundError: A directory without ``hybrid.json``.
+            SerializationError: A malformed ``hybrid.json``.
+        """
+        path = Path(pretrained_model_name_or_path)
+        # Said here: transformers turns a missing file into a bare OSError about "vocabulary".
+        if path.is_dir() and not (path / HYBRID_FILE).is_file():
+            raise TokenizerNotFoundError(
+                f"no {HYBRID_FILE} in {path}",
+                hint="give a directory holding hybrid.json (a hybrid tokenizer's output)",
+            )
+        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
 
     # --- the vocabulary -------------------------------------------------------------------------
 

@@ -19,8 +19,8 @@ from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._progress import ProgressMode
 from tokkit._special import HFConventions, hf_side_files
 from tokkit.corpus import as_files
-from tokkit.exceptions import ConfigError, TokkitWarning
-from tokkit.hybrid import Language, language
+from tokkit.exceptions import ConfigError, SerializationError, TokkitWarning
+from tokkit.hybrid import LANGUAGE_FILES, Language, language
 from tokkit.train import TrainedTokenizer
 from tokkit.trainers import Hybrid
 
@@ -156,17 +156,25 @@ def train(
     if out is not None:
         check_output_dir(out, force=force, inputs=[*(files or ()), lang.directory])
     started = time.perf_counter()
-    native = _tokkit.train_hybrid(
-        trainer.to_json(),
-        lang.language_json,
-        lang.roots_tsv,
-        files=files,
-        texts=texts,
-        text_field=text_field,
-        strict_utf8=strict,
-        num_threads=num_threads,
-        progress=progress,
-    )
+    try:
+        native = _tokkit.train_hybrid(
+            trainer.to_json(),
+            lang.language_json,
+            lang.roots_tsv,
+            files=files,
+            texts=texts,
+            text_field=text_field,
+            strict_utf8=strict,
+            num_threads=num_threads,
+            progress=progress,
+        )
+    except SerializationError as e:
+        # The core names the file ("roots.tsv line 3: ..."); say which directory it is in.
+        if not e.message.startswith(tuple(LANGUAGE_FILES)):
+            raise
+        raise SerializationError(
+            f"{lang.directory}{os.sep}{e.message}", hint=e.hint_template
+        ) from None
     trained = TrainedHybrid(
         trainer=trainer,
         corpus_options={"text_field": text_field, "strict": strict},
