@@ -5,8 +5,10 @@ tensors, and refuses what it cannot do with typed errors."""
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,10 @@ def test_save_and_load_round_trip(hf: Any, hybrid_dir: Path, tmp_path: Path) -> 
     for text in TEXTS:
         assert again(text)["input_ids"] == tok.encode(text) == hf(text)["input_ids"]
     assert again.special_tokens_map == hf.special_tokens_map
+    # It pickles (datasets.map and DataLoader workers need that) and deep-copies.
+    for copy in (pickle.loads(pickle.dumps(hf)), deepcopy(hf)):
+        assert copy(TEXTS)["input_ids"] == hf(TEXTS)["input_ids"]
+        assert copy.pad_token_id == hf.pad_token_id
     single = HybridTokenizer.from_pretrained(hybrid_dir / "hybrid.json")  # the file alone
     assert single.encode(TEXTS[0]) == hf.encode(TEXTS[0])
     assert single.bos_token == "<bos>"  # roles from the specials' spelling

@@ -16,6 +16,7 @@ from typing import Any
 
 from transformers import PreTrainedTokenizer
 
+from tokkit import _tokkit
 from tokkit._formats import HYBRID_FILE, hybrid_from_file
 from tokkit._io import dumps
 from tokkit._special import roles
@@ -179,6 +180,19 @@ class HybridTokenizer(PreTrainedTokenizer):
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         """The text of a sequence of token names (decoded as their ids are)."""
         return str(self._native.decode([self._convert_token_to_id(t) for t in tokens], False))
+
+    # --- pickling (datasets.map, DataLoader workers, deepcopy) ---------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The Rust object does not pickle; its hybrid.json text is the whole of it.
+        state = self.__dict__.copy()
+        state["_native"] = self._native.to_json()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        state["_native"] = _tokkit.HybridTokenizer.from_json(state["_native"])
+        self.__dict__.update(state)
 
     # --- saving --------------------------------------------------------------------------------
 
