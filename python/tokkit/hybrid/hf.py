@@ -96,7 +96,10 @@ class HybridTokenizer(PreTrainedTokenizer):
                 f"no {HYBRID_FILE} in {path}",
                 hint="give a directory holding hybrid.json (a hybrid tokenizer's output)",
             )
-        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        kwargs.pop("trust_remote_code", None)  # this class is the code; nothing remote runs
+        return super().from_pretrained(
+            pretrained_model_name_or_path, *args, trust_remote_code=False, **kwargs
+        )
 
     # --- the vocabulary -------------------------------------------------------------------------
 
