@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import io
-import itertools
 import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -63,8 +62,8 @@ DICTIONARIES = ("master-dictionary.dict", "non-tdk.dict", "proper.dict", "person
 LANGUAGE_FILE = Path(__file__).parent / "langs" / "tr" / "language.json"
 #: Largest language file read (the shipped one is a few kB).
 MAX_LANGUAGE_BYTES = 16 << 20
-#: Most forms one suffix template may expand to (4 archiphonemes of 8 values each is 4,096).
-MAX_FORMS_PER_TEMPLATE = 4096
+#: Longest suffix template (the shipped ones have at most 8 chars).
+MAX_TEMPLATE_CHARS = 64
 #: Languages that have these metrics (``tokkit eval --lang``).
 METRIC_LANGUAGES = ("tr",)
 #: Prefixes that mark a word start in the raw token strings of some tokenizers.
@@ -97,30 +96,40 @@ def clean_token(text: str) -> str:
 # --- suffix forms from a hybrid language ---------------------------------------------------------
 
 
-def expand_template(template: str, phonology: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Every surface form of a suffix template (design/hybrid.md §1): each uppercase ASCII letter
-    that names an archiphoneme takes each value of its ``map`` and its ``default``; every other
-    character is literal. ``lAr`` → ``["lar", "ler"]``; sorted, without empty forms.
-
-    Raises:
-        SerializationError: The template expands to more than :data:`MAX_FORMS_PER_TEMPLATE`.
-    """
-    choices: list[list[str]] = []
-    n_forms = 1
+def _resolve(
+    template: str, before: str, phonology: Mapping[str, Mapping[str, Any]], vowels: str
+) -> str:
+    """``template`` resolved after the text ``before``, left to right, each archiphoneme from the
+    text written so far (design/hybrid.md §1 and §4), the suffix's own chars included."""
+    text = before
     for ch in template:
         rule = phonology.get(ch) if ch.isascii() and ch.isupper() else None
         if rule is None:
-            choices.append([ch])
+            text += ch
             continue
-        values = list(dict.fromkeys([*rule["map"].values(), rule["default"]]))
-        choices.append(values)
-        n_forms *= len(values)
-        if n_forms > MAX_FORMS_PER_TEMPLATE:
-            raise SerializationError(
-                f"suffix template {template!r} has more than {MAX_FORMS_PER_TEMPLATE} forms; "
-                "split it into smaller templates"
-            )
-    return sorted({f for f in map("".join, itertools.product(*choices)) if f})
+        if rule.get("by") == "last_vowel":
+            at = next((c for c in reversed(text) if c in vowels), None)
+        else:
+            at = text[-1] if text else None
+        text += rule["map"].get(at, rule["default"]) if at is not None else rule["default"]
+    return text[len(before) :]
+
+
+def expand_template(
+    template: str, phonology: Mapping[str, Mapping[str, Any]], vowels: str
+) -> list[str]:
+    """Every surface form a decoder can write for a suffix template (design/hybrid.md §1): the
+    template resolved after every kind of preceding text (each last vowel and each last char the
+    rules distinguish, and none), sorted, without empty forms. ``lAr`` → ``["lar", "ler"]``;
+    ``YAcAk`` → acak, ecek, yacak, yecek (not ``acek``: the second ``A`` follows the first, as
+    resolving each archiphoneme over all its values independently would allow).
+    """
+    keys = {k for rule in phonology.values() for k in rule["map"]}
+    # A char no rule maps and no vowel: the "other consonant" context.
+    other = next((c for c in "#bcdfgjlmnqrvwxz" if c not in keys and c not in vowels), "\ue000")
+    lasts = sorted(keys | {other, ""})
+    contexts = {v + c for v in ["", *vowels] for c in lasts}
+    return sorted({f for f in (_resolve(template, b, phonology, vowels) for b in contexts) if f})
 
 
 def _check_phonology(path: Path, phonology: object) -> dict[str, Mapping[str, Any]]:
@@ -145,7 +154,7 @@ def suffix_forms(path: str | Path = LANGUAGE_FILE) -> frozenset[str] | None:
     (:func:`fold`); None when the file does not exist.
 
     Raises:
-        SerializationError: The file is too large, not JSON, or its ``suffixes`` or
+        SerializationError: The file is too large, not JSON, or its ``suffixes``, ``vowels`` or
             ``phonology`` are malformed.
     """
     p = Path(path)
@@ -162,12 +171,20 @@ def suffix_forms(path: str | Path = LANGUAGE_FILE) -> frozenset[str] | None:
     if not isinstance(data, dict):
         raise SerializationError(f"{p}: a language file is a JSON object")
     templates = data.get("suffixes", [])
-    if not isinstance(templates, list) or not all(isinstance(t, str) for t in templates):
-        raise SerializationError(f"{p}: 'suffixes' must be a list of template strings")
+    if not isinstance(templates, list) or not all(
+        isinstance(t, str) and len(t) <= MAX_TEMPLATE_CHARS for t in templates
+    ):
+        raise SerializationError(
+            f"{p}: 'suffixes' must be a list of template strings of at most "
+            f"{MAX_TEMPLATE_CHARS} chars"
+        )
     phonology = _check_phonology(p, data.get("phonology", {}))
+    vowels = data.get("vowels", "")
+    if not isinstance(vowels, str):
+        raise SerializationError(f"{p}: 'vowels' must be a string of the language's vowels")
     forms: set[str] = set()
     for template in templates:
-        forms.update(fold(f) for f in expand_template(template, phonology))
+        forms.update(fold(f) for f in expand_template(template, phonology, vowels))
     return frozenset(forms)
 
 
