@@ -740,17 +740,20 @@ start with it followed by its condition outweigh those that start with the canon
 by it (`hak	hakk:V`: hakkında ≫ hakı; `hal` keeps none: halinde ≫ halli). A group can serve only
 one of its entries there: `et	ed:V` (etmek) means that `eti` (the noun et + ı) cannot use the root
 `et`, since before a vowel the decoder writes `ed`; the encoder spells such words otherwise.
+`InverseHarmony` (saat-ler, hâl-de) has no counterpart in the format: harmony is resolved from
+the last vowel, so such a root's suffixes decode as back-vowel forms and the encoder cannot use
+the shared suffix ids after it.
 
 **Ranking.** Each word of the unigram model (the part before an apostrophe, lower-cased, Turkish
-letters only) adds its probability to one root group. Its analyses are the cuts into a root-form
-prefix of at least two letters (an alternate only where the rest of the word meets its condition)
-and a rest made of suffix forms of the inventory (any form of any template, context-free); the
-analysis with the fewest suffixes wins, ties to the shorter root (`ed-il-di`, not `edi-l-di`); a
-word with no analysis counts for its longest root-form prefix. Groups are sorted by that mass
-(ties by form), then each form is kept only in the best group that has it (a group whose
-canonical form is taken is dropped), and the first {max_roots:,}
-groups ship (the published tokenizer has 20,000 root ids). The evaluation text
-`corpora/tr.txt` is not used.
+letters only) adds its probability to one root group (as an integer, probability × 10^18 from 12
+significant digits, so the sums are exact and the order reproducible). Its analyses are the cuts
+into a root-form prefix of at least two letters (an alternate only where the rest of the word meets
+its condition) and a rest made of suffix forms of the inventory (any form of any template,
+context-free); the analysis with the fewest suffixes wins, ties to the shorter root (`ed-il-di`,
+not `edi-l-di`); a word with no analysis counts for its longest root-form prefix. Groups are sorted
+by that mass (ties by form), then each form is kept only in the best group that has it (a group
+whose canonical form is taken is dropped), and the first {max_roots:,} groups ship (the published
+tokenizer has 20,000 root ids). The evaluation text `corpora/tr.txt` is not used.
 
 **Suffixes.** Templates over the archiphonemes A (a/e), I (ı/i/u/ü) by the last vowel, D (d/t),
 C (c/ç) by a voiceless last char (f s t h ç ş k p), and the buffers Y, N, S (y, n, s after a
