@@ -305,6 +305,15 @@ proptest! {
     }
 
     #[test]
+    fn any_ids_decode(ids in proptest::collection::vec(0..1100u32, 0..40)) {
+        // Every id sequence decodes (ids past the vocabulary are skipped), and again the same.
+        let m = &trained().model;
+        let text = m.decode(&ids, false);
+        prop_assert_eq!(m.decode(&ids, false), text);
+        m.decode(&ids, true);
+    }
+
+    #[test]
     fn any_chars_round_trip(text in any::<String>()) {
         let m = fixture(Segmentation::BestPath);
         prop_assert_eq!(m.decode(&m.encode(&text), false), text);
