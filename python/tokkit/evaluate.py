@@ -24,10 +24,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokkit.exceptions import ConfigError, CorpusError, CorpusNotFoundError, OutputError
 from tokkit.tokenizer import Tokenizer
+
+if TYPE_CHECKING:
+    from tokkit.hybrid.metrics import TurkishAnalyzer, TurkishMetrics
 
 #: The default order of the Rényi entropy (arXiv 2306.16842).
 DEFAULT_RENYI_ALPHA = 2.5
@@ -240,11 +243,20 @@ class Evaluation:
     encode_mb_per_s: float
     texts: list[dict[str, Any]]
     curve: list[CurvePoint] = field(default_factory=list)
+    #: %TR and %Pure (design/hybrid.md; :mod:`tokkit.hybrid.metrics`), when asked for.
+    morphology: TurkishMetrics | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (``token_lengths`` keys become strings)."""
+        """A JSON-ready dict (``token_lengths`` keys become strings). With :attr:`morphology`,
+        its ``turkish_token_pct``, ``pure_token_pct`` and ``unique_tokens`` are also top-level
+        keys; without, the ``morphology`` key is left out."""
         d = asdict(self)
         d["token_lengths"] = {str(k): v for k, v in sorted(self.token_lengths.items())}
+        if self.morphology is None:
+            del d["morphology"]
+        else:
+            for key in ("turkish_token_pct", "pure_token_pct", "unique_tokens"):
+                d[key] = d["morphology"][key]
         return d
 
 
@@ -289,11 +301,15 @@ def evaluate(
     name: str | None = None,
     alpha: float = DEFAULT_RENYI_ALPHA,
     chunk_chars: int = CHUNK_CHARS,
+    morphology: TurkishAnalyzer | None = None,
 ) -> Evaluation:
-    """Encode ``texts`` with ``tokenizer`` and compute every metric of design/training.md §7.
+    """Encode ``texts`` with ``tokenizer`` and compute every metric of design/training.md §7;
+    with a ``morphology`` analyser also %TR and %Pure (:mod:`tokkit.hybrid.metrics`: each id seen
+    decoded alone, over the unique token strings).
 
     Raises:
-        ConfigError: ``alpha`` is invalid or no texts are given.
+        ConfigError: ``alpha`` is invalid, no texts are given, or ``morphology`` needs a package
+            that is not installed.
     """
     check_alpha(alpha)
     if not texts:
@@ -326,6 +342,18 @@ def evaluate(
     for token_id, count in counts.items():
         lengths[len(tokenizer.token_bytes(token_id))] += count
     vocab_size = tokenizer.vocab_size
+    morph = None
+    if morphology is not None:
+        from tokkit.hybrid.metrics import metrics_from_ids
+
+        morph = metrics_from_ids(
+            counts,
+            tokens=n_tokens,
+            words=words,
+            decode_one=lambda i: tokenizer.decode([i]),
+            special_ids=tokenizer.special_tokens.values(),
+            analyzer=morphology,
+        )
     return Evaluation(
         name=name or tokenizer.name,
         path=str(tokenizer.path),
@@ -350,6 +378,7 @@ def evaluate(
         encode_seconds=seconds,
         encode_mb_per_s=n_bytes / 1e6 / seconds if seconds > 0 else 0.0,
         texts=per_text,
+        morphology=morph,
     )
 
 

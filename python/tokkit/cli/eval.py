@@ -29,10 +29,15 @@ metrics (on the text as given, no BOS/EOS; higher bytes/token and lower tokens/c
   fertility    tokens / len(text.split())    used       share of the vocabulary seen in the text
   Rényi        H_alpha(unigram p) / log|V|   len        share of tokens 1-2 / 3-6 / 7+ bytes long
   MB/s         encoding speed (batched, all cores; text MB / seconds in encode_batch)
+  %TR, %Pure   with --lang tr: the share of the unique tokens (each id seen, decoded alone) that
+               are Turkish words or morphemes, and that are exactly one root or suffix, judged
+               offline by zeyrek ("Tokens with Meaning"; pip install 'tokkit[tr]')
 
 --json prints a list with one object per tokenizer: name, tokens, bytes, bytes_per_token,
 tokens_per_char, fertility, renyi_efficiency, vocab_used_share, token_lengths, length_buckets,
-encode_mb_per_s, sha256 of the tokenizer and of each text, and the curve if computed.
+encode_mb_per_s, sha256 of the tokenizer and of each text, and the curve if computed; with
+--lang tr also turkish_token_pct, pure_token_pct, unique_tokens and a morphology object (counts,
+analyzer version, lexicon size).
 --plot draws bytes per token against vocabulary size: a curve for each BPE tokenizer (its merge
 list cut to 1k, 2k, 4k, ... ids; SuperBPE paper style), a point for the others.
 
@@ -40,6 +45,7 @@ examples:
   tokkit eval --text corpora/en-tech.txt my-bpe gpt2 o200k
   tokkit eval --json --text a.txt --text b.txt ours=out/bpe-32k theirs=other/tokenizer.json
   tokkit eval --text corpora/tr.txt --plot tr.png my-bpe gpt2 llama3
+  tokkit eval --json --lang tr --text corpora/tr.txt my-hybrid gpt2 llama3
 """
 
 
@@ -50,7 +56,8 @@ def add_parser(sub: Any) -> None:
         help="compare tokenizers on a text",
         description=(
             "Encode a text with each tokenizer and compare bytes per token, tokens per char,\n"
-            "fertility, vocabulary use, Rényi efficiency, token lengths and encoding speed."
+            "fertility, vocabulary use, Rényi efficiency, token lengths and encoding speed;\n"
+            "with --lang tr also the Turkish and pure token percentages."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -87,6 +94,11 @@ def add_parser(sub: Any) -> None:
         default=2.5,
         metavar="A",
         help="order of the Rényi entropy (default: 2.5)",
+    )
+    p.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="also the morphological token metrics of this language (tr: %%TR and %%Pure)",
     )
     add_revision(p)
     p.set_defaults(run=run)
@@ -145,9 +157,27 @@ def _pct(share: float) -> str:
     return f"{100 * share:.1f}%"
 
 
+def check_lang(value: str | None) -> str | None:
+    """The ``--lang`` value, checked before any work.
+
+    Raises:
+        ConfigError: A language without token metrics.
+    """
+    from tokkit.hybrid.metrics import METRIC_LANGUAGES
+
+    if value is not None and value not in METRIC_LANGUAGES:
+        raise ConfigError(
+            f"--lang {value}: no morphological token metrics for this language; "
+            f"languages with metrics: {', '.join(METRIC_LANGUAGES)}"
+        )
+    return value
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
-    """The evaluations (``Evaluation.to_dict()``) as an aligned text table."""
+    """The evaluations (``Evaluation.to_dict()``) as an aligned text table; with %TR and %Pure
+    columns when the rows have them."""
     alpha = rows[0]["renyi_alpha"] if rows else 2.5
+    morph = bool(rows) and all("turkish_token_pct" in r for r in rows)
     header = [
         "tokenizer",
         "engine",
@@ -161,6 +191,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         "len 1-2/3-6/7+",
         "MB/s",
     ]
+    if morph:
+        header += ["%TR", "%Pure"]
     lines = [header]
     for r in rows:
         buckets = "/".join(f"{100 * v:.0f}" for v in r["length_buckets"].values()) + " %"
@@ -179,6 +211,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
                 f"{r['encode_mb_per_s']:.1f}",
             ]
         )
+        if morph:
+            lines[-1] += [f"{r['turkish_token_pct']:.1f}", f"{r['pure_token_pct']:.1f}"]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for line in lines:
@@ -198,6 +232,7 @@ def run(args: argparse.Namespace) -> int:
     check_alpha(args.renyi_alpha)
     sizes = parse_curve_sizes(args.curve_sizes)
     plot_path = check_plot_path(args.plot) if args.plot else None
+    lang = check_lang(args.lang)
     want_curves = sizes != [] and (plot_path is not None or sizes is not None)
     texts = [read_text(t) for t in args.text]
     loaded = []
@@ -218,15 +253,33 @@ def run(args: argparse.Namespace) -> int:
             f"sha256 {t.sha256[:16]}",
             file=sys.stderr,
         )
+    morphology = None
+    if lang is not None:
+        from tokkit.hybrid.metrics import analyzer_for
+
+        morphology = analyzer_for(lang)
+        print(
+            f"{lang} token metrics: {morphology.name} {morphology.version}, lexicon of "
+            f"{morphology.lexicon_size:,} roots and suffix forms (suffixes: "
+            f"{morphology.suffix_source})",
+            file=sys.stderr,
+        )
     results = []
     for name, tok in loaded:
-        ev = evaluate(tok, texts, name=name, alpha=args.renyi_alpha)
+        ev = evaluate(tok, texts, name=name, alpha=args.renyi_alpha, morphology=morphology)
         print(
             f"{name} ({tok.format}, {ev.vocab_size:,} ids, engine {tok.engine}): "
             f"{ev.tokens:,} tokens, {ev.bytes_per_token:.3f} bytes/token, "
             f"encoded at {ev.encode_mb_per_s:.1f} MB/s",
             file=sys.stderr,
         )
+        if ev.morphology is not None:
+            m = ev.morphology
+            print(
+                f"{name}: {m.unique_tokens:,} unique tokens, {m.turkish_token_pct:.2f}% Turkish, "
+                f"{m.pure_token_pct:.2f}% pure",
+                file=sys.stderr,
+            )
         if want_curves and tok.can_truncate:
             ev.curve = bpt_curve(tok, texts, sizes)
             points = ", ".join(f"{p.vocab_size}: {p.bytes_per_token:.2f}" for p in ev.curve)
