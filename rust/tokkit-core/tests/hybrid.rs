@@ -160,7 +160,9 @@ fn training_gives_pieces_an_exact_size_and_round_trips() {
     let text = std::fs::read_to_string(TR).unwrap();
     let mut scratch = tokkit_core::hybrid::encode::Scratch::default();
     for line in text.lines() {
+        // The scratch's segment cache, warm from the lines before, changes nothing.
         let ids = t.model.encode_with(line, &mut scratch);
+        assert_eq!(ids, t.model.encode(line));
         assert_eq!(t.model.decode(&ids, false), line);
     }
     assert_eq!(scratch.fallbacks, 0);
@@ -300,6 +302,15 @@ proptest! {
         let m = &trained().model;
         let m = m.with_segmentation([Segmentation::BestPath, Segmentation::PurePath, Segmentation::LongestMatch][mode]);
         prop_assert_eq!(m.decode(&m.encode(&text), false), text);
+    }
+
+    #[test]
+    fn any_ids_decode(ids in proptest::collection::vec(0..1100u32, 0..40)) {
+        // Every id sequence decodes (ids past the vocabulary are skipped), and again the same.
+        let m = &trained().model;
+        let text = m.decode(&ids, false);
+        prop_assert_eq!(&m.decode(&ids, false), &text);
+        prop_assert!(m.decode(&ids, true).len() <= text.len());
     }
 
     #[test]

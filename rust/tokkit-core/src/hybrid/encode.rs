@@ -126,6 +126,38 @@ const UNREACHED: Step = Step {
     id: 0,
 };
 
+/// What a segment's ids depend on besides its text (§3.5): the context before it, the first
+/// id after it, and whether that id would continue an `<allcaps>` run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Surroundings {
+    ctx: Context,
+    next: Option<TokenId>,
+    next_letter_unmarked: bool,
+}
+
+/// A segment as the cache looks it up, without owning its text.
+#[derive(Hash)]
+struct Lookup<'a>(&'a str, Surroundings);
+
+impl hashbrown::Equivalent<(Box<str>, Surroundings)> for Lookup<'_> {
+    fn equivalent(&self, key: &(Box<str>, Surroundings)) -> bool {
+        *key.0 == *self.0 && key.1 == self.1
+    }
+}
+
+/// Most segments a cache holds before it starts over (words repeat; memory stays bounded).
+const CACHE_SEGMENTS: usize = 1 << 16;
+/// Longest segment cached, in bytes (long runs are rare and would bloat the cache).
+const CACHE_BYTES: usize = 64;
+
+/// Segment ids already computed: running text repeats its words, and a segment's ids depend
+/// only on its text and its [`Surroundings`].
+#[derive(Default)]
+struct SegmentCache {
+    map: hashbrown::HashMap<(Box<str>, Surroundings), (u32, u32), foldhash::fast::FixedState>,
+    ids: Vec<TokenId>,
+}
+
 /// Buffers reused across segments and calls.
 #[derive(Default)]
 pub struct Scratch {
@@ -141,6 +173,7 @@ pub struct Scratch {
     segs: Vec<(u32, u32, Class, Context)>,
     arena: Vec<TokenId>,
     chunks: Vec<(u32, u32)>,
+    cache: SegmentCache,
     /// Segments the check re-encoded from pieces (§3.5).
     pub fallbacks: u64,
 }
@@ -370,7 +403,31 @@ impl HybridModel {
             let (start, end, class, ctx) = sc.segs[k];
             let s = &text[start as usize..end as usize];
             let from = sc.arena.len();
-            self.encode_segment(s, class, ctx, next, next_letter_unmarked, sc);
+            let around = Surroundings {
+                ctx,
+                next,
+                next_letter_unmarked,
+            };
+            let cacheable = s.len() <= CACHE_BYTES;
+            if let Some(&(a, n)) = cacheable
+                .then(|| sc.cache.map.get(&Lookup(s, around)))
+                .flatten()
+            {
+                sc.arena
+                    .extend_from_slice(&sc.cache.ids[a as usize..(a + n) as usize]);
+            } else {
+                self.encode_segment(s, class, ctx, next, next_letter_unmarked, sc);
+                if cacheable {
+                    if sc.cache.map.len() >= CACHE_SEGMENTS {
+                        sc.cache.map.clear();
+                        sc.cache.ids.clear();
+                    }
+                    let at = sc.cache.ids.len() as u32;
+                    sc.cache.ids.extend_from_slice(&sc.arena[from..]);
+                    let n = (sc.arena.len() - from) as u32;
+                    sc.cache.map.insert((s.into(), around), (at, n));
+                }
+            }
             let ids = &sc.arena[from..];
             next = ids.first().copied();
             next_letter_unmarked = class == Class::Letter && next.is_some_and(|id| id > ALLCAPS_ID);

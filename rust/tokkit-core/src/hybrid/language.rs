@@ -553,3 +553,49 @@ impl Language {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../tests/data/hybrid/language.json");
+
+    fn resolve(lang: &Language, before: &str, template: &str) -> String {
+        let class = lang.suffixes().iter().position(|t| t == template).unwrap();
+        let mut ctx = Context::default();
+        lang.advance_str(&mut ctx, before);
+        let mut out = String::new();
+        lang.resolve_suffix(class, ctx, &mut out);
+        out
+    }
+
+    #[test]
+    fn archiphonemes_resolve_from_the_text_before() {
+        let lang = Language::from_json(FIXTURE).unwrap();
+        assert_eq!(resolve(&lang, "kitap", "lAr"), "lar");
+        assert_eq!(resolve(&lang, "ev", "lAr"), "ler");
+        assert_eq!(resolve(&lang, "KİTAP", "DA"), "ta");
+        assert_eq!(resolve(&lang, "ev", "DA"), "de");
+        assert_eq!(resolve(&lang, "nasıl", "sInIz"), "sınız");
+        assert_eq!(resolve(&lang, "göz", "ImIz"), "ümüz");
+        assert_eq!(resolve(&lang, "masa", "YI"), "yı");
+        assert_eq!(resolve(&lang, "kitab", "YI"), "ı");
+        assert_eq!(resolve(&lang, "", "YA"), "a");
+        assert_eq!(resolve(&lang, "iş", "CI"), "çi");
+    }
+
+    #[test]
+    fn forms_list_the_canonical_first() {
+        let lang = Language::from_json(FIXTURE).unwrap();
+        let class = lang.suffixes().iter().position(|t| t == "lAr").unwrap();
+        assert_eq!(lang.suffix_forms(class), ["lar", "ler"]);
+        let class = lang.suffixes().iter().position(|t| t == "YI").unwrap();
+        let forms = lang.suffix_forms(class);
+        assert_eq!((forms[0].as_str(), forms.len()), ("ı", 8), "{forms:?}");
+        assert!(forms.iter().any(|f| f == "yü"), "{forms:?}");
+        assert_eq!(lang.lower_char('I'), 'ı');
+        let mut up = String::new();
+        lang.push_upper('i', &mut up);
+        assert_eq!(up, "İ");
+    }
+}

@@ -207,56 +207,94 @@ impl Splitter for SegmentSplitter<'_> {
     }
 }
 
-/// The runs of `word` that no dictionary form covers (§5.2): the fewest units over root and
-/// suffix forms (any form), an uncovered char one unit; ties to the longer first unit.
+/// One position of the coverage search: units so far and how the last unit got here.
+#[derive(Clone, Copy)]
+struct Cover {
+    units: u32,
+    from: u32,
+    covered: bool,
+}
+
+const UNCOVERED: Cover = Cover {
+    units: u32::MAX,
+    from: 0,
+    covered: false,
+};
+
+/// The runs of `word` that the dictionaries miss (§5.2): the fewest units, an uncovered char one
+/// unit, a root form one unit, and a suffix form one unit only right after a root or suffix
+/// (a chain from a root): a lone suffix form such as `a` inside an unknown word is no analysis,
+/// and counting it would cut the residue into single letters. `state[i][1]` ends in a chain.
 fn uncovered(
     model: &HybridModel,
     word: &[u8],
-    steps: &mut Vec<(u32, u32, bool)>,
+    state: &mut Vec<[Cover; 2]>,
     emit: &mut impl FnMut(&[u8]),
 ) {
     let t = &*model.tables;
     let n = word.len();
-    steps.clear();
-    steps.resize(n + 1, (u32::MAX, 0, false));
-    steps[n] = (0, 0, false);
-    for i in (0..n).rev() {
-        if i > 0 && (word[i] & 0xC0) == 0x80 {
+    state.clear();
+    state.resize(n + 1, [UNCOVERED; 2]);
+    state[0][0] = Cover {
+        units: 0,
+        from: 0,
+        covered: false,
+    };
+    let better = |slot: &mut Cover, units: u32, from: usize, covered: bool| {
+        if units < slot.units {
+            *slot = Cover {
+                units,
+                from: from as u32,
+                covered,
+            };
+        }
+    };
+    for i in 0..n {
+        if (word[i] & 0xC0) == 0x80 {
             continue;
         }
-        let char_len = word[i..]
+        let [free, chain] = state[i];
+        let here = free.units.min(chain.units);
+        if here == u32::MAX {
+            continue;
+        }
+        let char_len = word[i + 1..]
             .iter()
-            .skip(1)
             .take_while(|&&b| (b & 0xC0) == 0x80)
             .count()
             + 1;
-        let mut best = (
-            steps[i + char_len].0.saturating_add(1),
-            char_len as u32,
-            false,
-        );
+        // Back-pointers encode the state they came from: `from * 2 + chain`.
+        let from_best = i * 2 + usize::from(chain.units < free.units);
+        better(&mut state[i + char_len][0], here + 1, from_best, false);
         t.trie.walk(&word[i..], |len, cands| {
-            let dictionary = cands.iter().any(|c| !matches!(c, Cand::Piece(_)));
-            let after = steps[i + len].0;
-            if dictionary && after != u32::MAX {
-                let units = after + 1;
-                if (units, u32::MAX - len as u32) < (best.0, u32::MAX - best.1) {
-                    best = (units, len as u32, true);
-                }
+            let root = cands.iter().any(|c| matches!(c, Cand::Root { .. }));
+            let suffix = cands.iter().any(|c| matches!(c, Cand::Suffix { .. }));
+            if root {
+                better(&mut state[i + len][1], here + 1, from_best, true);
+            } else if suffix && chain.units != u32::MAX {
+                better(&mut state[i + len][1], chain.units + 1, i * 2 + 1, true);
             }
         });
-        steps[i] = best;
     }
-    let (mut i, mut run) = (0, 0);
-    while i < n {
-        let (_, len, covered) = steps[i];
-        if covered {
-            if run < i {
-                emit(&word[run..i]);
-            }
-            run = i + len as usize;
+    // Walk back, collecting the covered spans, then emit the gaps left to right.
+    let mut at = n;
+    let mut s = usize::from(state[n][1].units < state[n][0].units);
+    let mut covered_spans: Vec<(usize, usize)> = Vec::new();
+    while at > 0 {
+        let c = state[at][s];
+        let from = c.from as usize;
+        if c.covered {
+            covered_spans.push((from / 2, at));
         }
-        i += len as usize;
+        at = from / 2;
+        s = from % 2;
+    }
+    let mut run = 0;
+    for &(a, b) in covered_spans.iter().rev() {
+        if run < a {
+            emit(&word[run..a]);
+        }
+        run = b;
     }
     if run < n {
         emit(&word[run..]);
