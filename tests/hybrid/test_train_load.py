@@ -126,7 +126,13 @@ def test_a_users_language_directory_trains(tmp_path: Path) -> None:
     shutil.copytree(MINI, lang)
     trainer = Hybrid(vocab_size=600, lang=str(lang), segmentation="longest_match")
     texts = lines_of(CORPORA / "tr.txt")[:30]
-    trained = tokkit.train(None, trainer, texts=texts, out=tmp_path / "out")
+    conventions = tokkit.HFConventions(roles={"pad": "<eos>"}, chat_template="{{ messages }}")
+    trained = tokkit.train(
+        None, trainer, texts=texts, out=tmp_path / "out", conventions=conventions
+    )
+    config = json.loads((tmp_path / "out" / "tokenizer_config.json").read_text())
+    assert config["pad_token"] == "<eos>"
+    assert (tmp_path / "out" / "chat_template.jinja").read_text() == "{{ messages }}"
     tok = tokkit.load(tmp_path / "out")
     assert tok.vocab_size == trained.vocab_size == 600
     # Its roots and suffixes have the ids design/hybrid.md §2 gives them, and lar/ler share one.
