@@ -188,6 +188,9 @@ def vocab_from_hf(tokenizer: Any) -> Vocab:
     Reads only the parts :func:`vocab_from_json` needs from the backend (parsing the whole
     ``tokenizer.json`` of a 262k vocabulary, merges included, takes seconds).
     """
+    own = getattr(tokenizer, "tokkit_vocab", None)
+    if own is not None:  # a tokenizer without tokenizer.json (tokkit.hybrid.HybridTokenizer)
+        return own()  # type: ignore[no-any-return]
     backend = tokenizer.backend_tokenizer
 
     def part(component: Any) -> Any:

@@ -161,6 +161,18 @@ def _read_bounded(directory: Path, name: str, limit: int) -> str:
         raise SerializationError(f"{path} is not UTF-8 text ({e})") from None
 
 
+def tokenizer_at(path: str | os.PathLike[str]) -> Any | None:
+    """A :class:`HybridTokenizer` for a directory holding ``hybrid.json`` (a hybrid tokenizer,
+    or a model transplanted onto one) or for that file; ``None`` for anything else, so callers
+    that load ``transformers`` tokenizers try it first."""
+    p = Path(path)
+    if not (p.name == "hybrid.json" and p.is_file()) and not (p / "hybrid.json").is_file():
+        return None
+    from tokkit.hybrid.hf import HybridTokenizer
+
+    return HybridTokenizer.from_pretrained(p)
+
+
 def __getattr__(name: str) -> Any:
     # HybridTokenizer subclasses transformers' class: imported on first use only, so that
     # `import tokkit` stays free of transformers.

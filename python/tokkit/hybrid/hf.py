@@ -103,6 +103,31 @@ class HybridTokenizer(PreTrainedTokenizer):
 
     # --- the vocabulary -------------------------------------------------------------------------
 
+    def tokkit_vocab(self) -> Any:
+        """The canonical keys transplants and distillation match tokens by
+        (:class:`tokkit.vocab.Vocab`): markers and specials by name, every other id by the bytes
+        of its canonical form (design/hybrid.md §7), so a shared id gets the row of its first
+        form (``lar`` for ``+lAr``)."""
+        from tokkit.vocab import Vocab, roles_of
+
+        native = self._native
+        keys: dict[int, tuple[bool, str, bytes]] = {}
+        special_ids: set[int] = set()
+        for i, name in enumerate(self._names):
+            if native.token_kind(i) in ("marker", "special"):
+                keys[i] = (True, name, b"")
+                special_ids.add(i)
+            else:
+                keys[i] = (False, "", native.token_bytes(i))
+        return Vocab(
+            keys=keys,
+            scheme="raw",
+            roles=roles_of(self),
+            special_ids=special_ids,
+            strings=dict(enumerate(self._names)),
+        )
+
+
     @property
     def vocab_size(self) -> int:
         """Number of ids."""

@@ -182,7 +182,9 @@ def load_causal_lm(
                 "needs a model that AutoModelForCausalLM loads"
             )
         try:
-            tokenizer = AutoTokenizer.from_pretrained(
+            from tokkit.hybrid import tokenizer_at
+
+            tokenizer = tokenizer_at(d) or AutoTokenizer.from_pretrained(
                 d, trust_remote_code=False, local_files_only=True
             )
         except (OSError, ValueError, KeyError, TypeError) as e:

@@ -41,7 +41,12 @@ def load_tokenizer(path: str | os.PathLike[str]) -> Any:
         TokenizerNotFoundError: No tokenizer there.
         SerializationError: The files are there but do not load (corrupt JSON, unknown model).
     """
+    from tokkit.hybrid import tokenizer_at
+
     p = Path(path)
+    hybrid = tokenizer_at(p)
+    if hybrid is not None:
+        return hybrid
     if p.is_file() and p.suffix != ".json":
         raise TokenizerNotFoundError(
             f"{p}: expected a tokenizer.json or a directory with one (convert other formats "
@@ -75,8 +80,10 @@ def _load_fast_tokenizer(p: Path) -> Any:
 def tokenizer_sha(path: Path) -> str | None:
     from tokkit.models import sha256_file
 
-    f = path if path.is_file() else path / "tokenizer.json"
-    return sha256_file(f) if f.exists() else None
+    if path.is_file():
+        return sha256_file(path)
+    f = next((path / n for n in ("tokenizer.json", "hybrid.json") if (path / n).exists()), None)
+    return sha256_file(f) if f is not None else None
 
 
 @dataclass
@@ -475,6 +482,7 @@ def context_base_token(
 #: The files of a Hugging Face tokenizer directory, copied unchanged into a transplant's output.
 TOKENIZER_FILES = (
     "tokenizer.json",
+    "hybrid.json",
     "tokenizer_config.json",
     "special_tokens_map.json",
     "added_tokens.json",
