@@ -127,7 +127,6 @@ class HybridTokenizer(PreTrainedTokenizer):
             strings=dict(enumerate(self._names)),
         )
 
-
     @property
     def vocab_size(self) -> int:
         """Number of ids."""
