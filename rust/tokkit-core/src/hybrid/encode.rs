@@ -167,12 +167,13 @@ const UNREACHED: Step = Step {
     id: 0,
 };
 
-/// What a segment's ids depend on besides its text (§3.5): the context before it, the first
-/// id after it, and whether that id would continue an `<allcaps>` run.
+/// What a segment's ids depend on besides its text (§3.5): the context before it (after its
+/// leading space), what the first id after it decides ([`Tables::next_key`]), and whether that
+/// id would continue an `<allcaps>` run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Surroundings {
     ctx: Context,
-    next: Option<TokenId>,
+    next: u64,
     next_letter_unmarked: bool,
 }
 
@@ -221,6 +222,21 @@ pub struct Scratch {
 }
 
 impl Tables {
+    /// What the id after a segment decides in it: only a final root's form, by which
+    /// alternations hold for the id's canonical form (§4). Keying the cache on this rather than
+    /// the id lets a word hit whatever word follows it.
+    fn next_key(&self, next: Option<TokenId>) -> u64 {
+        let n = self.language.alternation_count();
+        if n >= 63 {
+            return next.map_or(u64::MAX, u64::from);
+        }
+        self.canonical(next).map_or(0, |c| {
+            (0..n).fold(1 << 63, |key, k| {
+                key | (u64::from(self.language.alternation_holds(k, c)) << k)
+            })
+        })
+    }
+
     /// Whether candidate `cand` spelling `body[i..j]` is one the decoder restores.
     #[inline]
     fn valid(
@@ -474,12 +490,17 @@ impl HybridModel {
         let mut next: Option<TokenId> = None;
         let mut next_letter_unmarked = false;
         for k in (0..sc.segs.len()).rev() {
-            let (start, end, class, ctx) = sc.segs[k];
+            let (start, end, class, mut ctx) = sc.segs[k];
             let s = &text[start as usize..end as usize];
             let from = sc.arena.len();
+            if class != Class::Space && s.starts_with(' ') {
+                // The ids depend on the context only after the leading space: keying the cache
+                // on that context lets a word hit whatever char the word before ended with.
+                lang.advance(&mut ctx, ' ');
+            }
             let around = Surroundings {
                 ctx,
-                next,
+                next: t.next_key(next),
                 next_letter_unmarked,
             };
             let cacheable = s.len() <= CACHE_BYTES;
