@@ -1,8 +1,10 @@
-//! Times the hybrid encoder (design/hybrid.md §3) on `corpora/tr.txt`: a tokenizer trained on
-//! it with the Turkish test fixture (32k ids), each line encoded on one thread, then all lines
-//! as a batch on every worker; prints MB/s and tokens per byte for each segmentation.
+//! Times the hybrid encoder (design/hybrid.md §3) on `corpora/tr.txt`: a tokenizer trained (32k
+//! ids) with the Turkish test fixture on `corpora/tr.txt`, or with a language directory on a
+//! training text, each line encoded on one thread, then all lines as a batch on every worker;
+//! prints MB/s, tokens per byte and tokens per whitespace word for each segmentation.
 //!
-//! `cargo run --release --example hybrid_timing [-- THREADS]`
+//! `cargo run --release --example hybrid_timing [-- THREADS [LANG_DIR TRAIN_TEXT]]`, e.g.
+//! `-- 2 python/tokkit/hybrid/langs/tr corpora/build/tr-train.txt` from the repository root.
 
 #![allow(clippy::print_stdout)]
 
@@ -11,25 +13,30 @@ use std::time::Instant;
 use rayon::prelude::*;
 use tokkit_core::CancelToken;
 use tokkit_core::hybrid::encode::Scratch;
-use tokkit_core::hybrid::{HybridTrainer, Language, Segmentation, train_hybrid};
+use tokkit_core::hybrid::{HybridTrainer, Kind, Language, Segmentation, train_hybrid};
 use tokkit_core::progress::Silent;
 use tokkit_core::train::{Corpus, with_threads};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn main() -> tokkit_core::Result<()> {
-    let threads = std::env::args().nth(1).and_then(|a| a.parse().ok());
-    let data = format!("{ROOT}/tests/data/hybrid");
-    let read = |p: &str| std::fs::read_to_string(p).expect("shipped file");
+    let args: Vec<String> = std::env::args().collect();
+    let threads = args.get(1).and_then(|a| a.parse().ok());
+    let data = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| format!("{ROOT}/tests/data/hybrid"));
+    let read = |p: &str| std::fs::read_to_string(p).expect("readable file");
     let language = Language::from_json(&read(&format!("{data}/language.json")))?;
     let roots = language.parse_roots(&read(&format!("{data}/roots.tsv")))?;
     let corpus = format!("{ROOT}/../../corpora/tr.txt");
+    let train_text = args.get(3).cloned().unwrap_or_else(|| corpus.clone());
     let config = HybridTrainer::from_json(r#"{"algorithm": "hybrid", "vocab_size": 32768}"#)?;
     let trained = train_hybrid(
         &config,
         language,
         roots,
-        Corpus::files([corpus.as_str()]),
+        Corpus::files([train_text.as_str()]),
         &Silent,
         &CancelToken::new(),
     )?;
@@ -40,12 +47,38 @@ fn main() -> tokkit_core::Result<()> {
     let text = read(&corpus);
     let lines: Vec<&str> = text.lines().collect();
     let mb = text.len() as f64 / 1e6;
+    let words = text.split_whitespace().count();
     for mode in [
         Segmentation::BestPath,
         Segmentation::PurePath,
         Segmentation::LongestMatch,
     ] {
         let model = trained.model.with_segmentation(mode);
+        // Tokens per whitespace word count the whole text at once, newlines included.
+        let whole = model.encode(&text);
+        let mut kinds = std::collections::BTreeMap::new();
+        for &id in &whole {
+            let kind = match model.kind(id) {
+                Some(Kind::Piece(_)) => {
+                    let b = model.token_bytes(id).unwrap_or_default();
+                    if b.iter().all(u8::is_ascii_whitespace) {
+                        "space-only piece"
+                    } else if b.starts_with(b" ") {
+                        "space-led piece"
+                    } else {
+                        "piece"
+                    }
+                }
+                Some(k) => k.name(),
+                None => "?",
+            };
+            *kinds.entry(kind).or_insert(0usize) += 1;
+        }
+        let per_word: Vec<String> = kinds
+            .iter()
+            .map(|(k, n)| format!("{k} {:.3}", *n as f64 / words as f64))
+            .collect();
+        println!("{:<13} per word: {}", mode.name(), per_word.join(", "));
         let mut scratch = Scratch::default();
         let started = Instant::now();
         let tokens: usize = lines
@@ -66,11 +99,13 @@ fn main() -> tokkit_core::Result<()> {
             ))
         })?;
         println!(
-            "{:<13} 1 thread {:6.2} MB/s  batch ({workers} threads) {:6.2} MB/s  {:.3} tokens/byte  {} fallbacks",
+            "{:<13} 1 thread {:6.2} MB/s  batch ({workers} threads) {:6.2} MB/s  {:.3} tokens/byte  \
+             {:.3} tokens/word  {} fallbacks",
             mode.name(),
             mb / one,
             mb / batch,
             tokens as f64 / text.len() as f64,
+            whole.len() as f64 / words as f64,
             scratch.fallbacks
         );
     }

@@ -1,6 +1,7 @@
 //! Decoding (design/hybrid.md §4): left to right with a case state and the left context of the
-//! text written so far. The encoder's per-segment check (§3.5) runs the same code on one
-//! segment, so what it proves is what decoding does.
+//! text written so far; a case marker applies after the leading space of the text after it.
+//! The encoder's per-segment check (§3.5) runs the same code on one segment, so what it proves
+//! is what decoding does.
 
 use super::Context;
 use super::model::{ALLCAPS_ID, HybridModel, Kind, Tables, TokenId, UPPERCASE_ID};
@@ -14,6 +15,8 @@ pub(crate) struct State {
     pub pending_upper: bool,
     /// `<allcaps>` holds.
     pub allcaps: bool,
+    /// A marker was just read: the next text's leading space (§3.1) is written as it is.
+    pub lead: bool,
     /// Bytes of the output already folded into `ctx` (a piece may end inside a char).
     pub ctx_pos: usize,
 }
@@ -39,11 +42,13 @@ impl Tables {
                 Kind::Marker => {
                     state.pending_upper = id == UPPERCASE_ID;
                     state.allcaps = id == ALLCAPS_ID;
+                    state.lead = true;
                     continue;
                 }
                 Kind::Special => {
                     state.pending_upper = false;
                     state.allcaps = false;
+                    state.lead = false;
                     if !skip_special {
                         out.extend_from_slice(self.names[id as usize].as_bytes());
                         self.fold(state, out);
@@ -65,7 +70,19 @@ impl Tables {
     }
 
     /// Writes one token's text, upper-cased as the case state says.
-    fn write_cased(&self, bytes: &[u8], state: &mut State, out: &mut Vec<u8>) {
+    fn write_cased(&self, mut bytes: &[u8], state: &mut State, out: &mut Vec<u8>) {
+        if (state.allcaps || state.pending_upper) && std::mem::take(&mut state.lead) {
+            // The marked word's leading space stays as it is; the case applies after it.
+            if let Some(rest) = bytes.strip_prefix(b" ") {
+                out.push(b' ');
+                bytes = rest;
+                if bytes.is_empty() {
+                    // A space alone: the case waits for the next token.
+                    self.fold(state, out);
+                    return;
+                }
+            }
+        }
         if state.allcaps || state.pending_upper {
             let first = std::str::from_utf8(bytes)
                 .ok()

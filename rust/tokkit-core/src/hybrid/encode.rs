@@ -1,7 +1,8 @@
-//! Encoding (design/hybrid.md §3): the text is cut into segments (§3.1), each letter segment
-//! gets its case marker (§3.2), and the segments are encoded right to left, so that the first
-//! id of the next segment is known, by one of the three segmentations (§3.4) over the
-//! candidates of one byte trie (§3.3). Each segment is then decoded with the true text before
+//! Encoding (design/hybrid.md §3): the text is cut into segments (§3.1), a non-whitespace
+//! segment taking the one space before it; each letter segment gets its case marker (§3.2)
+//! after that space, and the segments are encoded right to left, so that the first id of the
+//! next segment is known, by one of the three segmentations (§3.4) over the candidates of one
+//! byte trie (§3.3). Each segment is then decoded with the true text before
 //! it and compared with itself (§3.5); a mismatch re-encodes it from pieces only.
 
 use super::Segmentation;
@@ -73,6 +74,46 @@ pub(crate) fn segments(text: &str, mut f: impl FnMut(usize, usize, Class)) {
     }
 }
 
+/// [`segments`] with the space rule of §3.1: a segment that is not whitespace takes the one
+/// U+0020 space just before it (`" kitap"`), and the whitespace run before it loses that space
+/// (and is not emitted when it was only that space). `class` stays the class of the rest.
+pub(crate) fn spaced_segments(text: &str, mut f: impl FnMut(usize, usize, Class)) {
+    let mut held: Option<(usize, usize)> = None;
+    segments(text, |start, end, class| {
+        if class == Class::Space {
+            // Runs of one class are maximal, so a held run is always followed by another class.
+            held = Some((start, end));
+            return;
+        }
+        let mut start = start;
+        if let Some((a, b)) = held.take() {
+            let b = if text.as_bytes()[b - 1] == b' ' {
+                start -= 1;
+                b - 1
+            } else {
+                b
+            };
+            if a < b {
+                f(a, b, Class::Space);
+            }
+        }
+        f(start, end, class);
+    });
+    if let Some((a, b)) = held {
+        f(a, b, Class::Space);
+    }
+}
+
+/// Splits a segment into its leading space (§3.1) and the rest.
+#[inline]
+pub(crate) fn split_space(s: &str, class: Class) -> (&str, &str) {
+    if class != Class::Space && s.len() > 1 && s.as_bytes()[0] == b' ' {
+        s.split_at(1)
+    } else {
+        ("", s)
+    }
+}
+
 /// A letter segment's case (§3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Case {
@@ -126,12 +167,13 @@ const UNREACHED: Step = Step {
     id: 0,
 };
 
-/// What a segment's ids depend on besides its text (§3.5): the context before it, the first
-/// id after it, and whether that id would continue an `<allcaps>` run.
+/// What a segment's ids depend on besides its text (§3.5): the context before it (after its
+/// leading space), what the first id after it decides ([`Tables::next_key`]), and whether that
+/// id would continue an `<allcaps>` run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Surroundings {
     ctx: Context,
-    next: Option<TokenId>,
+    next: u64,
     next_letter_unmarked: bool,
 }
 
@@ -162,6 +204,7 @@ struct SegmentCache {
 #[derive(Default)]
 pub struct Scratch {
     lowered: String,
+    body: String,
     tmp: String,
     resolved: String,
     steps: Vec<Step>,
@@ -179,6 +222,21 @@ pub struct Scratch {
 }
 
 impl Tables {
+    /// What the id after a segment decides in it: only a final root's form, by which
+    /// alternations hold for the id's canonical form (§4). Keying the cache on this rather than
+    /// the id lets a word hit whatever word follows it.
+    fn next_key(&self, next: Option<TokenId>) -> u64 {
+        let n = self.language.alternation_count();
+        if n >= 63 {
+            return next.map_or(u64::MAX, u64::from);
+        }
+        self.canonical(next).map_or(0, |c| {
+            (0..n).fold(1 << 63, |key, k| {
+                key | (u64::from(self.language.alternation_holds(k, c)) << k)
+            })
+        })
+    }
+
     /// Whether candidate `cand` spelling `body[i..j]` is one the decoder restores.
     #[inline]
     fn valid(
@@ -289,6 +347,32 @@ impl Tables {
         true
     }
 
+    /// The longest root form, or else suffix form the decoder restores, at `body[i..]`.
+    fn dictionary_len(
+        &self,
+        body: &[u8],
+        i: usize,
+        ctxs: &[Context],
+        resolved: &mut String,
+    ) -> usize {
+        let (mut root, mut suffix) = (0, 0);
+        self.trie.walk(&body[i.min(body.len())..], |len, cands| {
+            for &cand in cands {
+                match cand {
+                    Cand::Root { .. } => root = root.max(len),
+                    Cand::Suffix { .. } if len > suffix => {
+                        let ctx = ctxs.get(i).copied().unwrap_or_default();
+                        if self.valid(cand, body, (i, i + len), ctx, None, resolved) {
+                            suffix = len;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+        if root > 0 { root } else { suffix }
+    }
+
     /// §3.4 `longest_match`: longest root, else longest suffix, else longest piece, left to
     /// right; then right to left, a root the decoder would not restore is spelled by pieces.
     #[expect(
@@ -341,6 +425,12 @@ impl Tables {
                 root
             } else if suffix.0 > 0 {
                 (suffix.0, suffix.1, 0)
+            } else if body[i] == b' '
+                && piece.0 < 1 + self.dictionary_len(body, i + 1, ctxs, resolved)
+            {
+                // A leading space (§3.1) before a dictionary form is the space alone, unless a
+                // piece spells more than both (a learned `" kitap"`).
+                (1, self.first_piece + u32::from(b' '), 0)
             } else {
                 (piece.0, piece.1, 0)
             };
@@ -388,7 +478,7 @@ impl HybridModel {
         sc.segs.clear();
         let mut ctx = Context::default();
         let mut pos = 0;
-        segments(text, |start, end, class| {
+        spaced_segments(text, |start, end, class| {
             lang.advance_str(&mut ctx, &text[pos..start]);
             // The context before the segment; advance through it lazily at the next one.
             sc.segs.push((start as u32, end as u32, class, ctx));
@@ -400,12 +490,17 @@ impl HybridModel {
         let mut next: Option<TokenId> = None;
         let mut next_letter_unmarked = false;
         for k in (0..sc.segs.len()).rev() {
-            let (start, end, class, ctx) = sc.segs[k];
+            let (start, end, class, mut ctx) = sc.segs[k];
             let s = &text[start as usize..end as usize];
             let from = sc.arena.len();
+            if class != Class::Space && s.starts_with(' ') {
+                // The ids depend on the context only after the leading space: keying the cache
+                // on that context lets a word hit whatever char the word before ended with.
+                lang.advance(&mut ctx, ' ');
+            }
             let around = Surroundings {
                 ctx,
-                next,
+                next: t.next_key(next),
                 next_letter_unmarked,
             };
             let cacheable = s.len() <= CACHE_BYTES;
@@ -430,7 +525,10 @@ impl HybridModel {
             }
             let ids = &sc.arena[from..];
             next = ids.first().copied();
-            next_letter_unmarked = class == Class::Letter && next.is_some_and(|id| id > ALLCAPS_ID);
+            // Only a letter segment without a leading space starts with a letter (§4).
+            next_letter_unmarked = class == Class::Letter
+                && !s.starts_with(' ')
+                && next.is_some_and(|id| id > ALLCAPS_ID);
             sc.chunks
                 .push((from as u32, (sc.arena.len() - from) as u32));
         }
@@ -452,13 +550,20 @@ impl HybridModel {
         sc: &mut Scratch,
     ) {
         let t = &*self.tables;
+        // §3.2: the case is the rest's; the body keeps the leading space.
+        let (space, rest) = split_space(s, class);
         let case = if class == Class::Letter {
-            case_of(&t.language, s, &mut sc.lowered, &mut sc.tmp)
+            case_of(&t.language, rest, &mut sc.lowered, &mut sc.tmp)
         } else {
             Case::AsWritten
         };
         let body: &str = match case {
-            Case::Capitalised | Case::AllCaps => &sc.lowered,
+            Case::Capitalised | Case::AllCaps => {
+                sc.body.clear();
+                sc.body.push_str(space);
+                sc.body.push_str(&sc.lowered);
+                &sc.body
+            }
             Case::Lower | Case::AsWritten => s,
         };
         sc.seg.clear();
@@ -560,5 +665,20 @@ mod tests {
             ["İstanbul", "'", "a", " ", "12", "x", "\n\n"]
         );
         assert_eq!(cut(""), Vec::<&str>::new());
+    }
+
+    fn spaced(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        spaced_segments(text, |a, b, _| out.push(&text[a..b]));
+        out
+    }
+
+    #[test]
+    fn a_segment_takes_the_space_before_it() {
+        assert_eq!(spaced("ev \n ev"), ["ev", " \n", " ev"]);
+        assert_eq!(spaced("  kitap"), [" ", " kitap"]);
+        assert_eq!(spaced("a , 12\tb "), ["a", " ,", " 12", "\t", "b", " "]);
+        assert_eq!(spaced(" Ali'ye"), [" Ali", "'", "ye"]);
+        assert_eq!(spaced("\u{a0}x"), ["\u{a0}", "x"]);
     }
 }

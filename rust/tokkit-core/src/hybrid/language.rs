@@ -439,6 +439,12 @@ impl Language {
         self.alternations.iter().map(|a| a.0.as_str()).collect()
     }
 
+    /// How many alternations the language names.
+    #[must_use]
+    pub fn alternation_count(&self) -> usize {
+        self.alternations.len()
+    }
+
     /// Whether alternation `index` holds before a token whose canonical form is `next`.
     #[inline]
     #[must_use]

@@ -1,23 +1,24 @@
 //! Training (design/hybrid.md §5): the corpus is cut into segments and their normalised texts
 //! counted (the shared corpus reader, [`Corpus`]); each distinct letter segment is covered by
 //! dictionary forms where possible, and what they miss, with the non-letter segments, is the
-//! residue that byte-level BPE ([`bpe::train_with`]) learns the pieces from.
+//! residue that byte-level BPE ([`bpe::continue_from`], dictionary forms as atoms) learns the
+//! pieces from, `" kitap"` for a frequent word among them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Segmentation;
-use super::encode::{Case, Class, case_of, segments};
+use super::encode::{Case, Class, case_of, spaced_segments, split_space};
 use super::language::{Language, RootGroup};
 use super::model::{ALLCAPS, Cand, HybridModel, UPPERCASE, piece_name};
 use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::train::bpe::{self, Hooks};
-use crate::train::{BpeConfig, Corpus, LengthCap, StopReason, TrainReport};
+use crate::train::{BpeConfig, BpeModel, Corpus, LengthCap, StopReason, TokenId, TrainReport};
 use crate::word_counts::{Counter, Splitter};
 
 fn default_specials() -> Vec<String> {
@@ -182,24 +183,29 @@ pub struct TrainedHybrid {
     pub config: HybridTrainer,
 }
 
-/// Cuts a document into its normalised segments (§5.1): letter segments lower-cased when a
-/// marker restores their case, everything else as written.
+/// Cuts a document into its normalised segments (§5.1), each with its leading space (§3.1):
+/// letter segments lower-cased (after the space) when a marker restores their case, everything
+/// else as written.
 struct SegmentSplitter<'a> {
     language: &'a Language,
 }
 
 impl Splitter for SegmentSplitter<'_> {
     fn split_document(&self, text: &str, _: u64, mut emit: impl FnMut(&[u8])) {
-        let (mut lowered, mut tmp) = (String::new(), String::new());
-        segments(text, |a, b, class| {
+        let (mut lowered, mut tmp, mut body) = (String::new(), String::new(), String::new());
+        spaced_segments(text, |a, b, class| {
             let s = &text[a..b];
+            let (space, rest) = split_space(s, class);
             if class == Class::Letter
                 && matches!(
-                    case_of(self.language, s, &mut lowered, &mut tmp),
+                    case_of(self.language, rest, &mut lowered, &mut tmp),
                     Case::Capitalised | Case::AllCaps
                 )
             {
-                emit(lowered.as_bytes());
+                body.clear();
+                body.push_str(space);
+                body.push_str(&lowered);
+                emit(body.as_bytes());
             } else {
                 emit(s.as_bytes());
             }
@@ -221,15 +227,16 @@ const UNCOVERED: Cover = Cover {
     covered: false,
 };
 
-/// The runs of `word` that the dictionaries miss (§5.2): the fewest units, an uncovered char one
-/// unit, a root form one unit, and a suffix form one unit only right after a root or suffix
-/// (a chain from a root): a lone suffix form such as `a` inside an unknown word is no analysis,
-/// and counting it would cut the residue into single letters. `state[i][1]` ends in a chain.
-fn uncovered(
+/// `word` cut into the dictionary forms that cover it and the runs they miss (§5.2), left to
+/// right, as `emit(span, covered)`: the fewest units, an uncovered char one unit, a root form
+/// one unit, and a suffix form one unit only right after a root or suffix (a chain from a
+/// root): a lone suffix form such as `a` inside an unknown word is no analysis, and counting
+/// it would cut the residue into single letters. `state[i][1]` ends in a chain.
+fn cover(
     model: &HybridModel,
     word: &[u8],
     state: &mut Vec<[Cover; 2]>,
-    emit: &mut impl FnMut(&[u8]),
+    emit: &mut impl FnMut(&[u8], bool),
 ) {
     let t = &*model.tables;
     let n = word.len();
@@ -292,12 +299,70 @@ fn uncovered(
     let mut run = 0;
     for &(a, b) in covered_spans.iter().rev() {
         if run < a {
-            emit(&word[run..a]);
+            emit(&word[run..a], false);
         }
+        emit(&word[a..b], true);
         run = b;
     }
     if run < n {
-        emit(&word[run..]);
+        emit(&word[run..], false);
+    }
+}
+
+/// What BPE trains on (§5.2): the residue runs as bytes, and the root forms that follow a
+/// segment's leading space, each to become the word `[" ", form]`.
+#[derive(Default)]
+struct Residue {
+    runs: Counter,
+    led: HashMap<Box<[u8]>, u64>,
+}
+
+impl Residue {
+    /// Adds one distinct normalised segment seen `count` times.
+    fn add(
+        &mut self,
+        model: &HybridModel,
+        word: &[u8],
+        count: u64,
+        steps: &mut Vec<[Cover; 2]>,
+        buf: &mut Vec<u8>,
+    ) {
+        let (mut lead, rest) = match word.split_first() {
+            Some((b' ', rest)) if !rest.is_empty() => (true, rest),
+            _ => (false, word),
+        };
+        let letter = std::str::from_utf8(rest)
+            .ok()
+            .and_then(|s| s.chars().next())
+            .is_some_and(char::is_alphabetic);
+        if !letter {
+            self.runs.add_word(word, count);
+            return;
+        }
+        let (runs, led) = (&mut self.runs, &mut self.led);
+        cover(model, rest, steps, &mut |span, covered| {
+            // The leading space stays with what follows it: a form or a residue run.
+            if std::mem::take(&mut lead) {
+                if covered {
+                    *led.entry(span.into()).or_default() += count;
+                } else {
+                    buf.clear();
+                    buf.push(b' ');
+                    buf.extend_from_slice(span);
+                    runs.add_word(buf, count);
+                }
+            } else if !covered {
+                runs.add_word(span, count);
+            }
+        });
+    }
+
+    fn merge(mut self, other: Self) -> Self {
+        self.runs = self.runs.merge(other.runs);
+        for (form, count) in other.led {
+            *self.led.entry(form).or_default() += count;
+        }
+        self
     }
 }
 
@@ -365,38 +430,58 @@ pub fn train_hybrid(
     let residue = words
         .par_iter()
         .fold(
-            || (Counter::default(), Vec::new()),
-            |(mut c, mut steps), (word, count)| {
-                let letter = std::str::from_utf8(word)
-                    .ok()
-                    .and_then(|s| s.chars().next())
-                    .is_some_and(char::is_alphabetic);
-                if letter {
-                    uncovered(&dictionaries, word, &mut steps, &mut |run| {
-                        c.add_word(run, *count)
-                    });
-                } else {
-                    c.add_word(word, *count);
-                }
-                (c, steps)
+            || (Residue::default(), Vec::new(), Vec::new()),
+            |(mut r, mut steps, mut buf), (word, count)| {
+                r.add(&dictionaries, word, *count, &mut steps, &mut buf);
+                (r, steps, buf)
             },
         )
-        .map(|(c, _)| c)
-        .reduce(Counter::default, Counter::merge);
-    let residue = residue.into_sorted();
-    out.residue_bytes = residue.iter().map(|(w, c)| w.len() as u64 * c).sum();
+        .map(|(r, _, _)| r)
+        .reduce(Residue::default, Residue::merge);
+    let mut led: Vec<(Box<[u8]>, u64)> = residue.led.into_iter().collect();
+    led.sort_unstable();
+    let runs = residue.runs.into_sorted();
+    out.residue_bytes = runs.iter().map(|(w, c)| w.len() as u64 * c).sum::<u64>()
+        + led
+            .iter()
+            .map(|(f, c)| (1 + f.len() as u64) * c)
+            .sum::<u64>();
+    // §5.3: BPE's base vocabulary is the 256 bytes (in byte order) and, as atoms, the root forms
+    // that follow a leading space; a word is a residue run as bytes or `[" ", form]`, so the
+    // merges can make `" kitap"` but never split a form or join two of them.
+    let mut base_tokens = bytes.clone();
+    base_tokens.extend(led.iter().map(|(f, _)| f.to_vec()));
+    let base_len = base_tokens.len();
+    let mut bpe_words: Vec<(Vec<TokenId>, u64)> = runs
+        .into_iter()
+        .map(|(w, c)| (w.iter().map(|&b| TokenId::from(b)).collect(), c))
+        .collect();
+    bpe_words.extend(
+        led.iter()
+            .enumerate()
+            .map(|(k, (_, c))| (vec![TokenId::from(b' '), (256 + k) as TokenId], *c)),
+    );
+    drop(led);
+    let base = BpeModel {
+        tokens: base_tokens,
+        num_special: 0,
+        merges: Vec::new(),
+        num_padding: 0,
+    };
     let reserved: HashSet<&str> = dictionaries.names().iter().map(String::as_str).collect();
     let filter =
         |piece: &[u8]| utf8_or_leading(piece) && !reserved.contains(piece_name(piece).as_str());
+    // `continue_from` counts the base tokens in its size: the new tokens are the budget's rest.
     let bpe_config = BpeConfig {
-        vocab_size: budget,
+        vocab_size: base_len + budget - 256,
         min_frequency: config.min_frequency,
         special_tokens: Vec::new(),
         length_cap: LengthCap::None,
         full_alphabet: true,
     };
-    let trained = bpe::train_with(
-        residue,
+    let trained = bpe::continue_from(
+        base,
+        bpe_words,
         &bpe_config,
         &Hooks {
             filter: Some(&filter),
@@ -404,8 +489,10 @@ pub fn train_hybrid(
         progress,
         cancel,
     )?;
+    // The learned pieces are the tokens the merges created, in merge order (a merge that
+    // spells an existing token creates none).
     let mut pieces = bytes;
-    pieces.extend(trained.model.tokens.into_iter().skip(256));
+    pieces.extend(trained.model.tokens.into_iter().skip(base_len));
     let t = &*dictionaries.tables;
     let model = HybridModel::new(
         t.language.clone(),
