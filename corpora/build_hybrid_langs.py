@@ -56,7 +56,10 @@ ZEMBEREK = (
 )
 LEXICON = "zemberek/resources/lexicon.csv"
 UNIGRAMS = "zemberek/resources/lm-unigram.slm"
-TR_MAX_ROOTS = 20_000  # the published tokenizer's root ids
+# The published tokenizer has 20,000 root ids; at tokkit's default 32,768 ids, 26,000 fill the
+# vocabulary with the learned pieces (the residue BPE runs out of pairs near 8k pieces on the
+# training text) and raise %TR/%Pure on corpora/tr.txt by ~1.7 points (docs/benchmarks.md).
+TR_MAX_ROOTS = 26_000
 EN_MAX_ROOTS = 3_000
 EN_CORPORA = ("en-prose.txt", "en-tech.txt")
 
@@ -753,7 +756,7 @@ context-free); the analysis with the fewest suffixes wins, ties to the shorter r
 not `edi-l-di`); a word with no analysis counts for its longest root-form prefix. Groups are sorted
 by that mass (ties by form), then each form is kept only in the best group that has it (a group
 whose canonical form is taken is dropped), and the first {max_roots:,} groups ship (the published
-tokenizer has 20,000 root ids). The evaluation text `corpora/tr.txt` is not used.
+tokenizer has 20,000 root ids; 26,000 fill tokkit's default 32,768 ids). The evaluation text `corpora/tr.txt` is not used.
 
 **Suffixes.** Templates over the archiphonemes A (a/e), I (ı/i/u/ü) by the last vowel, D (d/t),
 C (c/ç) by a voiceless last char (f s t h ç ş k p), and the buffers Y, N, S (y, n, s after a
