@@ -50,8 +50,19 @@ def train(work: Path, train_text: Path) -> dict[str, Path]:
     for name, flags in runs.items():
         d = work / f"{name}-32k"
         if not (d / "tokkit.json").exists():
-            cmd = [sys.executable, "-m", "tokkit", "train", *flags, "--vocab-size", str(VOCAB),
-                   "--out", str(d), "--force", str(train_text)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "tokkit",
+                "train",
+                *flags,
+                "--vocab-size",
+                str(VOCAB),
+                "--out",
+                str(d),
+                "--force",
+                str(train_text),
+            ]
             print("$", " ".join(cmd), file=sys.stderr)
             subprocess.run(cmd, check=True)
         out[name] = d
@@ -70,12 +81,16 @@ def with_mode(hybrid: Path, mode: str, work: Path) -> Path:
 
 
 def row(name: str, vocab: int, m: Any, roundtrip: str, seconds: float) -> str:
-    return (f"| {name} | {vocab:,} | {m.tokens:,} | {m.tokens_per_word:.3f} | {m.unique_tokens:,} "
-            f"| {m.turkish_token_pct:.2f} | {m.pure_token_pct:.2f} | {roundtrip} | {seconds:.1f} |")
+    return (
+        f"| {name} | {vocab:,} | {m.tokens:,} | {m.tokens_per_word:.3f} | {m.unique_tokens:,} "
+        f"| {m.turkish_token_pct:.2f} | {m.pure_token_pct:.2f} | {roundtrip} | {seconds:.1f} |"
+    )
 
 
 def roundtrip(tok: tokkit.Tokenizer, lines: list[str]) -> str:
-    ok = sum(tok.decode(ids) == line for ids, line in zip(tok.encode_batch(lines), lines))
+    ok = sum(
+        tok.decode(ids) == line for ids, line in zip(tok.encode_batch(lines), lines, strict=True)
+    )
     return f"{100 * ok / len(lines):.2f}%"
 
 
@@ -93,8 +108,10 @@ def main() -> int:
     lines = text.splitlines(keepends=True)
     analyzer = TurkishAnalyzer()
     analyzer.judge("kitap")  # load zeyrek outside the timings
-    header = ["| tokenizer | vocab | tokens | tokens/word | unique | %TR | %Pure | round trip | s |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    header = [
+        "| tokenizer | vocab | tokens | tokens/word | unique | %TR | %Pure | round trip | s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     result: dict[str, Any] = {"text": str(args.text), "rows": {}}
 
     def measure(name: str, tok: tokkit.Tokenizer) -> str:
@@ -106,18 +123,25 @@ def main() -> int:
         print(line, flush=True)
         return line
 
-    modes = [measure(f"hybrid, {mode}", tokkit.load(with_mode(dirs["hybrid"], mode, args.work)))
-             for mode in MODES]
+    modes = [
+        measure(f"hybrid, {mode}", tokkit.load(with_mode(dirs["hybrid"], mode, args.work)))
+        for mode in MODES
+    ]
     others = [measure(name, tokkit.load(dirs[name])) for name in ("bpe", "superbpe")]
     from tokkit.models import tokenizer_path
 
-    pretrained: list[tuple[str, Any]] = [("Gemma-3 (262k)", tokenizer_path("gemma3-270m")),
-                  ("Llama-3 (128k)", "llama3"), ("GPT-2", "gpt2"), ("o200k", "o200k")]
+    pretrained: list[tuple[str, Any]] = [
+        ("Gemma-3 (262k)", tokenizer_path("gemma3-270m")),
+        ("Llama-3 (128k)", "llama3"),
+        ("GPT-2", "gpt2"),
+        ("o200k", "o200k"),
+    ]
     for name, spec in pretrained:
         others.append(measure(name, tokkit.load(spec)))
     if args.qwen:
-        others.append(measure("Qwen (qwen.tiktoken, Qwen2 regex)",
-                              tokkit.load(args.qwen, pattern=QWEN2)))
+        others.append(
+            measure("Qwen (qwen.tiktoken, Qwen2 regex)", tokkit.load(args.qwen, pattern=QWEN2))
+        )
     pub = published(text, analyzer)
     if pub is not None:
         vocab, m = pub
@@ -126,12 +150,15 @@ def main() -> int:
         print(others[-1])
     (args.work / "metrics.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
     if args.markdown:
-        intro = (f"`python bench/hybrid_bench.py --qwen QWEN.tiktoken --markdown "
-                 f"docs/benchmarks.md`; evaluation text `corpora/tr.txt` ({len(text.encode()):,} "
-                 f"bytes, {len(text.split()):,} words), analyzer {analyzer.name} "
-                 f"{analyzer.version}; percentages of unique tokens.\n\n")
+        intro = (
+            f"`python bench/hybrid_bench.py --qwen QWEN.tiktoken --markdown "
+            f"docs/benchmarks.md`; evaluation text `corpora/tr.txt` ({len(text.encode()):,} "
+            f"bytes, {len(text.split()):,} words), analyzer {analyzer.name} "
+            f"{analyzer.version}; percentages of unique tokens.\n\n"
+        )
         write_section(args.markdown, "hybrid-modes", intro + "\n".join(header + modes))
-        write_section(args.markdown, "hybrid-metrics", intro + "\n".join(header + modes[:1] + others))
+        table = "\n".join(header + modes[:1] + others)
+        write_section(args.markdown, "hybrid-metrics", intro + table)
     return 0
 
 

@@ -61,17 +61,23 @@ def worker(args: argparse.Namespace) -> None:
     single, batch = _load(args.tool, args, threads)
     lines = text.splitlines(keepends=True)
     c0, t0 = time.process_time(), time.perf_counter()
-    if args.shape == "single":
-        n = len(single(text))
-    else:
-        n = sum(len(ids) for ids in batch(lines))
+    n = len(single(text)) if args.shape == "single" else sum(len(ids) for ids in batch(lines))
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     mb = len(text.encode("utf-8")) / 1e6
-    print(json.dumps({
-        "tool": args.tool, "shape": args.shape, "tokens": n, "cpu_s": cpu, "wall_s": wall,
-        "mb_per_cpu_s": mb / cpu, "mb_per_s": mb / wall,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    print(
+        json.dumps(
+            {
+                "tool": args.tool,
+                "shape": args.shape,
+                "tokens": n,
+                "cpu_s": cpu,
+                "wall_s": wall,
+                "mb_per_cpu_s": mb / cpu,
+                "mb_per_s": mb / wall,
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def main() -> int:
@@ -92,27 +98,49 @@ def main() -> int:
 
         tools = TOOLS
     except ImportError:
-        print("turkish-tokenizer is not installed: the published tokenizer is left out",
-              file=sys.stderr)
+        print(
+            "turkish-tokenizer is not installed: the published tokenizer is left out",
+            file=sys.stderr,
+        )
         tools = TOOLS[:2]
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rep in range(args.reps):
         for shape in SHAPES:
             for tool in tools if rep % 2 == 0 else tools[::-1]:  # alternate the order
-                cmd = [sys.executable, __file__, "--hybrid", args.hybrid, "--bpe", args.bpe,
-                       "--text", args.text, "--worker", tool, "--shape", shape]
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--hybrid",
+                    args.hybrid,
+                    "--bpe",
+                    args.bpe,
+                    "--text",
+                    args.text,
+                    "--worker",
+                    tool,
+                    "--shape",
+                    shape,
+                ]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
                 runs.setdefault((tool, shape), []).append(json.loads(out.splitlines()[-1]))
     rows = []
     for (tool, shape), rs in runs.items():
-        rows.append({
-            "tool": tool, "shape": shape, "tokens": rs[0]["tokens"],
-            "mb_per_cpu_s": statistics.median(r["mb_per_cpu_s"] for r in rs),
-            "mb_per_s": statistics.median(r["mb_per_s"] for r in rs),
-            "peak_rss_mib": max(r["peak_rss_mib"] for r in rs),
-        })
-    result = {"text": args.text, "bytes": Path(args.text).stat().st_size, "reps": args.reps,
-              "rows": rows}
+        rows.append(
+            {
+                "tool": tool,
+                "shape": shape,
+                "tokens": rs[0]["tokens"],
+                "mb_per_cpu_s": statistics.median(r["mb_per_cpu_s"] for r in rs),
+                "mb_per_s": statistics.median(r["mb_per_s"] for r in rs),
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in rs),
+            }
+        )
+    result = {
+        "text": args.text,
+        "bytes": Path(args.text).stat().st_size,
+        "reps": args.reps,
+        "rows": rows,
+    }
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(markdown(result))
@@ -136,7 +164,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {tool} | {s['tokens']:,} | {s['mb_per_cpu_s']:.2f} "
             f"({s['mb_per_cpu_s'] / hf[0]['mb_per_cpu_s']:.1f}x) | {b1['mb_per_cpu_s']:.2f} "
             f"({b1['mb_per_cpu_s'] / hf[1]['mb_per_cpu_s']:.1f}x) | {b2['mb_per_s']:.2f} "
-            f"({b2['mb_per_s'] / hf[2]['mb_per_s']:.1f}x) | {max(s['peak_rss_mib'], b2['peak_rss_mib']):.0f} |"
+            f"({b2['mb_per_s'] / hf[2]['mb_per_s']:.1f}x) "
+            f"| {max(s['peak_rss_mib'], b2['peak_rss_mib']):.0f} |"
         )
     return "\n".join(lines)
 

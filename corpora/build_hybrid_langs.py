@@ -756,7 +756,8 @@ context-free); the analysis with the fewest suffixes wins, ties to the shorter r
 not `edi-l-di`); a word with no analysis counts for its longest root-form prefix. Groups are sorted
 by that mass (ties by form), then each form is kept only in the best group that has it (a group
 whose canonical form is taken is dropped), and the first {max_roots:,} groups ship (the published
-tokenizer has 20,000 root ids; 26,000 fill tokkit's default 32,768 ids). The evaluation text `corpora/tr.txt` is not used.
+tokenizer has 20,000 root ids; 26,000 fill tokkit's default 32,768 ids). The evaluation text
+`corpora/tr.txt` is not used.
 
 **Suffixes.** Templates over the archiphonemes A (a/e), I (ı/i/u/ü) by the last vowel, D (d/t),
 C (c/ç) by a voiceless last char (f s t h ç ş k p), and the buffers Y, N, S (y, n, s after a
