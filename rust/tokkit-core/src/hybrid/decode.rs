@@ -64,6 +64,13 @@ impl Tables {
                     let next = ids.get(k + 1).copied().or(next_after);
                     self.root_text(g, self.root_form(g, next)).as_bytes()
                 }
+                Kind::SpacedRoot(g) => {
+                    // design/hybrid.md §2: a space and the form the root itself would take.
+                    let next = ids.get(k + 1).copied().or(next_after);
+                    text.push(' ');
+                    text.push_str(self.root_text(g, self.root_form(g, next)));
+                    text.as_bytes()
+                }
             };
             self.write_cased(bytes, state, out);
         }

@@ -8,7 +8,7 @@
 use super::Segmentation;
 use super::decode::State;
 use super::language::{Context, Language};
-use super::model::{ALLCAPS_ID, Cand, HybridModel, Tables, TokenId, Trie, UPPERCASE_ID};
+use super::model::{ALLCAPS_ID, Cand, HybridModel, Kind, Tables, TokenId, Trie, UPPERCASE_ID};
 
 /// A segment's class (§3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,8 +43,8 @@ fn class_of(c: char) -> Class {
     }
 }
 
-/// Calls `f(start, end, class)` for each segment of `text` (§3.1): maximal runs of one class,
-/// letter runs cut again before an upper-case letter after a lower-case one (`You|Tube`) or
+/// Calls `f(start, end, class)` for each segment of `text` (design/hybrid.md §3.1): maximal
+/// runs of one class, each digit a segment of its own, letter runs cut again before an upper-case letter after a lower-case one (`You|Tube`) or
 /// before one that starts a capitalised word after capitals (`HTTP|Server`).
 pub(crate) fn segments(text: &str, mut f: impl FnMut(usize, usize, Class)) {
     let mut it = text.char_indices().peekable();
@@ -56,6 +56,8 @@ pub(crate) fn segments(text: &str, mut f: impl FnMut(usize, usize, Class)) {
         let cut = match class {
             None => false,
             Some(cl) if cl != k => true,
+            // design/hybrid.md §3.1: one digit per segment.
+            Some(_) if k == Class::Digit => true,
             Some(_) if k == Class::Letter && c.is_uppercase() => prev.is_some_and(|p| {
                 p.is_lowercase()
                     || (p.is_uppercase() && it.peek().is_some_and(|&(_, n)| n.is_lowercase()))
@@ -255,7 +257,9 @@ impl Tables {
                 self.language.resolve_suffix(class as usize, ctx, resolved);
                 resolved.as_bytes() == &body[i..j]
             }
-            Cand::Root { group, form } => self.root_form(group, next) == form as usize,
+            Cand::Root { group, form } | Cand::Spaced { group, form } => {
+                self.root_form(group, next) == form as usize
+            }
         }
     }
 
@@ -265,6 +269,7 @@ impl Tables {
             Cand::Piece(id) => id,
             Cand::Suffix { class } => self.first_suffix + class,
             Cand::Root { group, .. } => self.first_root + group,
+            Cand::Spaced { group, .. } => self.spaced[group as usize],
         }
     }
 
@@ -400,7 +405,7 @@ impl Tables {
             self.trie.walk(&body[i..], |len, cands| {
                 for &cand in cands {
                     match cand {
-                        Cand::Root { form, .. } if len > root.0 => {
+                        Cand::Root { form, .. } | Cand::Spaced { form, .. } if len > root.0 => {
                             root = (len, self.cand_id(cand), form + 1);
                         }
                         Cand::Suffix { .. } if len > suffix.0 => {
@@ -440,7 +445,13 @@ impl Tables {
         let start = out.len();
         let mut next = next;
         for &(id, at, len, form) in greedy.iter().rev() {
-            if form > 0 && self.root_form(id - self.first_root, next) != (form - 1) as usize {
+            let group = match self.kind(id) {
+                Some(Kind::Root(g) | Kind::SpacedRoot(g)) if form > 0 => Some(g),
+                _ => None,
+            };
+            if let Some(g) = group
+                && self.root_form(g, next) != (form - 1) as usize
+            {
                 spell.clear();
                 let piece = &body[at as usize..(at + len) as usize];
                 self.search(
@@ -610,8 +621,9 @@ impl HybridModel {
                 true
             }
         };
-        // §3.5: pieces alone (no marker) spell the segment whatever surrounds them.
-        let plain = sc.seg.iter().all(|&id| id >= t.first_piece);
+        // design/hybrid.md §3.5: literal pieces alone (no marker, no spaced root) spell the
+        // segment whatever surrounds them.
+        let plain = sc.seg.iter().all(|&id| t.is_literal_piece(id));
         if !found || !plain {
             let mut state = State {
                 ctx,
@@ -662,7 +674,7 @@ mod tests {
         assert_eq!(cut("HTTPServer"), ["HTTP", "Server"]);
         assert_eq!(
             cut("İstanbul'a 12x\n\n"),
-            ["İstanbul", "'", "a", " ", "12", "x", "\n\n"]
+            ["İstanbul", "'", "a", " ", "1", "2", "x", "\n\n"]
         );
         assert_eq!(cut(""), Vec::<&str>::new());
     }
@@ -677,7 +689,8 @@ mod tests {
     fn a_segment_takes_the_space_before_it() {
         assert_eq!(spaced("ev \n ev"), ["ev", " \n", " ev"]);
         assert_eq!(spaced("  kitap"), [" ", " kitap"]);
-        assert_eq!(spaced("a , 12\tb "), ["a", " ,", " 12", "\t", "b", " "]);
+        assert_eq!(spaced("a , 12\tb "), ["a", " ,", " 1", "2", "\t", "b", " "]);
+        assert_eq!(spaced(" 1919"), [" 1", "9", "1", "9"]);
         assert_eq!(spaced(" Ali'ye"), [" Ali", "'", "ye"]);
         assert_eq!(spaced("\u{a0}x"), ["\u{a0}", "x"]);
     }

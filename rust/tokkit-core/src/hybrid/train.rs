@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::Segmentation;
 use super::encode::{Case, Class, case_of, spaced_segments, split_space};
 use super::language::{Language, RootGroup};
-use super::model::{ALLCAPS, Cand, HybridModel, UPPERCASE, piece_name};
+use super::model::{
+    ALLCAPS, Cand, HybridModel, UPPERCASE, piece_name, root_form_groups, spaced_root_of,
+};
 use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -471,9 +473,17 @@ pub fn train_hybrid(
     let reserved: HashSet<&str> = dictionaries.names().iter().map(String::as_str).collect();
     let filter =
         |piece: &[u8]| utf8_or_leading(piece) && !reserved.contains(piece_name(piece).as_str());
+    // design/hybrid.md §5.3: learned pieces that are `" "` + forms of one root group become one
+    // spaced root, so BPE learns up to one extra piece per alternate (the most that can merge
+    // away) and the mapped, deduplicated pieces are cut at the budget.
+    let slack: usize = dictionaries
+        .roots()
+        .iter()
+        .map(|r| r.alternates.len())
+        .sum();
     // `continue_from` counts the base tokens in its size: the new tokens are the budget's rest.
     let bpe_config = BpeConfig {
-        vocab_size: base_len + budget - 256,
+        vocab_size: base_len + budget - 256 + slack,
         min_frequency: config.min_frequency,
         special_tokens: Vec::new(),
         length_cap: LengthCap::None,
@@ -490,10 +500,26 @@ pub fn train_hybrid(
         cancel,
     )?;
     // The learned pieces are the tokens the merges created, in merge order (a merge that
-    // spells an existing token creates none).
-    let mut pieces = bytes;
-    pieces.extend(trained.model.tokens.into_iter().skip(base_len));
+    // spells an existing token creates none); a spaced root keeps its first piece's place.
     let t = &*dictionaries.tables;
+    let forms = root_form_groups(&t.roots);
+    let mut seen_groups = HashSet::new();
+    let mut pieces = bytes;
+    for piece in trained.model.tokens.into_iter().skip(base_len) {
+        if pieces.len() == budget {
+            break;
+        }
+        match spaced_root_of(&forms, &piece) {
+            Some(g) if !seen_groups.insert(g) => {}
+            _ => pieces.push(piece),
+        }
+    }
+    drop(forms);
+    let stop = if pieces.len() == budget {
+        StopReason::VocabSizeReached
+    } else {
+        trained.stop
+    };
     let model = HybridModel::new(
         t.language.clone(),
         t.specials.clone(),
@@ -502,7 +528,7 @@ pub fn train_hybrid(
         config.segmentation,
     )?;
     out.merge_seconds = started.elapsed().as_secs_f64();
-    out.stop_reason = Some(trained.stop);
+    out.stop_reason = Some(stop);
     out.roots = model.roots().len();
     out.suffixes = model.language().suffixes().len();
     out.pieces = model.pieces().len();
