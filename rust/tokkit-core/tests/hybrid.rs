@@ -1,7 +1,8 @@
 //! The morphological hybrid tokenizer (design/hybrid.md) on a small real Turkish fixture
-//! (`tests/data/hybrid/`): lossless round trips, shared ids, the three segmentations, training
-//! on `corpora/tr.txt`, and the errors malformed files give; then the shipped Turkish language
-//! (`python/tokkit/hybrid/langs/tr/`) trained at 32k ids: leading-space pieces (§3.1, §5.2).
+//! (`tests/data/hybrid/`): lossless round trips, shared ids, the three segmentations, training on
+//! `corpora/tr.txt`, and the errors malformed files give; then the shipped Turkish language
+//! (`python/tokkit/hybrid/langs/tr/`) trained at 32k ids: leading-space pieces
+//! (design/hybrid.md §3.1, §5.2).
 
 use std::sync::OnceLock;
 
@@ -111,7 +112,7 @@ fn the_issue_failures_round_trip() {
             round_trips(&m, text);
         }
         assert_eq!(m.encode("KİTAP"), [1, id(&m, "kitap")], "{mode:?}");
-        // §3.1-3.2: the marker comes before the segment, its space included.
+        // design/hybrid.md §3.1-3.2: the marker comes before the segment, its space included.
         let space = id(&m, " ");
         assert_eq!(m.encode(" KİTAP"), [1, space, id(&m, "kitap")], "{mode:?}");
         assert_eq!(
@@ -135,7 +136,8 @@ fn shared_ids_are_used() {
     let nasil = round_trips(&m, "Nasılsınız");
     assert_eq!(nasil, [0, id(&m, "nasıl"), id(&m, "+sInIz")]);
     assert_eq!(m.decode(&nasil, false), "Nasılsınız");
-    // §4: a marker applies after the leading space; `<allcaps>` ends at a space-led token.
+    // design/hybrid.md §4: a marker applies after the leading space; `<allcaps>` ends at a
+    // space-led token.
     let (space, kitap, ev) = (id(&m, " "), id(&m, "kitap"), id(&m, "ev"));
     assert_eq!(m.decode(&[0, space, kitap, lar], false), " Kitaplar");
     assert_eq!(m.decode(&[1, space, kitap, lar], false), " KİTAPLAR");
@@ -162,7 +164,8 @@ fn a_form_the_decoder_cannot_restore_is_spelled_by_pieces() {
     assert!(!ids.contains(&id(&m, "kitap")), "{ids:?}");
 }
 
-/// The fixture with one learned piece, `" kitab"`: the spaced root of `kitap` (design/hybrid.md §2).
+/// The fixture with one learned piece, `" kitab"`: the spaced root of `kitap`
+/// (design/hybrid.md §2).
 fn fixture_spaced(mode: Segmentation) -> HybridModel {
     let lang = language();
     let roots = lang.parse_roots(ROOTS).unwrap();
@@ -480,10 +483,10 @@ fn train_turkish(corpus: &str, threads: usize) -> TrainedHybrid {
     .unwrap()
 }
 
-/// What training with the leading space must give (§3.1, §5.2-3): at most the size, `" " + root`
-/// pieces for frequent words, no piece that is a root form and a suffix form joined (BPE never
-/// merges two dictionary forms), lossless encoding of `corpora/tr.txt` without a fallback in any
-/// mode, and fewer tokens than without the space pieces.
+/// What training with the leading space must give (design/hybrid.md §3.1, §5.2-3): at most the
+/// size, `" " + root` pieces for frequent words, no piece that is a root form and a suffix form
+/// joined (BPE never merges two dictionary forms), lossless encoding of `corpora/tr.txt` without a
+/// fallback in any mode, and fewer tokens than without the space pieces.
 fn check_turkish(t: &TrainedHybrid) {
     let m = &t.model;
     // A small corpus runs out of pairs before the budget is spent (the report says so).

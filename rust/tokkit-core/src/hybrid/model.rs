@@ -151,7 +151,7 @@ impl Trie {
     }
 }
 
-/// A piece's name: its text, or `<0xHH>` per byte when it is not valid UTF-8 (design §2).
+/// A piece's name: its text, or `<0xHH>` per byte when it is not valid UTF-8 (design/hybrid.md §2).
 #[must_use]
 pub fn piece_name(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
@@ -580,8 +580,8 @@ impl Tables {
         })
     }
 
-    /// The canonical form the alternation conditions test (design §4); `None` for markers,
-    /// specials and ids outside the vocabulary.
+    /// The canonical form the alternation conditions test (design/hybrid.md §4); `None` for
+    /// markers, specials and ids outside the vocabulary.
     #[inline]
     pub(crate) fn canonical(&self, id: Option<TokenId>) -> Option<&[u8]> {
         match self.kind(id?)? {

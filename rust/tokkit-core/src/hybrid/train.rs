@@ -185,9 +185,9 @@ pub struct TrainedHybrid {
     pub config: HybridTrainer,
 }
 
-/// Cuts a document into its normalised segments (§5.1), each with its leading space (§3.1):
-/// letter segments lower-cased (after the space) when a marker restores their case, everything
-/// else as written.
+/// Cuts a document into its normalised segments (design/hybrid.md §5.1), each with its leading
+/// space (design/hybrid.md §3.1): letter segments lower-cased (after the space) when a marker restores their case,
+/// everything else as written.
 struct SegmentSplitter<'a> {
     language: &'a Language,
 }
@@ -229,11 +229,12 @@ const UNCOVERED: Cover = Cover {
     covered: false,
 };
 
-/// `word` cut into the dictionary forms that cover it and the runs they miss (§5.2), left to
-/// right, as `emit(span, covered)`: the fewest units, an uncovered char one unit, a root form
-/// one unit, and a suffix form one unit only right after a root or suffix (a chain from a
-/// root): a lone suffix form such as `a` inside an unknown word is no analysis, and counting
-/// it would cut the residue into single letters. `state[i][1]` ends in a chain.
+/// `word` cut into the dictionary forms that cover it and the runs they miss
+/// (design/hybrid.md §5.2), left to right, as `emit(span, covered)`: the fewest units, an uncovered
+/// char one unit, a root form one unit, and a suffix form one unit only right after a root or
+/// suffix (a chain from a root): a lone suffix form such as `a` inside an unknown word is no
+/// analysis, and counting it would cut the residue into single letters. `state[i][1]` ends in a
+/// chain.
 fn cover(
     model: &HybridModel,
     word: &[u8],
@@ -311,8 +312,8 @@ fn cover(
     }
 }
 
-/// What BPE trains on (§5.2): the residue runs as bytes, and the root forms that follow a
-/// segment's leading space, each to become the word `[" ", form]`.
+/// What BPE trains on (design/hybrid.md §5.2): the residue runs as bytes, and the root forms that
+/// follow a segment's leading space, each to become the word `[" ", form]`.
 #[derive(Default)]
 struct Residue {
     runs: Counter,
@@ -376,7 +377,7 @@ fn utf8_or_leading(bytes: &[u8]) -> bool {
     }
 }
 
-/// Trains a hybrid tokenizer for `language` with `roots` on `corpus` (§5).
+/// Trains a hybrid tokenizer for `language` with `roots` on `corpus` (design/hybrid.md §5).
 ///
 /// # Errors
 /// [`Error::Config`] when the vocabulary cannot hold the dictionaries, corpus and IO errors,
@@ -448,9 +449,9 @@ pub fn train_hybrid(
             .iter()
             .map(|(f, c)| (1 + f.len() as u64) * c)
             .sum::<u64>();
-    // §5.3: BPE's base vocabulary is the 256 bytes (in byte order) and, as atoms, the root forms
-    // that follow a leading space; a word is a residue run as bytes or `[" ", form]`, so the
-    // merges can make `" kitap"` but never split a form or join two of them.
+    // design/hybrid.md §5.3: BPE's base vocabulary is the 256 bytes (in byte order) and, as atoms,
+    // the root forms that follow a leading space; a word is a residue run as bytes or `[" ",
+    // form]`, so the merges can make `" kitap"` but never split a form or join two of them.
     let mut base_tokens = bytes.clone();
     base_tokens.extend(led.iter().map(|(f, _)| f.to_vec()));
     let base_len = base_tokens.len();
