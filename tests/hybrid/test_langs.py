@@ -3,7 +3,8 @@
 These read the files directly (stdlib only), so they check the data whatever the loader does:
 the format, the tables' consistency, the checksums recorded in PROVENANCE.md and
 corpora/HYBRID_SHA256SUMS, and that the reference words cut into root + suffix forms that the
-decoder's rules (design/hybrid.md §1, §4) restore, found by a brute-force search independent of the builder.
+decoder's rules (design/hybrid.md §1, §4) restore, found by a brute-force search independent of
+the builder.
 """
 
 # Turkish words are this file's subject: the dotless i is meant wherever it appears.
