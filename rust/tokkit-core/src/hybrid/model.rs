@@ -1,6 +1,7 @@
 //! The hybrid tokenizer's tables (design/hybrid.md §2): ids in their fixed order (markers,
-//! specials, root groups, suffix classes, pieces), one unique name per id, one byte trie over
-//! every surface form, and `hybrid.json` (format `tokkit-hybrid`, version 1) both ways.
+//! specials, root groups, suffix classes, pieces, spaced roots among them), one unique name per
+//! id, one byte trie over every surface form, and `hybrid.json` (format `tokkit-hybrid`, version
+//! 1) both ways.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
