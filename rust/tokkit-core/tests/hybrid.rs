@@ -1,7 +1,8 @@
 //! The morphological hybrid tokenizer (design/hybrid.md) on a small real Turkish fixture
-//! (`tests/data/hybrid/`): lossless round trips, shared ids, the three segmentations, training
-//! on `corpora/tr.txt`, and the errors malformed files give; then the shipped Turkish language
-//! (`python/tokkit/hybrid/langs/tr/`) trained at 32k ids: leading-space pieces (§3.1, §5.2).
+//! (`tests/data/hybrid/`): lossless round trips, shared ids, the three segmentations, training on
+//! `corpora/tr.txt`, and the errors malformed files give; then the shipped Turkish language
+//! (`python/tokkit/hybrid/langs/tr/`) trained at 32k ids: leading-space pieces
+//! (design/hybrid.md §3.1, §5.2).
 
 use std::sync::OnceLock;
 
@@ -10,7 +11,7 @@ use tokkit_core::hybrid::{
     HybridModel, HybridTrainer, Kind, Language, Segmentation, TrainedHybrid, train_hybrid,
 };
 use tokkit_core::progress::Silent;
-use tokkit_core::train::{Corpus, with_threads};
+use tokkit_core::train::{Corpus, StopReason, with_threads};
 use tokkit_core::{CancelToken, Error};
 
 const LANGUAGE: &str = include_str!("data/hybrid/language.json");
@@ -111,7 +112,7 @@ fn the_issue_failures_round_trip() {
             round_trips(&m, text);
         }
         assert_eq!(m.encode("KİTAP"), [1, id(&m, "kitap")], "{mode:?}");
-        // §3.1-3.2: the marker comes before the segment, its space included.
+        // design/hybrid.md §3.1-3.2: the marker comes before the segment, its space included.
         let space = id(&m, " ");
         assert_eq!(m.encode(" KİTAP"), [1, space, id(&m, "kitap")], "{mode:?}");
         assert_eq!(
@@ -135,7 +136,8 @@ fn shared_ids_are_used() {
     let nasil = round_trips(&m, "Nasılsınız");
     assert_eq!(nasil, [0, id(&m, "nasıl"), id(&m, "+sInIz")]);
     assert_eq!(m.decode(&nasil, false), "Nasılsınız");
-    // §4: a marker applies after the leading space; `<allcaps>` ends at a space-led token.
+    // design/hybrid.md §4: a marker applies after the leading space; `<allcaps>` ends at a
+    // space-led token.
     let (space, kitap, ev) = (id(&m, " "), id(&m, "kitap"), id(&m, "ev"));
     assert_eq!(m.decode(&[0, space, kitap, lar], false), " Kitaplar");
     assert_eq!(m.decode(&[1, space, kitap, lar], false), " KİTAPLAR");
@@ -160,6 +162,98 @@ fn a_form_the_decoder_cannot_restore_is_spelled_by_pieces() {
     // `kitab` before a consonant is not what the decoder writes for the group.
     let ids = round_trips(&m, "kitabda");
     assert!(!ids.contains(&id(&m, "kitap")), "{ids:?}");
+}
+
+/// The fixture with one learned piece, `" kitab"`: the spaced root of `kitap`
+/// (design/hybrid.md §2).
+fn fixture_spaced(mode: Segmentation) -> HybridModel {
+    let lang = language();
+    let roots = lang.parse_roots(ROOTS).unwrap();
+    let mut pieces: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    pieces.push(b" kitab".to_vec());
+    pieces.push(b" kit".to_vec());
+    HybridModel::new(lang, vec!["<pad>".into()], roots, pieces, mode).unwrap()
+}
+
+#[test]
+fn a_spaced_root_is_one_id_for_every_form() {
+    for mode in [
+        Segmentation::BestPath,
+        Segmentation::PurePath,
+        Segmentation::LongestMatch,
+    ] {
+        let m = fixture_spaced(mode);
+        let sp = id(&m, " kitap");
+        assert!(!m.names().iter().any(|n| n == " kitab"));
+        assert!(matches!(m.kind(sp), Some(Kind::SpacedRoot(_))));
+        assert_eq!(m.kind(id(&m, " kit")).map(Kind::name), Some("piece"));
+        assert_eq!(Kind::SpacedRoot(0).name(), "spaced_root");
+        assert_eq!(m.token_bytes(sp).unwrap(), b" kitap");
+        assert_eq!(m.token_forms(sp).unwrap(), [" kitap", " kitab"]);
+        // Decoded alone it is the word, not the fragment.
+        assert_eq!(m.decode(&[sp], false), " kitap");
+        let i = id(&m, "+I");
+        assert_eq!(round_trips(&m, " kitap"), [sp], "{mode:?}");
+        assert_eq!(round_trips(&m, " kitabı"), [sp, i], "{mode:?}");
+        assert_eq!(round_trips(&m, " Kitabı"), [0, sp, i], "{mode:?}");
+        assert_eq!(round_trips(&m, "ev kitap"), [id(&m, "ev"), sp], "{mode:?}");
+        assert_eq!(m.decode(&[sp, i], false), " kitabı");
+        // Where the group's rule picks the other form, the spaced root is not used.
+        for text in [" kitabda", " kitapı", " kitab", " kitapa"] {
+            let ids = round_trips(&m, text);
+            assert!(!ids.contains(&sp), "{mode:?} {text:?} {ids:?}");
+        }
+    }
+    let m = fixture_spaced(Segmentation::BestPath);
+    let back = HybridModel::from_json(&m.to_json()).unwrap();
+    assert_eq!(back.names(), m.names());
+    assert_eq!(back.kind(id(&m, " kitap")), m.kind(id(&m, " kitap")));
+    // Two pieces that are forms of one group would be one name twice.
+    let lang = language();
+    let roots = lang.parse_roots(ROOTS).unwrap();
+    let mut pieces: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
+    pieces.extend([b" kitap".to_vec(), b" kitab".to_vec()]);
+    let err = HybridModel::new(lang, vec![], roots, pieces, Segmentation::BestPath).unwrap_err();
+    assert!(err.to_string().contains("duplicate token name"), "{err}");
+}
+
+#[test]
+fn every_digit_is_a_segment_and_numbers_round_trip() {
+    let m = fixture(Segmentation::BestPath);
+    let digit = |c: char| id(&m, &c.to_string());
+    assert_eq!(
+        round_trips(&m, " 1919"),
+        [id(&m, " "), digit('1'), digit('9'), digit('1'), digit('9')]
+    );
+    for mode in [
+        Segmentation::BestPath,
+        Segmentation::PurePath,
+        Segmentation::LongestMatch,
+    ] {
+        let t = trained().model.with_segmentation(mode);
+        for text in [
+            "1919",
+            "3.14",
+            " 2024-06-07",
+            "1919'da",
+            "٣٤ ve ²5",
+            " 100.000 TL",
+        ] {
+            let ids = round_trips(&t, text);
+            for &i in &ids {
+                let b = t.token_bytes(i).unwrap();
+                let digits = String::from_utf8_lossy(b)
+                    .chars()
+                    .filter(|c| c.is_numeric())
+                    .count();
+                assert!(
+                    digits <= 1,
+                    "{mode:?} {text:?}: {:?}",
+                    t.names()[i as usize]
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -389,10 +483,10 @@ fn train_turkish(corpus: &str, threads: usize) -> TrainedHybrid {
     .unwrap()
 }
 
-/// What training with the leading space must give (§3.1, §5.2-3): at most the size, `" " + root`
-/// pieces for frequent words, no piece that is a root form and a suffix form joined (BPE never
-/// merges two dictionary forms), lossless encoding of `corpora/tr.txt` without a fallback in any
-/// mode, and fewer tokens than without the space pieces.
+/// What training with the leading space must give (design/hybrid.md §3.1, §5.2-3): at most the
+/// size, `" " + root` pieces for frequent words, no piece that is a root form and a suffix form
+/// joined (BPE never merges two dictionary forms), lossless encoding of `corpora/tr.txt` without a
+/// fallback in any mode, and fewer tokens than without the space pieces.
 fn check_turkish(t: &TrainedHybrid) {
     let m = &t.model;
     // A small corpus runs out of pairs before the budget is spent (the report says so).
@@ -410,13 +504,25 @@ fn check_turkish(t: &TrainedHybrid) {
         }
     }
     let text = |p: &[u8]| String::from_utf8_lossy(p).into_owned();
-    let space_roots = learned
-        .iter()
-        .filter(|p| p.len() > 1 && p[0] == b' ' && roots.contains(&text(&p[1..])))
-        .count();
+    // design/hybrid.md §2: every learned `" " + root form` is a spaced root, one per group.
+    let mut space_roots = std::collections::HashSet::new();
+    for (k, p) in learned.iter().enumerate() {
+        let id = (first_piece + 256 + k) as u32;
+        let spaced = p.len() > 1 && p[0] == b' ' && roots.contains(&text(&p[1..]));
+        match m.kind(id) {
+            Some(Kind::SpacedRoot(g)) => {
+                assert!(spaced && space_roots.insert(g), "{:?}", text(p));
+            }
+            other => assert!(!spaced, "{:?} is {other:?}", text(p)),
+        }
+        // design/hybrid.md §3.1: one digit per segment, so no piece has two.
+        let digits = text(p).chars().filter(|c| c.is_numeric()).count();
+        assert!(digits <= 1, "piece {:?}", text(p));
+    }
     assert!(
-        space_roots > 1000,
-        "{space_roots} pieces are a space and a root"
+        space_roots.len() > 1000,
+        "{} pieces are a space and a root",
+        space_roots.len()
     );
     for word in [" bir", " ve", " için", " türkiye"] {
         assert!(learned.iter().any(|p| p == word.as_bytes()), "{word:?}");
@@ -453,6 +559,19 @@ fn check_turkish(t: &TrainedHybrid) {
     let ids = m.encode(" kitaplar");
     assert_eq!(ids.len(), 2, "{ids:?}");
     assert_eq!(m.names()[ids[0] as usize], " kitap");
+    assert!(matches!(m.kind(ids[0]), Some(Kind::SpacedRoot(_))));
+    // The alternate with the same id, and the word alone when decoded alone.
+    let kitabi = round_trips(m, " kitabı");
+    assert_eq!(kitabi[0], ids[0], "{kitabi:?}");
+    assert_eq!(round_trips(m, " kitap"), [ids[0]]);
+    assert_eq!(m.decode(&ids[..1], false), " kitap");
+    // The vocabulary is full exactly when the pairs suffice (design/hybrid.md §5.3).
+    let full = t.report.stop_reason == Some(StopReason::VocabSizeReached);
+    assert_eq!(full, m.vocab_size() == 32768, "{:?}", t.report.stop_reason);
+    for text in ["1919", "3.14", " 2024-06-07"] {
+        let digits = text.chars().filter(|c| c.is_numeric()).count();
+        assert!(round_trips(m, text).len() >= digits, "{text:?}");
+    }
 }
 
 #[test]
@@ -460,6 +579,27 @@ fn turkish_training_learns_leading_space_pieces() {
     let one = train_turkish(TR, 1);
     check_turkish(&one);
     assert_eq!(train_turkish(TR, 2).model.to_json(), one.model.to_json());
+}
+
+#[test]
+fn turkish_training_fills_the_vocabulary_exactly_when_pairs_suffice() {
+    // design/hybrid.md §5.3: spaced roots of one group merge into one id, and BPE's slack
+    // still fills the budget exactly.
+    let (lang, roots) = turkish_language();
+    let fixed = 2 + 3 + roots.len() + lang.suffixes().len();
+    let size = fixed + 256 + 3000;
+    let t = train_hybrid(
+        &config(size),
+        lang,
+        roots,
+        Corpus::files([TR]),
+        &Silent,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(t.model.vocab_size(), size);
+    assert_eq!(t.report.vocab_size, size);
+    assert_eq!(t.report.stop_reason, Some(StopReason::VocabSizeReached));
 }
 
 #[test]

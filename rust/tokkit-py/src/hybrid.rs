@@ -112,13 +112,14 @@ impl PyHybridTokenizer {
         Ok(PyBytes::new(py, bytes))
     }
 
-    /// `marker`, `special`, `root`, `suffix` or `piece`.
+    /// `marker`, `special`, `root`, `suffix`, `piece` or `spaced_root` (a space and any form of
+    /// a root group, design/hybrid.md §2).
     fn token_kind(&self, id: u32) -> TkResult<&'static str> {
         Ok(self.model.kind(id).ok_or_else(|| out_of_range(id))?.name())
     }
 
     /// Every surface form of a token: a root group's forms, a suffix class's forms (the
-    /// canonical first), a piece's text.
+    /// canonical first), a piece's text, a spaced root's forms each after a space.
     fn token_forms(&self, id: u32) -> TkResult<Vec<String>> {
         self.model.token_forms(id).ok_or_else(|| out_of_range(id))
     }

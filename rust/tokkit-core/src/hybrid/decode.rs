@@ -1,7 +1,7 @@
 //! Decoding (design/hybrid.md §4): left to right with a case state and the left context of the
 //! text written so far; a case marker applies after the leading space of the text after it.
-//! The encoder's per-segment check (§3.5) runs the same code on one segment, so what it proves
-//! is what decoding does.
+//! The encoder's per-segment check (design/hybrid.md §3.5) runs the same code on one segment, so
+//! what it proves is what decoding does.
 
 use super::Context;
 use super::model::{ALLCAPS_ID, HybridModel, Kind, Tables, TokenId, UPPERCASE_ID};
@@ -15,7 +15,8 @@ pub(crate) struct State {
     pub pending_upper: bool,
     /// `<allcaps>` holds.
     pub allcaps: bool,
-    /// A marker was just read: the next text's leading space (§3.1) is written as it is.
+    /// A marker was just read: the next text's leading space (design/hybrid.md §3.1) is written as
+    /// it is.
     pub lead: bool,
     /// Bytes of the output already folded into `ctx` (a piece may end inside a char).
     pub ctx_pos: usize,
@@ -63,6 +64,13 @@ impl Tables {
                 Kind::Root(g) => {
                     let next = ids.get(k + 1).copied().or(next_after);
                     self.root_text(g, self.root_form(g, next)).as_bytes()
+                }
+                Kind::SpacedRoot(g) => {
+                    // design/hybrid.md §2: a space and the form the root itself would take.
+                    let next = ids.get(k + 1).copied().or(next_after);
+                    text.push(' ');
+                    text.push_str(self.root_text(g, self.root_form(g, next)));
+                    text.as_bytes()
                 }
             };
             self.write_cased(bytes, state, out);

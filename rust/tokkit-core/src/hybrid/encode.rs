@@ -1,16 +1,16 @@
-//! Encoding (design/hybrid.md §3): the text is cut into segments (§3.1), a non-whitespace
-//! segment taking the one space before it; each letter segment gets its case marker (§3.2)
-//! after that space, and the segments are encoded right to left, so that the first id of the
-//! next segment is known, by one of the three segmentations (§3.4) over the candidates of one
-//! byte trie (§3.3). Each segment is then decoded with the true text before
-//! it and compared with itself (§3.5); a mismatch re-encodes it from pieces only.
+//! Encoding (design/hybrid.md §3): the text is cut into segments (§3.1), a non-whitespace segment
+//! taking the one space before it; each letter segment gets its case marker (design/hybrid.md §3.2)
+//! after that space, and the segments are encoded right to left, so that the first id of the next
+//! segment is known, by one of the three segmentations (design/hybrid.md §3.4) over the candidates
+//! of one byte trie (design/hybrid.md §3.3). Each segment is then decoded with the true text before
+//! it and compared with itself (design/hybrid.md §3.5); a mismatch re-encodes it from pieces only.
 
 use super::Segmentation;
 use super::decode::State;
 use super::language::{Context, Language};
-use super::model::{ALLCAPS_ID, Cand, HybridModel, Tables, TokenId, Trie, UPPERCASE_ID};
+use super::model::{ALLCAPS_ID, Cand, HybridModel, Kind, Tables, TokenId, Trie, UPPERCASE_ID};
 
-/// A segment's class (§3.1).
+/// A segment's class (design/hybrid.md §3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Class {
     Letter,
@@ -43,9 +43,10 @@ fn class_of(c: char) -> Class {
     }
 }
 
-/// Calls `f(start, end, class)` for each segment of `text` (§3.1): maximal runs of one class,
-/// letter runs cut again before an upper-case letter after a lower-case one (`You|Tube`) or
-/// before one that starts a capitalised word after capitals (`HTTP|Server`).
+/// Calls `f(start, end, class)` for each segment of `text` (design/hybrid.md §3.1): maximal runs of
+/// one class, each digit a segment of its own, letter runs cut again before an upper-case letter
+/// after a lower-case one (`You|Tube`) or before one that starts a capitalised word after capitals
+/// (`HTTP|Server`).
 pub(crate) fn segments(text: &str, mut f: impl FnMut(usize, usize, Class)) {
     let mut it = text.char_indices().peekable();
     let mut start = 0;
@@ -56,6 +57,8 @@ pub(crate) fn segments(text: &str, mut f: impl FnMut(usize, usize, Class)) {
         let cut = match class {
             None => false,
             Some(cl) if cl != k => true,
+            // design/hybrid.md §3.1: one digit per segment.
+            Some(_) if k == Class::Digit => true,
             Some(_) if k == Class::Letter && c.is_uppercase() => prev.is_some_and(|p| {
                 p.is_lowercase()
                     || (p.is_uppercase() && it.peek().is_some_and(|&(_, n)| n.is_lowercase()))
@@ -74,9 +77,10 @@ pub(crate) fn segments(text: &str, mut f: impl FnMut(usize, usize, Class)) {
     }
 }
 
-/// [`segments`] with the space rule of §3.1: a segment that is not whitespace takes the one
-/// U+0020 space just before it (`" kitap"`), and the whitespace run before it loses that space
-/// (and is not emitted when it was only that space). `class` stays the class of the rest.
+/// [`segments`] with the space rule of design/hybrid.md §3.1: a segment that is not whitespace
+/// takes the one U+0020 space just before it (`" kitap"`), and the whitespace run before it loses
+/// that space (and is not emitted when it was only that space). `class` stays the class of the
+/// rest.
 pub(crate) fn spaced_segments(text: &str, mut f: impl FnMut(usize, usize, Class)) {
     let mut held: Option<(usize, usize)> = None;
     segments(text, |start, end, class| {
@@ -104,7 +108,7 @@ pub(crate) fn spaced_segments(text: &str, mut f: impl FnMut(usize, usize, Class)
     }
 }
 
-/// Splits a segment into its leading space (§3.1) and the rest.
+/// Splits a segment into its leading space (design/hybrid.md §3.1) and the rest.
 #[inline]
 pub(crate) fn split_space(s: &str, class: Class) -> (&str, &str) {
     if class != Class::Space && s.len() > 1 && s.as_bytes()[0] == b' ' {
@@ -114,7 +118,7 @@ pub(crate) fn split_space(s: &str, class: Class) -> (&str, &str) {
     }
 }
 
-/// A letter segment's case (§3.2).
+/// A letter segment's case (design/hybrid.md §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Case {
     /// Lower-case already.
@@ -167,9 +171,9 @@ const UNREACHED: Step = Step {
     id: 0,
 };
 
-/// What a segment's ids depend on besides its text (§3.5): the context before it (after its
-/// leading space), what the first id after it decides ([`Tables::next_key`]), and whether that
-/// id would continue an `<allcaps>` run.
+/// What a segment's ids depend on besides its text (design/hybrid.md §3.5): the context before it
+/// (after its leading space), what the first id after it decides ([`Tables::next_key`]), and
+/// whether that id would continue an `<allcaps>` run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Surroundings {
     ctx: Context,
@@ -217,13 +221,13 @@ pub struct Scratch {
     arena: Vec<TokenId>,
     chunks: Vec<(u32, u32)>,
     cache: SegmentCache,
-    /// Segments the check re-encoded from pieces (§3.5).
+    /// Segments the check re-encoded from pieces (design/hybrid.md §3.5).
     pub fallbacks: u64,
 }
 
 impl Tables {
-    /// What the id after a segment decides in it: only a final root's form, by which
-    /// alternations hold for the id's canonical form (§4). Keying the cache on this rather than
+    /// What the id after a segment decides in it: only a final root's form, by which alternations
+    /// hold for the id's canonical form (design/hybrid.md §4). Keying the cache on this rather than
     /// the id lets a word hit whatever word follows it.
     fn next_key(&self, next: Option<TokenId>) -> u64 {
         let n = self.language.alternation_count();
@@ -255,7 +259,9 @@ impl Tables {
                 self.language.resolve_suffix(class as usize, ctx, resolved);
                 resolved.as_bytes() == &body[i..j]
             }
-            Cand::Root { group, form } => self.root_form(group, next) == form as usize,
+            Cand::Root { group, form } | Cand::Spaced { group, form } => {
+                self.root_form(group, next) == form as usize
+            }
         }
     }
 
@@ -265,12 +271,13 @@ impl Tables {
             Cand::Piece(id) => id,
             Cand::Suffix { class } => self.first_suffix + class,
             Cand::Root { group, .. } => self.first_root + group,
+            Cand::Spaced { group, .. } => self.spaced[group as usize],
         }
     }
 
-    /// The right-to-left search over `trie` (§3.4 `best_path`/`pure_path`, or pieces only with
-    /// the piece trie); appends the ids to `out`. Under a case marker (`cased`) only whole-char
-    /// pieces are candidates: the decoder cannot upper-case part of a char.
+    /// The right-to-left search over `trie` (design/hybrid.md §3.4 `best_path`/`pure_path`, or
+    /// pieces only with the piece trie); appends the ids to `out`. Under a case marker (`cased`)
+    /// only whole-char pieces are candidates: the decoder cannot upper-case part of a char.
     #[expect(
         clippy::too_many_arguments,
         reason = "the search's inputs and its buffers"
@@ -373,8 +380,9 @@ impl Tables {
         if root > 0 { root } else { suffix }
     }
 
-    /// §3.4 `longest_match`: longest root, else longest suffix, else longest piece, left to
-    /// right; then right to left, a root the decoder would not restore is spelled by pieces.
+    /// design/hybrid.md §3.4 `longest_match`: longest root, else longest suffix, else longest
+    /// piece, left to right; then right to left, a root the decoder would not restore is spelled by
+    /// pieces.
     #[expect(
         clippy::too_many_arguments,
         reason = "the search's inputs and its buffers"
@@ -400,7 +408,7 @@ impl Tables {
             self.trie.walk(&body[i..], |len, cands| {
                 for &cand in cands {
                     match cand {
-                        Cand::Root { form, .. } if len > root.0 => {
+                        Cand::Root { form, .. } | Cand::Spaced { form, .. } if len > root.0 => {
                             root = (len, self.cand_id(cand), form + 1);
                         }
                         Cand::Suffix { .. } if len > suffix.0 => {
@@ -428,8 +436,8 @@ impl Tables {
             } else if body[i] == b' '
                 && piece.0 < 1 + self.dictionary_len(body, i + 1, ctxs, resolved)
             {
-                // A leading space (§3.1) before a dictionary form is the space alone, unless a
-                // piece spells more than both (a learned `" kitap"`).
+                // A leading space (design/hybrid.md §3.1) before a dictionary form is the space
+                // alone, unless a piece spells more than both (a learned `" kitap"`).
                 (1, self.first_piece + u32::from(b' '), 0)
             } else {
                 (piece.0, piece.1, 0)
@@ -440,7 +448,13 @@ impl Tables {
         let start = out.len();
         let mut next = next;
         for &(id, at, len, form) in greedy.iter().rev() {
-            if form > 0 && self.root_form(id - self.first_root, next) != (form - 1) as usize {
+            let group = match self.kind(id) {
+                Some(Kind::Root(g) | Kind::SpacedRoot(g)) if form > 0 => Some(g),
+                _ => None,
+            };
+            if let Some(g) = group
+                && self.root_form(g, next) != (form - 1) as usize
+            {
                 spell.clear();
                 let piece = &body[at as usize..(at + len) as usize];
                 self.search(
@@ -525,7 +539,8 @@ impl HybridModel {
             }
             let ids = &sc.arena[from..];
             next = ids.first().copied();
-            // Only a letter segment without a leading space starts with a letter (§4).
+            // Only a letter segment without a leading space starts with a letter
+            // (design/hybrid.md §4).
             next_letter_unmarked = class == Class::Letter
                 && !s.starts_with(' ')
                 && next.is_some_and(|id| id > ALLCAPS_ID);
@@ -539,7 +554,7 @@ impl HybridModel {
         out
     }
 
-    /// Encodes one segment onto `sc.arena` (§3.2-3.5).
+    /// Encodes one segment onto `sc.arena` (design/hybrid.md §3.2-3.5).
     fn encode_segment(
         &self,
         s: &str,
@@ -550,7 +565,7 @@ impl HybridModel {
         sc: &mut Scratch,
     ) {
         let t = &*self.tables;
-        // §3.2: the case is the rest's; the body keeps the leading space.
+        // design/hybrid.md §3.2: the case is the rest's; the body keeps the leading space.
         let (space, rest) = split_space(s, class);
         let case = if class == Class::Letter {
             case_of(&t.language, rest, &mut sc.lowered, &mut sc.tmp)
@@ -610,8 +625,9 @@ impl HybridModel {
                 true
             }
         };
-        // §3.5: pieces alone (no marker) spell the segment whatever surrounds them.
-        let plain = sc.seg.iter().all(|&id| id >= t.first_piece);
+        // design/hybrid.md §3.5: literal pieces alone (no marker, no spaced root) spell the
+        // segment whatever surrounds them.
+        let plain = sc.seg.iter().all(|&id| t.is_literal_piece(id));
         if !found || !plain {
             let mut state = State {
                 ctx,
@@ -662,7 +678,7 @@ mod tests {
         assert_eq!(cut("HTTPServer"), ["HTTP", "Server"]);
         assert_eq!(
             cut("İstanbul'a 12x\n\n"),
-            ["İstanbul", "'", "a", " ", "12", "x", "\n\n"]
+            ["İstanbul", "'", "a", " ", "1", "2", "x", "\n\n"]
         );
         assert_eq!(cut(""), Vec::<&str>::new());
     }
@@ -677,7 +693,8 @@ mod tests {
     fn a_segment_takes_the_space_before_it() {
         assert_eq!(spaced("ev \n ev"), ["ev", " \n", " ev"]);
         assert_eq!(spaced("  kitap"), [" ", " kitap"]);
-        assert_eq!(spaced("a , 12\tb "), ["a", " ,", " 12", "\t", "b", " "]);
+        assert_eq!(spaced("a , 12\tb "), ["a", " ,", " 1", "2", "\t", "b", " "]);
+        assert_eq!(spaced(" 1919"), [" 1", "9", "1", "9"]);
         assert_eq!(spaced(" Ali'ye"), [" Ali", "'", "ye"]);
         assert_eq!(spaced("\u{a0}x"), ["\u{a0}", "x"]);
     }

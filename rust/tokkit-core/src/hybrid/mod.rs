@@ -2,8 +2,9 @@
 //! allomorphs share one id, case markers instead of capitalised duplicates, and byte-level BPE
 //! pieces for the rest, with `decode(encode(x)) == x` for every string.
 //!
-//! [`language`] reads a language's data (§1), [`model`] holds the ids and tables and reads and
-//! writes `hybrid.json` (§2), [`encode`] and [`decode`] are §3 and §4, [`train`] is §5.
+//! [`language`] reads a language's data (design/hybrid.md §1), [`model`] holds the ids and tables
+//! and reads and writes `hybrid.json` (design/hybrid.md §2), [`encode`] and [`decode`] are
+//! design/hybrid.md §3 and §4, [`train`] is design/hybrid.md §5.
 
 pub mod decode;
 pub mod encode;

@@ -1,6 +1,7 @@
 //! The hybrid tokenizer's tables (design/hybrid.md §2): ids in their fixed order (markers,
-//! specials, root groups, suffix classes, pieces), one unique name per id, one byte trie over
-//! every surface form, and `hybrid.json` (format `tokkit-hybrid`, version 1) both ways.
+//! specials, root groups, suffix classes, pieces, spaced roots among them), one unique name per
+//! id, one byte trie over every surface form, and `hybrid.json` (format `tokkit-hybrid`, version
+//! 1) both ways.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub enum Kind {
     Suffix(u32),
     /// A piece (index into the pieces; the first 256 are the single bytes).
     Piece(u32),
+    /// A spaced root (design/hybrid.md §2): `" "` + any form of root group `.0`, an id among
+    /// the pieces.
+    SpacedRoot(u32),
 }
 
 impl Kind {
@@ -51,6 +55,7 @@ impl Kind {
             Self::Root(_) => "root",
             Self::Suffix(_) => "suffix",
             Self::Piece(_) => "piece",
+            Self::SpacedRoot(_) => "spaced_root",
         }
     }
 }
@@ -64,6 +69,8 @@ pub(crate) enum Cand {
     Suffix { class: u32 },
     /// A piece by id.
     Piece(TokenId),
+    /// Root group `group`'s spaced root spelling `" "` + its form `form`.
+    Spaced { group: u32, form: u32 },
 }
 
 /// A byte trie whose nodes carry the candidates spelled by the path to them.
@@ -145,7 +152,7 @@ impl Trie {
     }
 }
 
-/// A piece's name: its text, or `<0xHH>` per byte when it is not valid UTF-8 (design §2).
+/// A piece's name: its text, or `<0xHH>` per byte when it is not valid UTF-8 (design/hybrid.md §2).
 #[must_use]
 pub fn piece_name(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
@@ -205,7 +212,12 @@ pub struct Tables {
     pub(crate) roots: Vec<RootGroup>,
     /// Per suffix class: its forms, the canonical first.
     pub(crate) suffix_forms: Vec<Vec<String>>,
+    /// Piece bytes in id order; a spaced root's are `" "` + its group's canonical form.
     pub(crate) pieces: Vec<Vec<u8>>,
+    /// Per piece: the root group it is the spaced root of, or `u32::MAX` for a literal piece.
+    pub(crate) piece_group: Vec<u32>,
+    /// Per root group: the id of its spaced root, or `u32::MAX`.
+    pub(crate) spaced: Vec<TokenId>,
     /// Per piece: whether it is whole chars (valid UTF-8), so that case can apply to it.
     pub(crate) piece_utf8: Vec<bool>,
     pub(crate) names: Vec<String>,
@@ -226,14 +238,16 @@ pub struct HybridModel {
 
 impl HybridModel {
     /// Builds the tables; `pieces` are the piece bytes in id order, the 256 single bytes first.
+    /// A piece `" "` + a root form is that group's spaced root ([`spaced_root_of`]).
     ///
     /// # Errors
-    /// [`Error::Serialization`] for duplicate names or pieces that do not start with the bytes.
+    /// [`Error::Serialization`] for duplicate names (two pieces that are spaced roots of one
+    /// group among them) or pieces that do not start with the bytes.
     pub fn new(
         language: Language,
         specials: Vec<String>,
         roots: Vec<RootGroup>,
-        pieces: Vec<Vec<u8>>,
+        mut pieces: Vec<Vec<u8>>,
         segmentation: Segmentation,
     ) -> Result<Self> {
         let total = 2 + specials.len() + roots.len() + language.suffixes().len() + pieces.len();
@@ -249,6 +263,24 @@ impl HybridModel {
         }
         if let Some(i) = pieces.iter().position(Vec::is_empty) {
             return Err(Error::Serialization(format!("pieces[{i}]: empty piece")));
+        }
+        // design/hybrid.md §2: a piece `" "` + a root form is the group's spaced root, named and
+        // stored by its canonical form.
+        let forms = root_form_groups(&roots);
+        let mut piece_group = vec![u32::MAX; pieces.len()];
+        let mut spaced = vec![u32::MAX; roots.len()];
+        let first_piece_id = (2 + specials.len() + roots.len() + language.suffixes().len()) as u32;
+        for (i, p) in pieces.iter_mut().enumerate().skip(256) {
+            if let Some(g) = spaced_root_of(&forms, p) {
+                piece_group[i] = g;
+                let id = first_piece_id + i as u32;
+                if spaced[g as usize] == u32::MAX {
+                    spaced[g as usize] = id;
+                }
+                p.clear();
+                p.push(b' ');
+                p.extend_from_slice(roots[g as usize].canonical.as_bytes());
+            }
         }
         let suffix_forms: Vec<Vec<String>> = (0..language.suffixes().len())
             .map(|i| language.suffix_forms(i))
@@ -295,7 +327,28 @@ impl HybridModel {
             }
         }
         let mut piece_entries: BTreeMap<Vec<u8>, Vec<Cand>> = BTreeMap::new();
+        debug_assert_eq!(first_piece, first_piece_id);
+        for (g, root) in roots.iter().enumerate() {
+            if spaced[g] == u32::MAX {
+                continue;
+            }
+            let forms =
+                std::iter::once(&root.canonical).chain(root.alternates.iter().map(|a| &a.0));
+            for (f, form) in forms.enumerate() {
+                let mut key = Vec::with_capacity(1 + form.len());
+                key.push(b' ');
+                key.extend_from_slice(form.as_bytes());
+                entries.entry(key).or_default().push(Cand::Spaced {
+                    group: g as u32,
+                    form: f as u32,
+                });
+            }
+        }
         for (i, p) in pieces.iter().enumerate() {
+            if piece_group[i] != u32::MAX {
+                // Context-dependent: in the main trie as `Cand::Spaced`, never in the fallback.
+                continue;
+            }
             let id = first_piece + i as u32;
             entries.entry(p.clone()).or_default().push(Cand::Piece(id));
             piece_entries
@@ -315,6 +368,8 @@ impl HybridModel {
                 .map(|p| std::str::from_utf8(p).is_ok())
                 .collect(),
             pieces,
+            piece_group,
+            spaced,
             names,
             first_root,
             first_suffix,
@@ -443,6 +498,7 @@ impl HybridModel {
             Kind::Root(g) => t.roots[g as usize].canonical.as_bytes(),
             Kind::Suffix(c) => t.suffix_forms[c as usize][0].as_bytes(),
             Kind::Piece(p) => &t.pieces[p as usize],
+            Kind::SpacedRoot(_) => &t.pieces[(id - t.first_piece) as usize],
         })
     }
 
@@ -461,11 +517,48 @@ impl HybridModel {
             }
             Kind::Suffix(c) => t.suffix_forms[c as usize].clone(),
             Kind::Piece(p) => vec![String::from_utf8_lossy(&t.pieces[p as usize]).into_owned()],
+            Kind::SpacedRoot(g) => {
+                let r = &t.roots[g as usize];
+                std::iter::once(&r.canonical)
+                    .chain(r.alternates.iter().map(|a| &a.0))
+                    .map(|f| format!(" {f}"))
+                    .collect()
+            }
         })
     }
 }
 
+/// Every root form's group: the first group whose canonical form it is, else the first group
+/// that has it as an alternate (design/hybrid.md §2).
+pub(crate) fn root_form_groups(roots: &[RootGroup]) -> HashMap<&[u8], u32> {
+    let mut forms: HashMap<&[u8], u32> = HashMap::with_capacity(roots.len() * 2);
+    for (g, r) in roots.iter().enumerate() {
+        forms.entry(r.canonical.as_bytes()).or_insert(g as u32);
+    }
+    for (g, r) in roots.iter().enumerate() {
+        for a in &r.alternates {
+            forms.entry(a.0.as_bytes()).or_insert(g as u32);
+        }
+    }
+    forms
+}
+
+/// The group `piece` is the spaced root of (design/hybrid.md §2): `" "` + one of its forms.
+pub(crate) fn spaced_root_of(forms: &HashMap<&[u8], u32>, piece: &[u8]) -> Option<u32> {
+    forms.get(piece.strip_prefix(b" ")?).copied()
+}
+
 impl Tables {
+    /// Whether `id` is a literal piece (context-free; not a spaced root).
+    #[inline]
+    pub(crate) fn is_literal_piece(&self, id: TokenId) -> bool {
+        id >= self.first_piece
+            && self
+                .piece_group
+                .get((id - self.first_piece) as usize)
+                .is_some_and(|&g| g == u32::MAX)
+    }
+
     #[inline]
     pub(crate) fn kind(&self, id: TokenId) -> Option<Kind> {
         let n = self.names.len() as u32;
@@ -478,14 +571,18 @@ impl Tables {
         } else if id < self.first_piece {
             Kind::Suffix(id - self.first_suffix)
         } else if id < n {
-            Kind::Piece(id - self.first_piece)
+            let p = id - self.first_piece;
+            match self.piece_group[p as usize] {
+                u32::MAX => Kind::Piece(p),
+                g => Kind::SpacedRoot(g),
+            }
         } else {
             return None;
         })
     }
 
-    /// The canonical form the alternation conditions test (design §4); `None` for markers,
-    /// specials and ids outside the vocabulary.
+    /// The canonical form the alternation conditions test (design/hybrid.md §4); `None` for
+    /// markers, specials and ids outside the vocabulary.
     #[inline]
     pub(crate) fn canonical(&self, id: Option<TokenId>) -> Option<&[u8]> {
         match self.kind(id?)? {
@@ -493,6 +590,7 @@ impl Tables {
             Kind::Root(g) => Some(self.roots[g as usize].canonical.as_bytes()),
             Kind::Suffix(c) => Some(self.suffix_forms[c as usize][0].as_bytes()),
             Kind::Piece(p) => Some(&self.pieces[p as usize]),
+            Kind::SpacedRoot(_) => Some(&self.pieces[(id? - self.first_piece) as usize]),
         }
     }
 

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::Segmentation;
 use super::encode::{Case, Class, case_of, spaced_segments, split_space};
 use super::language::{Language, RootGroup};
-use super::model::{ALLCAPS, Cand, HybridModel, UPPERCASE, piece_name};
+use super::model::{
+    ALLCAPS, Cand, HybridModel, UPPERCASE, piece_name, root_form_groups, spaced_root_of,
+};
 use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -183,9 +185,9 @@ pub struct TrainedHybrid {
     pub config: HybridTrainer,
 }
 
-/// Cuts a document into its normalised segments (§5.1), each with its leading space (§3.1):
-/// letter segments lower-cased (after the space) when a marker restores their case, everything
-/// else as written.
+/// Cuts a document into its normalised segments (design/hybrid.md §5.1), each with its leading
+/// space (design/hybrid.md §3.1): letter segments lower-cased (after the space) when a marker restores their case,
+/// everything else as written.
 struct SegmentSplitter<'a> {
     language: &'a Language,
 }
@@ -227,11 +229,12 @@ const UNCOVERED: Cover = Cover {
     covered: false,
 };
 
-/// `word` cut into the dictionary forms that cover it and the runs they miss (§5.2), left to
-/// right, as `emit(span, covered)`: the fewest units, an uncovered char one unit, a root form
-/// one unit, and a suffix form one unit only right after a root or suffix (a chain from a
-/// root): a lone suffix form such as `a` inside an unknown word is no analysis, and counting
-/// it would cut the residue into single letters. `state[i][1]` ends in a chain.
+/// `word` cut into the dictionary forms that cover it and the runs they miss
+/// (design/hybrid.md §5.2), left to right, as `emit(span, covered)`: the fewest units, an uncovered
+/// char one unit, a root form one unit, and a suffix form one unit only right after a root or
+/// suffix (a chain from a root): a lone suffix form such as `a` inside an unknown word is no
+/// analysis, and counting it would cut the residue into single letters. `state[i][1]` ends in a
+/// chain.
 fn cover(
     model: &HybridModel,
     word: &[u8],
@@ -309,8 +312,8 @@ fn cover(
     }
 }
 
-/// What BPE trains on (§5.2): the residue runs as bytes, and the root forms that follow a
-/// segment's leading space, each to become the word `[" ", form]`.
+/// What BPE trains on (design/hybrid.md §5.2): the residue runs as bytes, and the root forms that
+/// follow a segment's leading space, each to become the word `[" ", form]`.
 #[derive(Default)]
 struct Residue {
     runs: Counter,
@@ -374,7 +377,7 @@ fn utf8_or_leading(bytes: &[u8]) -> bool {
     }
 }
 
-/// Trains a hybrid tokenizer for `language` with `roots` on `corpus` (§5).
+/// Trains a hybrid tokenizer for `language` with `roots` on `corpus` (design/hybrid.md §5).
 ///
 /// # Errors
 /// [`Error::Config`] when the vocabulary cannot hold the dictionaries, corpus and IO errors,
@@ -446,9 +449,9 @@ pub fn train_hybrid(
             .iter()
             .map(|(f, c)| (1 + f.len() as u64) * c)
             .sum::<u64>();
-    // §5.3: BPE's base vocabulary is the 256 bytes (in byte order) and, as atoms, the root forms
-    // that follow a leading space; a word is a residue run as bytes or `[" ", form]`, so the
-    // merges can make `" kitap"` but never split a form or join two of them.
+    // design/hybrid.md §5.3: BPE's base vocabulary is the 256 bytes (in byte order) and, as atoms,
+    // the root forms that follow a leading space; a word is a residue run as bytes or `[" ",
+    // form]`, so the merges can make `" kitap"` but never split a form or join two of them.
     let mut base_tokens = bytes.clone();
     base_tokens.extend(led.iter().map(|(f, _)| f.to_vec()));
     let base_len = base_tokens.len();
@@ -471,9 +474,17 @@ pub fn train_hybrid(
     let reserved: HashSet<&str> = dictionaries.names().iter().map(String::as_str).collect();
     let filter =
         |piece: &[u8]| utf8_or_leading(piece) && !reserved.contains(piece_name(piece).as_str());
+    // design/hybrid.md §5.3: learned pieces that are `" "` + forms of one root group become one
+    // spaced root, so BPE learns up to one extra piece per alternate (the most that can merge
+    // away) and the mapped, deduplicated pieces are cut at the budget.
+    let slack: usize = dictionaries
+        .roots()
+        .iter()
+        .map(|r| r.alternates.len())
+        .sum();
     // `continue_from` counts the base tokens in its size: the new tokens are the budget's rest.
     let bpe_config = BpeConfig {
-        vocab_size: base_len + budget - 256,
+        vocab_size: base_len + budget - 256 + slack,
         min_frequency: config.min_frequency,
         special_tokens: Vec::new(),
         length_cap: LengthCap::None,
@@ -490,10 +501,26 @@ pub fn train_hybrid(
         cancel,
     )?;
     // The learned pieces are the tokens the merges created, in merge order (a merge that
-    // spells an existing token creates none).
-    let mut pieces = bytes;
-    pieces.extend(trained.model.tokens.into_iter().skip(base_len));
+    // spells an existing token creates none); a spaced root keeps its first piece's place.
     let t = &*dictionaries.tables;
+    let forms = root_form_groups(&t.roots);
+    let mut seen_groups = HashSet::new();
+    let mut pieces = bytes;
+    for piece in trained.model.tokens.into_iter().skip(base_len) {
+        if pieces.len() == budget {
+            break;
+        }
+        match spaced_root_of(&forms, &piece) {
+            Some(g) if !seen_groups.insert(g) => {}
+            _ => pieces.push(piece),
+        }
+    }
+    drop(forms);
+    let stop = if pieces.len() == budget {
+        StopReason::VocabSizeReached
+    } else {
+        trained.stop
+    };
     let model = HybridModel::new(
         t.language.clone(),
         t.specials.clone(),
@@ -502,7 +529,7 @@ pub fn train_hybrid(
         config.segmentation,
     )?;
     out.merge_seconds = started.elapsed().as_secs_f64();
-    out.stop_reason = Some(trained.stop);
+    out.stop_reason = Some(stop);
     out.roots = model.roots().len();
     out.suffixes = model.language().suffixes().len();
     out.pieces = model.pieces().len();
