@@ -43,8 +43,17 @@ def train(work: Path, train_text: Path) -> dict[str, Path]:
     """The three trained tokenizers, trained here when missing."""
     runs = {
         "hybrid": ["--algo", "hybrid", "--lang", "tr"],
-        "bpe": ["--algo", "bpe"],
-        "superbpe": ["--algo", "superbpe", "--transition-point", "0.9"],
+        "bpe": ["--algo", "bpe", "--special-tokens", "<pad>", "<bos>", "<eos>"],
+        "superbpe": [
+            "--algo",
+            "superbpe",
+            "--transition-point",
+            "0.9",
+            "--special-tokens",
+            "<pad>",
+            "<bos>",
+            "<eos>",
+        ],
     }
     out = {}
     for name, flags in runs.items():
