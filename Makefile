@@ -138,6 +138,11 @@ bench-distill-gpu: dev ## The distillation benchmark on one CUDA device (at most
 bench-hypernet: dev ## ZeTT hypernetwork on CPU (~20 min), zero-shot vs mean/TokenAdapt/OMP
 	$(PY) bench/hypernet_bench.py --max-steps 160 --eval-every 20 --markdown docs/benchmarks.md
 
+.PHONY: bench-hybrid
+bench-hybrid: dev ## Turkish hybrid vs BPE/SuperBPE/pretrained/published: %TR, %Pure, speed, Gemma-3 transplant (~25 min)
+	$(PY) bench/hybrid_bench.py --transplant --markdown docs/benchmarks.md
+	$(PY) bench/hybrid_speed.py --hybrid bench/out/hybrid/hybrid-32k --bpe bench/out/hybrid/bpe-32k --reps 5 --markdown docs/benchmarks.md
+
 .PHONY: bench-hypernet-gpu
 bench-hypernet-gpu: dev ## The hypernetwork benchmark on one CUDA device (at most 10 minutes)
 	bash bench/hypernet_gpu.sh

