@@ -429,6 +429,13 @@ fn whole_words(
         Segmentation::BestPath,
     )?;
     let present: HashSet<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+    // A word that is `" "` + a root form would be its group's spaced root (design/hybrid.md §2):
+    // welcome when the group has none, a duplicate name when it has.
+    let forms = root_form_groups(&t.roots);
+    let mut groups: HashSet<u32> = pieces
+        .iter()
+        .filter_map(|p| spaced_root_of(&forms, p))
+        .collect();
     let mut scratch = super::encode::Scratch::default();
     let mut chosen = Vec::with_capacity(n);
     for (w, _) in candidates {
@@ -436,7 +443,11 @@ fn whole_words(
             break;
         }
         let text = std::str::from_utf8(w).expect("checked above");
-        if present.contains(&**w) || !filter(w) || probe.encode_with(text, &mut scratch).len() < 2 {
+        if present.contains(&**w)
+            || !filter(w)
+            || probe.encode_with(text, &mut scratch).len() < 2
+            || spaced_root_of(&forms, w).is_some_and(|g| !groups.insert(g))
+        {
             continue;
         }
         chosen.push(w.to_vec());
