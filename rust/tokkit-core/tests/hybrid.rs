@@ -681,6 +681,8 @@ fn whole_words_beyond_the_piece_budget_is_a_config_error() {
         &CancelToken::new(),
     )
     .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err}");
-    assert!(err.to_string().contains("whole_words"), "{err}");
+    let (inner, hint) = err.split_hint();
+    assert!(matches!(inner, Error::Config(_)), "{err}");
+    assert!(err.to_string().contains("whole_words 11"), "{err}");
+    assert!(hint.unwrap().contains("whole_words"), "{err}");
 }
