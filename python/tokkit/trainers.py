@@ -229,6 +229,10 @@ class Hybrid(Trainer):
         max_roots: Keep only the first N root groups (for small vocabularies).
         min_frequency: Stop BPE at the first pair seen fewer times than this.
         special_tokens: Special tokens, given the ids after the two case markers.
+        whole_words: After BPE, the N most frequent space-led lower-case words that would take
+            more than one token become single pieces, in place of the last N learned pieces
+            (design/hybrid.md §5.4): fewer tokens per word, each such token a whole inflected
+            word rather than a morpheme. 0 (the default) adds none.
     """
 
     algorithm: ClassVar[str] = "hybrid"
@@ -238,6 +242,7 @@ class Hybrid(Trainer):
     max_roots: int | None = None
     min_frequency: int = 0
     special_tokens: tuple[str, ...] = ("<pad>", "<bos>", "<eos>")
+    whole_words: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.lang, os.PathLike):

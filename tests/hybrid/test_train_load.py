@@ -213,3 +213,42 @@ def test_the_cli_says_what_an_unknown_language_is(tmp_path: Path, tr_slice: Path
     )
     assert wrong.returncode == 1
     assert "--lang does not apply to --algo bpe" in wrong.stderr
+
+
+def test_whole_words_through_the_api_and_the_cli(
+    hybrid_dir: Path, tr_slice: Path, trainer: Hybrid, tmp_path: Path
+) -> None:
+    """design/hybrid.md §5.4: the knob round-trips through the recipe and the CLI, keeps the size,
+    and its pieces are space-led lower-case words the plain tokenizer spelled with 2+ tokens."""
+    ww = Hybrid(vocab_size=trainer.vocab_size, lang=LANG, max_roots=MAX_ROOTS, whole_words=20)
+    assert Trainer.from_dict(ww.to_dict()) == ww
+    assert ww.to_dict()["whole_words"] == 20
+    out = tmp_path / "ww"
+    args = ["train", "--algo", "hybrid", "--lang", LANG, "--vocab-size", str(trainer.vocab_size)]
+    result = run_cli(
+        *args,
+        "--max-roots",
+        str(MAX_ROOTS),
+        "--whole-words",
+        "20",
+        "--out",
+        str(out),
+        str(tr_slice),
+    )
+    assert result.returncode == 0, result.stderr
+    sidecar = json.loads((out / "tokkit.json").read_text())
+    assert Trainer.from_dict(sidecar["trainer"]) == ww
+    plain_pieces = json.loads((hybrid_dir / "hybrid.json").read_text())["pieces"]
+    pieces = json.loads((out / "hybrid.json").read_text())["pieces"]
+    assert len(pieces) == len(plain_pieces)  # the whole words took the last pieces' ids
+    words = pieces[-20:]
+    assert all(w.startswith(" ") and w[1:].isalpha() and w[1:] == w[1:].lower() for w in words)
+    assert set(words).isdisjoint(plain_pieces[: len(pieces) - 20])  # new pieces, not kept ones
+    tok = tokkit.load(out)
+    for w in words:
+        assert len(tok.encode(w)) == 1
+        assert tok.decode(tok.encode(w)) == w
+    text = tr_slice.read_text("utf-8")
+    assert tok.decode(tok.encode(text)) == text
+    bad = run_cli(*args, "--whole-words", "-1", "--out", str(tmp_path / "bad"), str(tr_slice))
+    assert bad.returncode == 2

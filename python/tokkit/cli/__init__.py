@@ -72,6 +72,7 @@ FLAGS = {
     "untie_output": "--untie-output",
     "vocab_size": "--vocab-size",
     "weights": "--weights",
+    "whole_words": "--whole-words",
 }
 
 DESCRIPTION = """\

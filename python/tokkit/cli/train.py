@@ -10,7 +10,7 @@ from typing import Any
 
 import tomllib
 
-from tokkit.cli.argtypes import positive_int
+from tokkit.cli.argtypes import non_negative_int, positive_int
 from tokkit.cli.common import add_progress
 from tokkit.exceptions import ConfigError
 from tokkit.train import HFConventions, ProgressMode
@@ -82,6 +82,7 @@ FLAGS = {
     "lang": "lang",
     "segmentation": "segmentation",
     "max_roots": "max_roots",
+    "whole_words": "whole_words",
 }
 
 
@@ -214,6 +215,14 @@ def add_parser(sub: Any) -> None:
         type=positive_int,
         metavar="N",
         help="keep only the N most frequent root groups (room for pieces in a small vocabulary)",
+    )
+    hybrid.add_argument(
+        "--whole-words",
+        type=non_negative_int,
+        metavar="N",
+        help="make the N most frequent multi-token lower-case words single pieces, in place of "
+        "the last N learned pieces (default 0): fewer tokens per word, but each such token is a "
+        "whole inflected word, not a morpheme",
     )
     hf = p.add_argument_group("files transformers reads (tokenizer_config.json)")
     for role in ("bos", "eos", "pad", "unk"):

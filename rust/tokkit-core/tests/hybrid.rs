@@ -607,3 +607,82 @@ fn turkish_training_fills_the_vocabulary_exactly_when_pairs_suffice() {
 fn turkish_training_on_the_training_text() {
     check_turkish(&train_turkish(TR_TRAIN, 2));
 }
+
+#[test]
+fn whole_words_take_the_last_ids_and_encode_as_one_token() {
+    // design/hybrid.md §5.4: the most frequent multi-token words become pieces in place of the
+    // last learned ones; the size holds and the result does not depend on the thread count.
+    let (lang, roots) = turkish_language();
+    let size = 2 + 3 + roots.len() + lang.suffixes().len() + 256 + 3000;
+    let run = |whole_words: usize, threads: usize| {
+        let (lang, roots) = turkish_language();
+        let mut c = config(size);
+        c.whole_words = whole_words;
+        with_threads(Some(threads), || {
+            train_hybrid(
+                &c,
+                lang,
+                roots,
+                Corpus::files([TR]),
+                &Silent,
+                &CancelToken::new(),
+            )
+        })
+        .unwrap()
+    };
+    let plain = run(0, 1);
+    let ww = run(50, 1);
+    assert_eq!(ww.model.to_json(), run(50, 2).model.to_json());
+    let m = &ww.model;
+    assert_eq!(m.vocab_size(), size);
+    assert_eq!(ww.report.whole_words, 50);
+    let n = m.pieces().len();
+    assert_eq!(n, plain.model.pieces().len());
+    assert_eq!(m.pieces()[..n - 50], plain.model.pieces()[..n - 50]);
+    let words = &m.pieces()[n - 50..];
+    let first_piece = m.names().len() - n;
+    for (k, w) in words.iter().enumerate() {
+        let text = std::str::from_utf8(w).unwrap();
+        let body = text.strip_prefix(' ').unwrap();
+        assert!(
+            body.chars().all(|c| c.is_alphabetic() && !c.is_uppercase()),
+            "{text:?}"
+        );
+        assert_eq!(round_trips(m, text), [(first_piece + n - 50 + k) as u32]);
+        assert!(
+            !m.pieces()[..n - 50].contains(w),
+            "{text:?} was a piece already"
+        );
+    }
+    assert!(words.iter().any(|w| w == b" olarak"), "{:?}", ww.report);
+    assert_eq!(round_trips(m, " olarak").len(), 1);
+    assert!(plain.model.encode(" olarak").len() > 1);
+    let corpus = std::fs::read_to_string(TR).unwrap();
+    for mode in [Segmentation::BestPath, Segmentation::PurePath] {
+        let m = m.with_segmentation(mode);
+        for line in corpus.lines() {
+            assert_eq!(m.decode(&m.encode(line), false), line, "{mode:?}");
+        }
+    }
+}
+
+#[test]
+fn whole_words_beyond_the_piece_budget_is_a_config_error() {
+    let (lang, roots) = turkish_language();
+    let size = 2 + 3 + roots.len() + lang.suffixes().len() + 256 + 10;
+    let mut c = config(size);
+    c.whole_words = 11;
+    let err = train_hybrid(
+        &c,
+        lang,
+        roots,
+        Corpus::files([TR]),
+        &Silent,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    let (inner, hint) = err.split_hint();
+    assert!(matches!(inner, Error::Config(_)), "{err}");
+    assert!(err.to_string().contains("whole_words 11"), "{err}");
+    assert!(hint.unwrap().contains("whole_words"), "{err}");
+}

@@ -50,6 +50,12 @@ pub struct HybridTrainer {
     /// Special tokens, ids 2.. in this order.
     #[serde(default = "default_specials")]
     pub special_tokens: Vec<String>,
+    /// After the residue BPE, the N most frequent space-led lower-case letter segments that the
+    /// dictionaries and pieces spell with more than one token become pieces themselves, taking
+    /// the ids of the last learned pieces (design/hybrid.md §5.4): fewer tokens per word, each
+    /// such token a whole inflected word rather than a morpheme. 0 (the default) adds none.
+    #[serde(default)]
+    pub whole_words: usize,
 }
 
 impl HybridTrainer {
@@ -133,7 +139,19 @@ impl HybridTrainer {
                 fixed + 256
             )));
         }
-        Ok(self.vocab_size - fixed)
+        let budget = self.vocab_size - fixed;
+        if self.whole_words > budget - 256 {
+            return Err(Error::Config(format!(
+                "whole_words {} is more than the {} ids left for learned pieces",
+                self.whole_words,
+                budget - 256
+            ))
+            .with_hint(format!(
+                "lower {{whole_words}} to {} or less, or raise {{vocab_size}}",
+                budget - 256
+            )));
+        }
+        Ok(budget)
     }
 }
 
@@ -160,8 +178,11 @@ pub struct HybridReport {
     pub roots: usize,
     /// Suffix classes.
     pub suffixes: usize,
-    /// Pieces, the 256 bytes included.
+    /// Pieces, the 256 bytes and the whole words included.
     pub pieces: usize,
+    /// Whole-word pieces added (design/hybrid.md §5.4); fewer than asked when the corpus has
+    /// fewer eligible segments.
+    pub whole_words: usize,
     /// Final vocabulary size.
     pub vocab_size: usize,
     /// Why the residue BPE stopped.
@@ -377,6 +398,63 @@ fn utf8_or_leading(bytes: &[u8]) -> bool {
     }
 }
 
+/// The `n` most frequent space-led lower-case letter segments of `words` that the dictionaries
+/// of `t` with `pieces` spell with more than one token (fewest tokens, `best_path`), by count
+/// then bytes (design/hybrid.md §5.4); `filter` drops those whose name a dictionary holds.
+fn whole_words(
+    t: &super::model::Tables,
+    pieces: &[Vec<u8>],
+    words: &[(Box<[u8]>, u64)],
+    n: usize,
+    filter: &dyn Fn(&[u8]) -> bool,
+) -> Result<Vec<Vec<u8>>> {
+    let lang = &t.language;
+    let mut candidates: Vec<&(Box<[u8]>, u64)> = words
+        .iter()
+        .filter(|(w, _)| {
+            w.len() > 1
+                && w[0] == b' '
+                && std::str::from_utf8(&w[1..]).is_ok_and(|s| {
+                    s.chars()
+                        .all(|c| c.is_alphabetic() && lang.lower_char(c) == c)
+                })
+        })
+        .collect();
+    candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let probe = HybridModel::new(
+        lang.clone(),
+        t.specials.clone(),
+        t.roots.clone(),
+        pieces.to_vec(),
+        Segmentation::BestPath,
+    )?;
+    let present: HashSet<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+    // A word that is `" "` + a root form would be its group's spaced root (design/hybrid.md §2):
+    // welcome when the group has none, a duplicate name when it has.
+    let forms = root_form_groups(&t.roots);
+    let mut groups: HashSet<u32> = pieces
+        .iter()
+        .filter_map(|p| spaced_root_of(&forms, p))
+        .collect();
+    let mut scratch = super::encode::Scratch::default();
+    let mut chosen = Vec::with_capacity(n);
+    for (w, _) in candidates {
+        if chosen.len() == n {
+            break;
+        }
+        let text = std::str::from_utf8(w).expect("checked above");
+        if present.contains(&**w)
+            || !filter(w)
+            || probe.encode_with(text, &mut scratch).len() < 2
+            || spaced_root_of(&forms, w).is_some_and(|g| !groups.insert(g))
+        {
+            continue;
+        }
+        chosen.push(w.to_vec());
+    }
+    Ok(chosen)
+}
+
 /// Trains a hybrid tokenizer for `language` with `roots` on `corpus` (design/hybrid.md §5).
 ///
 /// # Errors
@@ -521,6 +599,14 @@ pub fn train_hybrid(
     } else {
         trained.stop
     };
+    // design/hybrid.md §5.4: whole words take the last learned pieces' ids, so the size holds.
+    if config.whole_words > 0 {
+        let keep = pieces.len().min(budget - config.whole_words);
+        pieces.truncate(keep);
+        let chosen = whole_words(t, &pieces, &words, config.whole_words, &filter)?;
+        out.whole_words = chosen.len();
+        pieces.extend(chosen);
+    }
     let model = HybridModel::new(
         t.language.clone(),
         t.specials.clone(),
