@@ -170,7 +170,7 @@ def tokenizer_at(path: str | os.PathLike[str]) -> Any | None:
         return None
     from tokkit.hybrid.hf import HybridTokenizer
 
-    return HybridTokenizer.from_pretrained(p)
+    return HybridTokenizer.from_pretrained(p, trust_remote_code=False)
 
 
 def __getattr__(name: str) -> Any:
