@@ -105,18 +105,22 @@ def roundtrip(tok: tokkit.Tokenizer, lines: list[str]) -> str:
 
 def transplants(dirs: dict[str, Path], args: argparse.Namespace, text: str) -> dict[str, Any]:
     """Gemma-3-270M on its own tokenizer, and moved onto the hybrid and onto the BPE of the
-    same size by TokenAdapt: bits per byte on the first ``score_bytes`` of the evaluation
+    same size by ``method``: bits per byte on the first ``score_bytes`` of the evaluation
     text (cut at a char boundary)."""
     from tokkit.score import score_model
 
     scored = text.encode("utf-8")[: args.score_bytes].decode("utf-8", errors="ignore")
-    out: dict[str, Any] = {"score_bytes": len(scored.encode("utf-8")), "rows": {}}
+    out: dict[str, Any] = {
+        "score_bytes": len(scored.encode("utf-8")),
+        "method": args.method,
+        "rows": {},
+    }
     base = "gemma3-270m"
     out["rows"]["Gemma-3 tokenizer (its own)"] = {
         "bits_per_byte": score_model(base, [scored]).bits_per_byte
     }
     for name in ("hybrid", "bpe"):
-        model = args.work / f"gemma-{name}-32k"
+        model = args.work / f"gemma-{name}-32k-{args.method}"
         t0 = time.perf_counter()
         if not (model / "tokkit.json").exists():
             cmd = [
@@ -129,7 +133,7 @@ def transplants(dirs: dict[str, Path], args: argparse.Namespace, text: str) -> d
                 "--tokenizer",
                 str(dirs[name]),
                 "--method",
-                "tokenadapt",
+                args.method,
                 "--out",
                 str(model),
                 "--force",
@@ -149,8 +153,9 @@ def transplants(dirs: dict[str, Path], args: argparse.Namespace, text: str) -> d
 def transplant_table(result: dict[str, Any], args: argparse.Namespace) -> str:
     rows = result["transplant"]["rows"]
     lines = [
-        f"`python bench/hybrid_bench.py --transplant`: Gemma-3-270M (base), moved by TokenAdapt "
-        f"(`tokkit transplant --method tokenadapt`, zero-shot, no training) onto each 32,768-id "
+        f"`python bench/hybrid_bench.py --transplant --method {result['transplant']['method']}`: "
+        f"Gemma-3-270M (base), moved by `tokkit transplant --method "
+        f"{result['transplant']['method']}` (zero-shot, no training) onto each 32,768-id "
         f"tokenizer trained on `corpora/build/tr-train.txt`; bits per byte on the first "
         f"{result['transplant']['score_bytes']:,} bytes of `corpora/tr.txt` (`tokkit score`).",
         "",
@@ -173,9 +178,10 @@ def main() -> int:
     ap.add_argument(
         "--transplant",
         action="store_true",
-        help="also move Gemma-3-270M onto the hybrid and onto the BPE (TokenAdapt) and score both",
+        help="also move Gemma-3-270M onto the hybrid and onto the BPE (--method) and score both",
     )
     ap.add_argument("--score-bytes", type=int, default=20000)
+    ap.add_argument("--method", default="tokenadapt", help="transplant method (default tokenadapt)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     dirs = train(args.work, args.train_text)
