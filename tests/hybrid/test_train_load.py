@@ -252,3 +252,29 @@ def test_whole_words_through_the_api_and_the_cli(
     assert tok.decode(tok.encode(text)) == text
     bad = run_cli(*args, "--whole-words", "-1", "--out", str(tmp_path / "bad"), str(tr_slice))
     assert bad.returncode == 2
+
+
+def test_english_trains_with_the_same_code(tmp_path: Path) -> None:
+    """Nothing Turkish is wired in (design/hybrid.md §1): the shipped English language trains,
+    round-trips, shares its root alternates (`make`/`mak` before `ing`) and lower-cases `I` to
+    `i`, not to Turkish dotless i."""
+    corpus = tmp_path / "en.txt"
+    corpus.write_text("".join(lines_of(CORPORA / "en-prose.txt")[:400]), encoding="utf-8")
+    en = tokkit.hybrid.language("en")
+    roots = sum(1 for line in en.roots_tsv.splitlines() if line and not line.startswith("#"))
+    suffixes = len(json.loads(en.language_json)["suffixes"])
+    out = tmp_path / "en-hybrid"
+    tokkit.train(
+        corpus, Hybrid(vocab_size=2 + 3 + roots + suffixes + 256 + 500, lang="en"), out=out
+    )
+    tok = tokkit.load(out)
+    for line in lines_of(corpus):
+        assert tok.decode(tok.encode(line)) == line
+    from tokkit.hybrid import HybridTokenizer
+
+    hf = HybridTokenizer.from_pretrained(out)
+    assert hf.tokenize("making") == ["make", "+ing"]  # the root's alternate `mak`, one id
+    names = hf.tokenize("In India")
+    assert names[0] == "<uppercase>"
+    assert "\u0131" not in "".join(names)  # dotless i
+    assert tok.decode(tok.encode("In India")) == "In India"
