@@ -171,8 +171,8 @@ const UNREACHED: Step = Step {
     id: 0,
 };
 
-/// What a segment's ids depend on besides its text (design/hybrid.md §3.5): the context before it
-/// (after its leading space), what the first id after it decides ([`Tables::next_key`]), and
+/// What a segment's ids depend on besides its text (design/hybrid.md §3.5): the class of the
+/// context before it (after its leading space; [`Language::context_class`]), what the first id after it decides ([`Tables::next_key`]), and
 /// whether that id would continue an `<allcaps>` run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Surroundings {
@@ -204,13 +204,49 @@ struct SegmentCache {
     ids: Vec<TokenId>,
 }
 
+/// Most suffix forms [`SuffixForms`] holds before it starts over.
+const SUFFIX_FORMS: usize = 1 << 14;
+
+/// Suffix classes resolved in one context, remembered: the search asks for the same few forms
+/// at almost every position (design/hybrid.md §3.3), and a form depends only on its class and
+/// the [`Context`].
+#[derive(Default)]
+pub(crate) struct SuffixForms {
+    map: hashbrown::HashMap<(u32, Context), (u32, u32), foldhash::fast::FixedState>,
+    bytes: Vec<u8>,
+    tmp: String,
+}
+
+impl SuffixForms {
+    /// Suffix class `class` resolved after the text `ctx` describes.
+    #[inline]
+    fn get(&mut self, lang: &Language, class: u32, ctx: Context) -> &[u8] {
+        let (at, n) = match self.map.get(&(class, ctx)) {
+            Some(&span) => span,
+            None => {
+                if self.map.len() >= SUFFIX_FORMS {
+                    self.map.clear();
+                    self.bytes.clear();
+                }
+                self.tmp.clear();
+                lang.resolve_suffix(class as usize, ctx, &mut self.tmp);
+                let span = (self.bytes.len() as u32, self.tmp.len() as u32);
+                self.bytes.extend_from_slice(self.tmp.as_bytes());
+                self.map.insert((class, ctx), span);
+                span
+            }
+        };
+        &self.bytes[at as usize..(at + n) as usize]
+    }
+}
+
 /// Buffers reused across segments and calls.
 #[derive(Default)]
 pub struct Scratch {
     lowered: String,
     body: String,
     tmp: String,
-    resolved: String,
+    resolved: SuffixForms,
     steps: Vec<Step>,
     ctxs: Vec<Context>,
     seg: Vec<TokenId>,
@@ -223,6 +259,18 @@ pub struct Scratch {
     cache: SegmentCache,
     /// Segments the check re-encoded from pieces (design/hybrid.md §3.5).
     pub fallbacks: u64,
+    /// Segments found in the cache.
+    pub hits: u64,
+    /// Segments encoded (not found in the cache).
+    pub misses: u64,
+    /// The model whose segments the cache holds: its tables' uid and its segmentation.
+    owner: Option<(u64, Segmentation)>,
+}
+
+thread_local! {
+    /// Each thread's buffers and segment cache, kept across calls and batch items so that
+    /// words seen before are not encoded again (the cache is bounded, [`CACHE_SEGMENTS`]).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 impl Tables {
@@ -250,15 +298,11 @@ impl Tables {
         (i, j): (usize, usize),
         ctx: Context,
         next: Option<TokenId>,
-        resolved: &mut String,
+        resolved: &mut SuffixForms,
     ) -> bool {
         match cand {
             Cand::Piece(_) => true,
-            Cand::Suffix { class } => {
-                resolved.clear();
-                self.language.resolve_suffix(class as usize, ctx, resolved);
-                resolved.as_bytes() == &body[i..j]
-            }
+            Cand::Suffix { class } => resolved.get(&self.language, class, ctx) == &body[i..j],
             Cand::Root { group, form } | Cand::Spaced { group, form } => {
                 self.root_form(group, next) == form as usize
             }
@@ -290,7 +334,7 @@ impl Tables {
         next: Option<TokenId>,
         (pure, cased): (bool, bool),
         steps: &mut Vec<Step>,
-        resolved: &mut String,
+        resolved: &mut SuffixForms,
         out: &mut Vec<TokenId>,
     ) -> bool {
         let n = body.len();
@@ -360,7 +404,7 @@ impl Tables {
         body: &[u8],
         i: usize,
         ctxs: &[Context],
-        resolved: &mut String,
+        resolved: &mut SuffixForms,
     ) -> usize {
         let (mut root, mut suffix) = (0, 0);
         self.trie.walk(&body[i.min(body.len())..], |len, cands| {
@@ -395,7 +439,7 @@ impl Tables {
         greedy: &mut Vec<(TokenId, u32, u32, u32)>,
         steps: &mut Vec<Step>,
         spell: &mut Vec<TokenId>,
-        resolved: &mut String,
+        resolved: &mut SuffixForms,
         out: &mut Vec<TokenId>,
     ) {
         greedy.clear();
@@ -479,15 +523,27 @@ impl Tables {
 }
 
 impl HybridModel {
-    /// The ids of `text`.
+    /// The ids of `text`, with this thread's buffers and segment cache.
     #[must_use]
     pub fn encode(&self, text: &str) -> Vec<TokenId> {
-        self.encode_with(text, &mut Scratch::default())
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut sc) => self.encode_with(text, &mut sc),
+            // Only re-entrance could hold it; a fresh scratch gives the same ids.
+            Err(_) => self.encode_with(text, &mut Scratch::default()),
+        })
     }
 
-    /// The ids of `text`, reusing `scratch`'s buffers (and counting fallbacks in it).
+    /// The ids of `text`, reusing `scratch`'s buffers and cache (and counting in it).
     pub fn encode_with(&self, text: &str, sc: &mut Scratch) -> Vec<TokenId> {
         let t = &*self.tables;
+        let owner = Some((t.uid, self.segmentation));
+        if sc.owner != owner {
+            // Another model's segments: its ids are not this one's.
+            sc.cache.map.clear();
+            sc.cache.ids.clear();
+            sc.resolved = SuffixForms::default();
+            sc.owner = owner;
+        }
         let lang = &t.language;
         sc.segs.clear();
         let mut ctx = Context::default();
@@ -513,7 +569,7 @@ impl HybridModel {
                 lang.advance(&mut ctx, ' ');
             }
             let around = Surroundings {
-                ctx,
+                ctx: lang.context_class(ctx),
                 next: t.next_key(next),
                 next_letter_unmarked,
             };
@@ -522,9 +578,11 @@ impl HybridModel {
                 .then(|| sc.cache.map.get(&Lookup(s, around)))
                 .flatten()
             {
+                sc.hits += 1;
                 sc.arena
                     .extend_from_slice(&sc.cache.ids[a as usize..(a + n) as usize]);
             } else {
+                sc.misses += 1;
                 self.encode_segment(s, class, ctx, next, next_letter_unmarked, sc);
                 if cacheable {
                     if sc.cache.map.len() >= CACHE_SEGMENTS {

@@ -131,6 +131,48 @@ pub struct Language {
     alternations: Vec<(String, Vec<Vec<u8>>)>,
     /// Parsed suffix templates.
     templates: Vec<Vec<Part>>,
+    /// [`Language::context_class`]: each char some `last_vowel` map names, and the char standing
+    /// for every char that resolves each archiphoneme alike; absent, no char (the defaults).
+    vowel_reps: Vec<(char, char)>,
+    /// The same for `last_char`.
+    char_reps: Vec<(char, char)>,
+}
+
+/// For each char a map of an archiphoneme looking `by` names: the first such char (in char
+/// order) whose outputs agree with it in every such archiphoneme; chars whose outputs are all the
+/// defaults are left out (they resolve as no char does).
+fn representatives(archi: &[Option<Archiphoneme>; 26], by: By) -> Vec<(char, char)> {
+    let looking: Vec<&Archiphoneme> = archi.iter().flatten().filter(|a| a.by == by).collect();
+    let output = |c: Option<char>| -> Vec<&str> {
+        looking
+            .iter()
+            .map(|a| {
+                c.and_then(|c| a.map.iter().find(|m| m.0 == c))
+                    .map_or(a.default.as_str(), |m| m.1.as_str())
+            })
+            .collect()
+    };
+    let mut keys: Vec<char> = looking
+        .iter()
+        .flat_map(|a| a.map.iter().map(|m| m.0))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let none = output(None);
+    let mut reps: Vec<(char, char)> = Vec::with_capacity(keys.len());
+    for &c in &keys {
+        let out = output(Some(c));
+        if out == none {
+            continue;
+        }
+        let rep = keys
+            .iter()
+            .copied()
+            .find(|&k| output(Some(k)) == out)
+            .unwrap_or(c);
+        reps.push((c, rep));
+    }
+    reps
 }
 
 fn one_char(s: &str, what: &str) -> Result<char> {
@@ -264,6 +306,10 @@ impl Language {
             }
             templates.push(parts);
         }
+        let (vowel_reps, char_reps) = (
+            representatives(&archi, By::LastVowel),
+            representatives(&archi, By::LastChar),
+        );
         let lang = Self {
             json,
             lower,
@@ -272,6 +318,8 @@ impl Language {
             archi,
             alternations,
             templates,
+            vowel_reps,
+            char_reps,
         };
         for i in 0..lang.templates.len() {
             let forms = lang.suffix_forms(i);
@@ -360,6 +408,21 @@ impl Language {
         ctx.last_char = Some(l);
         if self.is_vowel(l) {
             ctx.last_vowel = Some(l);
+        }
+    }
+
+    /// The context every suffix resolves after exactly as after `ctx` (design/hybrid.md §3.5):
+    /// archiphonemes look at the context only through their maps, so chars they map alike are one
+    /// class. The encoder's segment cache keys on it, so that a word hits after more words.
+    #[inline]
+    #[must_use]
+    pub fn context_class(&self, ctx: Context) -> Context {
+        let rep = |reps: &[(char, char)], c: Option<char>| {
+            c.and_then(|c| reps.iter().find(|r| r.0 == c).map(|r| r.1))
+        };
+        Context {
+            last_vowel: rep(&self.vowel_reps, ctx.last_vowel),
+            last_char: rep(&self.char_reps, ctx.last_char),
         }
     }
 

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -204,6 +205,9 @@ struct HybridJson {
     pieces: Vec<String>,
 }
 
+/// The next [`Tables::uid`].
+static NEXT_UID: AtomicU64 = AtomicU64::new(0);
+
 /// The tables shared by every segmentation mode.
 #[derive(Debug)]
 pub struct Tables {
@@ -227,6 +231,9 @@ pub struct Tables {
     pub(crate) first_root: u32,
     pub(crate) first_suffix: u32,
     pub(crate) first_piece: u32,
+    /// Unique among the tables of this process, so that a per-thread segment cache can tell
+    /// whose segments it holds (an address could be reused after a drop).
+    pub(crate) uid: u64,
 }
 
 /// A hybrid tokenizer: the tables and the segmentation mode.
@@ -374,6 +381,7 @@ impl HybridModel {
             first_root,
             first_suffix,
             first_piece,
+            uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
         };
         Ok(Self {
             tables: Arc::new(tables),
