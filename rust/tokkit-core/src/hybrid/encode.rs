@@ -172,11 +172,11 @@ const UNREACHED: Step = Step {
 };
 
 /// What a segment's ids depend on besides its text (design/hybrid.md §3.5): the class of the
-/// context before it (after its leading space; [`Language::context_class`]), what the first id after it decides ([`Tables::next_key`]), and
+/// context before it (after its leading space; [`Language::context_index`]), what the first id after it decides ([`Tables::next_key`]), and
 /// whether that id would continue an `<allcaps>` run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Surroundings {
-    ctx: Context,
+    ctx: u32,
     next: u64,
     next_letter_unmarked: bool,
 }
@@ -204,51 +204,14 @@ struct SegmentCache {
     ids: Vec<TokenId>,
 }
 
-/// Most suffix forms [`SuffixForms`] holds before it starts over.
-const SUFFIX_FORMS: usize = 1 << 14;
-
-/// Suffix classes resolved in one context, remembered: the search asks for the same few forms
-/// at almost every position (design/hybrid.md §3.3), and a form depends only on its class and
-/// the [`Context`].
-#[derive(Default)]
-pub(crate) struct SuffixForms {
-    map: hashbrown::HashMap<(u32, Context), (u32, u32), foldhash::fast::FixedState>,
-    bytes: Vec<u8>,
-    tmp: String,
-}
-
-impl SuffixForms {
-    /// Suffix class `class` resolved after the text `ctx` describes.
-    #[inline]
-    fn get(&mut self, lang: &Language, class: u32, ctx: Context) -> &[u8] {
-        let (at, n) = match self.map.get(&(class, ctx)) {
-            Some(&span) => span,
-            None => {
-                if self.map.len() >= SUFFIX_FORMS {
-                    self.map.clear();
-                    self.bytes.clear();
-                }
-                self.tmp.clear();
-                lang.resolve_suffix(class as usize, ctx, &mut self.tmp);
-                let span = (self.bytes.len() as u32, self.tmp.len() as u32);
-                self.bytes.extend_from_slice(self.tmp.as_bytes());
-                self.map.insert((class, ctx), span);
-                span
-            }
-        };
-        &self.bytes[at as usize..(at + n) as usize]
-    }
-}
-
 /// Buffers reused across segments and calls.
 #[derive(Default)]
 pub struct Scratch {
     lowered: String,
     body: String,
     tmp: String,
-    resolved: SuffixForms,
     steps: Vec<Step>,
-    ctxs: Vec<Context>,
+    ctxs: Vec<u32>,
     seg: Vec<TokenId>,
     spell: Vec<TokenId>,
     greedy: Vec<(TokenId, u32, u32, u32)>,
@@ -296,13 +259,16 @@ impl Tables {
         cand: Cand,
         body: &[u8],
         (i, j): (usize, usize),
-        ctx: Context,
+        ctx: u32,
         next: Option<TokenId>,
-        resolved: &mut SuffixForms,
     ) -> bool {
         match cand {
             Cand::Piece(_) => true,
-            Cand::Suffix { class } => resolved.get(&self.language, class, ctx) == &body[i..j],
+            Cand::Suffix { class } => {
+                // By hand: these are a few bytes, shorter than a call to `memcmp`.
+                let form = self.resolved(class, ctx);
+                form.len() == j - i && form.iter().zip(&body[i..j]).all(|(a, b)| a == b)
+            }
             Cand::Root { group, form } | Cand::Spaced { group, form } => {
                 self.root_form(group, next) == form as usize
             }
@@ -330,11 +296,10 @@ impl Tables {
         &self,
         trie: &Trie,
         body: &[u8],
-        ctxs: &[Context],
+        ctxs: &[u32],
         next: Option<TokenId>,
         (pure, cased): (bool, bool),
         steps: &mut Vec<Step>,
-        resolved: &mut SuffixForms,
         out: &mut Vec<TokenId>,
     ) -> bool {
         let n = body.len();
@@ -370,7 +335,7 @@ impl Tables {
                     {
                         continue;
                     }
-                    if !self.valid(cand, body, (i, j), ctx, next_id, resolved) {
+                    if !self.valid(cand, body, (i, j), ctx, next_id) {
                         continue;
                     }
                     let step = Step {
@@ -399,13 +364,7 @@ impl Tables {
     }
 
     /// The longest root form, or else suffix form the decoder restores, at `body[i..]`.
-    fn dictionary_len(
-        &self,
-        body: &[u8],
-        i: usize,
-        ctxs: &[Context],
-        resolved: &mut SuffixForms,
-    ) -> usize {
+    fn dictionary_len(&self, body: &[u8], i: usize, ctxs: &[u32]) -> usize {
         let (mut root, mut suffix) = (0, 0);
         self.trie.walk(&body[i.min(body.len())..], |len, cands| {
             for &cand in cands {
@@ -413,7 +372,7 @@ impl Tables {
                     Cand::Root { .. } => root = root.max(len),
                     Cand::Suffix { .. } if len > suffix => {
                         let ctx = ctxs.get(i).copied().unwrap_or_default();
-                        if self.valid(cand, body, (i, i + len), ctx, None, resolved) {
+                        if self.valid(cand, body, (i, i + len), ctx, None) {
                             suffix = len;
                         }
                     }
@@ -434,12 +393,11 @@ impl Tables {
     fn longest_match(
         &self,
         body: &[u8],
-        ctxs: &[Context],
+        ctxs: &[u32],
         (next, cased): (Option<TokenId>, bool),
         greedy: &mut Vec<(TokenId, u32, u32, u32)>,
         steps: &mut Vec<Step>,
         spell: &mut Vec<TokenId>,
-        resolved: &mut SuffixForms,
         out: &mut Vec<TokenId>,
     ) {
         greedy.clear();
@@ -457,7 +415,7 @@ impl Tables {
                         }
                         Cand::Suffix { .. } if len > suffix.0 => {
                             let ctx = ctxs.get(i).copied().unwrap_or_default();
-                            if self.valid(cand, body, (i, i + len), ctx, None, resolved) {
+                            if self.valid(cand, body, (i, i + len), ctx, None) {
                                 suffix = (len, self.cand_id(cand));
                             }
                         }
@@ -477,9 +435,7 @@ impl Tables {
                 root
             } else if suffix.0 > 0 {
                 (suffix.0, suffix.1, 0)
-            } else if body[i] == b' '
-                && piece.0 < 1 + self.dictionary_len(body, i + 1, ctxs, resolved)
-            {
+            } else if body[i] == b' ' && piece.0 < 1 + self.dictionary_len(body, i + 1, ctxs) {
                 // A leading space (design/hybrid.md §3.1) before a dictionary form is the space
                 // alone, unless a piece spells more than both (a learned `" kitap"`).
                 (1, self.first_piece + u32::from(b' '), 0)
@@ -508,7 +464,6 @@ impl Tables {
                     None,
                     (false, false),
                     steps,
-                    resolved,
                     spell,
                 );
                 out.extend(spell.iter().rev());
@@ -541,7 +496,6 @@ impl HybridModel {
             // Another model's segments: its ids are not this one's.
             sc.cache.map.clear();
             sc.cache.ids.clear();
-            sc.resolved = SuffixForms::default();
             sc.owner = owner;
         }
         let lang = &t.language;
@@ -569,7 +523,7 @@ impl HybridModel {
                 lang.advance(&mut ctx, ' ');
             }
             let around = Surroundings {
-                ctx: lang.context_class(ctx),
+                ctx: lang.context_index(ctx) as u32,
                 next: t.next_key(next),
                 next_letter_unmarked,
             };
@@ -647,13 +601,13 @@ impl HybridModel {
         }
         // The left context at each char boundary of the body.
         sc.ctxs.clear();
-        sc.ctxs.resize(body.len() + 1, Context::default());
+        sc.ctxs.resize(body.len() + 1, 0);
         let mut c = ctx;
         for (i, ch) in body.char_indices() {
-            sc.ctxs[i] = c;
+            sc.ctxs[i] = t.language.context_index(c) as u32;
             t.language.advance(&mut c, ch);
         }
-        sc.ctxs[body.len()] = c;
+        sc.ctxs[body.len()] = t.language.context_index(c) as u32;
         let bytes = body.as_bytes();
         let found = match self.segmentation {
             Segmentation::BestPath | Segmentation::PurePath => t.search(
@@ -666,7 +620,6 @@ impl HybridModel {
                     matches!(case, Case::Capitalised | Case::AllCaps),
                 ),
                 &mut sc.steps,
-                &mut sc.resolved,
                 &mut sc.seg,
             ),
             Segmentation::LongestMatch => {
@@ -677,7 +630,6 @@ impl HybridModel {
                     &mut sc.greedy,
                     &mut sc.steps,
                     &mut sc.spell,
-                    &mut sc.resolved,
                     &mut sc.seg,
                 );
                 true
@@ -711,7 +663,6 @@ impl HybridModel {
                     None,
                     (false, false),
                     &mut sc.steps,
-                    &mut sc.resolved,
                     &mut sc.seg,
                 );
             }

@@ -216,6 +216,11 @@ pub struct Tables {
     pub(crate) roots: Vec<RootGroup>,
     /// Per suffix class: its forms, the canonical first.
     pub(crate) suffix_forms: Vec<Vec<String>>,
+    /// Per suffix class and context class ([`Language::context_index`]), at
+    /// `class * context_classes + index`: the form it resolves to, a span of `resolved_bytes`.
+    pub(crate) resolved: Vec<(u32, u32)>,
+    pub(crate) resolved_bytes: Vec<u8>,
+    pub(crate) context_classes: usize,
     /// Piece bytes in id order; a spaced root's are `" "` + its group's canonical form.
     pub(crate) pieces: Vec<Vec<u8>>,
     /// Per piece: the root group it is the spaced root of, or `u32::MAX` for a literal piece.
@@ -363,7 +368,29 @@ impl HybridModel {
                 .or_default()
                 .push(Cand::Piece(id));
         }
+        let context_classes = language.context_classes();
+        if context_classes.saturating_mul(suffix_forms.len()) > MAX_IDS {
+            return Err(Error::Serialization(format!(
+                "language.json: {} suffix templates in {context_classes} contexts are too many \
+                 to resolve: name fewer chars in the phonology maps",
+                suffix_forms.len()
+            )));
+        }
+        let mut resolved = Vec::with_capacity(context_classes * suffix_forms.len());
+        let mut resolved_bytes = Vec::new();
+        let mut form = String::new();
+        for class in 0..suffix_forms.len() {
+            for k in 0..context_classes {
+                form.clear();
+                language.resolve_suffix(class, language.class_context(k), &mut form);
+                resolved.push((resolved_bytes.len() as u32, form.len() as u32));
+                resolved_bytes.extend_from_slice(form.as_bytes());
+            }
+        }
         let tables = Tables {
+            resolved,
+            resolved_bytes,
+            context_classes,
             trie: Trie::build(entries),
             piece_trie: Trie::build(piece_entries),
             language,
@@ -617,6 +644,13 @@ impl Tables {
             .iter()
             .position(|a| self.language.alternation_holds(a.1, next))
             .map_or(0, |k| k + 1)
+    }
+
+    /// The form suffix class `class` resolves to after a context of class `ctx`.
+    #[inline]
+    pub(crate) fn resolved(&self, class: u32, ctx: u32) -> &[u8] {
+        let (at, n) = self.resolved[class as usize * self.context_classes + ctx as usize];
+        &self.resolved_bytes[at as usize..(at + n) as usize]
     }
 
     /// The text of form `form` of root group `group`.
