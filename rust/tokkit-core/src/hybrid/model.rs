@@ -214,6 +214,9 @@ pub struct Tables {
     pub(crate) language: Language,
     pub(crate) specials: Vec<String>,
     pub(crate) roots: Vec<RootGroup>,
+    /// Per root group: whether it has alternates (dense, so that the search's check of a root
+    /// candidate seldom reads the group itself).
+    pub(crate) alternating: Vec<bool>,
     /// Per suffix class: its forms, the canonical first.
     pub(crate) suffix_forms: Vec<Vec<String>>,
     /// Per suffix class and context class ([`Language::context_index`]), at
@@ -388,6 +391,7 @@ impl HybridModel {
             }
         }
         let tables = Tables {
+            alternating: roots.iter().map(|r| !r.alternates.is_empty()).collect(),
             resolved,
             resolved_bytes,
             context_classes,
@@ -633,10 +637,10 @@ impl Tables {
     /// `k`-th alternate): the first alternate whose condition holds.
     #[inline]
     pub(crate) fn root_form(&self, group: u32, next: Option<TokenId>) -> usize {
-        let root = &self.roots[group as usize];
-        if root.alternates.is_empty() {
+        if !self.alternating[group as usize] {
             return 0;
         }
+        let root = &self.roots[group as usize];
         let Some(next) = self.canonical(next) else {
             return 0;
         };
