@@ -4,7 +4,8 @@
 //! prints MB/s, tokens per byte and tokens per whitespace word for each segmentation.
 //!
 //! `cargo run --release --example hybrid_timing [-- THREADS [LANG_DIR TRAIN_TEXT]]`, e.g.
-//! `-- 2 python/tokkit/hybrid/langs/tr corpora/build/tr-train.txt` from the repository root.
+//! `-- 2 python/tokkit/hybrid/langs/tr corpora/build/tr-train.txt` from the repository root, or
+//! `-- THREADS --model DIR` to time a saved tokenizer (`DIR/hybrid.json`) without training.
 
 #![allow(clippy::print_stdout)]
 
@@ -13,7 +14,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use tokkit_core::CancelToken;
 use tokkit_core::hybrid::encode::Scratch;
-use tokkit_core::hybrid::{HybridTrainer, Kind, Language, Segmentation, train_hybrid};
+use tokkit_core::hybrid::{HybridModel, HybridTrainer, Kind, Language, Segmentation, train_hybrid};
 use tokkit_core::progress::Silent;
 use tokkit_core::train::{Corpus, with_threads};
 
@@ -22,14 +23,20 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 fn main() -> tokkit_core::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let threads = args.get(1).and_then(|a| a.parse().ok());
+    let read = |p: &str| std::fs::read_to_string(p).expect("readable file");
+    let corpus = format!("{ROOT}/../../corpora/tr.txt");
+    if args.get(2).map(String::as_str) == Some("--model") {
+        let dir = args.get(3).expect("--model DIR");
+        let model = HybridModel::from_json(&read(&format!("{dir}/hybrid.json")))?;
+        time(&model, &read(&corpus), threads)?;
+        return Ok(());
+    }
     let data = args
         .get(2)
         .cloned()
         .unwrap_or_else(|| format!("{ROOT}/tests/data/hybrid"));
-    let read = |p: &str| std::fs::read_to_string(p).expect("readable file");
     let language = Language::from_json(&read(&format!("{data}/language.json")))?;
     let roots = language.parse_roots(&read(&format!("{data}/roots.tsv")))?;
-    let corpus = format!("{ROOT}/../../corpora/tr.txt");
     let train_text = args.get(3).cloned().unwrap_or_else(|| corpus.clone());
     let config = HybridTrainer::from_json(r#"{"algorithm": "hybrid", "vocab_size": 32768}"#)?;
     let trained = train_hybrid(
@@ -107,6 +114,44 @@ fn main() -> tokkit_core::Result<()> {
             tokens as f64 / text.len() as f64,
             whole.len() as f64 / words as f64,
             scratch.fallbacks
+        );
+    }
+    Ok(())
+}
+
+/// One call on the whole text (a fresh cache, as a new process has), each line on one thread,
+/// then the lines as a batch; with the cache's hits and misses.
+fn time(model: &HybridModel, text: &str, threads: Option<usize>) -> tokkit_core::Result<()> {
+    let mb = text.len() as f64 / 1e6;
+    let mut scratch = Scratch::default();
+    let started = Instant::now();
+    let n = model.encode_with(text, &mut scratch).len();
+    let single = started.elapsed().as_secs_f64();
+    println!(
+        "one call   {:6.2} MB/s  {n} ids  {} hits  {} misses  {} fallbacks",
+        mb / single,
+        scratch.hits,
+        scratch.misses,
+        scratch.fallbacks
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    for _ in 0..2 {
+        let started = Instant::now();
+        let n: usize = lines.iter().map(|l| model.encode(l).len()).sum();
+        let one = started.elapsed().as_secs_f64();
+        let (batch, workers) = with_threads(threads, || {
+            let started = Instant::now();
+            let m: usize = lines.par_iter().map(|l| model.encode(l).len()).sum();
+            assert_eq!(m, n);
+            Ok((
+                started.elapsed().as_secs_f64(),
+                rayon::current_num_threads(),
+            ))
+        })?;
+        println!(
+            "lines      {:6.2} MB/s  batch ({workers} threads) {:6.2} MB/s",
+            mb / one,
+            mb / batch
         );
     }
     Ok(())

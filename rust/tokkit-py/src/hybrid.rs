@@ -4,7 +4,6 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rayon::prelude::*;
-use tokkit_core::hybrid::encode::Scratch;
 use tokkit_core::hybrid::{
     HybridModel, HybridTrainer, Language, Segmentation, TrainedHybrid, train_hybrid as train,
 };
@@ -85,9 +84,10 @@ impl PyHybridTokenizer {
             pool.install(|| {
                 texts
                     .par_iter()
-                    .map_init(Scratch::default, |scratch, t| {
+                    .map(|t| {
                         cancel.check()?;
-                        Ok(self.model.encode_with(t, scratch))
+                        // Each worker's own segment cache, kept across items and calls.
+                        Ok(self.model.encode(t))
                     })
                     .collect()
             })

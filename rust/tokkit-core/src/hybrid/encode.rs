@@ -171,12 +171,12 @@ const UNREACHED: Step = Step {
     id: 0,
 };
 
-/// What a segment's ids depend on besides its text (design/hybrid.md §3.5): the context before it
-/// (after its leading space), what the first id after it decides ([`Tables::next_key`]), and
+/// What a segment's ids depend on besides its text (design/hybrid.md §3.5): the class of the
+/// context before it (after its leading space; [`Language::context_index`]), what the first id after it decides ([`Tables::next_key`]), and
 /// whether that id would continue an `<allcaps>` run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Surroundings {
-    ctx: Context,
+    ctx: u32,
     next: u64,
     next_letter_unmarked: bool,
 }
@@ -210,9 +210,8 @@ pub struct Scratch {
     lowered: String,
     body: String,
     tmp: String,
-    resolved: String,
     steps: Vec<Step>,
-    ctxs: Vec<Context>,
+    ctxs: Vec<u32>,
     seg: Vec<TokenId>,
     spell: Vec<TokenId>,
     greedy: Vec<(TokenId, u32, u32, u32)>,
@@ -223,6 +222,18 @@ pub struct Scratch {
     cache: SegmentCache,
     /// Segments the check re-encoded from pieces (design/hybrid.md §3.5).
     pub fallbacks: u64,
+    /// Segments found in the cache.
+    pub hits: u64,
+    /// Segments encoded (not found in the cache).
+    pub misses: u64,
+    /// The model whose segments the cache holds: its tables' uid and its segmentation.
+    owner: Option<(u64, Segmentation)>,
+}
+
+thread_local! {
+    /// Each thread's buffers and segment cache, kept across calls and batch items so that
+    /// words seen before are not encoded again (the cache is bounded, [`CACHE_SEGMENTS`]).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 impl Tables {
@@ -248,16 +259,15 @@ impl Tables {
         cand: Cand,
         body: &[u8],
         (i, j): (usize, usize),
-        ctx: Context,
+        ctx: u32,
         next: Option<TokenId>,
-        resolved: &mut String,
     ) -> bool {
         match cand {
             Cand::Piece(_) => true,
             Cand::Suffix { class } => {
-                resolved.clear();
-                self.language.resolve_suffix(class as usize, ctx, resolved);
-                resolved.as_bytes() == &body[i..j]
+                // By hand: these are a few bytes, shorter than a call to `memcmp`.
+                let form = self.resolved(class, ctx);
+                form.len() == j - i && form.iter().zip(&body[i..j]).all(|(a, b)| a == b)
             }
             Cand::Root { group, form } | Cand::Spaced { group, form } => {
                 self.root_form(group, next) == form as usize
@@ -286,11 +296,10 @@ impl Tables {
         &self,
         trie: &Trie,
         body: &[u8],
-        ctxs: &[Context],
+        ctxs: &[u32],
         next: Option<TokenId>,
         (pure, cased): (bool, bool),
         steps: &mut Vec<Step>,
-        resolved: &mut String,
         out: &mut Vec<TokenId>,
     ) -> bool {
         let n = body.len();
@@ -326,7 +335,7 @@ impl Tables {
                     {
                         continue;
                     }
-                    if !self.valid(cand, body, (i, j), ctx, next_id, resolved) {
+                    if !self.valid(cand, body, (i, j), ctx, next_id) {
                         continue;
                     }
                     let step = Step {
@@ -355,13 +364,7 @@ impl Tables {
     }
 
     /// The longest root form, or else suffix form the decoder restores, at `body[i..]`.
-    fn dictionary_len(
-        &self,
-        body: &[u8],
-        i: usize,
-        ctxs: &[Context],
-        resolved: &mut String,
-    ) -> usize {
+    fn dictionary_len(&self, body: &[u8], i: usize, ctxs: &[u32]) -> usize {
         let (mut root, mut suffix) = (0, 0);
         self.trie.walk(&body[i.min(body.len())..], |len, cands| {
             for &cand in cands {
@@ -369,7 +372,7 @@ impl Tables {
                     Cand::Root { .. } => root = root.max(len),
                     Cand::Suffix { .. } if len > suffix => {
                         let ctx = ctxs.get(i).copied().unwrap_or_default();
-                        if self.valid(cand, body, (i, i + len), ctx, None, resolved) {
+                        if self.valid(cand, body, (i, i + len), ctx, None) {
                             suffix = len;
                         }
                     }
@@ -390,12 +393,11 @@ impl Tables {
     fn longest_match(
         &self,
         body: &[u8],
-        ctxs: &[Context],
+        ctxs: &[u32],
         (next, cased): (Option<TokenId>, bool),
         greedy: &mut Vec<(TokenId, u32, u32, u32)>,
         steps: &mut Vec<Step>,
         spell: &mut Vec<TokenId>,
-        resolved: &mut String,
         out: &mut Vec<TokenId>,
     ) {
         greedy.clear();
@@ -413,7 +415,7 @@ impl Tables {
                         }
                         Cand::Suffix { .. } if len > suffix.0 => {
                             let ctx = ctxs.get(i).copied().unwrap_or_default();
-                            if self.valid(cand, body, (i, i + len), ctx, None, resolved) {
+                            if self.valid(cand, body, (i, i + len), ctx, None) {
                                 suffix = (len, self.cand_id(cand));
                             }
                         }
@@ -433,9 +435,7 @@ impl Tables {
                 root
             } else if suffix.0 > 0 {
                 (suffix.0, suffix.1, 0)
-            } else if body[i] == b' '
-                && piece.0 < 1 + self.dictionary_len(body, i + 1, ctxs, resolved)
-            {
+            } else if body[i] == b' ' && piece.0 < 1 + self.dictionary_len(body, i + 1, ctxs) {
                 // A leading space (design/hybrid.md §3.1) before a dictionary form is the space
                 // alone, unless a piece spells more than both (a learned `" kitap"`).
                 (1, self.first_piece + u32::from(b' '), 0)
@@ -464,7 +464,6 @@ impl Tables {
                     None,
                     (false, false),
                     steps,
-                    resolved,
                     spell,
                 );
                 out.extend(spell.iter().rev());
@@ -479,15 +478,26 @@ impl Tables {
 }
 
 impl HybridModel {
-    /// The ids of `text`.
+    /// The ids of `text`, with this thread's buffers and segment cache.
     #[must_use]
     pub fn encode(&self, text: &str) -> Vec<TokenId> {
-        self.encode_with(text, &mut Scratch::default())
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut sc) => self.encode_with(text, &mut sc),
+            // Only re-entrance could hold it; a fresh scratch gives the same ids.
+            Err(_) => self.encode_with(text, &mut Scratch::default()),
+        })
     }
 
-    /// The ids of `text`, reusing `scratch`'s buffers (and counting fallbacks in it).
+    /// The ids of `text`, reusing `scratch`'s buffers and cache (and counting in it).
     pub fn encode_with(&self, text: &str, sc: &mut Scratch) -> Vec<TokenId> {
         let t = &*self.tables;
+        let owner = Some((t.uid, self.segmentation));
+        if sc.owner != owner {
+            // Another model's segments: its ids are not this one's.
+            sc.cache.map.clear();
+            sc.cache.ids.clear();
+            sc.owner = owner;
+        }
         let lang = &t.language;
         sc.segs.clear();
         let mut ctx = Context::default();
@@ -513,7 +523,7 @@ impl HybridModel {
                 lang.advance(&mut ctx, ' ');
             }
             let around = Surroundings {
-                ctx,
+                ctx: lang.context_index(ctx) as u32,
                 next: t.next_key(next),
                 next_letter_unmarked,
             };
@@ -522,9 +532,11 @@ impl HybridModel {
                 .then(|| sc.cache.map.get(&Lookup(s, around)))
                 .flatten()
             {
+                sc.hits += 1;
                 sc.arena
                     .extend_from_slice(&sc.cache.ids[a as usize..(a + n) as usize]);
             } else {
+                sc.misses += 1;
                 self.encode_segment(s, class, ctx, next, next_letter_unmarked, sc);
                 if cacheable {
                     if sc.cache.map.len() >= CACHE_SEGMENTS {
@@ -589,13 +601,13 @@ impl HybridModel {
         }
         // The left context at each char boundary of the body.
         sc.ctxs.clear();
-        sc.ctxs.resize(body.len() + 1, Context::default());
+        sc.ctxs.resize(body.len() + 1, 0);
         let mut c = ctx;
         for (i, ch) in body.char_indices() {
-            sc.ctxs[i] = c;
+            sc.ctxs[i] = t.language.context_index(c) as u32;
             t.language.advance(&mut c, ch);
         }
-        sc.ctxs[body.len()] = c;
+        sc.ctxs[body.len()] = t.language.context_index(c) as u32;
         let bytes = body.as_bytes();
         let found = match self.segmentation {
             Segmentation::BestPath | Segmentation::PurePath => t.search(
@@ -608,7 +620,6 @@ impl HybridModel {
                     matches!(case, Case::Capitalised | Case::AllCaps),
                 ),
                 &mut sc.steps,
-                &mut sc.resolved,
                 &mut sc.seg,
             ),
             Segmentation::LongestMatch => {
@@ -619,7 +630,6 @@ impl HybridModel {
                     &mut sc.greedy,
                     &mut sc.steps,
                     &mut sc.spell,
-                    &mut sc.resolved,
                     &mut sc.seg,
                 );
                 true
@@ -653,7 +663,6 @@ impl HybridModel {
                     None,
                     (false, false),
                     &mut sc.steps,
-                    &mut sc.resolved,
                     &mut sc.seg,
                 );
             }

@@ -131,6 +131,53 @@ pub struct Language {
     alternations: Vec<(String, Vec<Vec<u8>>)>,
     /// Parsed suffix templates.
     templates: Vec<Vec<Part>>,
+    /// [`Language::context_index`]: the `last_vowel` classes ([`context_classes`]).
+    vowel_classes: (Vec<(char, u32)>, Vec<char>),
+    /// The `last_char` classes.
+    char_classes: (Vec<(char, u32)>, Vec<char>),
+    /// Per ASCII char: [`Language::lower_char`] of it and whether that is a vowel, so that
+    /// [`Language::advance`] looks nothing up for most text.
+    ascii: [(char, bool); 128],
+}
+
+/// The context classes of the archiphonemes looking `by` (design/hybrid.md §3.5): each char
+/// their maps name, with its class (from 1), and each class's first char in char order. Chars
+/// whose outputs agree in every such archiphoneme are one class; chars whose outputs are all the
+/// defaults are left out (class 0: they resolve as no char does).
+fn context_classes(archi: &[Option<Archiphoneme>; 26], by: By) -> (Vec<(char, u32)>, Vec<char>) {
+    let looking: Vec<&Archiphoneme> = archi.iter().flatten().filter(|a| a.by == by).collect();
+    let output = |c: Option<char>| -> Vec<&str> {
+        looking
+            .iter()
+            .map(|a| {
+                c.and_then(|c| a.map.iter().find(|m| m.0 == c))
+                    .map_or(a.default.as_str(), |m| m.1.as_str())
+            })
+            .collect()
+    };
+    let mut keys: Vec<char> = looking
+        .iter()
+        .flat_map(|a| a.map.iter().map(|m| m.0))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut outputs = vec![output(None)];
+    let mut firsts = Vec::new();
+    let mut classes = Vec::with_capacity(keys.len());
+    for c in keys {
+        let out = output(Some(c));
+        let class = match outputs.iter().position(|o| *o == out) {
+            Some(0) => continue,
+            Some(k) => k,
+            None => {
+                outputs.push(out);
+                firsts.push(c);
+                outputs.len() - 1
+            }
+        };
+        classes.push((c, class as u32));
+    }
+    (classes, firsts)
 }
 
 fn one_char(s: &str, what: &str) -> Result<char> {
@@ -264,7 +311,11 @@ impl Language {
             }
             templates.push(parts);
         }
-        let lang = Self {
+        let (vowel_classes, char_classes) = (
+            context_classes(&archi, By::LastVowel),
+            context_classes(&archi, By::LastChar),
+        );
+        let mut lang = Self {
             json,
             lower,
             upper,
@@ -272,7 +323,14 @@ impl Language {
             archi,
             alternations,
             templates,
+            vowel_classes,
+            char_classes,
+            ascii: [('\0', false); 128],
         };
+        for b in 0..128u8 {
+            let l = lang.lower_char(char::from(b));
+            lang.ascii[usize::from(b)] = (l, lang.is_vowel(l));
+        }
         for i in 0..lang.templates.len() {
             let forms = lang.suffix_forms(i);
             if forms.len() > MAX_FORMS {
@@ -356,10 +414,50 @@ impl Language {
     /// `ctx` after one more char of text.
     #[inline]
     pub fn advance(&self, ctx: &mut Context, c: char) {
+        if c.is_ascii() {
+            let (l, vowel) = self.ascii[c as usize];
+            ctx.last_char = Some(l);
+            if vowel {
+                ctx.last_vowel = Some(l);
+            }
+            return;
+        }
         let l = self.lower_char(c);
         ctx.last_char = Some(l);
         if self.is_vowel(l) {
             ctx.last_vowel = Some(l);
+        }
+    }
+
+    /// How many context classes there are: [`Language::context_index`] is below it.
+    #[must_use]
+    pub(crate) fn context_classes(&self) -> usize {
+        (self.vowel_classes.1.len() + 1) * (self.char_classes.1.len() + 1)
+    }
+
+    /// The class of `ctx` (design/hybrid.md §3.5), densely numbered, 0 for no context: every
+    /// suffix resolves alike after two contexts of one class, since archiphonemes look at the
+    /// context only through their maps. The encoder's segment cache keys on it, so that a word
+    /// hits after more words, and the search's suffix forms are resolved per class beforehand.
+    #[inline]
+    #[must_use]
+    pub(crate) fn context_index(&self, ctx: Context) -> usize {
+        let at = |classes: &[(char, u32)], c: Option<char>| {
+            c.and_then(|c| classes.iter().find(|k| k.0 == c))
+                .map_or(0, |k| k.1 as usize)
+        };
+        at(&self.vowel_classes.0, ctx.last_vowel) * (self.char_classes.1.len() + 1)
+            + at(&self.char_classes.0, ctx.last_char)
+    }
+
+    /// A context of class `index` ([`Language::context_index`]).
+    #[must_use]
+    pub(crate) fn class_context(&self, index: usize) -> Context {
+        let per = self.char_classes.1.len() + 1;
+        let pick = |firsts: &[char], k: usize| k.checked_sub(1).map(|k| firsts[k]);
+        Context {
+            last_vowel: pick(&self.vowel_classes.1, index / per),
+            last_char: pick(&self.char_classes.1, index % per),
         }
     }
 

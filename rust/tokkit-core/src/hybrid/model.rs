@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -204,14 +205,25 @@ struct HybridJson {
     pieces: Vec<String>,
 }
 
+/// The next [`Tables::uid`].
+static NEXT_UID: AtomicU64 = AtomicU64::new(0);
+
 /// The tables shared by every segmentation mode.
 #[derive(Debug)]
 pub struct Tables {
     pub(crate) language: Language,
     pub(crate) specials: Vec<String>,
     pub(crate) roots: Vec<RootGroup>,
+    /// Per root group: whether it has alternates (dense, so that the search's check of a root
+    /// candidate seldom reads the group itself).
+    pub(crate) alternating: Vec<bool>,
     /// Per suffix class: its forms, the canonical first.
     pub(crate) suffix_forms: Vec<Vec<String>>,
+    /// Per suffix class and context class ([`Language::context_index`]), at
+    /// `class * context_classes + index`: the form it resolves to, a span of `resolved_bytes`.
+    pub(crate) resolved: Vec<(u32, u32)>,
+    pub(crate) resolved_bytes: Vec<u8>,
+    pub(crate) context_classes: usize,
     /// Piece bytes in id order; a spaced root's are `" "` + its group's canonical form.
     pub(crate) pieces: Vec<Vec<u8>>,
     /// Per piece: the root group it is the spaced root of, or `u32::MAX` for a literal piece.
@@ -227,6 +239,9 @@ pub struct Tables {
     pub(crate) first_root: u32,
     pub(crate) first_suffix: u32,
     pub(crate) first_piece: u32,
+    /// Unique among the tables of this process, so that a per-thread segment cache can tell
+    /// whose segments it holds (an address could be reused after a drop).
+    pub(crate) uid: u64,
 }
 
 /// A hybrid tokenizer: the tables and the segmentation mode.
@@ -356,7 +371,30 @@ impl HybridModel {
                 .or_default()
                 .push(Cand::Piece(id));
         }
+        let context_classes = language.context_classes();
+        if context_classes.saturating_mul(suffix_forms.len()) > MAX_IDS {
+            return Err(Error::Serialization(format!(
+                "language.json: {} suffix templates in {context_classes} contexts are too many \
+                 to resolve: name fewer chars in the phonology maps",
+                suffix_forms.len()
+            )));
+        }
+        let mut resolved = Vec::with_capacity(context_classes * suffix_forms.len());
+        let mut resolved_bytes = Vec::new();
+        let mut form = String::new();
+        for class in 0..suffix_forms.len() {
+            for k in 0..context_classes {
+                form.clear();
+                language.resolve_suffix(class, language.class_context(k), &mut form);
+                resolved.push((resolved_bytes.len() as u32, form.len() as u32));
+                resolved_bytes.extend_from_slice(form.as_bytes());
+            }
+        }
         let tables = Tables {
+            alternating: roots.iter().map(|r| !r.alternates.is_empty()).collect(),
+            resolved,
+            resolved_bytes,
+            context_classes,
             trie: Trie::build(entries),
             piece_trie: Trie::build(piece_entries),
             language,
@@ -374,6 +412,7 @@ impl HybridModel {
             first_root,
             first_suffix,
             first_piece,
+            uid: NEXT_UID.fetch_add(1, Ordering::Relaxed),
         };
         Ok(Self {
             tables: Arc::new(tables),
@@ -598,10 +637,10 @@ impl Tables {
     /// `k`-th alternate): the first alternate whose condition holds.
     #[inline]
     pub(crate) fn root_form(&self, group: u32, next: Option<TokenId>) -> usize {
-        let root = &self.roots[group as usize];
-        if root.alternates.is_empty() {
+        if !self.alternating[group as usize] {
             return 0;
         }
+        let root = &self.roots[group as usize];
         let Some(next) = self.canonical(next) else {
             return 0;
         };
@@ -609,6 +648,13 @@ impl Tables {
             .iter()
             .position(|a| self.language.alternation_holds(a.1, next))
             .map_or(0, |k| k + 1)
+    }
+
+    /// The form suffix class `class` resolves to after a context of class `ctx`.
+    #[inline]
+    pub(crate) fn resolved(&self, class: u32, ctx: u32) -> &[u8] {
+        let (at, n) = self.resolved[class as usize * self.context_classes + ctx as usize];
+        &self.resolved_bytes[at as usize..(at + n) as usize]
     }
 
     /// The text of form `form` of root group `group`.
