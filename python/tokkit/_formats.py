@@ -157,34 +157,16 @@ class TokkitBackend:
         return {text: i for text, i, special in self._native.added_tokens() if special}
 
 
-class HybridBackend:
-    """tokkit's morphological hybrid encoder (design/hybrid.md §7); ``encode_batch`` runs in
-    parallel without the GIL. A token's bytes are its canonical form (a root's canonical
-    spelling, a suffix's default resolution), so the same id may stand for other surfaces."""
-
-    engine = "tokkit"
+class HybridBackend(TokkitBackend):
+    """tokkit's morphological hybrid encoder (design/hybrid.md §7): the same calls as
+    :class:`TokkitBackend`. A token's bytes are its canonical form (a root's canonical spelling,
+    a suffix's default resolution), so the same id may stand for other surfaces."""
 
     def __init__(self, native: _tokkit.HybridTokenizer) -> None:
-        self._native = native
-
-    @property
-    def vocab_size(self) -> int:
-        return self._native.vocab_size
-
-    def encode(self, text: str) -> list[int]:
-        return self._native.encode(text)
-
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return self._native.encode_batch(texts)
-
-    def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
-        return self._native.decode(ids, skip_special_tokens)
-
-    def token_bytes(self, token_id: int) -> bytes:
-        return self._native.token_bytes(token_id)
+        self._native = native  # type: ignore[assignment]  # the same methods, another class
 
     def special_tokens(self) -> dict[str, int]:
-        return dict(self._native.special_tokens)
+        return dict(self._native.special_tokens)  # type: ignore[attr-defined]
 
 
 class HFBackend:
