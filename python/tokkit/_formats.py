@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from tokkit import _ranks, _tokkit
+from tokkit._io import read_text_bounded
 from tokkit.exceptions import (
     ConfigError,
     SerializationError,
@@ -517,24 +518,7 @@ def read_hybrid_text(file: Path) -> str:
     Raises:
         SerializationError: Larger than :data:`MAX_HYBRID_BYTES`, unreadable, or not UTF-8.
     """
-    try:
-        with file.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > MAX_HYBRID_BYTES:
-                raise SerializationError(
-                    f"{file} has {size} bytes, more than the {MAX_HYBRID_BYTES >> 20} MiB a "
-                    "hybrid.json may have",
-                    hint="check that it is the file you meant",
-                )
-            raw = f.read(MAX_HYBRID_BYTES + 1)
-    except OSError as e:
-        raise SerializationError(f"cannot read {file}: {e.strerror or e}") from None
-    if len(raw) > MAX_HYBRID_BYTES:
-        raise SerializationError(f"{file} has more than {MAX_HYBRID_BYTES >> 20} MiB")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise SerializationError(f"{file} is not UTF-8 text ({e})") from None
+    return read_text_bounded(file, MAX_HYBRID_BYTES, "a hybrid.json")
 
 
 def hybrid_from_file(file: Path) -> _tokkit.HybridTokenizer:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from tokkit.exceptions import OutputError, OutputExistsError
+from tokkit.exceptions import OutputError, OutputExistsError, SerializationError
 
 
 def check_output_dir(
@@ -189,3 +189,32 @@ def write_dir_atomically(
 def dumps(obj: Any) -> str:
     """JSON as tokkit writes it: indented, UTF-8, trailing newline."""
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+
+
+def read_text_bounded(path: Path, limit: int, what: str) -> str:
+    """The UTF-8 text of ``path``, its size checked before it is read (and again after, in case
+    it grew meanwhile).
+
+    Args:
+        limit: The most bytes ``what`` (a noun phrase: "a hybrid.json") may have.
+
+    Raises:
+        SerializationError: Larger than ``limit``, unreadable, or not UTF-8.
+    """
+    try:
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise SerializationError(
+                    f"{path} has {size} bytes, more than the {limit >> 20} MiB {what} may have",
+                    hint="check that it is the file you meant",
+                )
+            raw = f.read(limit + 1)
+    except OSError as e:
+        raise SerializationError(f"cannot read {path}: {e.strerror or e}") from None
+    if len(raw) > limit:
+        raise SerializationError(f"{path} has more than {limit >> 20} MiB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SerializationError(f"{path} is not UTF-8 text ({e})") from None

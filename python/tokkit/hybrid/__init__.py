@@ -29,6 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tokkit._io import read_text_bounded
 from tokkit.exceptions import ConfigError, SerializationError
 
 if TYPE_CHECKING:
@@ -141,24 +142,7 @@ def _read_bounded(directory: Path, name: str, limit: int) -> str:
     real = path.resolve()
     if root not in real.parents:
         raise SerializationError(f"{path} is a link to {real}, outside the language directory")
-    try:
-        with real.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size > limit:
-                raise SerializationError(
-                    f"{path} has {size} bytes, more than the {limit >> 20} MiB a language file may "
-                    "have",
-                    hint="check that it is the file you meant",
-                )
-            raw = f.read(limit + 1)
-    except OSError as e:
-        raise SerializationError(f"cannot read {path}: {e.strerror or e}") from None
-    if len(raw) > limit:  # it grew while being read
-        raise SerializationError(f"{path} has more than {limit >> 20} MiB")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise SerializationError(f"{path} is not UTF-8 text ({e})") from None
+    return read_text_bounded(real, limit, "a language file")
 
 
 def tokenizer_at(path: str | os.PathLike[str]) -> Any | None:
