@@ -162,6 +162,19 @@ class TrainedTokenizer:
         return write_dir_atomically(out, files, force=force, inputs=inputs)
 
 
+def warn_if_short(trained: TrainedTokenizer, what: str, *, stacklevel: int) -> None:
+    """Warn when training ran out of pairs of ``what`` before ``vocab_size``: stopping at
+    ``min_frequency`` is what the caller asked for, running out of pairs is not."""
+    if trained.report.get("stop_reason") == "no_pair_left":
+        warnings.warn(
+            f"training stopped at {trained.vocab_size} ids, below vocab_size "
+            f"{trained.trainer.vocab_size}: no pair of {what} was left to merge (the corpus is "
+            "too small for that size)",
+            TokkitWarning,
+            stacklevel=stacklevel,
+        )
+
+
 def train(
     corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     trainer: Trainer | None = None,
@@ -265,14 +278,7 @@ def train(
         _native=native,
         base=base,
     )
-    # Stopping at min_frequency is what the caller asked for; running out of pairs is not.
-    if trained.report.get("stop_reason") == "no_pair_left":
-        warnings.warn(
-            f"training stopped at {trained.vocab_size} ids, below vocab_size {trainer.vocab_size}: "
-            "no pair of tokens was left to merge (the corpus is too small for that size)",
-            TokkitWarning,
-            stacklevel=2,
-        )
+    warn_if_short(trained, "tokens", stacklevel=3)
     if out is not None:
         trained.save(out, force=force, conventions=conventions)
     return trained

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,9 +18,9 @@ from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._progress import ProgressMode
 from tokkit._special import HFConventions, hf_side_files
 from tokkit.corpus import as_files
-from tokkit.exceptions import ConfigError, SerializationError, TokkitWarning
+from tokkit.exceptions import ConfigError, SerializationError
 from tokkit.hybrid import LANGUAGE_FILES, Language, language
-from tokkit.train import TrainedTokenizer
+from tokkit.train import TrainedTokenizer, warn_if_short
 from tokkit.trainers import Hybrid
 
 #: ``tokenizer_class`` of the written ``tokenizer_config.json``: no class of ``transformers`` has
@@ -183,15 +182,7 @@ def train(
         _native=native.tokenizer,
         language=lang,
     )
-    # As for BPE: stopping at min_frequency was asked for, running out of pairs was not.
-    if trained.report.get("stop_reason") == "no_pair_left":
-        warnings.warn(
-            f"training stopped at {trained.vocab_size} ids, below vocab_size "
-            f"{trainer.vocab_size}: no pair of residue tokens was left to merge (the corpus is "
-            "too small for that size)",
-            TokkitWarning,
-            stacklevel=3,
-        )
+    warn_if_short(trained, "residue tokens", stacklevel=4)
     if out is not None:
         trained.save(out, force=force, conventions=conventions)
     return trained
