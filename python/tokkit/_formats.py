@@ -42,6 +42,8 @@ from tokkit.exceptions import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import sentencepiece
     import tiktoken
     import tokenizers
@@ -101,8 +103,13 @@ KNOWN_FORMATS = (
 )
 
 
-def _threads() -> int:
-    return os.cpu_count() or 1
+def _threads(num_threads: int | None = None) -> int:
+    """Workers for a batch: ``num_threads`` if given, else ``TOKKIT_NUM_THREADS``, else every core
+    (as tokkit's own encoder counts them)."""
+    if num_threads:
+        return num_threads
+    env = os.environ.get("TOKKIT_NUM_THREADS", "").strip()
+    return int(env) if env.isdigit() and int(env) > 0 else os.cpu_count() or 1
 
 
 #: GPT-2's byte-level alphabet, the core's table: ``BYTE_CHARS[b]`` is the char standing for b.
@@ -121,13 +128,40 @@ class Backend(Protocol):
 
     def encode(self, text: str) -> list[int]: ...
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]: ...
+    def encode_array(self, text: str) -> npt.NDArray[np.uint32]: ...
+
+    def encode_batch(self, texts: list[str], num_threads: int | None) -> list[list[int]]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def count_tokens_batch(self, texts: list[str], num_threads: int | None) -> list[int]: ...
 
     def decode(self, ids: list[int], skip_special_tokens: bool) -> str: ...
 
     def token_bytes(self, token_id: int) -> bytes: ...
 
     def special_tokens(self) -> dict[str, int]: ...
+
+
+class CountsFromIds:
+    """``count_tokens`` and ``encode_array`` for engines without their own: from the ids."""
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def encode_batch(self, texts: list[str], num_threads: int | None) -> list[list[int]]:
+        raise NotImplementedError
+
+    def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
+        import numpy as np
+
+        return np.asarray(self.encode(text), dtype=np.uint32)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def count_tokens_batch(self, texts: list[str], num_threads: int | None) -> list[int]:
+        return [len(ids) for ids in self.encode_batch(texts, num_threads)]
 
 
 class TokkitBackend:
@@ -145,8 +179,17 @@ class TokkitBackend:
     def encode(self, text: str) -> list[int]:
         return self._native.encode(text)
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return self._native.encode_batch(texts)
+    def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
+        return self._native.encode_array(text)
+
+    def encode_batch(self, texts: list[str], num_threads: int | None) -> list[list[int]]:
+        return self._native.encode_batch(texts, num_threads)
+
+    def count_tokens(self, text: str) -> int:
+        return self._native.count_tokens(text)
+
+    def count_tokens_batch(self, texts: list[str], num_threads: int | None) -> list[int]:
+        return self._native.count_tokens_batch(texts, num_threads)
 
     def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
         return self._native.decode(ids, skip_special_tokens)
@@ -158,7 +201,7 @@ class TokkitBackend:
         return {text: i for text, i, special in self._native.added_tokens() if special}
 
 
-class HybridBackend(TokkitBackend):
+class HybridBackend(CountsFromIds, TokkitBackend):
     """tokkit's morphological hybrid encoder (design/hybrid.md §7): the same calls as
     :class:`TokkitBackend`. A token's bytes are its canonical form (a root's canonical spelling,
     a suffix's default resolution), so the same id may stand for other surfaces."""
@@ -170,7 +213,7 @@ class HybridBackend(TokkitBackend):
         return dict(self._native.special_tokens)  # type: ignore[attr-defined]
 
 
-class HFBackend:
+class HFBackend(CountsFromIds):
     """Hugging Face ``tokenizers`` (any model); batches run in parallel in Rust."""
 
     engine = "tokenizers"
@@ -189,7 +232,11 @@ class HFBackend:
         except Exception as e:  # tokenizers raises plain Exception
             raise _cannot_encode(e) from e
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+    def encode_batch(self, texts: list[str], num_threads: int | None) -> list[list[int]]:
+        # tokenizers sizes its pool once per process (RAYON_NUM_THREADS), so one thread is the
+        # only count a call can ask for: it gets a plain loop.
+        if num_threads == 1:
+            return [self.encode(t) for t in texts]
         # encode_batch_fast (tokenizers >= 0.20) skips the offsets nobody here reads.
         encode = getattr(self._tok, "encode_batch_fast", self._tok.encode_batch)
         try:
@@ -232,7 +279,7 @@ def piece_bytes(piece: str, *, wordpiece: bool = False) -> bytes:
     return piece.replace("\u2581", " ").encode("utf-8")
 
 
-class TiktokenBackend:
+class TiktokenBackend(CountsFromIds):
     """OpenAI's ``tiktoken`` on a rank file; special tokens in the text are matched (as in HF)."""
 
     engine = "tiktoken"
@@ -248,8 +295,9 @@ class TiktokenBackend:
     def encode(self, text: str) -> list[int]:
         return self._enc.encode(text, allowed_special="all")
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return self._enc.encode_batch(texts, num_threads=_threads(), allowed_special="all")
+    def encode_batch(self, texts: list[str], num_threads: int | None) -> list[list[int]]:
+        threads = _threads(num_threads)
+        return self._enc.encode_batch(texts, num_threads=threads, allowed_special="all")
 
     def decode(self, ids: list[int], skip_special_tokens: bool) -> str:
         if skip_special_tokens:
@@ -266,7 +314,7 @@ class TiktokenBackend:
         return {t: self._enc.encode_single_token(t) for t in sorted(self._enc.special_tokens_set)}
 
 
-class SentencePieceBackend:
+class SentencePieceBackend(CountsFromIds):
     """Google's ``sentencepiece``; encodes without BOS/EOS, batches on all cores."""
 
     engine = "sentencepiece"
@@ -281,9 +329,9 @@ class SentencePieceBackend:
     def encode(self, text: str) -> list[int]:
         return list(self._sp.encode(text, out_type=int, add_bos=False, add_eos=False))
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+    def encode_batch(self, texts: list[str], num_threads: int | None) -> list[list[int]]:
         out = self._sp.encode(
-            texts, out_type=int, add_bos=False, add_eos=False, num_threads=_threads()
+            texts, out_type=int, add_bos=False, add_eos=False, num_threads=_threads(num_threads)
         )
         return [list(ids) for ids in out]
 

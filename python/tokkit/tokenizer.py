@@ -11,9 +11,14 @@ import os
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokkit import _formats
 from tokkit.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 
 class Tokenizer:
@@ -79,11 +84,30 @@ class Tokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``, without added BOS/EOS."""
-        return list(self._backend.encode(text))
+        return self._backend.encode(text)
 
-    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of many texts, encoded in parallel."""
-        return self._backend.encode_batch(list(texts))
+    def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
+        """:meth:`encode` as a numpy ``uint32`` array (needs numpy). On tokkit's encoder no Python
+        int is made per token, which is most of the cost of a long list."""
+        return self._backend.encode_array(text)
+
+    def count_tokens(self, text: str) -> int:
+        """``len(encode(text))``; on tokkit's encoder without building the ids."""
+        return self._backend.count_tokens(text)
+
+    def encode_batch(
+        self, texts: Sequence[str], *, num_threads: int | None = None
+    ) -> list[list[int]]:
+        """Token ids of many texts, encoded in parallel on ``num_threads`` workers (default:
+        ``TOKKIT_NUM_THREADS``, else every core; HF ``tokenizers`` sizes its own pool once per
+        process, so there only ``num_threads=1`` is honoured, by encoding one text at a time)."""
+        return self._backend.encode_batch(list(texts), num_threads)
+
+    def count_tokens_batch(
+        self, texts: Sequence[str], *, num_threads: int | None = None
+    ) -> list[int]:
+        """:meth:`count_tokens` of many texts, in parallel as :meth:`encode_batch`."""
+        return self._backend.count_tokens_batch(list(texts), num_threads)
 
     def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = False) -> str:
         """The text ``ids`` stand for."""

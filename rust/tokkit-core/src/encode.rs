@@ -7,6 +7,7 @@
 //! Llama-2). Everything after the first symbols is shared.
 
 mod added;
+mod cache;
 mod chars;
 
 use std::borrow::Cow;
@@ -21,6 +22,7 @@ use crate::normalize::{Metaspace, Normalizer};
 use crate::pretokenize::Pretokenizer;
 use crate::train::{BpeModel, TokenId};
 use added::{Matcher, Segment};
+pub use cache::PieceCache;
 use chars::CharSymbols;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
@@ -61,18 +63,46 @@ pub struct BpeEncoder {
     /// `ignore_merges`: pre-tokens that are one token as they stand.
     whole: Option<FastMap<Box<[u8]>, TokenId>>,
     word_starts: Option<WordStarts>,
+    /// This encoder's key among a thread's piece caches.
+    id: u64,
 }
 
 const NONE: u32 = u32::MAX;
 /// Pieces of up to this many symbols are merged by [`BpeEncoder::merge_small`].
 const SMALL: usize = 64;
 
-/// Encodings of pieces already seen by one worker (bounded: cleared when full).
-#[derive(Debug, Default)]
-pub struct PieceCache(FastMap<Box<[u8]>, Vec<TokenId>>);
+/// Encoders' caches kept by one thread, most recently used last.
+const CACHES_PER_THREAD: usize = 4;
 
-impl PieceCache {
-    const LIMIT: usize = 1 << 16;
+thread_local! {
+    /// This thread's piece caches, by encoder id: rayon's workers and the caller's thread live
+    /// as long as the process, so their caches carry over from one call to the next.
+    static THREAD_CACHES: std::cell::RefCell<Vec<(u64, PieceCache)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Identifies an encoder's entries among a thread's caches (never reused in a process).
+static NEXT_ENCODER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Runs `f` with this thread's cache for the encoder `id`, made (and the least recently used
+/// one dropped) if needed; with no cache if the thread's caches are in use further up the
+/// stack (`f` encoding with the same thread's caches again).
+fn with_thread_cache<R>(id: u64, f: impl FnOnce(Option<&mut PieceCache>) -> R) -> R {
+    THREAD_CACHES.with(|caches| {
+        let Ok(mut caches) = caches.try_borrow_mut() else {
+            return f(None);
+        };
+        if let Some(at) = caches.iter().position(|(owner, _)| *owner == id) {
+            let used = caches.remove(at);
+            caches.push(used);
+        } else {
+            if caches.len() == CACHES_PER_THREAD {
+                caches.remove(0);
+            }
+            caches.push((id, PieceCache::default()));
+        }
+        f(caches.last_mut().map(|(_, cache)| cache))
+    })
 }
 
 /// Where the pipeline in front of the merges hands its output: added tokens matched in the
@@ -80,7 +110,7 @@ impl PieceCache {
 /// pays nothing for the indirection).
 trait Sink {
     fn token(&mut self, id: TokenId);
-    fn piece(&mut self, piece: &[u8]);
+    fn piece(&mut self, piece: &str);
 }
 
 /// Encoding: added tokens as they are, pre-tokens merged (through the cache when there is one).
@@ -95,22 +125,43 @@ impl Sink for Encoding<'_, '_, '_> {
         self.out.push(id);
     }
 
-    fn piece(&mut self, bytes: &[u8]) {
-        let Some(cache) = self.cache.as_deref_mut() else {
-            return self.encoder.encode_piece(bytes, self.out);
-        };
-        if bytes.len() < 2 {
-            return self.encoder.encode_piece(bytes, self.out);
-        }
-        if let Some(ids) = cache.0.get(bytes) {
-            return self.out.extend_from_slice(ids);
-        }
-        let start = self.out.len();
-        self.encoder.encode_piece(bytes, self.out);
-        if cache.0.len() >= PieceCache::LIMIT {
-            cache.0.clear();
-        }
-        cache.0.insert(bytes.into(), self.out[start..].to_vec());
+    fn piece(&mut self, piece: &str) {
+        self.encoder
+            .for_each_part(piece, |bytes| match self.cache.as_deref_mut() {
+                Some(cache) if bytes.len() > 1 => {
+                    cache.extend(bytes, self.out, |out| self.encoder.encode_piece(bytes, out));
+                }
+                _ => self.encoder.encode_piece(bytes, self.out),
+            });
+    }
+}
+
+/// Counting: the number of ids [`Encoding`] would write, without writing them.
+struct Counting<'e, 'c> {
+    encoder: &'e BpeEncoder,
+    count: usize,
+    cache: Option<&'c mut PieceCache>,
+    /// Scratch for pieces merged outside the cache.
+    scratch: Vec<TokenId>,
+}
+
+impl Sink for Counting<'_, '_> {
+    fn token(&mut self, _: TokenId) {
+        self.count += 1;
+    }
+
+    fn piece(&mut self, piece: &str) {
+        self.encoder.for_each_part(piece, |bytes| {
+            self.scratch.clear();
+            match self.cache.as_deref_mut() {
+                Some(cache) if bytes.len() > 1 => {
+                    let merge = |out: &mut Vec<TokenId>| self.encoder.encode_piece(bytes, out);
+                    cache.extend(bytes, &mut self.scratch, merge);
+                }
+                _ => self.encoder.encode_piece(bytes, &mut self.scratch),
+            }
+            self.count += self.scratch.len();
+        });
     }
 }
 
@@ -120,8 +171,8 @@ struct Pretokens<F>(F);
 impl<F: FnMut(&[u8])> Sink for Pretokens<F> {
     fn token(&mut self, _: TokenId) {}
 
-    fn piece(&mut self, piece: &[u8]) {
-        (self.0)(piece);
+    fn piece(&mut self, piece: &str) {
+        (self.0)(piece.as_bytes());
     }
 }
 
@@ -242,6 +293,7 @@ impl BpeEncoder {
             metaspace,
             whole,
             word_starts,
+            id: NEXT_ENCODER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -415,14 +467,14 @@ impl BpeEncoder {
         &self.pretokenizer
     }
 
-    /// Encodes `text`, matching added tokens first (leftmost, then longest).
+    /// Encodes `text`, matching added tokens first (leftmost, then longest). Pieces seen before
+    /// on this thread come from its cache for this encoder (see [`PieceCache`]).
     #[must_use]
     pub fn encode(&self, text: &str) -> Vec<TokenId> {
-        self.encode_cached(text, None)
+        with_thread_cache(self.id, |cache| self.encode_cached(text, cache))
     }
 
-    /// [`encode`](Self::encode), reusing the encodings of pieces seen before in `cache`: batch
-    /// encoders keep one cache per worker, since the same words come back again and again.
+    /// [`encode`](Self::encode) with the given cache of piece encodings, or none.
     #[must_use]
     pub fn encode_cached(&self, text: &str, cache: Option<&mut PieceCache>) -> Vec<TokenId> {
         let mut out = Vec::with_capacity(text.len() / 3);
@@ -435,6 +487,43 @@ impl BpeEncoder {
             },
         );
         out
+    }
+
+    /// Encodes each of `texts` in turn as [`encode`](Self::encode) does, appending the ids to
+    /// `out` and, after each text, where its ids end in `out` to `ends`: one buffer for many
+    /// short texts instead of a vector each.
+    pub fn encode_each<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        out: &mut Vec<TokenId>,
+        ends: &mut Vec<usize>,
+    ) {
+        with_thread_cache(self.id, |mut cache| {
+            for text in texts {
+                let mut sink = Encoding {
+                    encoder: self,
+                    out,
+                    cache: cache.as_deref_mut(),
+                };
+                self.walk(text.as_ref(), &mut sink);
+                ends.push(out.len());
+            }
+        });
+    }
+
+    /// The number of ids [`encode`](Self::encode) gives `text`, without building them.
+    #[must_use]
+    pub fn count_tokens(&self, text: &str) -> usize {
+        with_thread_cache(self.id, |cache| {
+            let mut sink = Counting {
+                encoder: self,
+                count: 0,
+                cache,
+                scratch: Vec::new(),
+            };
+            self.walk(text, &mut sink);
+            sink.count
+        })
     }
 
     /// Encodes `text` without looking for added tokens.
@@ -483,8 +572,7 @@ impl BpeEncoder {
             Some(m) => Cow::Owned(m.apply(text, at_start)),
             None => Cow::Borrowed(text),
         };
-        self.pretokenizer
-            .split(&spaced, |piece| sink.piece(piece.as_bytes()));
+        self.pretokenizer.split(&spaced, |piece| sink.piece(piece));
     }
 
     /// Whether `ids`, the encoding of the pre-token `piece`, spell all of it: false when a
@@ -535,6 +623,27 @@ impl BpeEncoder {
         }
     }
 
+    /// Calls `merge` with the parts of the pre-token `piece` that merge independently: for a
+    /// SentencePiece-style model, cut where a space provably starts a word (see
+    /// [`piece_starts`](Self::piece_starts): no token spans such a cut, so no merge crosses it);
+    /// otherwise the piece itself. Models without a pre-tokenizer hand over whole lines, and the
+    /// words are what the piece cache can reuse.
+    #[inline]
+    fn for_each_part(&self, piece: &str, mut merge: impl FnMut(&[u8])) {
+        let (Some(ws), SymbolTable::Chars(chars)) = (&self.word_starts, &self.symbols) else {
+            return merge(piece.as_bytes());
+        };
+        let bytes = piece.as_bytes();
+        let mut from = 0;
+        ws.starts_in(piece, chars, |at| {
+            if at > from {
+                merge(&bytes[from..at]);
+                from = at;
+            }
+        });
+        merge(&bytes[from..]);
+    }
+
     /// Encodes one pre-token (already normalized; for a SentencePiece-style model it must be
     /// UTF-8, and invalid bytes are replaced).
     pub fn encode_piece(&self, piece: &[u8], out: &mut Vec<TokenId>) {
@@ -544,18 +653,30 @@ impl BpeEncoder {
                 return;
             }
         }
-        let ids: Vec<TokenId> = match &self.symbols {
-            SymbolTable::Bytes(byte_id) => piece
-                .iter()
-                .filter_map(|&b| byte_id[usize::from(b)])
-                .collect(),
+        match &self.symbols {
+            SymbolTable::Bytes(byte_id) if piece.len() <= SMALL => {
+                // Most pieces: their bytes' ids on the stack, no allocation.
+                let mut ids = [0; SMALL];
+                let mut n = 0;
+                for id in piece.iter().filter_map(|&b| byte_id[usize::from(b)]) {
+                    ids[n] = id;
+                    n += 1;
+                }
+                self.merge_small(&mut ids[..n], out);
+            }
+            SymbolTable::Bytes(byte_id) => {
+                let ids = piece
+                    .iter()
+                    .filter_map(|&b| byte_id[usize::from(b)])
+                    .collect();
+                self.merge_symbols(ids, out);
+            }
             SymbolTable::Chars(chars) => {
                 let mut ids = Vec::with_capacity(piece.len());
                 chars.push(&String::from_utf8_lossy(piece), &mut ids);
-                ids
+                self.merge_symbols(ids, out);
             }
-        };
-        self.merge_symbols(ids, out);
+        }
     }
 
     /// Merges symbols: a linked list and a heap of (rank, position), lowest rank and then
@@ -566,7 +687,7 @@ impl BpeEncoder {
             return;
         }
         if ids.len() <= SMALL {
-            return self.merge_small(ids, out);
+            return self.merge_small(&mut ids, out);
         }
         let n = ids.len();
         let mut next: Vec<u32> = (1..=n as u32).collect();
@@ -620,8 +741,12 @@ impl BpeEncoder {
     /// [`merge_symbols`](Self::merge_symbols) for short pieces, where rescanning a stack array
     /// for the lowest rank beats a heap and its allocations. Same order: lowest rank, then
     /// leftmost, since every current pair is considered at every step.
-    fn merge_small(&self, mut ids: Vec<TokenId>, out: &mut Vec<TokenId>) {
+    fn merge_small(&self, ids: &mut [TokenId], out: &mut Vec<TokenId>) {
         let mut len = ids.len();
+        if len < 2 {
+            out.extend_from_slice(ids);
+            return;
+        }
         let mut ranks = [(u32::MAX, 0); SMALL];
         let pair = |a: TokenId, b: TokenId| {
             self.ranks

@@ -3,6 +3,7 @@
 //! [`CancelToken`] and raises `KeyboardInterrupt` once the worker has stopped (well under a
 //! second: the core polls the token per block and per merge).
 
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -16,18 +17,15 @@ pub fn run_detached<T: Send>(
     work: impl FnOnce(&CancelToken) -> Result<T> + Send,
 ) -> PyResult<T> {
     let cancel = CancelToken::new();
+    let stopped = Stopped::default();
     std::thread::scope(|scope| {
-        let handle = scope.spawn(|| work(&cancel));
+        let handle = scope.spawn(|| {
+            let _done = Done(&stopped);
+            work(&cancel)
+        });
         loop {
-            py.detach(|| {
-                for _ in 0..10 {
-                    if handle.is_finished() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            });
-            if handle.is_finished() {
+            let finished = py.detach(|| stopped.wait(Duration::from_millis(50)));
+            if finished {
                 break;
             }
             if let Err(interrupt) = py.check_signals() {
@@ -42,4 +40,34 @@ pub fn run_detached<T: Send>(
             Err(panic) => std::panic::resume_unwind(panic),
         }
     })
+}
+
+/// Whether the worker has stopped, with a condition variable that wakes the caller at once:
+/// short calls do not wait out a polling interval.
+#[derive(Default)]
+struct Stopped {
+    flag: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Stopped {
+    /// Waits at most `timeout` for the worker to stop; whether it has.
+    fn wait(&self, timeout: Duration) -> bool {
+        let flag = self.flag.lock().unwrap_or_else(PoisonError::into_inner);
+        let (flag, _) = self
+            .changed
+            .wait_timeout_while(flag, timeout, |stopped| !*stopped)
+            .unwrap_or_else(PoisonError::into_inner);
+        *flag
+    }
+}
+
+/// Marks the worker stopped when dropped, so a panic wakes the caller too.
+struct Done<'s>(&'s Stopped);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        *self.0.flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.0.changed.notify_all();
+    }
 }

@@ -1,10 +1,14 @@
 //! `BpeTokenizer`: tokkit's own encoder and decoder over a BPE `tokenizer.json` (byte-level, or
 //! SentencePiece-style with byte fallback such as Gemma and Llama-2).
 
+use std::sync::OnceLock;
+
+use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyBytes, PyList, PyModule};
 use rayon::prelude::*;
-use tokkit_core::encode::{BpeEncoder, PieceCache};
+use tokkit_core::encode::BpeEncoder;
 use tokkit_core::{Error, hf_json, threads};
 
 use crate::detach::run_detached;
@@ -14,6 +18,61 @@ use crate::errors::{TkResult, TokkitErr};
 #[pyclass(name = "BpeTokenizer", module = "tokkit._tokkit", frozen)]
 pub struct PyBpeTokenizer {
     encoder: BpeEncoder,
+    /// One Python int per id, made on the first encode: a list of ids is then built by
+    /// reference counts alone, not by allocating an int object per token (which costs more
+    /// than the encoding itself).
+    ints: OnceLock<Vec<Py<PyAny>>>,
+}
+
+impl PyBpeTokenizer {
+    fn new(encoder: BpeEncoder) -> Self {
+        Self {
+            encoder,
+            ints: OnceLock::new(),
+        }
+    }
+
+    /// `ids` as a Python list of ints.
+    fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
+        let ints = self.ints.get_or_init(|| {
+            (0..self.encoder.vocab_size())
+                .map(|id| {
+                    (id as u32)
+                        .into_pyobject(py)
+                        .map_or_else(|e| match e {}, Bound::unbind)
+                        .into_any()
+                })
+                .collect()
+        });
+        PyList::new(py, ids.iter().map(|&id| ints[id as usize].bind(py)))
+    }
+
+    /// Runs `f` on consecutive chunks of `texts` on `num_threads` workers, with the GIL
+    /// released; Ctrl-C stops it. Chunks (a few hundred short texts) keep the per-call costs
+    /// (scheduling, a buffer, the thread's cache) off each text.
+    fn par_chunks<T: Send>(
+        &self,
+        py: Python<'_>,
+        texts: &[PyBackedStr],
+        num_threads: Option<usize>,
+        f: impl Fn(&BpeEncoder, &[PyBackedStr]) -> T + Sync + Send,
+    ) -> PyResult<Vec<T>> {
+        let workers = threads::workers(num_threads).map_err(TokkitErr)?;
+        let pool = threads::pool(num_threads).map_err(TokkitErr)?;
+        // Several chunks per worker, so that one slow chunk does not leave the others idle.
+        let chunk = (texts.len() / (16 * workers)).clamp(1, 256);
+        run_detached(py, |cancel| {
+            pool.install(|| {
+                texts
+                    .par_chunks(chunk)
+                    .map(|part| {
+                        cancel.check()?;
+                        Ok(f(&self.encoder, part))
+                    })
+                    .collect()
+            })
+        })
+    }
 }
 
 #[pymethods]
@@ -21,9 +80,9 @@ impl PyBpeTokenizer {
     /// Parses the text of a `tokenizer.json`.
     #[staticmethod]
     fn from_str(json: &str) -> TkResult<Self> {
-        Ok(Self {
-            encoder: BpeEncoder::from_loaded(hf_json::from_json(json)?)?,
-        })
+        Ok(Self::new(BpeEncoder::from_loaded(hf_json::from_json(
+            json,
+        )?)?))
     }
 
     /// Reads a `tokenizer.json` file.
@@ -39,32 +98,65 @@ impl PyBpeTokenizer {
     }
 
     /// Token ids of `text` (added tokens matched first).
-    fn encode(&self, py: Python<'_>, text: &str) -> Vec<u32> {
-        py.detach(|| self.encoder.encode(text))
+    fn encode<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
+        let ids = py.detach(|| self.encoder.encode(text));
+        self.id_list(py, &ids)
+    }
+
+    /// Token ids of `text` as a numpy `uint32` array (no Python int per token).
+    fn encode_array<'py>(&self, py: Python<'py>, text: &str) -> Bound<'py, PyArray1<u32>> {
+        let ids = py.detach(|| self.encoder.encode(text));
+        PyArray1::from_vec(py, ids)
+    }
+
+    /// The number of ids `encode(text)` returns, without building them.
+    fn count_tokens(&self, py: Python<'_>, text: &str) -> usize {
+        py.detach(|| self.encoder.count_tokens(text))
     }
 
     /// Token ids of many texts, encoded in parallel on `num_threads` workers (default:
     /// `TOKKIT_NUM_THREADS`, else every core); Ctrl-C stops it.
     #[pyo3(signature = (texts, num_threads=None))]
     #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
-    fn encode_batch(
+    fn encode_batch<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<PyBackedStr>,
+        num_threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let chunks = self.par_chunks(py, &texts, num_threads, |encoder, part| {
+            let mut ids = Vec::new();
+            let mut ends = Vec::with_capacity(part.len());
+            encoder.encode_each(part, &mut ids, &mut ends);
+            (ids, ends)
+        })?;
+        let _paused = GcPaused::new(py)?;
+        let mut lists = Vec::with_capacity(texts.len());
+        for (ids, ends) in &chunks {
+            let mut start = 0;
+            for &end in ends {
+                lists.push(self.id_list(py, &ids[start..end])?);
+                start = end;
+            }
+        }
+        PyList::new(py, lists)
+    }
+
+    /// `count_tokens` of many texts, in parallel as `encode_batch`.
+    #[pyo3(signature = (texts, num_threads=None))]
+    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
+    fn count_tokens_batch(
         &self,
         py: Python<'_>,
-        texts: Vec<String>,
+        texts: Vec<PyBackedStr>,
         num_threads: Option<usize>,
-    ) -> PyResult<Vec<Vec<u32>>> {
-        let pool = threads::pool(num_threads).map_err(TokkitErr)?;
-        run_detached(py, |cancel| {
-            pool.install(|| {
-                texts
-                    .par_iter()
-                    .map_init(PieceCache::default, |cache, t| {
-                        cancel.check()?;
-                        Ok(self.encoder.encode_cached(t, Some(cache)))
-                    })
-                    .collect()
-            })
-        })
+    ) -> PyResult<Vec<usize>> {
+        let counts = self.par_chunks(py, &texts, num_threads, |encoder, part| {
+            part.iter()
+                .map(|text| encoder.count_tokens(text))
+                .collect::<Vec<_>>()
+        })?;
+        Ok(counts.concat())
     }
 
     /// Token ids of each byte string encoded by the model alone (no added tokens, no
@@ -153,5 +245,33 @@ impl PyBpeTokenizer {
     #[getter]
     fn pretokenizer(&self) -> String {
         self.encoder.pretokenizer().name().to_owned()
+    }
+}
+
+/// Python's cyclic garbage collector, paused while many lists of ints are made. Each new list
+/// counts towards the next collection, and the collections that hundreds of thousands of lists
+/// set off (each walking the lists made so far) cost more than encoding them; lists of ints
+/// hold no cycle, so there is nothing for them to find.
+struct GcPaused<'py> {
+    gc: Option<Bound<'py, PyModule>>,
+}
+
+impl<'py> GcPaused<'py> {
+    fn new(py: Python<'py>) -> PyResult<Self> {
+        let gc = py.import("gc")?;
+        if !gc.call_method0("isenabled")?.is_truthy()? {
+            return Ok(Self { gc: None });
+        }
+        gc.call_method0("disable")?;
+        Ok(Self { gc: Some(gc) })
+    }
+}
+
+impl Drop for GcPaused<'_> {
+    fn drop(&mut self) {
+        if let Some(gc) = &self.gc {
+            // Enabling cannot fail short of the interpreter shutting down; nothing to tell then.
+            let _ = gc.call_method0("enable");
+        }
     }
 }

@@ -1,0 +1,117 @@
+"""The encoder's fast paths give the ids the plain path gives: the piece cache that lives on
+between calls (per thread and per encoder), ``count_tokens``, ``encode_array`` and the chunked
+``encode_batch``, on byte-level and SentencePiece-style files and through :func:`tokkit.load`."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tokkit
+from tokkit._tokkit import BpeTokenizer
+
+from .._tokenizer_files import tokenizer_file
+
+tokenizers = pytest.importorskip("tokenizers")
+
+CORPORA = Path(__file__).resolve().parents[2] / "corpora"
+TEXTS = {
+    name: (CORPORA / name).read_text(encoding="utf-8")[:150_000]
+    for name in ("en-prose.txt", "code.txt", "tr.txt", "unicode-edge.txt")
+}
+
+
+@pytest.fixture(scope="module", params=["gpt2", "llama3", "gemma3"])
+def pair(request: pytest.FixtureRequest):
+    path = tokenizer_file(request.param)
+    return tokenizers.Tokenizer.from_file(str(path)), path
+
+
+def _hf(hf, text: str) -> list[int]:
+    return hf.encode(text, add_special_tokens=False).ids
+
+
+def test_the_cache_carries_over_calls_without_changing_ids(pair) -> None:
+    """Each text encoded after the others (the cache holding their pieces) and by a fresh
+    encoder (empty cache) gives HF's ids; a second call on the same text too."""
+    hf, path = pair
+    warm = BpeTokenizer.from_file(str(path))
+    for text in TEXTS.values():
+        expected = _hf(hf, text)
+        assert warm.encode(text) == expected
+        assert warm.encode(text) == expected
+        assert BpeTokenizer.from_file(str(path)).encode(text) == expected
+
+
+def test_caches_are_per_encoder(tmp_path: Path) -> None:
+    """Two encoders with different merges, called in turn on one thread, never see each other's
+    cached pieces (a shared cache would hand the second the first's ids)."""
+    small, large = tmp_path / "small", tmp_path / "large"
+    text = TEXTS["en-prose.txt"]
+    for out, size in ((small, 300), (large, 3000)):
+        tokkit.train(CORPORA / "en-prose.txt", tokkit.trainers.BPE(vocab_size=size), out=out)
+    a = BpeTokenizer.from_file(str(small / "tokenizer.json"))
+    b = BpeTokenizer.from_file(str(large / "tokenizer.json"))
+    first_a, first_b = a.encode(text), b.encode(text)
+    assert first_a != first_b
+    for _ in range(2):
+        assert a.encode(text) == first_a
+        assert b.encode(text) == first_b
+
+
+def test_count_array_and_batch_agree_with_encode(pair) -> None:
+    _, path = pair
+    tok = BpeTokenizer.from_file(str(path))
+    lines = [line for text in TEXTS.values() for line in text.splitlines(keepends=True)][:4000]
+    expected = [tok.encode(line) for line in lines]
+    for threads in (1, 2):
+        assert tok.encode_batch(lines, num_threads=threads) == expected
+        assert tok.count_tokens_batch(lines, num_threads=threads) == [len(e) for e in expected]
+    for text in TEXTS.values():
+        ids = tok.encode(text)
+        assert tok.count_tokens(text) == len(ids)
+        array = tok.encode_array(text)
+        assert array.dtype == np.uint32
+        assert array.tolist() == ids
+    assert tok.encode_batch([]) == []
+    assert tok.count_tokens("") == 0
+    assert tok.encode_array("").shape == (0,)
+
+
+def test_threads_share_nothing_but_the_ids(pair) -> None:
+    """Threads encoding at once each fill their own cache; every result is the same."""
+    _, path = pair
+    tok = BpeTokenizer.from_file(str(path))
+    text = TEXTS["code.txt"]
+    expected = tok.encode(text)
+    results: list[list[int]] = []
+
+    def work() -> None:
+        results.append(tok.encode(text))
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert results == [expected] * 4
+
+
+def test_load_offers_the_fast_paths_for_every_engine(tmp_path: Path) -> None:
+    """``tokkit.load(...)`` has ``count_tokens``, ``encode_array`` and ``num_threads`` whatever
+    runs it (tokkit's encoder, and tiktoken for a rank file)."""
+    out = tmp_path / "bpe"
+    tokkit.train(CORPORA / "en-prose.txt", tokkit.trainers.BPE(vocab_size=1000), out=out)
+    lines = TEXTS["en-prose.txt"].splitlines()[:300]
+    loaded = [tokkit.load(out), tokkit.load("cl100k")]
+    assert [t.engine for t in loaded] == ["tokkit", "tiktoken"]
+    for tok in loaded:
+        expected = [tok.encode(line) for line in lines]
+        assert tok.encode_batch(lines, num_threads=1) == expected
+        assert tok.encode_batch(lines, num_threads=2) == expected
+        assert tok.count_tokens_batch(lines) == [len(e) for e in expected]
+        assert tok.count_tokens(lines[0]) == len(expected[0])
+        assert tok.encode_array(lines[0]).tolist() == expected[0]
