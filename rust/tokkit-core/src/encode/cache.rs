@@ -12,8 +12,8 @@ use crate::train::TokenId;
 /// Ids kept inline for a short piece.
 const INLINE: usize = 3;
 
-/// Encodings of pieces already seen (bounded: emptied when full).
-#[derive(Debug, Default)]
+/// Encodings of pieces already seen (bounded: see [`PieceCache::extend`]).
+#[derive(Debug)]
 pub struct PieceCache {
     /// Pieces of at most 15 bytes that encode to at most [`INLINE`] ids.
     short: FastMap<u128, Inline>,
@@ -21,6 +21,14 @@ pub struct PieceCache {
     long: FastMap<Vec<u8>, Box<[TokenId]>>,
     /// Pieces merged but not remembered since the cache filled up.
     turned_away: usize,
+    /// Entries remembered at most ([`PieceCache::LIMIT`] but in tests).
+    limit: usize,
+}
+
+impl Default for PieceCache {
+    fn default() -> Self {
+        Self::with_limit(Self::LIMIT)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +59,15 @@ impl PieceCache {
     /// is remembered while there is room; once the cache is full, misses are only merged, so
     /// the frequent pieces, which come early, stay. When as many misses have been turned away
     /// as the cache holds, the text has moved on: the cache starts over.
+    fn with_limit(limit: usize) -> Self {
+        Self {
+            short: FastMap::default(),
+            long: FastMap::default(),
+            turned_away: 0,
+            limit,
+        }
+    }
+
     pub(super) fn extend(
         &mut self,
         piece: &[u8],
@@ -60,12 +77,12 @@ impl PieceCache {
         if let Some(ids) = self.get(piece) {
             return out.extend_from_slice(ids);
         }
-        if self.turned_away >= Self::LIMIT {
-            *self = Self::default();
+        if self.turned_away >= self.limit {
+            *self = Self::with_limit(self.limit);
         }
         let start = out.len();
         merge(out);
-        if self.short.len() + self.long.len() >= Self::LIMIT {
+        if self.len() >= self.limit {
             self.turned_away += 1;
             return;
         }
@@ -83,6 +100,10 @@ impl PieceCache {
         }
     }
 
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
     /// The remembered ids of `piece`: one probe of the short table for most pieces.
     #[inline]
     fn get(&self, piece: &[u8]) -> Option<&[TokenId]> {
@@ -90,5 +111,56 @@ impl PieceCache {
             Some(hit) => Some(&hit.ids[..usize::from(hit.len)]),
             None => self.long.get(piece).map(|ids| &**ids),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in merge: one id per byte, recording that it ran.
+    fn extend(cache: &mut PieceCache, piece: &[u8], merged: &mut usize) -> Vec<TokenId> {
+        let mut out = vec![7];
+        cache.extend(piece, &mut out, |out| {
+            *merged += 1;
+            out.extend(piece.iter().map(|&b| TokenId::from(b)));
+        });
+        assert_eq!(out[0], 7, "what was in the buffer stays");
+        out.split_off(1)
+    }
+
+    #[test]
+    fn remembers_until_full_then_keeps_the_early_pieces_then_starts_over() {
+        let mut cache = PieceCache::with_limit(3);
+        let mut merged = 0;
+        let long = b"a piece longer than fifteen bytes".as_slice();
+        for piece in [b"ab".as_slice(), b"abcd", long] {
+            let ids: Vec<TokenId> = piece.iter().map(|&b| TokenId::from(b)).collect();
+            assert_eq!(extend(&mut cache, piece, &mut merged), ids);
+            assert_eq!(extend(&mut cache, piece, &mut merged), ids);
+        }
+        assert_eq!(merged, 3, "each piece merged once, short and long alike");
+        // Full: new pieces are merged every time, the early ones still come from the cache.
+        for _ in 0..2 {
+            assert_eq!(extend(&mut cache, b"xy", &mut merged), [120, 121]);
+        }
+        assert_eq!(extend(&mut cache, b"ab", &mut merged), [97, 98]);
+        assert_eq!(merged, 5);
+        // A third turned away: the text has moved on, so the cache starts over with "zz".
+        assert_eq!(extend(&mut cache, b"xz", &mut merged), [120, 122]);
+        assert_eq!(extend(&mut cache, b"zz", &mut merged), [122, 122]);
+        assert_eq!(extend(&mut cache, b"zz", &mut merged), [122, 122]);
+        assert_eq!(extend(&mut cache, b"ab", &mut merged), [97, 98]);
+        assert_eq!(merged, 8);
+    }
+
+    #[test]
+    fn pieces_that_differ_only_by_trailing_zero_bytes_are_apart() {
+        let mut cache = PieceCache::default();
+        let mut merged = 0;
+        assert_eq!(extend(&mut cache, b"a", &mut merged), [97]);
+        assert_eq!(extend(&mut cache, b"a\0", &mut merged), [97, 0]);
+        assert_eq!(extend(&mut cache, b"a\0\0", &mut merged), [97, 0, 0]);
+        assert_eq!(merged, 3);
     }
 }
