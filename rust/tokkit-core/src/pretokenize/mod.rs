@@ -11,6 +11,7 @@ mod classes;
 pub mod gpt2;
 mod literal;
 mod lookahead;
+mod onig;
 
 pub use literal::Behavior;
 
@@ -27,6 +28,40 @@ pub const O200K_PATTERN: &str = concat!(
     r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
     r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 );
+
+/// Qwen2's pattern (Llama-3's with single digits).
+pub const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+/// cl100k's pattern as tiktoken publishes it and transformers' `TikTokenConverter` writes it
+/// into `tokenizer.json`.
+pub const CL100K_PATTERN: &str = concat!(
+    r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+",
+    r"|\s++$|\s*[\r\n]|\s+(?!\S)|\s"
+);
+/// GPT-2's pattern as tiktoken publishes it (r50k, p50k), and so as `TikTokenConverter` writes it.
+pub const R50K_PATTERN: &str =
+    r"'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s";
+
+/// [`CL100K_PATTERN`] as Oniguruma (HF) reads it, spelled for the look-ahead engine. Alternative
+/// by alternative, the split is the same:
+/// - `?+`, `++`, `*+` can go: in `[^\r\n\p{L}\p{N}]?+\p{L}++` the optional char is no letter,
+///   so giving it back never lets `\p{L}+` match; the other possessive runs end their
+///   alternative or are followed by a class they do not overlap, so there is nothing to give
+///   back to.
+/// - `\p{N}{1,3}+` is `(?:\p{N}{1,3})+` to Oniguruma: every digit of the run, `\p{N}+`.
+/// - `\s++$`: the possessive run takes every whitespace char, `\n` included, so the line anchor
+///   can only hold at the end of the text: `\s+\z`.
+/// - `\s*[\r\n]` and `\s*[\r\n]+` both end right after the run's last `\r` or `\n`.
+/// - After `\s+(?!\S)` fails, the run is one char before a non-space: `\s` and `\s+` agree.
+const CL100K_FAST: &str = concat!(
+    r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}+| ?[^\s\p{L}\p{N}]+[\r\n]*",
+    r"|\s+\z|\s*[\r\n]+|\s+(?!\S)|\s+"
+);
+
+/// Published spellings whose split, as Oniguruma reads them, is provably that of a pattern a
+/// faster engine runs (and is checked against HF in `tests/encoding/test_properties.py`).
+/// [`R50K_PATTERN`] is [`GPT2_PATTERN`] (same reasoning as for cl100k: the possessives give
+/// nothing back, and a whitespace run that ends the text is what `\s+(?!\S)` takes anyway).
+const SAME_SPLIT: [(&str, &str); 2] = [(R50K_PATTERN, GPT2_PATTERN), (CL100K_PATTERN, CL100K_FAST)];
 
 #[derive(Debug)]
 enum Engine {
@@ -134,23 +169,37 @@ impl Pretokenizer {
                 message: "the pattern is empty".into(),
             });
         }
-        let engine = if let Ok(re) = regex::Regex::new(pattern) {
+        Ok(Self {
+            name: name.into(),
+            pattern: Some(pattern.into()),
+            engine: Self::engine(pattern)?,
+            isolate_digits: false,
+            chunker: None,
+        })
+    }
+
+    /// The fastest engine that splits like Oniguruma reading `pattern`.
+    fn engine(pattern: &str) -> Result<Engine> {
+        let pattern = match SAME_SPLIT
+            .iter()
+            .find(|(published, _)| *published == pattern)
+        {
+            Some((_, GPT2_PATTERN)) => return Ok(Engine::Gpt2),
+            Some((_, same)) => same,
+            None => pattern,
+        };
+        let respelled = onig::respell(pattern);
+        let rust = respelled.as_ref();
+        Ok(if let Ok(re) = regex::Regex::new(rust) {
             Engine::Plain(re)
-        } else if let Some(re) = lookahead::TrailingSpaceRegex::new(pattern) {
+        } else if let Some(re) = lookahead::TrailingSpaceRegex::new(rust) {
             Engine::Lookahead(re)
         } else {
-            let re = fancy_regex::Regex::new(pattern).map_err(|e| Error::InvalidRegex {
+            let re = fancy_regex::Regex::new(rust).map_err(|e| Error::InvalidRegex {
                 pattern: pattern.into(),
                 message: e.to_string(),
             })?;
             Engine::Fancy(re)
-        };
-        Ok(Self {
-            name: name.into(),
-            pattern: Some(pattern.into()),
-            engine,
-            isolate_digits: false,
-            chunker: None,
         })
     }
 

@@ -64,6 +64,19 @@ proptest! {
     }
 
     #[test]
+    fn published_spellings_split_as_oniguruma_reads_them(text in tricky_text()) {
+        // The reference: the published pattern itself, as Oniguruma reads it, on the
+        // backtracking engine. The pre-tokenizer runs an equivalent spelling on a fast engine.
+        static READ: std::sync::LazyLock<[(&str, String); 2]> = std::sync::LazyLock::new(|| {
+            [CL100K_PATTERN, R50K_PATTERN].map(|p| (p, onig::respell(p).into_owned()))
+        });
+        for (published, as_read) in READ.iter() {
+            let fast = Pretokenizer::regex_named("fast", published).unwrap();
+            prop_assert_eq!(fast.pieces(&text), fancy_pieces(as_read, &text), "{}", published);
+        }
+    }
+
+    #[test]
     fn pieces_tile_the_text(text in tricky_text()) {
         for spec in ["gpt2", "llama3", "o200k", "none", r"(?=(\d{3})+(?!\d))| ?\p{L}+|\s+(?!\S)|\s+"] {
             let pieces = Pretokenizer::from_spec(spec).unwrap().pieces(&text);
@@ -85,6 +98,41 @@ fn built_in_patterns_use_the_fast_engines() {
             "regex + exact trailing-space look-ahead"
         );
     }
+}
+
+#[test]
+fn published_spellings_use_the_fast_engines() {
+    let engine = |p| Pretokenizer::regex_named("x", p).unwrap().engine_name();
+    assert_eq!(engine(R50K_PATTERN), "hand-written gpt2 scanner");
+    for pattern in [CL100K_PATTERN, QWEN2_PATTERN] {
+        assert_eq!(engine(pattern), "regex + exact trailing-space look-ahead");
+    }
+}
+
+#[test]
+fn patterns_mean_what_they_mean_to_oniguruma() {
+    // Expected pieces as HF `tokenizers` 0.23.3 gives them (`Split(Regex(p), "isolated")`).
+    let pieces = |p: &str, text| Pretokenizer::regex_named("x", p).unwrap().pieces(text);
+    // `{1,3}+` repeats the interval: cl100k's digits are whole runs to HF (tiktoken: threes).
+    assert_eq!(
+        pieces(CL100K_PATTERN, "x 1000 ١٢٣٤"),
+        ["x", " ", "1000", " ", "١٢٣٤"]
+    );
+    assert_eq!(
+        pieces(r"\p{N}{1,3}+", "1234567 aa ١٢٣x "),
+        ["1234567", " aa ", "١٢٣", "x "]
+    );
+    assert_eq!(pieces(r"a{2}+", "aaaaa"), ["aaaa", "a"]);
+    // `$` is a line end.
+    assert_eq!(
+        pieces(r"\s+$", "1234567 aaaaa  \n  b \n ١٢٣x "),
+        ["1234567 aaaaa", "  ", "\n  b", " ", "\n ١٢٣x", " "]
+    );
+    assert_eq!(pieces("$", "a\nb\r\nc\n"), ["a", "\nb\r", "\nc", "\n"]);
+    // `{n}?` is optional, `\h` a hex digit, `(?m)` lets `.` match `\n`.
+    assert_eq!(pieces(r"xa{2}?", "xa"), ["x", "a"]);
+    assert_eq!(pieces(r"\h+", "0xfg"), ["0", "x", "f", "g"]);
+    assert_eq!(pieces(r"(?m)a.", "a\nb"), ["a\n", "b"]);
 }
 
 #[test]
