@@ -1,8 +1,9 @@
 //! Pre-tokenization: cutting a sequence into the pieces BPE may not merge across.
 //!
-//! Three engines, one behaviour: a hand-written scanner for the GPT-2 pattern ([`gpt2`]), the
-//! `regex` crate for patterns whose only look-around is the usual trailing `\s+(?!\S)|\s+`
-//! ([`lookahead`], which emulates that look-ahead exactly), and `fancy-regex` for everything else
+//! Several engines, one behaviour: hand-written scanners for the GPT-2 pattern ([`gpt2`]), the
+//! Llama-3 family (Llama-3, Qwen2, cl100k: [`llama3`]) and o200k ([`o200k`]), the `regex` crate
+//! for patterns whose only look-around is the usual trailing `\s+(?!\S)|\s+` ([`lookahead`],
+//! which emulates that look-ahead exactly), and `fancy-regex` for everything else
 //! (back-references, arbitrary look-around). Pieces follow HF's `Split(pattern, "isolated")`:
 //! matches and the text between them are pieces; empty pieces are dropped.
 
@@ -10,7 +11,9 @@ pub mod chunks;
 mod classes;
 pub mod gpt2;
 mod literal;
+mod llama3;
 mod lookahead;
+mod o200k;
 mod onig;
 
 pub use literal::Behavior;
@@ -66,6 +69,10 @@ const SAME_SPLIT: [(&str, &str); 2] = [(R50K_PATTERN, GPT2_PATTERN), (CL100K_PAT
 #[derive(Debug)]
 enum Engine {
     Gpt2,
+    /// The hand-written scanner of [`LLAMA3_PATTERN`], [`QWEN2_PATTERN`] or `CL100K_FAST`.
+    Llama3(llama3::Scanner),
+    /// The hand-written scanner of [`O200K_PATTERN`].
+    O200k,
     Plain(regex::Regex),
     Lookahead(lookahead::TrailingSpaceRegex),
     Fancy(fancy_regex::Regex),
@@ -180,14 +187,18 @@ impl Pretokenizer {
 
     /// The fastest engine that splits like Oniguruma reading `pattern`.
     fn engine(pattern: &str) -> Result<Engine> {
-        let pattern = match SAME_SPLIT
+        let pattern = SAME_SPLIT
             .iter()
             .find(|(published, _)| *published == pattern)
-        {
-            Some((_, GPT2_PATTERN)) => return Ok(Engine::Gpt2),
-            Some((_, same)) => same,
-            None => pattern,
-        };
+            .map_or(pattern, |(_, same)| same);
+        match pattern {
+            GPT2_PATTERN => return Ok(Engine::Gpt2),
+            LLAMA3_PATTERN => return Ok(Engine::Llama3(llama3::Scanner::LLAMA3)),
+            QWEN2_PATTERN => return Ok(Engine::Llama3(llama3::Scanner::QWEN2)),
+            CL100K_FAST => return Ok(Engine::Llama3(llama3::Scanner::CL100K)),
+            O200K_PATTERN => return Ok(Engine::O200k),
+            _ => {}
+        }
         let respelled = onig::respell(pattern);
         let rust = respelled.as_ref();
         Ok(if let Ok(re) = regex::Regex::new(rust) {
@@ -220,6 +231,8 @@ impl Pretokenizer {
     pub fn engine_name(&self) -> &'static str {
         match self.engine {
             Engine::Gpt2 => "hand-written gpt2 scanner",
+            Engine::Llama3(_) => "hand-written llama3-family scanner",
+            Engine::O200k => "hand-written o200k scanner",
             Engine::Plain(_) => "regex",
             Engine::Lookahead(_) => "regex + exact trailing-space look-ahead",
             Engine::Fancy(_) => "fancy-regex (backtracking)",
@@ -355,6 +368,8 @@ impl Pretokenizer {
                 }
             }
             Engine::Gpt2 => gpt2::split(text, emit),
+            Engine::Llama3(scanner) => scanner.split(text, emit),
+            Engine::O200k => o200k::split(text, emit),
             Engine::Whole => {
                 if !text.is_empty() {
                     emit(text);
