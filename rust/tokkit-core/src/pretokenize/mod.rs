@@ -1,8 +1,9 @@
 //! Pre-tokenization: cutting a sequence into the pieces BPE may not merge across.
 //!
-//! Three engines, one behaviour: a hand-written scanner for the GPT-2 pattern ([`gpt2`]), the
-//! `regex` crate for patterns whose only look-around is the usual trailing `\s+(?!\S)|\s+`
-//! ([`lookahead`], which emulates that look-ahead exactly), and `fancy-regex` for everything else
+//! Several engines, one behaviour: hand-written scanners for the GPT-2 pattern ([`gpt2`]), the
+//! Llama-3 family (Llama-3, Qwen2, cl100k: [`llama3`]) and o200k ([`o200k`]), the `regex` crate
+//! for patterns whose only look-around is the usual trailing `\s+(?!\S)|\s+` ([`lookahead`],
+//! which emulates that look-ahead exactly), and `fancy-regex` for everything else
 //! (back-references, arbitrary look-around). Pieces follow HF's `Split(pattern, "isolated")`:
 //! matches and the text between them are pieces; empty pieces are dropped.
 
@@ -10,7 +11,10 @@ pub mod chunks;
 mod classes;
 pub mod gpt2;
 mod literal;
+mod llama3;
 mod lookahead;
+mod o200k;
+mod onig;
 
 pub use literal::Behavior;
 
@@ -28,9 +32,47 @@ pub const O200K_PATTERN: &str = concat!(
     r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 );
 
+/// Qwen2's pattern (Llama-3's with single digits).
+pub const QWEN2_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+/// cl100k's pattern as tiktoken publishes it and transformers' `TikTokenConverter` writes it
+/// into `tokenizer.json`.
+pub const CL100K_PATTERN: &str = concat!(
+    r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+",
+    r"|\s++$|\s*[\r\n]|\s+(?!\S)|\s"
+);
+/// GPT-2's pattern as tiktoken publishes it (r50k, p50k), and so as `TikTokenConverter` writes it.
+pub const R50K_PATTERN: &str =
+    r"'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s";
+
+/// [`CL100K_PATTERN`] as Oniguruma (HF) reads it, spelled for the look-ahead engine. Alternative
+/// by alternative, the split is the same:
+/// - `?+`, `++`, `*+` can go: in `[^\r\n\p{L}\p{N}]?+\p{L}++` the optional char is no letter,
+///   so giving it back never lets `\p{L}+` match; the other possessive runs end their
+///   alternative or are followed by a class they do not overlap, so there is nothing to give
+///   back to.
+/// - `\p{N}{1,3}+` is `(?:\p{N}{1,3})+` to Oniguruma: every digit of the run, `\p{N}+`.
+/// - `\s++$`: the possessive run takes every whitespace char, `\n` included, so the line anchor
+///   can only hold at the end of the text: `\s+\z`.
+/// - `\s*[\r\n]` and `\s*[\r\n]+` both end right after the run's last `\r` or `\n`.
+/// - After `\s+(?!\S)` fails, the run is one char before a non-space: `\s` and `\s+` agree.
+const CL100K_FAST: &str = concat!(
+    r"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}+| ?[^\s\p{L}\p{N}]+[\r\n]*",
+    r"|\s+\z|\s*[\r\n]+|\s+(?!\S)|\s+"
+);
+
+/// Published spellings whose split, as Oniguruma reads them, is provably that of a pattern a
+/// faster engine runs (and is checked against HF in `tests/encoding/test_properties.py`).
+/// [`R50K_PATTERN`] is [`GPT2_PATTERN`] (same reasoning as for cl100k: the possessives give
+/// nothing back, and a whitespace run that ends the text is what `\s+(?!\S)` takes anyway).
+const SAME_SPLIT: [(&str, &str); 2] = [(R50K_PATTERN, GPT2_PATTERN), (CL100K_PATTERN, CL100K_FAST)];
+
 #[derive(Debug)]
 enum Engine {
     Gpt2,
+    /// The hand-written scanner of [`LLAMA3_PATTERN`], [`QWEN2_PATTERN`] or `CL100K_FAST`.
+    Llama3(llama3::Scanner),
+    /// The hand-written scanner of [`O200K_PATTERN`].
+    O200k,
     Plain(regex::Regex),
     Lookahead(lookahead::TrailingSpaceRegex),
     Fancy(fancy_regex::Regex),
@@ -134,23 +176,41 @@ impl Pretokenizer {
                 message: "the pattern is empty".into(),
             });
         }
-        let engine = if let Ok(re) = regex::Regex::new(pattern) {
+        Ok(Self {
+            name: name.into(),
+            pattern: Some(pattern.into()),
+            engine: Self::engine(pattern)?,
+            isolate_digits: false,
+            chunker: None,
+        })
+    }
+
+    /// The fastest engine that splits like Oniguruma reading `pattern`.
+    fn engine(pattern: &str) -> Result<Engine> {
+        let pattern = SAME_SPLIT
+            .iter()
+            .find(|(published, _)| *published == pattern)
+            .map_or(pattern, |(_, same)| same);
+        match pattern {
+            GPT2_PATTERN => return Ok(Engine::Gpt2),
+            LLAMA3_PATTERN => return Ok(Engine::Llama3(llama3::Scanner::LLAMA3)),
+            QWEN2_PATTERN => return Ok(Engine::Llama3(llama3::Scanner::QWEN2)),
+            CL100K_FAST => return Ok(Engine::Llama3(llama3::Scanner::CL100K)),
+            O200K_PATTERN => return Ok(Engine::O200k),
+            _ => {}
+        }
+        let respelled = onig::respell(pattern);
+        let rust = respelled.as_ref();
+        Ok(if let Ok(re) = regex::Regex::new(rust) {
             Engine::Plain(re)
-        } else if let Some(re) = lookahead::TrailingSpaceRegex::new(pattern) {
+        } else if let Some(re) = lookahead::TrailingSpaceRegex::new(rust) {
             Engine::Lookahead(re)
         } else {
-            let re = fancy_regex::Regex::new(pattern).map_err(|e| Error::InvalidRegex {
+            let re = fancy_regex::Regex::new(rust).map_err(|e| Error::InvalidRegex {
                 pattern: pattern.into(),
                 message: e.to_string(),
             })?;
             Engine::Fancy(re)
-        };
-        Ok(Self {
-            name: name.into(),
-            pattern: Some(pattern.into()),
-            engine,
-            isolate_digits: false,
-            chunker: None,
         })
     }
 
@@ -171,6 +231,8 @@ impl Pretokenizer {
     pub fn engine_name(&self) -> &'static str {
         match self.engine {
             Engine::Gpt2 => "hand-written gpt2 scanner",
+            Engine::Llama3(_) => "hand-written llama3-family scanner",
+            Engine::O200k => "hand-written o200k scanner",
             Engine::Plain(_) => "regex",
             Engine::Lookahead(_) => "regex + exact trailing-space look-ahead",
             Engine::Fancy(_) => "fancy-regex (backtracking)",
@@ -306,6 +368,8 @@ impl Pretokenizer {
                 }
             }
             Engine::Gpt2 => gpt2::split(text, emit),
+            Engine::Llama3(scanner) => scanner.split(text, emit),
+            Engine::O200k => o200k::split(text, emit),
             Engine::Whole => {
                 if !text.is_empty() {
                     emit(text);

@@ -41,6 +41,87 @@ fn tricky_text() -> impl Strategy<Value = String> {
     prop::collection::vec(tricky_char(), 0..48).prop_map(|cs| cs.into_iter().collect())
 }
 
+/// Text for the Llama-3 family and o200k: the tricky chars, plus what their patterns tell apart
+/// (cased words with marks, titlecase, modifier and other letters between them; contractions of
+/// either case and `ſ`; `\r\n` runs; slashes after punctuation; digit runs).
+fn cased_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        6 => tricky_char().prop_map(String::from),
+        3 => prop::sample::select(vec![
+            'A', 'B', 'E', 'L', 'R', 'V', 'M', 'D', 'É', 'Ж', 'ǅ', 'ǈ', 'ᾈ',
+            'a', 'é', 'ß', 'ж', 'ǆ', 'ſ',
+            'ʰ', 'ー', '々', '中', 'ا', 'ก',
+            '\u{301}', '\u{308}', '\u{94d}', '\u{20dd}', '\u{903}',
+        ]).prop_map(String::from),
+        2 => prop::sample::select(vec![
+            "'s", "'S", "'t", "'T", "'re", "'RE", "'Re", "'ve", "'VE", "'m", "'M", "'ll", "'LL",
+            "'lL", "'d", "'D", "'ſ", "'x", "''", "’s",
+        ]).prop_map(String::from),
+        2 => prop::sample::select(vec![
+            "\r\n", "\r\n\r\n", "\n\n", " \n", "\n ", "\t\n", "\r", "  ", "   ", "\u{a0}\n",
+        ]).prop_map(String::from),
+        1 => prop::sample::select(vec!["/", "//", ".\n/", "?/\r\n", " /", "/\n"]).prop_map(String::from),
+        1 => prop::sample::select(vec!["1234", "12", "٣٤٥٦", "1½", "１２３４５"]).prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|ps| ps.concat())
+}
+
+/// `fast` (a published pattern, read and run by the pre-tokenizer) splits `text` like the
+/// backtracking engine on `reference`.
+fn assert_splits_like(
+    fast: &Pretokenizer,
+    reference: &'static str,
+    text: &str,
+) -> std::result::Result<(), TestCaseError> {
+    prop_assert_eq!(fast.pieces(text), fancy_pieces(reference, text));
+    Ok(())
+}
+
+macro_rules! scanner_equals_the_regex {
+    ($name:ident, $published:expr, $reference:expr, $engine:literal) => {
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(5000))]
+
+            #[test]
+            fn $name(text in prop_oneof![cased_text(), tricky_text()]) {
+                static FAST: std::sync::LazyLock<Pretokenizer> =
+                    std::sync::LazyLock::new(|| Pretokenizer::regex_named("x", $published).unwrap());
+                static REFERENCE: std::sync::LazyLock<String> =
+                    std::sync::LazyLock::new(|| onig::respell($reference).into_owned());
+                prop_assert_eq!(FAST.engine_name(), $engine);
+                let reference: &'static str = REFERENCE.as_str();
+                assert_splits_like(&FAST, reference, &text)?;
+            }
+        }
+    };
+}
+
+scanner_equals_the_regex!(
+    llama3_scanner_equals_the_regex,
+    LLAMA3_PATTERN,
+    LLAMA3_PATTERN,
+    "hand-written llama3-family scanner"
+);
+scanner_equals_the_regex!(
+    qwen2_scanner_equals_the_regex,
+    QWEN2_PATTERN,
+    QWEN2_PATTERN,
+    "hand-written llama3-family scanner"
+);
+// The reference is the published cl100k spelling as Oniguruma reads it, not `CL100K_FAST`.
+scanner_equals_the_regex!(
+    cl100k_scanner_equals_the_regex,
+    CL100K_PATTERN,
+    CL100K_PATTERN,
+    "hand-written llama3-family scanner"
+);
+scanner_equals_the_regex!(
+    o200k_scanner_equals_the_regex,
+    O200K_PATTERN,
+    O200K_PATTERN,
+    "hand-written o200k scanner"
+);
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
 
@@ -52,15 +133,16 @@ proptest! {
     }
 
     #[test]
-    fn llama3_fast_path_equals_the_regex(text in tricky_text()) {
-        let fast = Pretokenizer::from_spec("llama3").unwrap();
-        prop_assert_eq!(fast.pieces(&text), fancy_pieces(LLAMA3_PATTERN, &text));
-    }
-
-    #[test]
-    fn o200k_fast_path_equals_the_regex(text in tricky_text()) {
-        let fast = Pretokenizer::from_spec("o200k").unwrap();
-        prop_assert_eq!(fast.pieces(&text), fancy_pieces(O200K_PATTERN, &text));
+    fn published_spellings_split_as_oniguruma_reads_them(text in tricky_text()) {
+        // The reference: the published pattern itself, as Oniguruma reads it, on the
+        // backtracking engine. The pre-tokenizer runs an equivalent spelling on a fast engine.
+        static READ: std::sync::LazyLock<[(&str, String); 2]> = std::sync::LazyLock::new(|| {
+            [CL100K_PATTERN, R50K_PATTERN].map(|p| (p, onig::respell(p).into_owned()))
+        });
+        for (published, as_read) in READ.iter() {
+            let fast = Pretokenizer::regex_named("fast", published).unwrap();
+            prop_assert_eq!(fast.pieces(&text), fancy_pieces(as_read, &text), "{}", published);
+        }
     }
 
     #[test]
@@ -79,12 +161,123 @@ fn built_in_patterns_use_the_fast_engines() {
         Pretokenizer::from_spec("gpt2").unwrap().engine_name(),
         "hand-written gpt2 scanner"
     );
-    for name in ["llama3", "o200k"] {
-        assert_eq!(
-            Pretokenizer::from_spec(name).unwrap().engine_name(),
-            "regex + exact trailing-space look-ahead"
-        );
+    let llama3 = Pretokenizer::from_spec("llama3").unwrap();
+    assert_eq!(llama3.engine_name(), "hand-written llama3-family scanner");
+    assert_eq!(llama3.name(), "llama3");
+    let o200k = Pretokenizer::from_spec("o200k").unwrap();
+    assert_eq!(o200k.engine_name(), "hand-written o200k scanner");
+    assert_eq!(o200k.name(), "o200k");
+}
+
+#[test]
+fn published_spellings_use_the_fast_engines() {
+    let engine = |p| Pretokenizer::regex_named("x", p).unwrap().engine_name();
+    assert_eq!(engine(R50K_PATTERN), "hand-written gpt2 scanner");
+    for pattern in [CL100K_PATTERN, QWEN2_PATTERN, LLAMA3_PATTERN] {
+        assert_eq!(engine(pattern), "hand-written llama3-family scanner");
     }
+    assert_eq!(engine(O200K_PATTERN), "hand-written o200k scanner");
+    // Another pattern of the family stays on the regex engines.
+    let bigger_groups = LLAMA3_PATTERN.replace("{1,3}", "{1,4}");
+    assert_eq!(
+        engine(&bigger_groups),
+        "regex + exact trailing-space look-ahead"
+    );
+}
+
+#[test]
+fn scanners_split_like_hf() {
+    // Expected pieces as HF `tokenizers` 0.23.3 gives them (`Split(Regex(p), "isolated")`).
+    let pieces = |p: &str, text| Pretokenizer::regex_named("x", p).unwrap().pieces(text);
+    let (mark, o200k) = ("\u{301}", O200K_PATTERN);
+    // Llama-3: a mark is punctuation, so it leads the next word; `ſ` folds to `s`.
+    assert_eq!(pieces(LLAMA3_PATTERN, "x'ſt"), ["x", "'ſ", "t"]);
+    assert_eq!(
+        pieces(LLAMA3_PATTERN, "\u{301}'sX"),
+        [format!("{mark}'"), "sX".into()]
+    );
+    assert_eq!(
+        pieces(LLAMA3_PATTERN, "A\u{301}B"),
+        ["A".into(), format!("{mark}B")]
+    );
+    assert_eq!(
+        pieces(LLAMA3_PATTERN, "12345 \n\n  x"),
+        ["123", "45", " \n\n", " ", " x"]
+    );
+    assert_eq!(pieces(QWEN2_PATTERN, "123"), ["1", "2", "3"]);
+    // cl100k: whole digit runs, and trailing whitespace is one piece.
+    assert_eq!(pieces(CL100K_PATTERN, "12345 \n\n  "), ["12345", " \n\n  "]);
+    assert_eq!(
+        pieces(LLAMA3_PATTERN, "12345 \n\n  "),
+        ["123", "45", " \n\n", "  "]
+    );
+    // o200k: a mark joins the word on either side; "both" letters end a word before capitals.
+    assert_eq!(pieces(o200k, "A\u{301}B"), [format!("A{mark}"), "B".into()]);
+    assert_eq!(pieces(o200k, "\u{301}AB."), [mark, "AB", "."]);
+    assert_eq!(pieces(o200k, "\u{301}ABc"), [format!("{mark}ABc")]);
+    assert_eq!(
+        pieces(o200k, "\u{301}'sX"),
+        [format!("{mark}'s"), "X".into()]
+    );
+    assert_eq!(pieces(o200k, "中A."), ["中", "A", "."]);
+    assert_eq!(
+        pieces(o200k, "..\u{301}a"),
+        [format!("..{mark}"), "a".into()]
+    );
+    assert_eq!(pieces(o200k, "x'ſt HTTP'S"), ["x'ſ", "t", " HTTP'S"]);
+    assert_eq!(pieces(o200k, "a.\n/b"), ["a", ".\n/", "b"]);
+}
+
+#[test]
+fn contractions_fold_case_as_the_regex_engines_do() {
+    // `(?i)` is Unicode simple case folding: every char the regex engines let stand for each
+    // letter of the contractions, and the scanners' test for it.
+    for letter in ["s", "t", "m", "d", "r", "e", "v", "l"] {
+        let hir = regex_syntax::parse(&format!("(?i){letter}")).unwrap();
+        let regex_syntax::hir::HirKind::Class(regex_syntax::hir::Class::Unicode(class)) =
+            hir.kind()
+        else {
+            panic!("{letter}");
+        };
+        let folds: Vec<char> = class.iter().flat_map(|r| r.start()..=r.end()).collect();
+        for c in folds.iter().copied().chain(['x', 'é', 'ı', '\u{212a}']) {
+            let matches = folds.contains(&c);
+            let text = match letter {
+                "s" | "t" | "m" | "d" => format!("'{c}"),
+                "l" => format!("'{c}{c}"),
+                "r" | "v" => format!("'{c}e"),
+                _ => format!("'r{c}"),
+            };
+            let got = llama3::contraction_after(text.as_bytes(), 0);
+            assert_eq!(got == Some(text.len()), matches, "{text:?}");
+        }
+    }
+}
+
+#[test]
+fn patterns_mean_what_they_mean_to_oniguruma() {
+    // Expected pieces as HF `tokenizers` 0.23.3 gives them (`Split(Regex(p), "isolated")`).
+    let pieces = |p: &str, text| Pretokenizer::regex_named("x", p).unwrap().pieces(text);
+    // `{1,3}+` repeats the interval: cl100k's digits are whole runs to HF (tiktoken: threes).
+    assert_eq!(
+        pieces(CL100K_PATTERN, "x 1000 ١٢٣٤"),
+        ["x", " ", "1000", " ", "١٢٣٤"]
+    );
+    assert_eq!(
+        pieces(r"\p{N}{1,3}+", "1234567 aa ١٢٣x "),
+        ["1234567", " aa ", "١٢٣", "x "]
+    );
+    assert_eq!(pieces(r"a{2}+", "aaaaa"), ["aaaa", "a"]);
+    // `$` is a line end.
+    assert_eq!(
+        pieces(r"\s+$", "1234567 aaaaa  \n  b \n ١٢٣x "),
+        ["1234567 aaaaa", "  ", "\n  b", " ", "\n ١٢٣x", " "]
+    );
+    assert_eq!(pieces("$", "a\nb\r\nc\n"), ["a", "\nb\r", "\nc", "\n"]);
+    // `{n}?` is optional, `\h` a hex digit, `(?m)` lets `.` match `\n`.
+    assert_eq!(pieces(r"xa{2}?", "xa"), ["x", "a"]);
+    assert_eq!(pieces(r"\h+", "0xfg"), ["0", "x", "f", "g"]);
+    assert_eq!(pieces(r"(?m)a.", "a\nb"), ["a\n", "b"]);
 }
 
 #[test]
