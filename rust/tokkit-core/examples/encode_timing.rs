@@ -1,5 +1,6 @@
 //! Times the BPE encoder on one text: loading the `tokenizer.json`, pre-tokenization alone,
-//! and the whole encode in one call; prints seconds and MB/s for each (one thread).
+//! encoding without the piece cache, and the whole encode in one call (the first with an empty
+//! cache, the next ones warm); prints seconds and MB/s for each (one thread).
 //!
 //! `cargo run --release --example encode_timing -- TOKENIZER_JSON TEXT [REPS]`; for a profile,
 //! `cargo build --profile profiling --example encode_timing` and run it under `perf record`.
@@ -34,8 +35,13 @@ fn main() -> tokkit_core::Result<()> {
         let start = Instant::now();
         let ids = encoder.encode(&text);
         let all = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let uncached = encoder.encode_cached(&text, None).len();
+        let merge_all = start.elapsed().as_secs_f64();
+        assert_eq!(ids.len(), uncached);
         println!(
-            "pretokenize: {pre:.3} s ({:.1} MB/s, {pieces} pieces); encode: {all:.3} s ({:.1} MB/s, {} ids)",
+            "pretokenize: {pre:.3} s ({:.1} MB/s, {pieces} pieces); encode: {all:.3} s ({:.1} \
+             MB/s, {} ids); without the cache: {merge_all:.3} s",
             mb / pre,
             mb / all,
             ids.len()

@@ -9,6 +9,7 @@
 mod added;
 mod cache;
 mod chars;
+mod whole;
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
@@ -24,6 +25,7 @@ use crate::train::{BpeModel, TokenId};
 use added::{Matcher, Segment};
 pub use cache::PieceCache;
 use chars::CharSymbols;
+use whole::WholeTokens;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
@@ -61,7 +63,7 @@ pub struct BpeEncoder {
     normalizer: Option<Normalizer>,
     metaspace: Option<Metaspace>,
     /// `ignore_merges`: pre-tokens that are one token as they stand.
-    whole: Option<FastMap<Box<[u8]>, TokenId>>,
+    whole: Option<WholeTokens>,
     word_starts: Option<WordStarts>,
     /// This encoder's key among a thread's piece caches.
     id: u64,
@@ -223,12 +225,7 @@ impl BpeEncoder {
                     byte_id[usize::from(b)] = by_bytes.get([b].as_slice()).copied();
                 }
                 let ranks = rank_map(merges, |id| tokens[id as usize].as_slice(), &by_bytes)?;
-                let whole = ignore_merges.then(|| {
-                    by_bytes
-                        .iter()
-                        .map(|(k, v)| (Box::<[u8]>::from(*k), *v))
-                        .collect()
-                });
+                let whole = ignore_merges.then(|| by_bytes.iter().map(|(k, v)| (*k, *v)).collect());
                 (SymbolTable::Bytes(Box::new(byte_id)), ranks, whole, None)
             }
             Symbols::Chars(vocab) => {
@@ -239,12 +236,7 @@ impl BpeEncoder {
                     }
                 }
                 let ranks = rank_map(merges, |id| vocab.strings[id as usize].as_bytes(), &by_text)?;
-                let whole = ignore_merges.then(|| {
-                    by_text
-                        .iter()
-                        .map(|(k, v)| (Box::<[u8]>::from(*k), *v))
-                        .collect()
-                });
+                let whole = ignore_merges.then(|| by_text.iter().map(|(k, v)| (*k, *v)).collect());
                 let symbols = CharSymbols::new(&vocab);
                 let space = normalizer
                     .as_ref()
@@ -648,7 +640,7 @@ impl BpeEncoder {
     /// UTF-8, and invalid bytes are replaced).
     pub fn encode_piece(&self, piece: &[u8], out: &mut Vec<TokenId>) {
         if let Some(whole) = &self.whole {
-            if let Some(&id) = whole.get(piece) {
+            if let Some(id) = whole.get(piece) {
                 out.push(id);
                 return;
             }

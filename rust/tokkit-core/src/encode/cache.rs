@@ -37,16 +37,31 @@ struct Inline {
     ids: [TokenId; INLINE],
 }
 
-/// `piece` and its length packed into one key, if it has at most 15 bytes (two pieces share a
-/// key only if they are equal: the length byte tells `b"a"` from `b"a\0"`).
-fn short_key(piece: &[u8]) -> Option<u128> {
-    if piece.len() > 15 {
-        return None;
-    }
-    let mut key = [0u8; 16];
-    key[..piece.len()].copy_from_slice(piece);
-    key[15] = piece.len() as u8;
-    Some(u128::from_le_bytes(key))
+/// `piece` and its length packed into one key, if it has at most 15 bytes; two pieces share a
+/// key only if they are equal. Built from at most two overlapping loads (no byte-by-byte copy):
+/// - 8 to 15 bytes: the first eight, and the last eight with their first byte (which the first
+///   eight hold already) replaced by the length;
+/// - 4 to 7 bytes: the first four and the last four (together all of them), and the length;
+/// - 1 to 3 bytes: the first, middle and last byte (all of them), and the length.
+#[inline]
+pub(super) fn short_key(piece: &[u8]) -> Option<u128> {
+    let n = piece.len();
+    let u64_at = |at: usize| u64::from_le_bytes(piece[at..at + 8].try_into().unwrap_or([0; 8]));
+    let u32_at = |at: usize| u32::from_le_bytes(piece[at..at + 4].try_into().unwrap_or([0; 4]));
+    let (low, high) = match n {
+        0 => (0, 0),
+        1..=3 => {
+            let bytes = [piece[0], piece[n / 2], piece[n - 1]];
+            (
+                u64::from(bytes[0]) | u64::from(bytes[1]) << 8 | u64::from(bytes[2]) << 16,
+                0,
+            )
+        }
+        4..=7 => (u64::from(u32_at(0)) | u64::from(u32_at(n - 4)) << 32, 0),
+        8..=15 => (u64_at(0), u64_at(n - 8) & !0xFF),
+        _ => return None,
+    };
+    Some(u128::from(low) | u128::from(high | n as u64) << 64)
 }
 
 impl PieceCache {
@@ -61,7 +76,9 @@ impl PieceCache {
     /// as the cache holds, the text has moved on: the cache starts over.
     fn with_limit(limit: usize) -> Self {
         Self {
-            short: FastMap::default(),
+            // Room for the distinct pieces of a few MB of text from the start: growing the
+            // table by doubling would move every entry several times over.
+            short: FastMap::with_capacity_and_hasher(limit.min(1 << 16), Default::default()),
             long: FastMap::default(),
             turned_away: 0,
             limit,
@@ -74,7 +91,16 @@ impl PieceCache {
         out: &mut Vec<TokenId>,
         merge: impl FnOnce(&mut Vec<TokenId>),
     ) {
-        if let Some(ids) = self.get(piece) {
+        if let Some(key) = short_key(piece) {
+            if let Some(hit) = self.short.get(&key) {
+                // At most three ids: pushes, not a call to copy a slice.
+                for &id in &hit.ids[..usize::from(hit.len)] {
+                    out.push(id);
+                }
+                return;
+            }
+        }
+        if let Some(ids) = self.long.get(piece) {
             return out.extend_from_slice(ids);
         }
         if self.turned_away >= self.limit {
@@ -102,15 +128,6 @@ impl PieceCache {
 
     fn len(&self) -> usize {
         self.short.len() + self.long.len()
-    }
-
-    /// The remembered ids of `piece`: one probe of the short table for most pieces.
-    #[inline]
-    fn get(&self, piece: &[u8]) -> Option<&[TokenId]> {
-        match short_key(piece).and_then(|key| self.short.get(&key)) {
-            Some(hit) => Some(&hit.ids[..usize::from(hit.len)]),
-            None => self.long.get(piece).map(|ids| &**ids),
-        }
     }
 }
 
@@ -162,5 +179,42 @@ mod tests {
         assert_eq!(extend(&mut cache, b"a\0", &mut merged), [97, 0]);
         assert_eq!(extend(&mut cache, b"a\0\0", &mut merged), [97, 0, 0]);
         assert_eq!(merged, 3);
+    }
+
+    #[test]
+    fn short_keys_are_one_to_one() {
+        // Every piece of up to 15 bytes over a small alphabet that stresses the overlaps (the
+        // same byte at the positions that two loads share), and every length.
+        let mut seen = std::collections::HashMap::new();
+        let alphabet = [0u8, 1, b'a', 0xFF];
+        let mut pieces: Vec<Vec<u8>> = Vec::new();
+        let mut frontier: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..7 {
+            frontier = frontier
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |&b| [p.as_slice(), &[b]].concat()))
+                .collect();
+            pieces.extend(frontier.iter().cloned());
+        }
+        // Lengths 8 to 15: a run of one byte with one other byte placed anywhere.
+        for n in 8..=15 {
+            for at in 0..n {
+                for (fill, other) in [(b'a', b'b'), (0, 1), (0xFF, 0)] {
+                    let mut p = vec![fill; n];
+                    p[at] = other;
+                    pieces.push(p);
+                }
+            }
+        }
+        pieces.sort();
+        pieces.dedup();
+        for p in &pieces {
+            let key = short_key(p).expect("short");
+            if let Some(before) = seen.insert(key, p.clone()) {
+                panic!("{before:?} and {p:?} share a key");
+            }
+        }
+        assert!(pieces.len() > 20_000);
+        assert!(short_key(&[0; 16]).is_none());
     }
 }
