@@ -1,7 +1,8 @@
 //! `BpeTokenizer`: tokkit's own encoder and decoder over a BPE `tokenizer.json` (byte-level, or
 //! SentencePiece-style with byte fallback such as Gemma and Llama-2).
 
-use std::sync::OnceLock;
+use std::sync::{OnceLock, mpsc};
+use std::time::Duration;
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
@@ -9,7 +10,7 @@ use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyList, PyModule};
 use rayon::prelude::*;
 use tokkit_core::encode::BpeEncoder;
-use tokkit_core::{Error, hf_json, threads};
+use tokkit_core::{CancelToken, Error, hf_json, threads};
 
 use crate::detach::run_detached;
 use crate::errors::{TkResult, TokkitErr};
@@ -47,6 +48,90 @@ impl PyBpeTokenizer {
         PyList::new(py, ids.iter().map(|&id| ints[id as usize].bind(py)))
     }
 
+    /// One list per text of a chunk (`ends`: where each text's ids end in `ids`).
+    fn push_lists<'py>(
+        &self,
+        py: Python<'py>,
+        ids: &[u32],
+        ends: &[usize],
+        lists: &mut Vec<Bound<'py, PyList>>,
+    ) -> PyResult<()> {
+        let mut start = 0;
+        for &end in ends {
+            lists.push(self.id_list(py, &ids[start..end])?);
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// `encode_batch` on several workers, with the calling thread making the Python lists of
+    /// the chunks already encoded while the workers go on: making the lists (under the GIL) is
+    /// a quarter of the work, and done after the encoding it would not scale with the workers.
+    fn encode_batch_overlapped<'py>(
+        &self,
+        py: Python<'py>,
+        texts: &[PyBackedStr],
+        num_threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let workers = threads::workers(num_threads).map_err(TokkitErr)?;
+        let pool = threads::pool(num_threads).map_err(TokkitErr)?;
+        let chunk = chunk_size(texts.len(), workers);
+        let cancel = CancelToken::new();
+        let (done, mut encoded) = mpsc::channel::<(usize, Chunk)>();
+        let _paused = GcPaused::new(py)?;
+        let mut lists = Vec::with_capacity(texts.len());
+        std::thread::scope(|scope| {
+            let encoder = &self.encoder;
+            let cancel = &cancel;
+            let producer = scope.spawn(move || {
+                pool.install(|| {
+                    texts
+                        .par_chunks(chunk)
+                        .enumerate()
+                        .try_for_each_with(done, |done, (i, part)| {
+                            cancel.check()?;
+                            // The receiver is gone only if the caller stopped: nothing to do.
+                            let _ = done.send((i, encode_chunk(encoder, part)));
+                            Ok(())
+                        })
+                })
+            });
+            // Chunks arrive in any order; lists are made in order.
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 0;
+            loop {
+                let (got, back) = py.detach(move || {
+                    let got = encoded.recv_timeout(Duration::from_millis(50));
+                    (got, encoded)
+                });
+                encoded = back;
+                match got {
+                    Ok((i, chunk)) => {
+                        waiting.insert(i, chunk);
+                        while let Some((ids, ends)) = waiting.remove(&next) {
+                            self.push_lists(py, &ids, &ends, &mut lists)?;
+                            next += 1;
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Err(interrupt) = py.check_signals() {
+                            cancel.cancel();
+                            drop(encoded);
+                            let _ = py.detach(|| producer.join());
+                            return Err(interrupt);
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            match py.detach(|| producer.join()) {
+                Ok(result) => result.map_err(|e| PyErr::from(TokkitErr(e))),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })?;
+        PyList::new(py, lists)
+    }
+
     /// Runs `f` on consecutive chunks of `texts` on `num_threads` workers, with the GIL
     /// released; Ctrl-C stops it. Chunks (a few hundred short texts) keep the per-call costs
     /// (scheduling, a buffer, the thread's cache) off each text.
@@ -59,8 +144,7 @@ impl PyBpeTokenizer {
     ) -> PyResult<Vec<T>> {
         let workers = threads::workers(num_threads).map_err(TokkitErr)?;
         let pool = threads::pool(num_threads).map_err(TokkitErr)?;
-        // Several chunks per worker, so that one slow chunk does not leave the others idle.
-        let chunk = (texts.len() / (16 * workers)).clamp(1, 256);
+        let chunk = chunk_size(texts.len(), workers);
         run_detached(py, |cancel| {
             pool.install(|| {
                 texts
@@ -124,20 +208,15 @@ impl PyBpeTokenizer {
         texts: Vec<PyBackedStr>,
         num_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let chunks = self.par_chunks(py, &texts, num_threads, |encoder, part| {
-            let mut ids = Vec::new();
-            let mut ends = Vec::with_capacity(part.len());
-            encoder.encode_each(part, &mut ids, &mut ends);
-            (ids, ends)
-        })?;
+        let workers = threads::workers(num_threads).map_err(TokkitErr)?;
+        if workers > 1 {
+            return self.encode_batch_overlapped(py, &texts, num_threads);
+        }
+        let chunks = self.par_chunks(py, &texts, num_threads, encode_chunk)?;
         let _paused = GcPaused::new(py)?;
         let mut lists = Vec::with_capacity(texts.len());
         for (ids, ends) in &chunks {
-            let mut start = 0;
-            for &end in ends {
-                lists.push(self.id_list(py, &ids[start..end])?);
-                start = end;
-            }
+            self.push_lists(py, ids, ends, &mut lists)?;
         }
         PyList::new(py, lists)
     }
@@ -246,6 +325,22 @@ impl PyBpeTokenizer {
     fn pretokenizer(&self) -> String {
         self.encoder.pretokenizer().name().to_owned()
     }
+}
+
+/// The ids of a chunk of texts, and where each text's ids end.
+type Chunk = (Vec<u32>, Vec<usize>);
+
+fn encode_chunk(encoder: &BpeEncoder, part: &[PyBackedStr]) -> Chunk {
+    let mut ids = Vec::new();
+    let mut ends = Vec::with_capacity(part.len());
+    encoder.encode_each(part, &mut ids, &mut ends);
+    (ids, ends)
+}
+
+/// Texts per chunk: several chunks per worker, so that one slow chunk does not leave the others
+/// idle, and at most 256, so that the first lists can be made early.
+fn chunk_size(texts: usize, workers: usize) -> usize {
+    (texts / (16 * workers)).clamp(1, 256)
 }
 
 /// Python's cyclic garbage collector, paused while many lists of ints are made. Each new list
