@@ -115,3 +115,22 @@ def test_load_offers_the_fast_paths_for_every_engine(tmp_path: Path) -> None:
         assert tok.count_tokens_batch(lines) == [len(e) for e in expected]
         assert tok.count_tokens(lines[0]) == len(expected[0])
         assert tok.encode_array(lines[0]).tolist() == expected[0]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ctrl_c_stops_a_batch(threads: int) -> None:
+    """Ctrl-C during a long ``encode_batch`` raises KeyboardInterrupt within a moment (the
+    workers stop), and the tokenizer works afterwards."""
+    import _thread
+    import time
+
+    tok = BpeTokenizer.from_file(str(tokenizer_file("gpt2")))
+    lines = TEXTS["en-prose.txt"].splitlines() * 400  # ~1M lines, several seconds of work
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        tok.encode_batch(lines, num_threads=threads)
+    assert time.monotonic() - start < 2.5
+    timer.join()
+    assert tok.encode_batch(lines[:50], num_threads=threads) == [tok.encode(x) for x in lines[:50]]

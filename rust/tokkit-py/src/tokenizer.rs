@@ -113,15 +113,15 @@ impl PyBpeTokenizer {
                             next += 1;
                         }
                     }
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if let Err(interrupt) = py.check_signals() {
-                            cancel.cancel();
-                            drop(encoded);
-                            let _ = py.detach(|| producer.join());
-                            return Err(interrupt);
-                        }
-                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+                // After every chunk too: a busy stream of chunks never times out.
+                if let Err(interrupt) = py.check_signals() {
+                    cancel.cancel();
+                    drop(encoded);
+                    let _ = py.detach(|| producer.join());
+                    return Err(interrupt);
                 }
             }
             match py.detach(|| producer.join()) {
