@@ -95,6 +95,12 @@ def random_strings(seed: int, count: int) -> list[str]:
     return out
 
 
+@pytest.mark.parametrize("name", ["gpt2", "llama3", "qwen2", "o200k", "cl100k"])
+def test_published_split_patterns_are_recognised(name: str) -> None:
+    """Each published pattern is named (and runs on its fast engine, see the Rust tests)."""
+    assert BpeTokenizer.from_file(str(SOURCES[name]())).pretokenizer == name
+
+
 def _mismatches(hf, tk: BpeTokenizer, texts: list[str]) -> list[tuple[str, list[int], list[int]]]:
     bad = []
     for text in texts:

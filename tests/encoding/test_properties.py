@@ -1,8 +1,8 @@
 """tokkit's BPE encoder against HF ``tokenizers`` (0.23.3), property-tested: for GPT-2, Llama-3,
-Qwen2, o200k, cl100k, Gemma-3 and tokkit's own BPE and SuperBPE, ids equal to HF's on random
-Unicode (every plane, combining marks, emoji, CJK, right-to-left), long runs of one character
-(naive BPE's quadratic case), whitespace runs, contractions, digits, and added tokens spliced
-into text; ``encode_batch`` equals ``encode`` text by text.
+Qwen2, o200k, cl100k, Gemma-3, Llama-2 and tokkit's own BPE and SuperBPE, ids equal to HF's on
+random Unicode (every plane, combining marks, emoji, CJK, right-to-left), long runs of one
+character (naive BPE's quadratic case), whitespace runs, contractions, digits, and added tokens
+spliced into text; ``encode_batch`` equals ``encode`` text by text.
 
 Hypothesis runs derandomized (a fixed seed per test, no example database), so CI sees the same
 inputs every run; the cases that found bugs are pinned with ``@example``.
@@ -40,7 +40,7 @@ def _trained(trainer: tokkit.trainers.Trainer) -> Callable[[Path], Path]:
 SOURCES: dict[str, Callable[[Path], Path]] = {
     **{
         name: (lambda _, name=name: tokenizer_file(name))
-        for name in ["gpt2", "llama3", "qwen2", "o200k", "cl100k", "gemma3"]
+        for name in ["gpt2", "llama3", "qwen2", "o200k", "cl100k", "gemma3", "llama2"]
     },
     "tokkit-bpe": _trained(tokkit.trainers.BPE(vocab_size=6000, special_tokens=_SPECIALS)),
     "tokkit-superbpe": _trained(
@@ -101,6 +101,8 @@ _chars = st.one_of(
     st.characters(categories=("Mn", "Mc", "Me")),  # combining marks
     st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF),  # emoji
     st.sampled_from(["\u200d", "\ufe0f", "\U0001f3fd", "\U0001f1f9\U0001f1f7"]),
+    # SentencePiece's space symbol, a byte token's name, a BOM, a lone CR
+    st.sampled_from(["\u2581", "<0x41>", "\ufeff", "\r", "\x00"]),
     st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),  # CJK
     st.characters(min_codepoint=0x20000, max_codepoint=0x2A6DF),  # CJK extension B
     st.characters(min_codepoint=0x0590, max_codepoint=0x06FF),  # Hebrew, Arabic
