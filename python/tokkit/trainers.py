@@ -101,7 +101,8 @@ class BPE(Trainer):
 
     Args:
         vocab_size: Final vocabulary size, counting special tokens and the 256-byte alphabet.
-        pretokenizer: ``gpt2``, ``llama3``, ``o200k``, ``none`` (no split) or a custom regex.
+        pretokenizer: ``gpt2``, ``llama3``, ``o200k``, ``none`` (no split) or a custom regex,
+            which means what it means to HF ``tokenizers`` (Oniguruma's syntax).
         min_frequency: Stop at the first pair seen fewer times than this.
         special_tokens: Special tokens, given ids ``0..k-1``.
         max_token_length: HF's ``max_token_length``, off-by-one included: the longest token

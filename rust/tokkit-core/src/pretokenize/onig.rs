@@ -11,16 +11,20 @@
 //! - `X{n}?` is an optional `X{n}`, not a lazy one: `(?:X{n})?`. `{,m}` is `{0,m}`.
 //! - `^` and `$` are line anchors (before and after `\n`): `(?m:^)`, `(?m:$)`. `\Z` (end, or
 //!   before a final `\n`) is `(?=\n?\z)`.
+//! - `X?+`, `X*+`, `X++` are possessive: the atomic group `(?>X?)`. (The `regex` crate would
+//!   accept `X?+` as `(X?)+`, i.e. `X*`, and split differently without a word.)
 //! - The inline flag `m` is "dot matches newline", Rust's `s`.
 //! - `\h` / `\H` are (non-)hexadecimal digits; `(?#...)` is a comment; a `{` that starts no
 //!   interval is a literal.
 //!
+//! - `\w`, `\W`, `\b`, `\B` and POSIX brackets (`[[:alpha:]]`) use Oniguruma's sets, which are
+//!   Unicode and differ from the `regex` crate's on a few characters (see [`WORD`], [`posix`]).
+//!
 //! Left as they are (the crates read them like Oniguruma, checked against HF over every code
 //! point for `\p{L}`, `\p{N}`, `\p{Lu}`...`\p{Lo}`, `\p{M}`, `\p{P}`, `\p{S}`, `\s`, `\d`): classes,
-//! escapes, look-around, possessive `?+ *+ ++`, lazy quantifiers. Known differences that stay:
-//! `\w`/`\b` on a few characters (`²`, `¹`, ZWJ), POSIX brackets (`[[:alpha:]]`, ASCII here),
-//! multi-character case folds (`(?i)ss` matching `ß`). Constructs the crates lack (`\R`, `\X`,
-//! `\K`, nested quantifiers) stay as written and fail to compile, with the usual typed error.
+//! escapes, look-around, lazy quantifiers. A known difference that stays: multi-character case
+//! folds (`(?i)ss` matching `ß`). Constructs the crates lack (`\R`, `\X`, `\K`) stay as written
+//! and fail to compile, with the usual typed error.
 
 use std::borrow::Cow;
 
@@ -35,9 +39,12 @@ pub(super) fn respell(pattern: &str) -> Cow<'_, str> {
     // would apply to starts (`None` after `|`, `(`, an anchor or at the start).
     let mut groups: Vec<usize> = Vec::new();
     let mut atom: Option<usize> = None;
+    // Whether the last token was a quantifier (so a `+` after it makes it possessive).
+    let mut after_quantifier = false;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
+        let was_quantifier = std::mem::take(&mut after_quantifier);
         match c {
             '\\' => {
                 let start = out.len();
@@ -61,7 +68,22 @@ pub(super) fn respell(pattern: &str) -> Cow<'_, str> {
                         atom = None;
                         continue;
                     }
-                    'A' | 'z' | 'b' | 'B' | 'G' => {
+                    'w' | 'W' => {
+                        out.push_str(if e == 'w' { WORD } else { NOT_WORD });
+                        changed = true;
+                    }
+                    'b' | 'B' => {
+                        let w = WORD;
+                        out.push_str(&if e == 'b' {
+                            format!("(?:(?<={w})(?!{w})|(?<!{w})(?={w}))")
+                        } else {
+                            format!("(?:(?<={w})(?={w})|(?<!{w})(?!{w}))")
+                        });
+                        changed = true;
+                        atom = None;
+                        continue;
+                    }
+                    'A' | 'z' | 'G' => {
                         out.push('\\');
                         out.push(e);
                         atom = None;
@@ -188,6 +210,7 @@ pub(super) fn respell(pattern: &str) -> Cow<'_, str> {
                         changed = true;
                     } else {
                         out.push_str(&text);
+                        after_quantifier = true;
                     }
                     continue;
                 }
@@ -197,7 +220,18 @@ pub(super) fn respell(pattern: &str) -> Cow<'_, str> {
                     atom = Some(out.len() - 2);
                 }
             },
-            '*' | '+' | '?' => out.push(c),
+            '+' if was_quantifier && atom.is_some() => {
+                // Possessive. The `regex` crate would read `x?+` as `(x?)+`, which is `x*`:
+                // an atomic group says what Oniguruma means, and needs `fancy-regex`.
+                out.insert_str(atom.unwrap_or_default(), "(?>");
+                out.push(')');
+                changed = true;
+            }
+            '*' | '+' | '?' => {
+                out.push(c);
+                // `?` after a quantifier makes it lazy and ends it.
+                after_quantifier = !(c == '?' && was_quantifier);
+            }
             _ => {
                 atom = Some(out.len());
                 out.push(c);
@@ -210,6 +244,36 @@ pub(super) fn respell(pattern: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(pattern)
     }
+}
+
+/// Oniguruma's `\w` outside a class: the `regex` crate's less ZWNJ and ZWJ, plus the six
+/// Latin-1 `No` characters `²³¹¼½¾` (a quirk of Oniguruma's one-byte table). Checked against HF
+/// over every code point, as are the next two and [`posix`].
+const WORD: &str = r"[\w\xB2\xB3\xB9\xBC-\xBE&&[^\x{200C}\x{200D}]]";
+/// Oniguruma's `\W` outside a class.
+const NOT_WORD: &str = r"[^\w\xB2\xB3\xB9\xBC-\xBE&&[^\x{200C}\x{200D}]]";
+/// Oniguruma's `\w` inside a class (and `[:word:]`): without the Latin-1 quirk.
+const CLASS_WORD: &str = r"[\w&&[^\x{200C}\x{200D}]]";
+
+/// A POSIX bracket's set as Oniguruma reads it (Unicode, not ASCII as in the `regex` crate).
+fn posix(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "alpha" => r"\p{Alphabetic}",
+        "digit" => r"\p{Nd}",
+        "alnum" => r"[\p{Alphabetic}\p{Nd}]",
+        "upper" => r"\p{Uppercase}",
+        "lower" => r"\p{Lowercase}",
+        "space" => r"\s",
+        "xdigit" => "[0-9A-Fa-f]",
+        "word" => CLASS_WORD,
+        "blank" => r"[\p{Zs}\t]",
+        "cntrl" => r"\p{Cc}",
+        "punct" => r"[\p{P}\p{S}]",
+        "graph" => r"[^\s\p{Cc}\p{Cn}\p{Cs}]",
+        "print" => r"[[^\s\p{Cc}\p{Cn}\p{Cs}]\p{Zs}]",
+        "ascii" => r"[\x00-\x7F]",
+        _ => return None,
+    })
 }
 
 /// `{n}`, `{n,}`, `{n,m}` or `{,m}` at the start of `chars`: its length in chars and its bounds
@@ -257,6 +321,14 @@ fn class(chars: &[char], at: usize, out: &mut String, changed: &mut bool) -> usi
                         out.push_str("[^0-9a-fA-F]");
                         *changed = true;
                     }
+                    Some('w') => {
+                        out.push_str(CLASS_WORD);
+                        *changed = true;
+                    }
+                    Some('W') => {
+                        out.push_str(&format!("[^{CLASS_WORD}]"));
+                        *changed = true;
+                    }
                     Some(&e) => {
                         out.push('\\');
                         out.push(e);
@@ -270,7 +342,17 @@ fn class(chars: &[char], at: usize, out: &mut String, changed: &mut bool) -> usi
                 // Inside a class, `[:name:]` is a POSIX bracket, not a nested class.
                 if depth > 0 && chars.get(i + 1) == Some(&':') {
                     if let Some(len) = chars[i..].windows(2).position(|w| w == [':', ']']) {
-                        out.extend(&chars[i..i + len + 2]);
+                        let name: String = chars[i + 2..i + len].iter().collect();
+                        let (negated, bare) = match name.strip_prefix('^') {
+                            Some(bare) => (true, bare),
+                            None => (false, name.as_str()),
+                        };
+                        match posix(bare) {
+                            Some(set) if negated => out.push_str(&format!("[^{set}]")),
+                            Some(set) => out.push_str(set),
+                            None => out.extend(&chars[i..i + len + 2]),
+                        }
+                        *changed |= posix(bare).is_some();
                         i += len + 2;
                         continue;
                     }
@@ -320,16 +402,28 @@ mod tests {
             (r"[a-c]{2}+", r"(?:[a-c]{2})+"),
             (r"(ab){2}+", r"(?:(ab){2})+"),
             (r"(?:a|b){1,3}+", r"(?:(?:a|b){1,3})+"),
-            (r"\s++$|\s", r"\s++(?m:$)|\s"),
+            (r"\s++$|\s", r"(?>\s+)(?m:$)|\s"),
+            (
+                r"[^\r\n]?+\p{L}++|a*+b+?c??d*?",
+                r"(?>[^\r\n]?)(?>\p{L}+)|(?>a*)b+?c??d*?",
+            ),
             (r"^a", r"(?m:^)a"),
             (r"(?m:.)|(?i-m).", r"(?s:.)|(?i-s)."),
             (r"x\Z", r"x(?=\n?\z)"),
             (r"\h[\h_]", r"[0-9a-fA-F][0-9a-fA-F_]"),
             (r"x{a}|{", r"x\{a}|\{"),
+            (
+                r"\w[\W_]",
+                r"[\w\xB2\xB3\xB9\xBC-\xBE&&[^\x{200C}\x{200D}]][[^[\w&&[^\x{200C}\x{200D}]]]_]",
+            ),
+            (
+                r"[[:alpha:][:^digit:][:nope:]]",
+                r"[\p{Alphabetic}[^\p{Nd}][:nope:]]",
+            ),
             (r"(?#note)x", r"x"),
             (r"\x41{2}+", r"(?:\x41{2})+"),
             (r"\u0041{2}+", r"(?:\u0041{2})+"),
-            (r"[[:alpha:]x]{2}+", r"(?:[[:alpha:]x]{2})+"),
+            (r"[[:alpha:]x]{2}+", r"(?:[\p{Alphabetic}x]{2})+"),
             (r"[^:]{2}+", r"(?:[^:]{2})+"),
         ] {
             assert_eq!(respell(onig), rust, "{onig}");
@@ -348,7 +442,7 @@ mod tests {
             superbpe::PAPER_STAGE2,
             superbpe::RECOMMENDED_STAGE1,
             superbpe::RECOMMENDED_STAGE2,
-            r"[^\]\[]+|[]a]|[[:alpha:]]|\p{^L}|\k<n>|a{2}|a+?|a?+|(?<n>x)(?i:y)",
+            r"[^\]\[]+|[]a]|\p{^L}|\k<n>|a{2}|a+?|a??|(?<n>x)(?i:y)",
         ] {
             assert!(
                 matches!(respell(pattern), std::borrow::Cow::Borrowed(_)),

@@ -274,6 +274,18 @@ fn patterns_mean_what_they_mean_to_oniguruma() {
         ["1234567 aaaaa", "  ", "\n  b", " ", "\n ١٢٣x", " "]
     );
     assert_eq!(pieces("$", "a\nb\r\nc\n"), ["a", "\nb\r", "\nc", "\n"]);
+    // Possessive quantifiers: the `regex` crate would read `?+` as `(?)+`, i.e. `*`.
+    assert_eq!(
+        pieces(
+            r"[^\r\n\p{L}\p{N}]?+\p{L}+| ?[^\s\p{L}\p{N}]++[\r\n]*|\s+(?!\S)|\s+",
+            "::A  b"
+        ),
+        ["::", "A", " ", " b"]
+    );
+    // Oniguruma's word characters and POSIX brackets (Unicode).
+    assert_eq!(pieces(r"\w+", "a²b\u{200d}c"), ["a²b", "\u{200d}", "c"]);
+    assert_eq!(pieces(r"\b", "ab ²c"), ["ab", " ", "²c"]);
+    assert_eq!(pieces(r"[[:alpha:]]+", "x ſé1"), ["x", " ", "ſé", "1"]);
     // `{n}?` is optional, `\h` a hex digit, `(?m)` lets `.` match `\n`.
     assert_eq!(pieces(r"xa{2}?", "xa"), ["x", "a"]);
     assert_eq!(pieces(r"\h+", "0xfg"), ["0", "x", "f", "g"]);
