@@ -42,7 +42,7 @@ def _cached(name: str, build: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         build(Path(tmp))
-        os.replace(tmp, out)
+        Path(tmp).replace(out)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return out

@@ -116,6 +116,24 @@ pub fn byte_table() -> &'static [u8; 256] {
     })
 }
 
+/// The code point and byte length of the (valid UTF-8) char starting at `bytes[i]`, a
+/// non-ASCII lead byte.
+#[inline]
+pub fn decode_at(bytes: &[u8], i: usize) -> (u32, usize) {
+    let b0 = u32::from(bytes[i]);
+    let (len, init) = if b0 < 0xE0 {
+        (2, b0 & 0x1F)
+    } else if b0 < 0xF0 {
+        (3, b0 & 0x0F)
+    } else {
+        (4, b0 & 0x07)
+    };
+    let cp = bytes[i + 1..i + len]
+        .iter()
+        .fold(init, |cp, &b| (cp << 6) | u32::from(b & 0x3F));
+    (cp, len)
+}
+
 /// The fine class and byte length of the char that starts at `bytes[i]` (`bytes` is valid UTF-8
 /// and `i` a char boundary): ASCII from the byte table, anything else decoded for the Unicode
 /// table.
@@ -123,17 +141,7 @@ pub fn byte_table() -> &'static [u8; 256] {
 pub fn fine_at(bytes: &[u8], i: usize, t: &[u8; 256]) -> (u8, usize) {
     match t[usize::from(bytes[i])] {
         fine::NON_ASCII => {
-            let b0 = u32::from(bytes[i]);
-            let (len, init) = if b0 < 0xE0 {
-                (2, b0 & 0x1F)
-            } else if b0 < 0xF0 {
-                (3, b0 & 0x0F)
-            } else {
-                (4, b0 & 0x07)
-            };
-            let cp = bytes[i + 1..i + len]
-                .iter()
-                .fold(init, |cp, &b| (cp << 6) | u32::from(b & 0x3F));
+            let (cp, len) = decode_at(bytes, i);
             // Valid UTF-8 decodes to a scalar value below 0x110000; the guard keeps a bad index
             // from reading outside the table.
             let class = table().get(cp as usize).copied().unwrap_or(fine::OTHER);

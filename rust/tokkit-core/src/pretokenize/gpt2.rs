@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use super::classes::{CharClass, class_of};
+use super::classes::{CharClass, class_of, decode_at};
 
 /// Byte classes: the four char classes for ASCII bytes, and one marker for the lead and
 /// continuation bytes of longer UTF-8 sequences.
@@ -31,17 +31,7 @@ fn byte_table() -> &'static [u8; 256] {
 /// length in bytes.
 #[inline]
 fn non_ascii(bytes: &[u8], i: usize) -> (u8, usize) {
-    let b0 = u32::from(bytes[i]);
-    let (len, init) = if b0 < 0xE0 {
-        (2, b0 & 0x1F)
-    } else if b0 < 0xF0 {
-        (3, b0 & 0x0F)
-    } else {
-        (4, b0 & 0x07)
-    };
-    let cp = bytes[i + 1..i + len]
-        .iter()
-        .fold(init, |cp, &b| (cp << 6) | u32::from(b & 0x3F));
+    let (cp, len) = decode_at(bytes, i);
     let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
     (class_of(c) as u8, len)
 }
