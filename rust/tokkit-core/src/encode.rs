@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::hf_json::{LoadedBpe, Pipeline, Symbols};
 use crate::normalize::{Metaspace, Normalizer};
 use crate::pretokenize::Pretokenizer;
-use crate::text_index::TextIndex;
+use crate::text_index::{Packed, TextIndex};
 use crate::train::{BpeModel, TokenId};
 use added::{Matcher, Segment};
 use chars::CharSymbols;
@@ -168,7 +168,8 @@ impl BpeEncoder {
         // The text each model-vocabulary id stands for, as merges concatenate it.
         let (symbols, ranks, whole, word_starts) = match symbols {
             Symbols::Bytes => {
-                let text_of = |id: TokenId| tokens[id as usize].as_slice();
+                let texts = Packed::new(tokens.iter().map(Vec::as_slice));
+                let text_of = |id: TokenId| texts.get(id);
                 // The first model id of each byte string.
                 let mut by_bytes = TextIndex::with_capacity(tokens.len());
                 for (id, t) in tokens.iter().enumerate() {
@@ -186,7 +187,8 @@ impl BpeEncoder {
                 (SymbolTable::Bytes(Box::new(byte_id)), ranks, whole, None)
             }
             Symbols::Chars(vocab) => {
-                let text_of = |id: TokenId| vocab.strings[id as usize].as_bytes();
+                let texts = Packed::new(vocab.strings.iter().map(String::as_bytes));
+                let text_of = |id: TokenId| texts.get(id);
                 // The id of each text (the last, as a map built in id order keeps it).
                 let mut by_text = TextIndex::with_capacity(vocab.strings.len());
                 for (id, t) in vocab.strings.iter().enumerate() {
@@ -729,15 +731,15 @@ fn word_starts(symbol: &str, strings: &[String], chars: &CharSymbols) -> Option<
     };
     chars.char_id(sym)?;
     let mut joins_left = HashSet::new();
+    let mut buf = [0; 4];
+    // Most tokens hold no space symbol: a substring search skips them without decoding chars.
+    // A match of a whole char's UTF-8 is always at a char boundary.
+    let finder = memchr::memmem::Finder::new(sym.encode_utf8(&mut buf).as_bytes());
     for s in strings {
-        let mut prev = None;
-        for c in s.chars() {
-            if c == sym {
-                if let Some(p) = prev.filter(|&p| p != sym) {
-                    joins_left.insert(p);
-                }
+        for at in finder.find_iter(s.as_bytes()) {
+            if let Some(p) = s[..at].chars().next_back().filter(|&p| p != sym) {
+                joins_left.insert(p);
             }
-            prev = Some(c);
         }
     }
     Some(WordStarts { sym, joins_left })

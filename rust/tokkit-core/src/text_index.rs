@@ -1,7 +1,9 @@
 //! A hash index from texts to the ids they are stored under, for loading vocabularies of a few
 //! hundred thousand tokens: the table holds only `u32` ids (the texts stay where they are, in an
 //! array by id), so it is a fraction of the size of a map keyed by the texts and a lookup touches
-//! fewer cache lines.
+//! fewer cache lines. [`Packed`] puts the texts side by side first, so that comparing a key
+//! with the text of a candidate reads a few MB that stay in cache rather than one scattered
+//! allocation per token.
 
 use std::hash::BuildHasher;
 
@@ -80,6 +82,35 @@ impl TextIndex {
     }
 }
 
+/// Texts by id, back to back in one buffer.
+#[derive(Debug)]
+pub(crate) struct Packed {
+    bytes: Vec<u8>,
+    /// `starts[id]..starts[id + 1]` is the text of `id`.
+    starts: Vec<usize>,
+}
+
+impl Packed {
+    /// The texts in id order.
+    pub(crate) fn new<'t>(texts: impl ExactSizeIterator<Item = &'t [u8]>) -> Self {
+        let mut starts = Vec::with_capacity(texts.len() + 1);
+        // Tokens average well under 16 bytes: one or two doublings at most.
+        let mut bytes = Vec::with_capacity(texts.len() * 8);
+        starts.push(0);
+        for text in texts {
+            bytes.extend_from_slice(text);
+            starts.push(bytes.len());
+        }
+        Self { bytes, starts }
+    }
+
+    /// The text of `id` (which must be below the number of texts).
+    pub(crate) fn get(&self, id: u32) -> &[u8] {
+        let id = id as usize;
+        &self.bytes[self.starts[id]..self.starts[id + 1]]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +134,7 @@ mod tests {
         let mut ids: Vec<u32> = last.ids().collect();
         ids.sort_unstable();
         assert_eq!(ids, [1, 2, 3]);
+        let packed = Packed::new(texts.iter().copied());
+        assert_eq!((0..4).map(|id| packed.get(id)).collect::<Vec<_>>(), texts);
     }
 }

@@ -12,7 +12,7 @@ use crate::byte_level;
 use crate::error::{Error, Result};
 use crate::normalize::{Metaspace, Normalizer, PrependScheme, unsupported};
 use crate::pretokenize::{Behavior, Pretokenizer};
-use crate::text_index::TextIndex;
+use crate::text_index::{Packed, TextIndex};
 use crate::train::TokenId;
 
 /// A BPE tokenizer as read back from `tokenizer.json`.
@@ -403,16 +403,16 @@ fn dedup<'a>(
     out
 }
 
-/// An index of the vocab's texts (to their entry), or the first entry whose text came before.
-fn index_vocab(entries: &[(Cow<'_, str>, Option<TokenId>)]) -> std::result::Result<TextIndex, ()> {
+/// The vocab's texts by entry, packed, and an index of them; `None` if a text comes twice.
+fn index_vocab(entries: &[(Cow<'_, str>, Option<TokenId>)]) -> Option<(Packed, TextIndex)> {
+    let texts = Packed::new(entries.iter().map(|(text, _)| text.as_bytes()));
     let mut index = TextIndex::with_capacity(entries.len());
-    let text_of = |i: u32| entries[i as usize].0.as_bytes();
     for i in 0..entries.len() {
-        if index.insert_first(i as u32, text_of).is_some() {
-            return Err(());
+        if index.insert_first(i as u32, |i| texts.get(i)).is_some() {
+            return None;
         }
     }
-    Ok(index)
+    Some((texts, index))
 }
 
 fn build(parts: Parts<'_>) -> Result<LoadedBpe> {
@@ -467,9 +467,9 @@ fn build(parts: Parts<'_>) -> Result<LoadedBpe> {
         Some(entries) if !entries.is_empty() => entries,
         _ => return Err(unsupported("no vocab")),
     };
-    let index = match index_vocab(&vocab) {
-        Ok(index) => index,
-        Err(()) => {
+    let (texts, index) = match index_vocab(&vocab) {
+        Some(indexed) => indexed,
+        None => {
             vocab = dedup(vocab);
             index_vocab(&vocab).expect("texts are unique after dedup")
         }
@@ -512,11 +512,7 @@ fn build(parts: Parts<'_>) -> Result<LoadedBpe> {
             content.as_bytes().to_vec()
         };
     }
-    let vocab_id = |s: &str| {
-        index
-            .get(s.as_bytes(), |i| vocab[i as usize].0.as_bytes())
-            .map(id_at)
-    };
+    let vocab_id = |s: &str| index.get(s.as_bytes(), |i| texts.get(i)).map(id_at);
     let merges = resolve_merges(model.merges, vocab_id)?;
     let symbols = if byte_level {
         Symbols::Bytes
