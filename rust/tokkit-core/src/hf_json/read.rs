@@ -6,13 +6,12 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::view::{self, FileView, MergesView, VocabView};
+use super::view::{self, FileView, MergeStop, MergesView, VocabView, index_vocab};
 use super::{AddedTokenJson, TokenizerJson, merge_shape};
 use crate::byte_level;
 use crate::error::{Error, Result};
 use crate::normalize::{Metaspace, Normalizer, PrependScheme, unsupported};
 use crate::pretokenize::{Behavior, Pretokenizer};
-use crate::text_index::{Packed, TextIndex};
 use crate::train::TokenId;
 
 /// A BPE tokenizer as read back from `tokenizer.json`.
@@ -292,16 +291,19 @@ impl<'a> Parts<'a> {
 
     fn of_typed(root: &'a TokenizerJson) -> Self {
         let m = &root.model;
-        let vocab = VocabView(m.vocab.as_object().map(|map| {
-            map.iter()
-                .map(|(k, v)| {
-                    let id = v.as_u64().and_then(|i| TokenId::try_from(i).ok());
-                    (Cow::Borrowed(k.as_str()), id)
-                })
-                .collect()
-        }));
+        let vocab = VocabView {
+            entries: m.vocab.as_object().map(|map| {
+                map.iter()
+                    .map(|(k, v)| {
+                        let id = v.as_u64().and_then(|i| TokenId::try_from(i).ok());
+                        (Cow::Borrowed(k.as_str()), id)
+                    })
+                    .collect()
+            }),
+            index: None,
+        };
         let merges = match m.merges.as_array() {
-            None => MergesView::default(),
+            None => MergesView::NotAList,
             Some(list) => {
                 let mut pairs = Vec::with_capacity(list.len());
                 let mut bad = None;
@@ -314,10 +316,7 @@ impl<'a> Parts<'a> {
                         }
                     }
                 }
-                MergesView {
-                    pairs: Some(pairs),
-                    bad,
-                }
+                MergesView::Texts(pairs, bad)
             }
         };
         Self {
@@ -403,18 +402,6 @@ fn dedup<'a>(
     out
 }
 
-/// The vocab's texts by entry, packed, and an index of them; `None` if a text comes twice.
-fn index_vocab(entries: &[(Cow<'_, str>, Option<TokenId>)]) -> Option<(Packed, TextIndex)> {
-    let texts = Packed::new(entries.iter().map(|(text, _)| text.as_bytes()));
-    let mut index = TextIndex::with_capacity(entries.len());
-    for i in 0..entries.len() {
-        if index.insert_first(i as u32, |i| texts.get(i)).is_some() {
-            return None;
-        }
-    }
-    Some((texts, index))
-}
-
 fn build(parts: Parts<'_>) -> Result<LoadedBpe> {
     let Parts {
         added_tokens,
@@ -463,11 +450,15 @@ fn build(parts: Parts<'_>) -> Result<LoadedBpe> {
         added.push((t.content.clone(), t.id, t.special));
         normalized_added.push(t.normalized);
     }
-    let mut vocab = match model.vocab.0 {
+    let VocabView {
+        entries,
+        index: indexed,
+    } = model.vocab;
+    let mut vocab = match entries {
         Some(entries) if !entries.is_empty() => entries,
         _ => return Err(unsupported("no vocab")),
     };
-    let (texts, index) = match index_vocab(&vocab) {
+    let (texts, index) = match indexed.or_else(|| index_vocab(&vocab)) {
         Some(indexed) => indexed,
         None => {
             vocab = dedup(vocab);
@@ -513,7 +504,7 @@ fn build(parts: Parts<'_>) -> Result<LoadedBpe> {
         };
     }
     let vocab_id = |s: &str| index.get(s.as_bytes(), |i| texts.get(i)).map(id_at);
-    let merges = resolve_merges(model.merges, vocab_id)?;
+    let merges = resolve_merges(model.merges, vocab_id, id_at)?;
     let symbols = if byte_level {
         Symbols::Bytes
     } else {
@@ -567,26 +558,36 @@ fn sp_token_bytes(
 }
 
 /// The merges as id pairs, in rank order: an error for the first that uses a text outside the
-/// vocab or is malformed, and for merges that are no list.
+/// vocab or is malformed, and for merges that are no list. `id` finds a text's id, `id_at` the
+/// id of a vocab entry.
 fn resolve_merges(
     merges: MergesView<'_>,
     id: impl Fn(&str) -> Option<TokenId>,
+    id_at: impl Fn(u32) -> TokenId,
 ) -> Result<Vec<(TokenId, TokenId)>> {
-    let id = |s: &str| {
-        id(s).ok_or_else(|| {
-            Error::Serialization(format!("merge uses {s:?}, which is not in the vocab"))
-        })
-    };
-    let pairs = merges
-        .pairs
-        .ok_or_else(|| unsupported("merges that are not a list"))?;
-    let mut out = Vec::with_capacity(pairs.len());
-    for (left, right) in &pairs {
-        out.push((id(left)?, id(right)?));
-    }
-    match merges.bad {
-        Some(what) => Err(unsupported(what)),
-        None => Ok(out),
+    let unknown =
+        |s: &str| Error::Serialization(format!("merge uses {s:?}, which is not in the vocab"));
+    match merges {
+        MergesView::NotAList => Err(unsupported("merges that are not a list")),
+        MergesView::Texts(pairs, bad) => {
+            let id = |s: &str| id(s).ok_or_else(|| unknown(s));
+            let mut out = Vec::with_capacity(pairs.len());
+            for (left, right) in &pairs {
+                out.push((id(left)?, id(right)?));
+            }
+            match bad {
+                Some(what) => Err(unsupported(what)),
+                None => Ok(out),
+            }
+        }
+        MergesView::Entries(pairs, stop) => {
+            let out = pairs.iter().map(|&(a, b)| (id_at(a), id_at(b))).collect();
+            match stop {
+                None => Ok(out),
+                Some(MergeStop::Malformed(what)) => Err(unsupported(what)),
+                Some(MergeStop::Unknown(text)) => Err(unknown(&text)),
+            }
+        }
     }
 }
 
@@ -637,6 +638,10 @@ mod tests {
     fn the_view_loads_what_the_typed_file_loads() {
         assert_eq!(both(&byte_level_file().to_string()), None);
         assert_eq!(both(&sp_file().to_string()), None);
+        // Fields loading does not know are skipped, whatever they hold.
+        let mut extra = byte_level_file();
+        extra["model"]["extra"] = json!({"merges": 1, "vocab": [1]});
+        assert_eq!(both(&extra.to_string()), None);
         // Escapes (copied, not borrowed), a joined merge with an escaped space, merges first.
         let escaped = r#"{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE",
             "merges": [["\u0061", "b"], "\u0061b\u0020c"],
@@ -693,9 +698,22 @@ mod tests {
         assert!(err.contains("not in the vocab"), "{err}");
     }
 
+    /// Each merge list as the file's (read with the vocab at hand) and before the vocab (read
+    /// as texts, looked up afterwards): the same error from both, which it returns.
+    fn merges_error(merges: Value) -> String {
+        let after = both(&with(byte_level_file(), "/model/merges", merges.clone())).unwrap();
+        let vocab = &byte_level_file()["model"]["vocab"];
+        let before = format!(
+            r#"{{"pre_tokenizer": {{"type": "ByteLevel"}},
+                "model": {{"type": "BPE", "merges": {merges}, "vocab": {vocab}}}}}"#
+        );
+        assert_eq!(both(&before).unwrap(), after);
+        after
+    }
+
     #[test]
     fn bad_merges_give_the_typed_files_errors_in_order() {
-        let merges = |m: Value| both(&with(byte_level_file(), "/model/merges", m)).unwrap();
+        let merges = merges_error;
         for m in [json!({}), json!(null), json!("a b")] {
             assert!(merges(m).contains("merges that are not a list"));
         }
@@ -736,6 +754,8 @@ mod tests {
             r#"{"model": {"type": "BPE", "fuse_unk": null, "vocab": {"a": 0}, "merges": []}}"#,
             r#"{"added_tokens": {}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#,
             r#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "model": {}}"#,
+            r#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "vocab": {}}}"#,
+            r#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "merges": []}}"#,
             r#"{"truncation": [1,}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#,
         ] {
             let err = both(text).unwrap();

@@ -14,10 +14,11 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::AddedTokenJson;
+use crate::text_index::{Packed, TextIndex};
 use crate::train::TokenId;
 
 /// A `tokenizer.json`, as far as loading reads it; the other sections are checked to be JSON
@@ -47,28 +48,85 @@ pub(super) struct FileView<'a> {
 
 /// The `model` section, with the fields of [`ModelJson`](super::ModelJson) in the same types
 /// except the vocab and the merges.
-#[derive(Deserialize)]
+#[derive(Default)]
 pub(super) struct ModelView<'a> {
-    #[serde(rename = "type", default)]
     pub kind: Option<String>,
-    #[serde(default)]
     pub dropout: Option<f64>,
-    #[serde(default)]
     pub unk_token: Option<String>,
-    #[serde(default)]
     pub continuing_subword_prefix: Option<String>,
-    #[serde(default)]
     pub end_of_word_suffix: Option<String>,
-    #[serde(default)]
     pub fuse_unk: bool,
-    #[serde(default)]
     pub byte_fallback: bool,
-    #[serde(default)]
     pub ignore_merges: bool,
-    #[serde(default, borrow)]
     pub vocab: VocabView<'a>,
-    #[serde(default, borrow)]
     pub merges: MergesView<'a>,
+}
+
+/// The fields of [`ModelView`], in its order.
+const MODEL_FIELDS: [&str; 10] = [
+    "type",
+    "dropout",
+    "unk_token",
+    "continuing_subword_prefix",
+    "end_of_word_suffix",
+    "fuse_unk",
+    "byte_fallback",
+    "ignore_merges",
+    "vocab",
+    "merges",
+];
+
+/// By hand rather than derived, to read the merges with the vocab at hand: where the vocab
+/// comes first (as `tokenizers` writes it), each merge's texts are looked up as soon as they
+/// are read, and the half a million texts are never collected.
+impl<'de: 'a, 'a> Deserialize<'de> for ModelView<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ModelView<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a model object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut m = ModelView::default();
+                let mut seen = [false; MODEL_FIELDS.len()];
+                while let Some(Text(key)) = map.next_key()? {
+                    let Some(field) = MODEL_FIELDS.iter().position(|f| *f == key) else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    if std::mem::replace(&mut seen[field], true) {
+                        return Err(de::Error::duplicate_field(MODEL_FIELDS[field]));
+                    }
+                    match field {
+                        0 => m.kind = map.next_value()?,
+                        1 => m.dropout = map.next_value()?,
+                        2 => m.unk_token = map.next_value()?,
+                        3 => m.continuing_subword_prefix = map.next_value()?,
+                        4 => m.end_of_word_suffix = map.next_value()?,
+                        5 => m.fuse_unk = map.next_value()?,
+                        6 => m.byte_fallback = map.next_value()?,
+                        7 => m.ignore_merges = map.next_value()?,
+                        8 => {
+                            let entries: VocabEntries = map.next_value()?;
+                            m.vocab.index = entries.0.as_deref().and_then(index_vocab);
+                            m.vocab.entries = entries.0;
+                        }
+                        _ => {
+                            m.merges = match &m.vocab.index {
+                                Some((texts, index)) => {
+                                    map.next_value_seed(ResolveMerges { texts, index })?
+                                }
+                                None => map.next_value()?,
+                            }
+                        }
+                    }
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// Parses `text` as far as loading reads it.
@@ -81,18 +139,52 @@ pub(super) fn parse(text: &str) -> serde_json::Result<FileView<'_>> {
     FileView::deserialize(&mut serde_json::Deserializer::from_str(text))
 }
 
-/// The vocab: `(text, id)` in file order, an id that is not a `u32` as `None`; `None` for a
-/// vocab that is no JSON object (or is missing).
+/// The vocab: `(text, id)` in file order, an id that is not a `u32` as `None`; `entries` is
+/// `None` for a vocab that is no JSON object (or is missing).
 #[derive(Default)]
-pub(super) struct VocabView<'a>(pub Option<Vec<(Cow<'a, str>, Option<TokenId>)>>);
+pub(super) struct VocabView<'a> {
+    pub entries: Option<Vec<(Cow<'a, str>, Option<TokenId>)>>,
+    /// The entries' texts and their index, made while parsing if no text comes twice.
+    pub index: Option<(Packed, TextIndex)>,
+}
 
-/// The merges as written, up to the first one that has neither form; `pairs` is `None` for
-/// merges that are no JSON list (or are missing).
+/// The vocab's entries as parsed.
+struct VocabEntries<'a>(Option<Vec<(Cow<'a, str>, Option<TokenId>)>>);
+
+/// The vocab's texts by entry, packed, and an index of them; `None` if a text comes twice.
+pub(super) fn index_vocab(
+    entries: &[(Cow<'_, str>, Option<TokenId>)],
+) -> Option<(Packed, TextIndex)> {
+    let texts = Packed::new(entries.iter().map(|(text, _)| text.as_bytes()));
+    let mut index = TextIndex::with_capacity(entries.len());
+    for i in 0..entries.len() {
+        if index.insert_first(i as u32, |i| texts.get(i)).is_some() {
+            return None;
+        }
+    }
+    Some((texts, index))
+}
+
+/// The merges, up to the first that is malformed or (when the vocab came first) uses a text
+/// the vocab lacks.
 #[derive(Default)]
-pub(super) struct MergesView<'a> {
-    pub pairs: Option<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
-    /// What is wrong with the merge after the last of `pairs`, if one is.
-    pub bad: Option<&'static str>,
+pub(super) enum MergesView<'a> {
+    /// The merges are no JSON list (or are missing).
+    #[default]
+    NotAList,
+    /// Both texts of each merge, read before the vocab; what is wrong with the next merge.
+    Texts(Vec<(Cow<'a, str>, Cow<'a, str>)>, Option<&'static str>),
+    /// The vocab entries (see [`VocabView`]) of both sides of each merge; why the next merge
+    /// was not read.
+    Entries(Vec<(u32, u32)>, Option<MergeStop>),
+}
+
+/// Why reading merges into [`MergesView::Entries`] stopped.
+pub(super) enum MergeStop {
+    /// The merge is malformed: what is wrong with it.
+    Malformed(&'static str),
+    /// The merge uses this text, which is not in the vocab.
+    Unknown(String),
 }
 
 /// What was wrong with a merge: the message [`merge_sides`](super::merge_sides) gives.
@@ -222,11 +314,11 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for VocabView<'a> {
+impl<'de: 'a, 'a> Deserialize<'de> for VocabEntries<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = VocabView<'de>;
+            type Value = VocabEntries<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any JSON value")
             }
@@ -236,9 +328,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for VocabView<'a> {
                     let Id(id) = map.next_value()?;
                     entries.push((key, id));
                 }
-                Ok(VocabView(Some(entries)))
+                Ok(VocabEntries(Some(entries)))
             }
-            reject!(VocabView(None); bool, int, float, str, null, list);
+            reject!(VocabEntries(None); bool, int, float, str, null, list);
         }
         d.deserialize_any(V)
     }
@@ -320,20 +412,58 @@ impl<'de: 'a, 'a> Deserialize<'de> for MergesView<'a> {
                         Err(what) => {
                             // Loading stops at the first bad merge; the rest need only be JSON.
                             drain_seq(seq)?;
-                            return Ok(MergesView {
-                                pairs: Some(pairs),
-                                bad: Some(what),
-                            });
+                            return Ok(MergesView::Texts(pairs, Some(what)));
                         }
                     }
                 }
-                Ok(MergesView {
-                    pairs: Some(pairs),
-                    bad: None,
-                })
+                Ok(MergesView::Texts(pairs, None))
             }
-            reject!(MergesView::default(); bool, int, float, str, null, object);
+            reject!(MergesView::NotAList; bool, int, float, str, null, object);
         }
         d.deserialize_any(V)
     }
+}
+
+/// Reads the merges into [`MergesView::Entries`], looking each text up in the vocab.
+struct ResolveMerges<'i> {
+    texts: &'i Packed,
+    index: &'i TextIndex,
+}
+
+impl<'de> DeserializeSeed<'de> for ResolveMerges<'_> {
+    type Value = MergesView<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResolveMerges<'_> {
+    type Value = MergesView<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let entry = |s: &str| {
+            self.index
+                .get(s.as_bytes(), |i| self.texts.get(i))
+                .ok_or_else(|| MergeStop::Unknown(s.to_owned()))
+        };
+        let mut pairs = Vec::new();
+        while let Some(Merge(merge)) = seq.next_element()? {
+            let found = merge
+                .map_err(MergeStop::Malformed)
+                .and_then(|(a, b)| Ok((entry(&a)?, entry(&b)?)));
+            match found {
+                Ok(pair) => pairs.push(pair),
+                Err(stop) => {
+                    // Loading stops here; the rest need only be JSON.
+                    drain_seq(seq)?;
+                    return Ok(MergesView::Entries(pairs, Some(stop)));
+                }
+            }
+        }
+        Ok(MergesView::Entries(pairs, None))
+    }
+    reject!(MergesView::NotAList; bool, int, float, str, null, object);
 }
