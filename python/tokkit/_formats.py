@@ -2,8 +2,9 @@
 
 :func:`read` (used by :func:`tokkit.load`) recognises:
 
-- a Hugging Face ``tokenizer.json`` (or a directory holding one). Byte-level BPE runs on tokkit's
-  Rust encoder; anything else, and files with ``ignore_merges`` (Llama-3), runs on ``tokenizers``;
+- a Hugging Face ``tokenizer.json`` (or a directory holding one). BPE (byte-level, or
+  SentencePiece-style with byte fallback) runs on tokkit's Rust encoder; anything else on
+  ``tokenizers``;
 - GPT-2's ``encoder.json`` + ``vocab.bpe`` (or ``vocab.json`` + ``merges.txt``), turned into a
   byte-level BPE ``tokenizer.json`` in memory and run on tokkit's encoder;
 - tiktoken rank files (``*.tiktoken``, ``*.tiktoken.gz``, Llama-3's ``tokenizer.model``), run on
@@ -94,7 +95,6 @@ _GENERIC_NAMES = {
     "merges.txt",
 }
 _DATA_GYM_PAIRS = [("encoder.json", "vocab.bpe"), ("vocab.json", "merges.txt")]
-_IGNORE_MERGES = re.compile(r'"ignore_merges"\s*:\s*true')
 _BYTE_LEVEL = re.compile(r'"type"\s*:\s*"ByteLevel"')
 BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 KNOWN_FORMATS = (
@@ -518,13 +518,10 @@ def _import_tokenizers(origin: str, why: str) -> Any:
 
 def _json_backend(text: str, origin: str) -> Backend:
     """tokkit's encoder if it runs this file exactly, else HF ``tokenizers``."""
-    if _IGNORE_MERGES.search(text):
-        why = "ignore_merges=true needs the tokenizers library"
-    else:
-        try:
-            return TokkitBackend(_tokkit.BpeTokenizer.from_str(text))
-        except SerializationError as e:
-            why = str(e)
+    try:
+        return TokkitBackend(_tokkit.BpeTokenizer.from_str(text))
+    except SerializationError as e:
+        why = str(e)
     tokenizers = _import_tokenizers(origin, why)
     try:
         tok = tokenizers.Tokenizer.from_str(text)

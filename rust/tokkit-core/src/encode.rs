@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::hf_json::{LoadedBpe, Pipeline, Symbols};
 use crate::normalize::{Metaspace, Normalizer};
 use crate::pretokenize::Pretokenizer;
+use crate::text_index::{Packed, TextIndex};
 use crate::train::{BpeModel, TokenId};
 use added::{Matcher, Segment};
 pub use cache::PieceCache;
@@ -203,7 +204,13 @@ impl BpeEncoder {
         pretokenizer: Pretokenizer,
         pipeline: Pipeline,
     ) -> Result<Self> {
-        let is_added: HashSet<TokenId> = added.iter().map(|a| a.1).collect();
+        // Whether each id is an added token (matched in text before BPE, never merged).
+        let mut is_added = vec![false; tokens.len()];
+        for a in &added {
+            if let Some(slot) = is_added.get_mut(a.1 as usize) {
+                *slot = true;
+            }
+        }
         let Pipeline {
             normalizer,
             metaspace,
@@ -214,29 +221,38 @@ impl BpeEncoder {
         // The text each model-vocabulary id stands for, as merges concatenate it.
         let (symbols, ranks, whole, word_starts) = match symbols {
             Symbols::Bytes => {
-                let mut by_bytes: FastMap<&[u8], TokenId> = FastMap::default();
+                let texts = Packed::new(tokens.iter().map(Vec::as_slice));
+                let text_of = |id: TokenId| texts.get(id);
+                // The first model id of each byte string.
+                let mut by_bytes = TextIndex::with_capacity(tokens.len());
                 for (id, t) in tokens.iter().enumerate() {
-                    if !is_added.contains(&(id as TokenId)) && !t.is_empty() {
-                        by_bytes.entry(t.as_slice()).or_insert(id as TokenId);
+                    if !is_added[id] && !t.is_empty() {
+                        by_bytes.insert_first(id as TokenId, text_of);
                     }
                 }
+                let id_of = |bytes: &[u8]| by_bytes.get(bytes, text_of);
                 let mut byte_id = [None; 256];
                 for b in 0..=255u8 {
-                    byte_id[usize::from(b)] = by_bytes.get([b].as_slice()).copied();
+                    byte_id[usize::from(b)] = id_of(&[b]);
                 }
-                let ranks = rank_map(merges, |id| tokens[id as usize].as_slice(), &by_bytes)?;
-                let whole = ignore_merges.then(|| by_bytes.iter().map(|(k, v)| (*k, *v)).collect());
+                let ranks = rank_map(merges, text_of, id_of)?;
+                let whole =
+                    ignore_merges.then(|| by_bytes.ids().map(|id| (text_of(id), id)).collect());
                 (SymbolTable::Bytes(Box::new(byte_id)), ranks, whole, None)
             }
             Symbols::Chars(vocab) => {
-                let mut by_text: FastMap<&[u8], TokenId> = FastMap::default();
+                let texts = Packed::new(vocab.strings.iter().map(String::as_bytes));
+                let text_of = |id: TokenId| texts.get(id);
+                // The id of each text (the last, as a map built in id order keeps it).
+                let mut by_text = TextIndex::with_capacity(vocab.strings.len());
                 for (id, t) in vocab.strings.iter().enumerate() {
                     if !t.is_empty() {
-                        by_text.insert(t.as_bytes(), id as TokenId);
+                        by_text.insert_last(id as TokenId, text_of);
                     }
                 }
-                let ranks = rank_map(merges, |id| vocab.strings[id as usize].as_bytes(), &by_text)?;
-                let whole = ignore_merges.then(|| by_text.iter().map(|(k, v)| (*k, *v)).collect());
+                let ranks = rank_map(merges, text_of, |text| by_text.get(text, text_of))?;
+                let whole =
+                    ignore_merges.then(|| by_text.ids().map(|id| (text_of(id), id)).collect());
                 let symbols = CharSymbols::new(&vocab);
                 let space = normalizer
                     .as_ref()
@@ -804,7 +820,7 @@ impl BpeEncoder {
 fn rank_map<'t>(
     merges: &[(TokenId, TokenId)],
     text_of: impl Fn(TokenId) -> &'t [u8],
-    by_text: &FastMap<&[u8], TokenId>,
+    id_of: impl Fn(&[u8]) -> Option<TokenId>,
 ) -> Result<FastMap<u64, (u32, TokenId)>> {
     let mut ranks = FastMap::default();
     ranks.reserve(merges.len());
@@ -813,7 +829,7 @@ fn rank_map<'t>(
         joined.clear();
         joined.extend_from_slice(text_of(a));
         joined.extend_from_slice(text_of(b));
-        let new = *by_text.get(joined.as_slice()).ok_or_else(|| {
+        let new = id_of(&joined).ok_or_else(|| {
             Error::Serialization(format!(
                 "merge {rank} makes {:?}, which is not in the vocab",
                 String::from_utf8_lossy(&joined)
@@ -833,15 +849,15 @@ fn word_starts(symbol: &str, strings: &[String], chars: &CharSymbols) -> Option<
     };
     chars.char_id(sym)?;
     let mut joins_left = HashSet::new();
+    let mut buf = [0; 4];
+    // Most tokens hold no space symbol: a substring search skips them without decoding chars.
+    // A match of a whole char's UTF-8 is always at a char boundary.
+    let finder = memchr::memmem::Finder::new(sym.encode_utf8(&mut buf).as_bytes());
     for s in strings {
-        let mut prev = None;
-        for c in s.chars() {
-            if c == sym {
-                if let Some(p) = prev.filter(|&p| p != sym) {
-                    joins_left.insert(p);
-                }
+        for at in finder.find_iter(s.as_bytes()) {
+            if let Some(p) = s[..at].chars().next_back().filter(|&p| p != sym) {
+                joins_left.insert(p);
             }
-            prev = Some(c);
         }
     }
     Some(WordStarts { sym, joins_left })

@@ -24,6 +24,7 @@ pub mod normalize;
 pub mod pretokenize;
 pub mod progress;
 pub mod sampler;
+mod text_index;
 pub mod threads;
 pub mod train;
 pub mod word_counts;

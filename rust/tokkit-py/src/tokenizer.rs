@@ -85,15 +85,15 @@ impl PyBpeTokenizer {
             let cancel = &cancel;
             let producer = scope.spawn(move || {
                 pool.install(|| {
-                    texts
-                        .par_chunks(chunk)
-                        .enumerate()
-                        .try_for_each_with(done, |done, (i, part)| {
+                    texts.par_chunks(chunk).enumerate().try_for_each_with(
+                        done,
+                        |done, (i, part)| {
                             cancel.check()?;
                             // The receiver is gone only if the caller stopped: nothing to do.
                             let _ = done.send((i, encode_chunk(encoder, part)));
                             Ok(())
-                        })
+                        },
+                    )
                 })
             });
             // Chunks arrive in any order; lists are made in order.
@@ -161,24 +161,33 @@ impl PyBpeTokenizer {
 
 #[pymethods]
 impl PyBpeTokenizer {
-    /// Parses the text of a `tokenizer.json`.
+    /// Parses the text of a `tokenizer.json` (with the GIL released).
     #[staticmethod]
-    fn from_str(json: &str) -> TkResult<Self> {
-        Ok(Self::new(BpeEncoder::from_loaded(hf_json::from_json(
-            json,
-        )?)?))
+    fn from_str(py: Python<'_>, json: &str) -> TkResult<Self> {
+        let encoder = py.detach(|| BpeEncoder::from_loaded(hf_json::from_json(json)?))?;
+        Ok(Self::new(encoder))
     }
 
-    /// Reads a `tokenizer.json` file.
+    /// Reads a `tokenizer.json` file (at most [`MAX_TOKENIZER_BYTES`]).
     #[staticmethod]
-    fn from_file(path: std::path::PathBuf) -> TkResult<Self> {
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+    fn from_file(py: Python<'_>, path: std::path::PathBuf) -> TkResult<Self> {
+        let cannot = |e: &dyn std::fmt::Display| {
             Error::Serialization(format!(
                 "cannot read tokenizer file {}: {e}",
                 path.display()
             ))
-        })?;
-        Self::from_str(&text)
+        };
+        let size = std::fs::metadata(&path).map_err(|e| cannot(&e))?.len();
+        if size > MAX_TOKENIZER_BYTES {
+            return Err(cannot(&format!(
+                "{size} bytes is more than the {MAX_TOKENIZER_BYTES} a tokenizer.json may have"
+            ))
+            .into());
+        }
+        let text = py
+            .detach(|| std::fs::read_to_string(&path))
+            .map_err(|e| cannot(&e))?;
+        Self::from_str(py, &text)
     }
 
     /// Token ids of `text` (added tokens matched first).
@@ -326,6 +335,9 @@ impl PyBpeTokenizer {
         self.encoder.pretokenizer().name().to_owned()
     }
 }
+
+/// The largest `tokenizer.json` read (the largest published ones are ~35 MB).
+const MAX_TOKENIZER_BYTES: u64 = 1 << 30;
 
 /// The ids of a chunk of texts, and where each text's ids end.
 type Chunk = (Vec<u32>, Vec<usize>);

@@ -15,6 +15,7 @@
 mod cut;
 mod read;
 mod splice;
+mod view;
 
 pub use read::{CharVocab, LoadedBpe, Pipeline, Symbols, fallback_byte, from_json, from_typed};
 pub use splice::{Additions, append};
@@ -153,17 +154,18 @@ impl TokenizerJson {
 
 /// The two sides of a merge as written: `["a", "b"]` or `"a b"`.
 fn merge_sides(m: &Value) -> Result<(&str, &str)> {
+    merge_shape(m).map_err(unsupported)
+}
+
+/// [`merge_sides`], with what is wrong with a merge as the text for [`unsupported`].
+fn merge_shape(m: &Value) -> std::result::Result<(&str, &str), &'static str> {
     match m {
         Value::Array(pair) => match pair.as_slice() {
             [Value::String(a), Value::String(b)] => Ok((a, b)),
-            _ => Err(unsupported("a merge list that is not two strings")),
+            _ => Err(view::NOT_TWO_STRINGS),
         },
-        Value::String(s) => s
-            .split_once(' ')
-            .ok_or_else(|| unsupported("a merge without a space")),
-        _ => Err(unsupported(
-            "a merge that is neither [\"a\", \"b\"] nor \"a b\"",
-        )),
+        Value::String(s) => s.split_once(' ').ok_or(view::NO_SPACE),
+        _ => Err(view::NEITHER),
     }
 }
 

@@ -2,9 +2,12 @@
 //! merges, the pre-tokenizer and the rest of the pipeline (byte-level, or SentencePiece-style
 //! characters with byte fallback).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
-use super::{ModelJson, TokenizerJson, merge_sides};
+use super::view::{self, FileView, MergeStop, MergesView, VocabView, index_vocab};
+use super::{AddedTokenJson, TokenizerJson, merge_shape};
 use crate::byte_level;
 use crate::error::{Error, Result};
 use crate::normalize::{Metaspace, Normalizer, PrependScheme, unsupported};
@@ -244,15 +247,107 @@ pub fn fallback_byte(token: &str) -> Option<u8> {
         .flatten()
 }
 
-fn model_flags(model: &ModelJson) -> Result<()> {
+/// What loading reads of the `model` section, from a typed file or a [`view`].
+struct ModelParts<'a> {
+    kind: Option<&'a str>,
+    dropout: Option<f64>,
+    unk_token: Option<&'a str>,
+    continuing_subword_prefix: Option<&'a str>,
+    end_of_word_suffix: Option<&'a str>,
+    fuse_unk: bool,
+    byte_fallback: bool,
+    ignore_merges: bool,
+    vocab: VocabView<'a>,
+    merges: MergesView<'a>,
+}
+
+/// What loading reads of a `tokenizer.json`.
+struct Parts<'a> {
+    added_tokens: &'a [AddedTokenJson],
+    normalizer: &'a Value,
+    pre_tokenizer: &'a Value,
+    model: ModelParts<'a>,
+}
+
+impl<'a> Parts<'a> {
+    fn of_view(file: &'a FileView<'a>) -> Self {
+        let m = &file.model;
+        // The vocab and merges are moved out below: `build` takes them by value.
+        Self {
+            added_tokens: &file.added_tokens,
+            normalizer: &file.normalizer,
+            pre_tokenizer: &file.pre_tokenizer,
+            model: ModelParts {
+                kind: m.kind.as_deref(),
+                dropout: m.dropout,
+                unk_token: m.unk_token.as_deref(),
+                continuing_subword_prefix: m.continuing_subword_prefix.as_deref(),
+                end_of_word_suffix: m.end_of_word_suffix.as_deref(),
+                fuse_unk: m.fuse_unk,
+                byte_fallback: m.byte_fallback,
+                ignore_merges: m.ignore_merges,
+                vocab: VocabView::default(),
+                merges: MergesView::default(),
+            },
+        }
+    }
+
+    fn of_typed(root: &'a TokenizerJson) -> Self {
+        let m = &root.model;
+        let vocab = VocabView {
+            entries: m.vocab.as_object().map(|map| {
+                map.iter()
+                    .map(|(k, v)| {
+                        let id = v.as_u64().and_then(|i| TokenId::try_from(i).ok());
+                        (Cow::Borrowed(k.as_str()), id)
+                    })
+                    .collect()
+            }),
+            index: None,
+        };
+        let merges = match m.merges.as_array() {
+            None => MergesView::NotAList,
+            Some(list) => {
+                let mut pairs = Vec::with_capacity(list.len());
+                let mut bad = None;
+                for merge in list {
+                    match merge_shape(merge) {
+                        Ok((a, b)) => pairs.push((Cow::Borrowed(a), Cow::Borrowed(b))),
+                        Err(what) => {
+                            bad = Some(what);
+                            break;
+                        }
+                    }
+                }
+                MergesView::Texts(pairs, bad)
+            }
+        };
+        Self {
+            added_tokens: &root.added_tokens,
+            normalizer: &root.normalizer,
+            pre_tokenizer: &root.pre_tokenizer,
+            model: ModelParts {
+                kind: m.kind.as_deref(),
+                dropout: m.dropout,
+                unk_token: m.unk_token.as_deref(),
+                continuing_subword_prefix: m.continuing_subword_prefix.as_deref(),
+                end_of_word_suffix: m.end_of_word_suffix.as_deref(),
+                fuse_unk: m.fuse_unk,
+                byte_fallback: m.byte_fallback,
+                ignore_merges: m.ignore_merges,
+                vocab,
+                merges,
+            },
+        }
+    }
+}
+
+fn model_flags(model: &ModelParts<'_>) -> Result<()> {
     for (key, value) in [
-        (
-            "continuing_subword_prefix",
-            &model.continuing_subword_prefix,
-        ),
-        ("end_of_word_suffix", &model.end_of_word_suffix),
+        ("continuing_subword_prefix", model.continuing_subword_prefix),
+        ("end_of_word_suffix", model.end_of_word_suffix),
     ] {
-        if value.as_deref().is_some_and(|s| !s.is_empty()) {
+        if value.is_some_and(|s| !s.is_empty()) {
             return Err(unsupported(&format!("BPE {key}")));
         }
     }
@@ -269,7 +364,18 @@ fn model_flags(model: &ModelJson) -> Result<()> {
 /// [`Error::Serialization`] if the JSON is malformed or describes something else; the message
 /// says what is supported.
 pub fn from_json(text: &str) -> Result<LoadedBpe> {
-    from_typed(&TokenizerJson::parse(text)?)
+    match view::parse(text) {
+        Ok(mut file) => {
+            let vocab = std::mem::take(&mut file.model.vocab);
+            let merges = std::mem::take(&mut file.model.merges);
+            let mut parts = Parts::of_view(&file);
+            parts.model.vocab = vocab;
+            parts.model.merges = merges;
+            build(parts)
+        }
+        // The typed parse says where the file is malformed (the view accepts whatever it does).
+        Err(_) => from_typed(&TokenizerJson::parse(text)?),
+    }
 }
 
 /// [`from_json`] on a parsed file.
@@ -277,16 +383,43 @@ pub fn from_json(text: &str) -> Result<LoadedBpe> {
 /// # Errors
 /// As [`from_json`].
 pub fn from_typed(root: &TokenizerJson) -> Result<LoadedBpe> {
-    let model = &root.model;
-    match model.kind.as_deref() {
+    build(Parts::of_typed(root))
+}
+
+/// The vocab with each text once, as a JSON object map keeps it: where the first copy stood,
+/// with the last copy's id.
+fn dedup<'a>(
+    entries: Vec<(Cow<'a, str>, Option<TokenId>)>,
+) -> Vec<(Cow<'a, str>, Option<TokenId>)> {
+    let mut at: std::collections::HashMap<Cow<'a, str>, usize> = std::collections::HashMap::new();
+    let mut out: Vec<(Cow<'a, str>, Option<TokenId>)> = Vec::with_capacity(entries.len());
+    for (text, id) in entries {
+        match at.get(&text) {
+            Some(&i) => out[i].1 = id,
+            None => {
+                at.insert(text.clone(), out.len());
+                out.push((text, id));
+            }
+        }
+    }
+    out
+}
+
+fn build(parts: Parts<'_>) -> Result<LoadedBpe> {
+    let Parts {
+        added_tokens,
+        normalizer: normalizer_json,
+        pre_tokenizer: pre_json,
+        model,
+    } = parts;
+    match model.kind {
         Some("BPE") => {}
         Some(other) => return Err(unsupported(&format!("a {other} model"))),
         None => return Err(unsupported("a model without a type")),
     }
-    model_flags(model)?;
-    let pre_json = &root.pre_tokenizer;
+    model_flags(&model)?;
     let byte_level = has_byte_level(pre_json);
-    let normalizer = Normalizer::from_json(&root.normalizer)?;
+    let normalizer = Normalizer::from_json(normalizer_json)?;
     let (pretokenizer, metaspace) = if byte_level {
         if normalizer.is_some() {
             return Err(unsupported("a normalizer in a byte-level model"));
@@ -303,7 +436,7 @@ pub fn from_typed(root: &TokenizerJson) -> Result<LoadedBpe> {
 
     let mut added = Vec::new();
     let mut normalized_added = Vec::new();
-    for t in &root.added_tokens {
+    for t in added_tokens {
         for (k, set) in [
             ("lstrip", t.lstrip),
             ("rstrip", t.rstrip),
@@ -320,19 +453,25 @@ pub fn from_typed(root: &TokenizerJson) -> Result<LoadedBpe> {
         added.push((t.content.clone(), t.id, t.special));
         normalized_added.push(t.normalized);
     }
-    let vocab = model
-        .vocab
-        .as_object()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| unsupported("no vocab"))?;
-    let vocab_id = |v: &Value| {
-        v.as_u64()
-            .and_then(|i| TokenId::try_from(i).ok())
-            .ok_or_else(|| unsupported("a non-integer vocab id"))
+    let VocabView {
+        entries,
+        index: indexed,
+    } = model.vocab;
+    let mut vocab = match entries {
+        Some(entries) if !entries.is_empty() => entries,
+        _ => return Err(unsupported("no vocab")),
+    };
+    let (texts, index) = match indexed.or_else(|| index_vocab(&vocab)) {
+        Some(indexed) => indexed,
+        None => {
+            vocab = dedup(vocab);
+            index_vocab(&vocab).expect("texts are unique after dedup")
+        }
     };
     let mut size = 0;
-    for id in vocab.values() {
-        size = size.max(vocab_id(id)? as usize + 1);
+    for (_, id) in &vocab {
+        let id = id.ok_or_else(|| unsupported("a non-integer vocab id"))?;
+        size = size.max(id as usize + 1);
     }
     let size = size.max(added.iter().map(|a| a.1 as usize + 1).max().unwrap_or(0));
     let count = vocab.len() + added.len();
@@ -343,36 +482,37 @@ pub fn from_typed(root: &TokenizerJson) -> Result<LoadedBpe> {
             size - 1
         )));
     }
+    // Every id is known to be an integer now.
+    let id_at = |i: u32| vocab[i as usize].1.unwrap_or_default();
     let mut tokens = vec![Vec::new(); size];
     let mut strings = vec![String::new(); if byte_level { 0 } else { size }];
     let byte_fallback = model.byte_fallback;
-    let mut ids = std::collections::HashMap::with_capacity(vocab.len());
-    for (string, id) in vocab {
-        let id = vocab_id(id)? as usize;
-        tokens[id] = if byte_level {
-            byte_level::string_to_bytes(string).unwrap_or_else(|| string.as_bytes().to_vec())
+    let space_finder = space_symbol.as_deref().map(memchr::memmem::Finder::new);
+    for (string, id) in &vocab {
+        let id = id.unwrap_or_default() as usize;
+        if byte_level {
+            tokens[id] =
+                byte_level::string_to_bytes(string).unwrap_or_else(|| string.as_bytes().to_vec());
         } else {
-            sp_token_bytes(string, byte_fallback, space_symbol.as_deref())
-        };
-        if !byte_level {
-            strings[id].clone_from(string);
+            tokens[id] = sp_token_bytes(string, byte_fallback, space_finder.as_ref());
+            strings[id] = string.as_ref().to_owned();
         }
-        ids.insert(string.as_str(), id as TokenId);
     }
     for ((content, id, _), &normalized) in added.iter().zip(&normalized_added) {
         // A normalized added token is matched in normalized text, where `▁` stands for a space.
         tokens[*id as usize] = if normalized && !byte_level {
-            sp_token_bytes(content, false, space_symbol.as_deref())
+            sp_token_bytes(content, false, space_finder.as_ref())
         } else {
             content.as_bytes().to_vec()
         };
     }
-    let merges = parse_merges(model, &ids)?;
+    let vocab_id = |s: &str| index.get(s.as_bytes(), |i| texts.get(i)).map(id_at);
+    let merges = resolve_merges(model.merges, vocab_id, id_at)?;
     let symbols = if byte_level {
         Symbols::Bytes
     } else {
-        let unk = match model.unk_token.as_deref() {
-            Some(unk) => Some(*ids.get(unk).ok_or_else(|| {
+        let unk = match model.unk_token {
+            Some(unk) => Some(vocab_id(unk).ok_or_else(|| {
                 Error::Serialization(format!("unk_token {unk:?} is not in the vocab"))
             })?),
             None => None,
@@ -399,37 +539,230 @@ pub fn from_typed(root: &TokenizerJson) -> Result<LoadedBpe> {
     })
 }
 
-/// The bytes a SentencePiece-style token stands for.
-fn sp_token_bytes(token: &str, byte_fallback: bool, space_symbol: Option<&str>) -> Vec<u8> {
+/// The bytes a SentencePiece-style token stands for; `space` finds the space symbol.
+fn sp_token_bytes(
+    token: &str,
+    byte_fallback: bool,
+    space: Option<&memchr::memmem::Finder<'_>>,
+) -> Vec<u8> {
     if byte_fallback {
         if let Some(b) = fallback_byte(token) {
             return vec![b];
         }
     }
-    match space_symbol {
-        Some(sym) => token.replace(sym, " ").into_bytes(),
-        None => token.as_bytes().to_vec(),
+    match space {
+        // Most tokens hold no space symbol: they are copied as they are.
+        Some(sym) if sym.find(token.as_bytes()).is_some() => {
+            let sym = std::str::from_utf8(sym.needle()).expect("the space symbol is text");
+            token.replace(sym, " ").into_bytes()
+        }
+        _ => token.as_bytes().to_vec(),
     }
 }
 
-fn parse_merges(
-    model: &ModelJson,
-    ids: &std::collections::HashMap<&str, TokenId>,
+/// The merges as id pairs, in rank order: an error for the first that uses a text outside the
+/// vocab or is malformed, and for merges that are no list. `id` finds a text's id, `id_at` the
+/// id of a vocab entry.
+fn resolve_merges(
+    merges: MergesView<'_>,
+    id: impl Fn(&str) -> Option<TokenId>,
+    id_at: impl Fn(u32) -> TokenId,
 ) -> Result<Vec<(TokenId, TokenId)>> {
-    let id = |s: &str| {
-        ids.get(s).copied().ok_or_else(|| {
-            Error::Serialization(format!("merge uses {s:?}, which is not in the vocab"))
+    let unknown =
+        |s: &str| Error::Serialization(format!("merge uses {s:?}, which is not in the vocab"));
+    match merges {
+        MergesView::NotAList => Err(unsupported("merges that are not a list")),
+        MergesView::Texts(pairs, bad) => {
+            let id = |s: &str| id(s).ok_or_else(|| unknown(s));
+            let mut out = Vec::with_capacity(pairs.len());
+            for (left, right) in &pairs {
+                out.push((id(left)?, id(right)?));
+            }
+            match bad {
+                Some(what) => Err(unsupported(what)),
+                None => Ok(out),
+            }
+        }
+        MergesView::Entries(pairs, stop) => {
+            let out = pairs.iter().map(|&(a, b)| (id_at(a), id_at(b))).collect();
+            match stop {
+                None => Ok(out),
+                Some(MergeStop::Malformed(what)) => Err(unsupported(what)),
+                Some(MergeStop::Unknown(text)) => Err(unknown(&text)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Loads `text` through the view (`from_json`) and through the typed file: the same parts,
+    /// or the same error. Returns the error's text, if any.
+    fn both(text: &str) -> Option<String> {
+        let show = |r: Result<LoadedBpe>| r.map(|l| format!("{l:?}")).map_err(|e| e.to_string());
+        let fast = show(from_json(text));
+        let typed = TokenizerJson::parse(text);
+        if typed.is_ok() {
+            // Everything the typed file accepts goes the fast way, not through the fallback.
+            assert!(view::parse(text).is_ok(), "the view refuses {text}");
+        }
+        assert_eq!(fast, show(typed.and_then(|t| from_typed(&t))), "{text}");
+        fast.err()
+    }
+
+    fn byte_level_file() -> Value {
+        json!({
+            "added_tokens": [{"id": 5, "content": "<s>", "special": true}],
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
+            "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "Ġ": 3, "Ġab": 4},
+                      "merges": [["a", "b"], "Ġ ab"]},
         })
-    };
-    let merges = model
-        .merges
-        .as_array()
-        .ok_or_else(|| unsupported("merges that are not a list"))?;
-    merges
-        .iter()
-        .map(|m| {
-            let (left, right) = merge_sides(m)?;
-            Ok((id(left)?, id(right)?))
+    }
+
+    fn sp_file() -> Value {
+        json!({
+            "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "▁"},
+            "model": {"type": "BPE", "unk_token": "<unk>", "byte_fallback": true, "fuse_unk": true,
+                      "vocab": {"<unk>": 0, "<0x41>": 1, "▁": 2, "a": 3, "▁a": 4},
+                      "merges": [["▁", "a"]]},
         })
-        .collect()
+    }
+
+    fn with(mut file: Value, pointer: &str, value: Value) -> String {
+        *file.pointer_mut(pointer).expect("the pointer exists") = value;
+        file.to_string()
+    }
+
+    #[test]
+    fn the_view_loads_what_the_typed_file_loads() {
+        assert_eq!(both(&byte_level_file().to_string()), None);
+        assert_eq!(both(&sp_file().to_string()), None);
+        // Fields loading does not know are skipped, whatever they hold.
+        let mut extra = byte_level_file();
+        extra["model"]["extra"] = json!({"merges": 1, "vocab": [1]});
+        assert_eq!(both(&extra.to_string()), None);
+        // Escapes (copied, not borrowed), a joined merge with an escaped space, merges first.
+        let escaped = r#"{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE",
+            "merges": [["\u0061", "b"], "\u0061b\u0020c"],
+            "vocab": {"\u0061": 0, "b": 1, "a\u0062": 2, "c": 3, "abc": 4}}}"#;
+        assert_eq!(both(escaped), None);
+        let loaded = from_json(escaped).unwrap();
+        assert_eq!(loaded.merges, [(0, 1), (2, 3)]);
+        assert_eq!(loaded.tokens[4], b"abc");
+    }
+
+    /// A text given twice keeps its first place and its last id, as a JSON object map keeps it;
+    /// the id it had first is a hole.
+    #[test]
+    fn duplicate_vocab_texts_keep_the_last_id() {
+        let dup = r#"{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE",
+            "vocab": {"a": 0, "b": 1, "a": 2, "ab": 3}, "merges": [["a", "b"]]}}"#;
+        assert_eq!(both(dup), None);
+        let loaded = from_json(dup).unwrap();
+        assert_eq!(loaded.tokens[0], b"");
+        assert_eq!(loaded.merges, [(2, 1)]);
+        // An id that is no integer is forgotten when the text comes again with one.
+        let fixed = r#"{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE",
+            "vocab": {"a": "x", "b": 1, "a": 0}, "merges": []}}"#;
+        assert_eq!(both(fixed), None);
+    }
+
+    #[test]
+    fn bad_vocabs_give_the_typed_files_errors() {
+        let no_vocab = |v: Value| both(&with(byte_level_file(), "/model/vocab", v));
+        for v in [
+            json!([["a", 0.0]]),
+            json!("a"),
+            json!(null),
+            json!({}),
+            json!(3),
+        ] {
+            assert!(no_vocab(v).unwrap().contains("no vocab"));
+        }
+        for id in [
+            json!(1.5),
+            json!(-1),
+            json!(5_000_000_000u64),
+            json!("0"),
+            json!([0]),
+        ] {
+            let err = both(&with(byte_level_file(), "/model/vocab/b", id)).unwrap();
+            assert!(err.contains("non-integer vocab id"), "{err}");
+        }
+        let err = both(&with(byte_level_file(), "/model/vocab/b", json!({"x": 1}))).unwrap();
+        assert!(err.contains("non-integer vocab id"), "{err}");
+        let err = both(&with(byte_level_file(), "/model/vocab/b", json!(1_000_000))).unwrap();
+        assert!(err.contains("sparse"), "{err}");
+        let err = both(&with(sp_file(), "/model/unk_token", json!("<nope>"))).unwrap();
+        assert!(err.contains("not in the vocab"), "{err}");
+    }
+
+    /// Each merge list as the file's (read with the vocab at hand) and before the vocab (read
+    /// as texts, looked up afterwards): the same error from both, which it returns.
+    fn merges_error(merges: Value) -> String {
+        let after = both(&with(byte_level_file(), "/model/merges", merges.clone())).unwrap();
+        let vocab = &byte_level_file()["model"]["vocab"];
+        let before = format!(
+            r#"{{"pre_tokenizer": {{"type": "ByteLevel"}},
+                "model": {{"type": "BPE", "merges": {merges}, "vocab": {vocab}}}}}"#
+        );
+        assert_eq!(both(&before).unwrap(), after);
+        after
+    }
+
+    #[test]
+    fn bad_merges_give_the_typed_files_errors_in_order() {
+        let merges = merges_error;
+        for m in [json!({}), json!(null), json!("a b")] {
+            assert!(merges(m).contains("merges that are not a list"));
+        }
+        let shapes = [
+            (json!(["a"]), "not two strings"),
+            (json!(["a", "b", "c"]), "not two strings"),
+            (json!([1, "b"]), "not two strings"),
+            (json!(["a", ["b"]]), "not two strings"),
+            (json!("ab"), "without a space"),
+            (json!(5), "neither"),
+            (json!(null), "neither"),
+            (json!({"a": "b"}), "neither"),
+        ];
+        for (bad, what) in shapes {
+            let err = merges(json!([["a", "b"], bad, "x y"]));
+            assert!(err.contains(what), "{bad}: {err}");
+        }
+        // The first problem in file order is the one reported.
+        assert!(merges(json!([["x", "b"], 5])).contains("merge uses \"x\""));
+        assert!(merges(json!([5, ["x", "b"]])).contains("neither"));
+        let missing = r#"{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE",
+            "vocab": {"a": 0}}}"#;
+        assert!(
+            both(missing)
+                .unwrap()
+                .contains("merges that are not a list")
+        );
+    }
+
+    #[test]
+    fn malformed_files_name_where() {
+        for text in [
+            "",
+            "{",
+            "[]",
+            r#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [}}"#,
+            r#"{"version": 1, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#,
+            r#"{"model": {"type": "BPE", "fuse_unk": null, "vocab": {"a": 0}, "merges": []}}"#,
+            r#"{"added_tokens": {}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#,
+            r#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "model": {}}"#,
+            r#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "vocab": {}}}"#,
+            r#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "merges": []}}"#,
+            r#"{"truncation": [1,}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#,
+        ] {
+            let err = both(text).unwrap();
+            assert!(err.contains("not a tokenizer.json"), "{text}: {err}");
+        }
+    }
 }
