@@ -107,6 +107,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--compare", type=Path, help="a directory holding another tokkit package")
     ap.add_argument("--json", type=Path, help="also write every run here")
+    ap.add_argument("--markdown", type=Path, help="write the table as the `load` section here")
     args = ap.parse_args()
 
     from tests._tokenizer_files import tokenizer_file
@@ -140,7 +141,13 @@ def main() -> None:
                 print(f"{vocab} {tool} rep {rep}: {res['load_s']:.3f} s", file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps({"machine": machine_info(), "runs": results}, indent=1))
-    print(markdown(results, args.reps))
+    body = markdown(results, args.reps)
+    print(body)
+    if args.markdown:
+        from _report import write_section
+
+        command = "python bench/load_bench.py " + " ".join(sys.argv[1:])
+        write_section(args.markdown, "load", f"{body}\n\nCommand: `{command}`.")
 
 
 def markdown(results: dict[str, dict[str, list[dict[str, Any]]]], reps: int) -> str:
