@@ -144,13 +144,14 @@ class Backend(Protocol):
 
 
 class CountsFromIds:
-    """``count_tokens`` and ``encode_array`` for engines without their own: from the ids."""
+    """``count_tokens`` and ``encode_array`` for engines without their own: from the ids. A mixin
+    that must not shadow the engine's own ``encode``, so it only declares it for type checkers."""
 
-    def encode(self, text: str) -> list[int]:
-        raise NotImplementedError
+    if TYPE_CHECKING:
 
-    def encode_batch(self, texts: list[str], num_threads: int | None) -> list[list[int]]:
-        raise NotImplementedError
+        def encode(self, text: str) -> list[int]: ...
+
+        def encode_batch(self, texts: list[str], num_threads: int | None) -> list[list[int]]: ...
 
     def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
         import numpy as np

@@ -197,8 +197,8 @@ def check_pairs(path: Path, pairs: list[tuple[int, int]]) -> int:
     hf = tokenizers.Tokenizer.from_file(str(path))
 
     def encode(text: str) -> list[int]:
-        # Llama-3 sets ignore_merges, which tokkit's encoder does not implement yet (whole
-        # pre-tokens found in the vocab skip BPE in HF): there, re-encode with tokkit itself.
+        # Llama-3 sets ignore_merges (whole pre-tokens found in the vocab skip BPE): there the
+        # vocabulary's own encoder is used, which tests/encoding checks against HF.
         if ignore_merges:
             return vocab.encode(text.encode()).tolist()
         return hf.encode(text, add_special_tokens=False).ids

@@ -135,7 +135,7 @@ def test_ignore_merges_ranks_every_token(tmp_path: Path) -> None:
     assert result.proven
     assert result.left_out == ()
     original = tokkit.load(tmp_path / "tok")
-    assert original.engine == "tokenizers"  # tokkit's encoder leaves ignore_merges to HF
+    assert original.engine == "tokkit"  # ignore_merges runs on tokkit's encoder
     assert_same_ids(original, tiktoken_encode(result.out))
 
 
