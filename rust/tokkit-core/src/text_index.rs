@@ -37,20 +37,29 @@ impl TextIndex {
             .copied()
     }
 
+    /// The slot of `id`'s text: holding the id stored for that text, or free.
+    fn entry<'t>(
+        &mut self,
+        id: u32,
+        text_of: impl Fn(u32) -> &'t [u8],
+    ) -> hashbrown::hash_table::Entry<'_, u32> {
+        let text = text_of(id);
+        let hash = self.hasher.hash_one(text);
+        let hasher = &self.hasher;
+        self.table.entry(
+            hash,
+            |&other| text_of(other) == text,
+            |&other| hasher.hash_one(text_of(other)),
+        )
+    }
+
     /// Stores `id` under its text unless the text has an id already; returns that earlier id.
     pub(crate) fn insert_first<'t>(
         &mut self,
         id: u32,
         text_of: impl Fn(u32) -> &'t [u8],
     ) -> Option<u32> {
-        let text = text_of(id);
-        let hash = self.hash(text);
-        let hasher = &self.hasher;
-        match self.table.entry(
-            hash,
-            |&other| text_of(other) == text,
-            |&other| hasher.hash_one(text_of(other)),
-        ) {
+        match self.entry(id, text_of) {
             hashbrown::hash_table::Entry::Occupied(seen) => Some(*seen.get()),
             hashbrown::hash_table::Entry::Vacant(slot) => {
                 slot.insert(id);
@@ -61,14 +70,7 @@ impl TextIndex {
 
     /// Stores `id` under its text, replacing an earlier id of the same text (as a map's insert).
     pub(crate) fn insert_last<'t>(&mut self, id: u32, text_of: impl Fn(u32) -> &'t [u8]) {
-        let text = text_of(id);
-        let hash = self.hash(text);
-        let hasher = &self.hasher;
-        match self.table.entry(
-            hash,
-            |&other| text_of(other) == text,
-            |&other| hasher.hash_one(text_of(other)),
-        ) {
+        match self.entry(id, text_of) {
             hashbrown::hash_table::Entry::Occupied(mut seen) => *seen.get_mut() = id,
             hashbrown::hash_table::Entry::Vacant(slot) => {
                 slot.insert(id);
