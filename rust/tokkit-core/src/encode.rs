@@ -9,13 +9,13 @@
 mod added;
 mod cache;
 mod chars;
+mod merge;
 mod whole;
+mod word_starts;
 
 use std::borrow::Cow;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 
 use crate::error::{Error, Result};
 use crate::hf_json::{LoadedBpe, Pipeline, Symbols};
@@ -27,6 +27,7 @@ use added::{Matcher, Segment};
 pub use cache::PieceCache;
 use chars::CharSymbols;
 use whole::WholeTokens;
+use word_starts::{WordStarts, word_starts};
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
@@ -35,17 +36,6 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 enum SymbolTable {
     Bytes(Box<[Option<TokenId>; 256]>),
     Chars(Box<CharSymbols>),
-}
-
-/// Where a SentencePiece-style model can never merge across a space symbol: see
-/// [`BpeEncoder::piece_starts`].
-#[derive(Debug)]
-struct WordStarts {
-    /// The space symbol (`▁`).
-    sym: char,
-    /// Characters that some token has right before the space symbol: after them a space may
-    /// still be merged into the token on its left.
-    joins_left: HashSet<char>,
 }
 
 /// A BPE encoder and decoder (byte-level or SentencePiece-style).
@@ -70,8 +60,7 @@ pub struct BpeEncoder {
     id: u64,
 }
 
-const NONE: u32 = u32::MAX;
-/// Pieces of up to this many symbols are merged by [`BpeEncoder::merge_small`].
+/// Pieces of up to this many symbols are merged on the stack (see `merge.rs`).
 const SMALL: usize = 64;
 
 /// Encoders' caches kept by one thread, most recently used last.
@@ -687,112 +676,6 @@ impl BpeEncoder {
         }
     }
 
-    /// Merges symbols: a linked list and a heap of (rank, position), lowest rank and then
-    /// leftmost first.
-    fn merge_symbols(&self, mut ids: Vec<TokenId>, out: &mut Vec<TokenId>) {
-        if ids.len() < 2 {
-            out.extend(ids);
-            return;
-        }
-        if ids.len() <= SMALL {
-            return self.merge_small(&mut ids, out);
-        }
-        let n = ids.len();
-        let mut next: Vec<u32> = (1..=n as u32).collect();
-        next[n - 1] = NONE;
-        let mut prev: Vec<u32> = (0..n as u32).map(|i| i.wrapping_sub(1)).collect();
-        prev[0] = NONE;
-        let rank_of = |a: TokenId, b: TokenId| self.ranks.get(&pair_key(a, b)).copied();
-        let mut heap: BinaryHeap<Reverse<(u32, u32)>> = (0..n - 1)
-            .filter_map(|i| rank_of(ids[i], ids[i + 1]).map(|(r, _)| Reverse((r, i as u32))))
-            .collect();
-        let mut alive = vec![true; n];
-        while let Some(Reverse((rank, i))) = heap.pop() {
-            let i = i as usize;
-            let j = next[i];
-            if !alive[i] || j == NONE {
-                continue;
-            }
-            let j = j as usize;
-            let Some((r, new)) = rank_of(ids[i], ids[j]) else {
-                continue;
-            };
-            if r != rank {
-                continue;
-            }
-            ids[i] = new;
-            alive[j] = false;
-            next[i] = next[j];
-            if next[j] != NONE {
-                prev[next[j] as usize] = i as u32;
-            }
-            if prev[i] != NONE {
-                let p = prev[i] as usize;
-                if let Some((r, _)) = rank_of(ids[p], ids[i]) {
-                    heap.push(Reverse((r, p as u32)));
-                }
-            }
-            if next[i] != NONE {
-                if let Some((r, _)) = rank_of(ids[i], ids[next[i] as usize]) {
-                    heap.push(Reverse((r, i as u32)));
-                }
-            }
-        }
-        out.extend(
-            ids.iter()
-                .zip(&alive)
-                .filter(|(_, a)| **a)
-                .map(|(id, _)| *id),
-        );
-    }
-
-    /// [`merge_symbols`](Self::merge_symbols) for short pieces, where rescanning a stack array
-    /// for the lowest rank beats a heap and its allocations. Same order: lowest rank, then
-    /// leftmost, since every current pair is considered at every step.
-    fn merge_small(&self, ids: &mut [TokenId], out: &mut Vec<TokenId>) {
-        let mut len = ids.len();
-        if len < 2 {
-            out.extend_from_slice(ids);
-            return;
-        }
-        let mut ranks = [(u32::MAX, 0); SMALL];
-        let pair = |a: TokenId, b: TokenId| {
-            self.ranks
-                .get(&pair_key(a, b))
-                .copied()
-                .unwrap_or((u32::MAX, 0))
-        };
-        for i in 0..len - 1 {
-            ranks[i] = pair(ids[i], ids[i + 1]);
-        }
-        while len > 1 {
-            let mut best = 0;
-            for i in 1..len - 1 {
-                if ranks[i].0 < ranks[best].0 {
-                    best = i;
-                }
-            }
-            let (rank, new) = ranks[best];
-            if rank == u32::MAX {
-                break;
-            }
-            ids[best] = new;
-            ids.copy_within(best + 2..len, best + 1);
-            ranks.copy_within(best + 2..len, best + 1);
-            len -= 1;
-            ranks[len - 1] = (u32::MAX, 0);
-            if best + 1 < len {
-                ranks[best] = pair(ids[best], ids[best + 1]);
-            } else {
-                ranks[best] = (u32::MAX, 0);
-            }
-            if best > 0 {
-                ranks[best - 1] = pair(ids[best - 1], ids[best]);
-            }
-        }
-        out.extend_from_slice(&ids[..len]);
-    }
-
     /// The bytes `ids` stand for; special tokens are left out when `skip_special` is set.
     ///
     /// # Errors
@@ -838,48 +721,4 @@ fn rank_map<'t>(
         ranks.insert(pair_key(a, b), (rank as u32, new));
     }
     Ok(ranks)
-}
-
-/// The word-start rule of a SentencePiece-style vocabulary, or `None` if the space symbol is
-/// not one character that is a token itself (then spaces may become byte-fallback tokens).
-fn word_starts(symbol: &str, strings: &[String], chars: &CharSymbols) -> Option<WordStarts> {
-    let mut it = symbol.chars();
-    let (Some(sym), None) = (it.next(), it.next()) else {
-        return None;
-    };
-    chars.char_id(sym)?;
-    let mut joins_left = HashSet::new();
-    let mut buf = [0; 4];
-    // Most tokens hold no space symbol: a substring search skips them without decoding chars.
-    // A match of a whole char's UTF-8 is always at a char boundary.
-    let finder = memchr::memmem::Finder::new(sym.encode_utf8(&mut buf).as_bytes());
-    for s in strings {
-        for at in finder.find_iter(s.as_bytes()) {
-            if let Some(p) = s[..at].chars().next_back().filter(|&p| p != sym) {
-                joins_left.insert(p);
-            }
-        }
-    }
-    Some(WordStarts { sym, joins_left })
-}
-
-impl WordStarts {
-    /// Calls `emit` with the byte offset in `piece` of each space symbol that starts a run of
-    /// them and follows a character no token joins to a space.
-    fn starts_in(&self, piece: &str, chars: &CharSymbols, mut emit: impl FnMut(usize)) {
-        let mut prev: Option<char> = None;
-        for (i, c) in piece.char_indices() {
-            if c == self.sym {
-                if let Some(p) = prev.filter(|&p| p != self.sym) {
-                    // A character outside the vocabulary becomes byte-fallback or unk symbols,
-                    // whose text (`<0xXX>`, `<unk>`) ends in `>`.
-                    let last = if chars.char_id(p).is_some() { p } else { '>' };
-                    if !self.joins_left.contains(&last) {
-                        emit(i);
-                    }
-                }
-            }
-            prev = Some(c);
-        }
-    }
 }
