@@ -62,8 +62,12 @@ def test_a_resumed_run_equals_an_uninterrupted_one(smol: Path, data: Path,
                    resume=tmp_path / "ck", checkpoint_dir=tmp_path / "ck")
     a = load_file(str(tmp_path / "whole" / "hypernet.safetensors"))
     b = load_file(str(tmp_path / "part" / "hypernet.safetensors"))
+    # Equal up to float reassociation: oneDNN/MKL pick kernels by buffer alignment, so a resumed
+    # process may sum in another order (seen: 1.2e-7 on one weight near zero). An Adam step moves
+    # a weight by up to lr = 1e-3; 1e-5 is a hundredth of one step, far below a skipped or
+    # repeated batch.
     for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-5)
     def losses(d: Path) -> list[float]:
         return [r["loss"] for r in _rows(d)]
 
