@@ -15,6 +15,7 @@ _E = TypeVar("_E", bound="TokkitError")
 
 __all__ = [
     "AssetError",
+    "ClusterError",
     "ConfigError",
     "CorpusError",
     "CorpusNotFoundError",
@@ -161,6 +162,11 @@ class HubError(TokkitError):
 class HypernetError(TokkitError):
     """A hypernetwork that cannot serve: made for another base model, a corrupt or incomplete
     directory, a target tokenizer with bytes it never learned."""
+
+
+class ClusterError(TokkitError):
+    """A cluster cannot be used as asked: a Ray address nothing answers on, workers of another
+    Ray, Python or tokkit version, a worker that keeps dying."""
 
 
 class TokkitWarning(UserWarning):

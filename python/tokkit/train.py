@@ -107,6 +107,11 @@ class TrainedTokenizer:
                 )
             },
             **({"superbpe": self.report["superbpe"]} if "superbpe" in self.report else {}),
+            **(
+                {"distributed": self.report["distributed"]}
+                if "distributed" in self.report
+                else {}
+            ),
             **({"extends": self._extends()} if self.base is not None else {}),
             "wall_seconds": round(self.wall_seconds, 3),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -187,6 +192,8 @@ def train(
     out: str | os.PathLike[str] | None = None,
     force: bool = False,
     conventions: HFConventions | None = None,
+    ray: str | None = None,
+    shard_mb: int = 64,
 ) -> TrainedTokenizer:
     """Train a tokenizer on files and/or an iterable of strings.
 
@@ -211,6 +218,12 @@ def train(
         force: Replace an existing ``out``.
         conventions: Roles, chat template and model_max_length written with ``out``
             (:class:`HFConventions`); checked before training.
+        ray: Count on a Ray cluster: ``"auto"`` (``RAY_ADDRESS``, the cluster running on this
+            machine, else a new local one) or the head node's ``HOST:PORT``. Shards of the
+            corpus are counted by Ray tasks and merged exactly here; the tokenizer is
+            byte-identical to training without ``ray`` (docs/guides/distributed.md).
+        shard_mb: With ``ray``: the size of a shard of a text file, in MiB (compressed files
+            are one shard each, Parquet files one per row group).
 
     Returns:
         The trained tokenizer.
@@ -237,6 +250,11 @@ def train(
             stacklevel=2,
         )
         num_threads = _tokkit.MAX_THREADS
+    if isinstance(trainer, Hybrid) and ray is not None:
+        raise ConfigError(
+            "the morphological hybrid trains on one machine (its dictionary cover needs the "
+            "whole corpus); train it without ray"
+        )
     if isinstance(trainer, Hybrid):  # its own files and sidecar: design/hybrid.md §5
         from tokkit.hybrid import train as hybrid
 
@@ -257,23 +275,52 @@ def train(
     extends = trainer.to_dict().get("extend")
     base = read_base(extends) if extends else None
     inputs = [*(as_files(corpus) if corpus is not None else ()), *([base.path] if base else [])]
+    if ray is not None and (base is not None or texts is not None):
+        raise ConfigError(
+            "on a cluster, tokkit trains new tokenizers from files or datasets: an extension "
+            "and texts= (an iterable only this process can read) train without ray"
+        )
     if out is not None:
         check_output_dir(out, force=force, inputs=inputs)
     started = time.perf_counter()
-    run = _tokkit.train if base is None else functools.partial(_tokkit.extend, base_json=base.text)
-    native = run(
-        trainer.to_json(),
-        files=as_files(corpus) if corpus is not None else None,
-        texts=texts,
-        text_field=text_field,
-        strict_utf8=strict,
-        num_threads=num_threads,
-        progress=progress,
-    )
+    distributed: dict[str, Any] | None = None
+    if ray is not None:
+        from tokkit import distributed as cluster
+
+        native, distributed = cluster.count_and_train(
+            trainer.to_json(),
+            as_files(corpus) if corpus is not None else [],
+            None,
+            address=ray,
+            text_field=text_field,
+            strict=strict,
+            shard_mb=shard_mb,
+            num_threads=num_threads,
+            progress=progress,
+        )
+    else:
+        run = (
+            _tokkit.train
+            if base is None
+            else functools.partial(_tokkit.extend, base_json=base.text)
+        )
+        native = run(
+            trainer.to_json(),
+            files=as_files(corpus) if corpus is not None else None,
+            texts=texts,
+            text_field=text_field,
+            strict_utf8=strict,
+            num_threads=num_threads,
+            progress=progress,
+        )
+    report = json.loads(native.report_json())
+    if distributed is not None:
+        report["count_seconds"] = distributed["count_seconds"]
+        report["distributed"] = distributed
     trained = TrainedTokenizer(
         trainer=trainer,
         corpus_options={"text_field": text_field, "strict": strict},
-        report=json.loads(native.report_json()),
+        report=report,
         wall_seconds=time.perf_counter() - started,
         _native=native,
         base=base,

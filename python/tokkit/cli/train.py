@@ -42,6 +42,7 @@ examples:
   tokkit train --extend smollm2-135m --vocab-size 57344 --out smollm2-tr turkish.txt
   tokkit train --algo superbpe --extend smollm2-135m --vocab-size 65536 --out smollm2-super en.txt
   tokkit train --algo hybrid --lang tr --vocab-size 32768 --out tr-hybrid corpora/tr.txt
+  tokkit train --algo superbpe --vocab-size 32000 --transition-point 0.75 --ray auto --out sbpe big/
 
 extending (--extend BASE): BASE is a tokenizer directory or tokenizer.json, a model directory
 or a prepared model name (tokkit models). Byte-level BPE bases (GPT-2, Llama-3, Qwen2, SmolLM2,
@@ -163,6 +164,24 @@ def add_parser(sub: Any) -> None:
         "--num-threads", type=int, metavar="N", help="worker threads (default: all cores)"
     )
     add_progress(p)
+    cluster = p.add_argument_group(
+        "distributed counting (docs/guides/distributed.md): the same tokenizer.json as without"
+    )
+    cluster.add_argument(
+        "--ray",
+        metavar="auto|ADDRESS",
+        help="count shards of the corpus on a Ray cluster and merge them exactly here: auto "
+        "(RAY_ADDRESS, the cluster running on this machine, else a new local one) or the head "
+        "node's HOST:PORT; needs pip install 'tokkit[ray]'",
+    )
+    cluster.add_argument(
+        "--shard-mb",
+        type=positive_int,
+        default=64,
+        metavar="N",
+        help="with --ray: shard size of text files in MiB (default 64; .gz files are one shard "
+        "each, Parquet files one per row group)",
+    )
     sup = p.add_argument_group("SuperBPE (--algo superbpe)")
     sup.add_argument(
         "--transition-point",
@@ -360,6 +379,8 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         force=args.force,
         conventions=build_conventions(args),
+        ray=args.ray,
+        shard_mb=args.shard_mb,
     )
     if trained.algorithm == "hybrid":
         return report_hybrid(args, trained.report, trained.vocab_size, trained.wall_seconds)
@@ -376,6 +397,13 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"warning: skipped {report['skipped_invalid_utf8']} lines that are not valid UTF-8 "
             "(use --strict to fail instead)",
+            file=sys.stderr,
+        )
+    if "distributed" in report:
+        d = report["distributed"]
+        print(
+            f"counted {d['shards']} shards on Ray ({d['nodes']} node(s), {d['cpus']} CPUs) in "
+            f"{d['count_seconds']:.2f} s",
             file=sys.stderr,
         )
     if "extension" in report:

@@ -195,8 +195,11 @@ impl StreamHasher {
 pub struct Block {
     /// Raw bytes, ending with `\n` unless it is the end of the file.
     pub data: Vec<u8>,
-    /// Index of the file in the resolved input list.
+    /// Index of the file in the reader's list.
     pub file: usize,
+    /// Number of the file in the whole corpus, for document numbers (the index, unless the
+    /// reader reads one shard of a larger corpus).
+    pub number: u64,
     /// 1-based line number of the block's first line in its file.
     pub first_line: u64,
 }
@@ -211,6 +214,7 @@ pub struct BlockReader {
     line: u64,
     hasher: StreamHasher,
     bytes: u64,
+    number_from: u64,
 }
 
 impl BlockReader {
@@ -225,7 +229,53 @@ impl BlockReader {
             line: 1,
             hasher: StreamHasher::default(),
             bytes: 0,
+            number_from: 0,
         }
+    }
+
+    /// A reader of the bytes `start..end` of `file` only, which must begin a line, whose first
+    /// line is line `first_line` of the file and which is file `number` of the whole corpus
+    /// (the shard of sharded training). A compressed file is read whole (`start` 0).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be opened or sought; [`Error::Config`] for a range
+    /// inside a compressed file.
+    pub fn for_range(
+        file: InputFile,
+        start: u64,
+        end: u64,
+        first_line: u64,
+        number: u64,
+    ) -> Result<Self> {
+        use std::io::{Seek, SeekFrom};
+        let path = file.path.clone();
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let reader: Box<dyn Read + Send> = if file.gzip {
+            if start != 0 {
+                return Err(Error::Config(format!(
+                    "{} is compressed and is read whole, not from byte {start}",
+                    path.display()
+                )));
+            }
+            Self::open(&file)?
+        } else {
+            let mut f = File::open(&path).map_err(io)?;
+            f.seek(SeekFrom::Start(start)).map_err(io)?;
+            Box::new(BufReader::with_capacity(BLOCK_SIZE, f).take(end.saturating_sub(start)))
+        };
+        Ok(Self {
+            files: vec![file],
+            current: 0,
+            reader: Some(reader),
+            carry: Vec::new(),
+            line: first_line,
+            hasher: StreamHasher::default(),
+            bytes: 0,
+            number_from: number,
+        })
     }
 
     /// The resolved files.
@@ -318,6 +368,7 @@ impl BlockReader {
             return Ok(Some(Block {
                 data,
                 file,
+                number: self.number_from + file as u64,
                 first_line,
             }));
         }
@@ -343,7 +394,7 @@ pub fn for_each_document(
     strict: bool,
     mut f: impl FnMut(&str, u64) -> ControlFlow<()>,
 ) -> Result<u64> {
-    let document = |i: usize| ((block.file as u64) << 40) | (block.first_line + i as u64);
+    let document = |i: usize| (block.number << 40) | (block.first_line + i as u64);
     let mut skipped = 0;
     match &file.format {
         Format::Lines => {
@@ -663,7 +714,8 @@ mod tests {
         };
         let block = Block {
             data: b"a\nb\xff\nc\n".to_vec(),
-            file: 3,
+            file: 0,
+            number: 3,
             first_line: 7,
         };
         let mut seen = Vec::new();

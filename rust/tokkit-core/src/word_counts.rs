@@ -216,9 +216,31 @@ pub fn count_files(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<(Counter, String)> {
+    count_blocks(
+        BlockReader::new(files),
+        pretokenizer,
+        strict,
+        progress,
+        cancel,
+    )
+}
+
+/// Counts the words of every block `reader` gives (all its files, or one shard's byte range),
+/// in parallel on the current rayon pool; as [`count_files`].
+///
+/// # Errors
+/// As [`count_files`].
+pub fn count_blocks(
+    reader: BlockReader,
+    pretokenizer: &(impl Splitter + Sync),
+    strict: bool,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Counter, String)> {
+    let files = reader.files().to_vec();
     let total: u64 = files.iter().map(|f| f.size).sum();
     progress.start("count", total, "bytes");
-    let reader = Mutex::new(BlockReader::new(files.clone()));
+    let reader = Mutex::new(reader);
     let blocks = std::iter::from_fn(|| {
         if cancel.is_cancelled() {
             return Some(Err(Error::Cancelled));

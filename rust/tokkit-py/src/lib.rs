@@ -8,6 +8,7 @@ mod detach;
 mod errors;
 mod hybrid;
 mod sampler;
+mod sharded;
 mod tokenizer;
 mod tokenizer_json;
 mod trainers;
@@ -31,6 +32,11 @@ mod _tokkit {
     use super::hybrid::{PyHybridTokenizer, PyTrainedHybrid, hybrid_check_config, train_hybrid};
     #[pymodule_export]
     use super::sampler::{PySampledTokenizer, PyTokenizerSampler};
+    #[pymodule_export]
+    use super::sharded::{
+        PyStage1, count_file_shard, count_texts, shard_plan, superbpe_stage1, superbpe_stage2,
+        train_from_tables,
+    };
     #[pymodule_export]
     use super::tokenizer::PyBpeTokenizer;
     #[pymodule_export]

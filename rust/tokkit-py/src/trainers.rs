@@ -18,7 +18,7 @@ const BATCH: usize = 4096;
 
 /// A trained tokenizer, not yet written anywhere.
 #[pyclass(name = "Trained", module = "tokkit._tokkit", frozen)]
-pub struct PyTrained(Trained);
+pub struct PyTrained(pub(crate) Trained);
 
 #[pymethods]
 impl PyTrained {
@@ -70,11 +70,33 @@ impl PyTrained {
 
 /// A Python iterable of strings as batches; an exception it raises is kept to re-raise as is.
 struct PyTexts {
+    source: Py<PyAny>,
     iter: Py<PyIterator>,
     error: Option<PyErr>,
 }
 
 impl TextBatches for PyTexts {
+    /// A second `iter()` of the source: a list or a dataset starts again; an iterator (which
+    /// returns itself) cannot.
+    fn rewind(&mut self) -> tokkit_core::Result<()> {
+        Python::attach(|py| {
+            let source = self.source.bind(py);
+            let again = PyIterator::from_object(source).map_err(|e| {
+                self.error = Some(e);
+                Error::Corpus("the texts iterable raised an exception".into())
+            })?;
+            if again.is(source) {
+                return Err(Error::Config(
+                    "SuperBPE reads the corpus twice, and these texts are an iterator that can be read only once"
+                        .into(),
+                )
+                .with_hint("give files, or texts that can be iterated twice (a list, a dataset)"));
+            }
+            self.iter = again.unbind();
+            Ok(())
+        })
+    }
+
     fn next_batch(&mut self) -> tokkit_core::Result<Option<Vec<String>>> {
         Python::attach(|py| {
             let mut iter = self.iter.bind(py).clone();
@@ -200,6 +222,7 @@ impl CorpusOptions<'_, '_> {
         let mut texts = match self.texts {
             Some(t) => Some(PyTexts {
                 iter: PyIterator::from_object(&t)?.unbind(),
+                source: t.unbind(),
                 error: None,
             }),
             None => None,

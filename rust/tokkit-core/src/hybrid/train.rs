@@ -464,7 +464,7 @@ pub fn train_hybrid(
     config: &HybridTrainer,
     language: Language,
     mut roots: Vec<RootGroup>,
-    corpus: Corpus<'_>,
+    mut corpus: Corpus<'_>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<TrainedHybrid> {

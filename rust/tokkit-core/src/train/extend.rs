@@ -218,7 +218,7 @@ fn disagrees(what: String) -> Error {
 pub fn extend(
     config: &TrainerConfig,
     base_json: &str,
-    corpus: Corpus<'_>,
+    mut corpus: Corpus<'_>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Extended> {

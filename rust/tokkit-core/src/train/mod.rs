@@ -4,8 +4,10 @@
 pub mod bpe;
 pub mod charbpe;
 pub mod extend;
+pub mod sharded;
 pub mod superbpe;
 pub mod trainer;
+pub mod wire;
 
 pub use trainer::{
     BpeTrainer, CharBpeTrainer, Corpus, SuperBpeTrainer, SupertokenTrainer, TextBatches, Trained,
@@ -241,22 +243,45 @@ pub fn train_bpe_from_counter(
     cancel: &CancelToken,
     report: &mut TrainReport,
 ) -> Result<BpeModel> {
-    report.sequences += counter.sequences;
-    report.skipped_invalid_utf8 += counter.skipped_invalid_utf8;
-    report.pieces += counter.pieces;
-    report.distinct_words = counter.distinct();
-    if counter.distinct() == 0 {
-        let hint = if counter.skipped_invalid_utf8 > 0 {
+    let totals = wire::Totals::of(&counter);
+    train_bpe_from_words(
+        counter.into_sorted(),
+        totals,
+        config,
+        progress,
+        cancel,
+        report,
+    )
+}
+
+/// Trains from distinct words sorted by bytes (one machine's counter, or shards' count tables
+/// merged), with the totals counting saw.
+///
+/// # Errors
+/// [`Error::Corpus`] if there is no text, plus any error of [`bpe::train`].
+pub fn train_bpe_from_words(
+    words: Vec<(Box<[u8]>, u64)>,
+    totals: wire::Totals,
+    config: &BpeConfig,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+    report: &mut TrainReport,
+) -> Result<BpeModel> {
+    report.sequences += totals.sequences;
+    report.skipped_invalid_utf8 += totals.skipped_invalid_utf8;
+    report.pieces += totals.pieces;
+    report.distinct_words = words.len();
+    if words.is_empty() {
+        let hint = if totals.skipped_invalid_utf8 > 0 {
             format!(
                 "all {} lines were invalid UTF-8; convert the corpus to UTF-8",
-                counter.skipped_invalid_utf8
+                totals.skipped_invalid_utf8
             )
         } else {
             "give a corpus with some text".to_owned()
         };
         return Err(Error::Corpus(format!("the corpus is empty: {hint}")));
     }
-    let words = counter.into_sorted();
     let started = Instant::now();
     let bpe::Trained {
         model,

@@ -22,14 +22,13 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::bpe::{self, Hooks};
+use super::wire::Totals;
 use super::{BpeConfig, BpeModel, StopReason, TokenId, TrainReport, dedup};
 use crate::cancel::CancelToken;
-use crate::corpus;
 use crate::encode::BpeEncoder;
 use crate::error::{Error, Result};
 use crate::pretokenize::Pretokenizer;
 use crate::progress::Progress;
-use crate::word_counts;
 
 /// Stage-1 pattern of the paper configuration (after `Digits`).
 pub const PAPER_STAGE1: &str = r"(?=(\d{3})+(?!\d))| ?\p{L}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
@@ -173,18 +172,27 @@ pub struct SuperBpeReport {
     pub stage2_merge_seconds: f64,
 }
 
+/// The encoder that segments stage-2 spans with the stage-1 merges, rank order over the whole
+/// span.
+///
+/// # Errors
+/// Never for a model the trainer made; typed for safety.
+pub(crate) fn span_encoder(stage1: &BpeModel) -> Result<BpeEncoder> {
+    BpeEncoder::new(
+        stage1.tokens.clone(),
+        Vec::new(),
+        &stage1.merges,
+        Pretokenizer::from_spec("none")?,
+    )
+}
+
 /// Segments each distinct span with `model`'s merges, in parallel, in span order.
 fn segment(
     spans: Vec<(Box<[u8]>, u64)>,
     model: &BpeModel,
     cancel: &CancelToken,
 ) -> Result<Vec<(Vec<TokenId>, u64)>> {
-    let encoder = BpeEncoder::new(
-        model.tokens.clone(),
-        Vec::new(),
-        &model.merges,
-        Pretokenizer::from_spec("none")?,
-    )?;
+    let encoder = span_encoder(model)?;
     spans
         .into_par_iter()
         .map(|(span, count)| {
@@ -196,34 +204,20 @@ fn segment(
         .collect()
 }
 
-/// Trains SuperBPE on the files of `corpus`, filling `report` (its `superbpe` part included).
-/// Returns the model and the stage-2 pre-tokenizer (the one the tokenizer must use at
-/// inference). Called by [`super::train`], which checks that `corpus` has files only.
+/// Stage 1 on the stage-1 words (sorted by bytes): classic BPE up to the transition point.
+/// Fills the corpus counts of `report`.
 ///
 /// # Errors
-/// Configuration, corpus and IO errors; [`Error::Corpus`] if stage 1 runs out of pairs before
-/// the transition point or stage 2 finds nothing to merge; [`Error::Cancelled`].
-pub(super) fn train_files(
-    corpus: &super::Corpus<'_>,
+/// [`Error::Corpus`] if the corpus is empty or stage 1 runs out of pairs before the transition
+/// point; [`Error::Cancelled`].
+pub(super) fn stage1(
+    words: Vec<(Box<[u8]>, u64)>,
+    totals: Totals,
     config: &SuperBpeConfig,
     progress: &dyn Progress,
     cancel: &CancelToken,
     report: &mut TrainReport,
-) -> Result<(BpeModel, Pretokenizer)> {
-    let strict_utf8 = corpus.strict_utf8;
-    config.validate()?;
-    let (stage1_pre, stage2_pre) = config.preset.pretokenizers()?;
-    let files = corpus::resolve(&corpus.files, corpus.text_field.as_deref())?;
-    report.corpus_files = files.iter().map(|f| f.path.display().to_string()).collect();
-    let mut sreport = SuperBpeReport::default();
-
-    // Stage 1: classic BPE up to the transition point.
-    let started = Instant::now();
-    let (counter, sha) =
-        word_counts::count_files(files.clone(), &stage1_pre, strict_utf8, progress, cancel)?;
-    report.corpus_sha256 = sha;
-    report.corpus_bytes = counter.bytes;
-    report.count_seconds = started.elapsed().as_secs_f64();
+) -> Result<BpeModel> {
     let base =
         dedup(&config.bpe.special_tokens).len() + if config.bpe.full_alphabet { 256 } else { 0 };
     let stage1_config = BpeConfig {
@@ -231,8 +225,9 @@ pub(super) fn train_files(
         ..config.bpe.clone()
     };
     let mut stage1_report = TrainReport::default();
-    let stage1 = super::train_bpe_from_counter(
-        counter,
+    let stage1 = super::train_bpe_from_words(
+        words,
+        totals,
         &stage1_config,
         progress,
         cancel,
@@ -246,24 +241,29 @@ pub(super) fn train_files(
         ))
         .with_hint("lower {transition_point} or give more text"));
     }
-    sreport.stage1_merges = stage1.merges.len();
-    sreport.stage1_seconds = started.elapsed().as_secs_f64();
     report.sequences = stage1_report.sequences;
     report.skipped_invalid_utf8 = stage1_report.skipped_invalid_utf8;
     report.pieces = stage1_report.pieces;
+    Ok(stage1)
+}
 
-    // Stage 2: distinct whitespace-crossing spans, segmented with the stage-1 merges.
-    let started = Instant::now();
-    let (spans, _) = word_counts::count_files(files, &stage2_pre, strict_utf8, progress, cancel)?;
-    sreport.stage2_count_seconds = started.elapsed().as_secs_f64();
-    let spans = spans.into_sorted();
-    sreport.stage2_distinct_spans = spans.len();
-    sreport.stage2_span_bytes = spans.iter().map(|(s, _)| s.len() as u64).sum();
-    report.distinct_words = spans.len();
-    let started = Instant::now();
-    let words = segment(spans, &stage1, cancel)?;
-    sreport.stage2_segment_seconds = started.elapsed().as_secs_f64();
-
+/// Stage 2: the merge loop continued from `stage1` on the distinct spans (in byte order of
+/// their text) segmented into stage-1 ids, under the superword filters. Fills the rest of
+/// `report`; `sreport` has the stage-1 and counting parts already.
+///
+/// # Errors
+/// [`Error::Corpus`] if stage 2 finds nothing to merge; [`Error::Cancelled`].
+pub(super) fn stage2(
+    stage1: BpeModel,
+    words: Vec<(Vec<TokenId>, u64)>,
+    config: &SuperBpeConfig,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+    report: &mut TrainReport,
+    mut sreport: SuperBpeReport,
+) -> Result<BpeModel> {
+    sreport.stage1_merges = stage1.merges.len();
+    report.distinct_words = words.len();
     let started = Instant::now();
     let filter = |bytes: &[u8]| config.allows(bytes);
     let hooks = Hooks {
@@ -288,7 +288,55 @@ pub(super) fn train_files(
     report.stop_reason = Some(trained.stop);
     report.threads = rayon::current_num_threads();
     report.superbpe = Some(sreport);
-    Ok((trained.model, stage2_pre))
+    Ok(trained.model)
+}
+
+/// Trains SuperBPE on `corpus`, read twice (files re-read, texts iterated again), filling
+/// `report` (its `superbpe` part included). Returns the model and the stage-2 pre-tokenizer
+/// (the one the tokenizer must use at inference). Called by [`super::train`].
+///
+/// # Errors
+/// Configuration, corpus and IO errors; [`Error::Config`] for texts that cannot be iterated
+/// twice; [`Error::Corpus`] if stage 1 runs out of pairs before the transition point or stage 2
+/// finds nothing to merge; [`Error::Cancelled`].
+pub(super) fn train_corpus(
+    corpus: &mut super::Corpus<'_>,
+    config: &SuperBpeConfig,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+    report: &mut TrainReport,
+) -> Result<(BpeModel, Pretokenizer)> {
+    config.validate()?;
+    let (stage1_pre, stage2_pre) = config.preset.pretokenizers()?;
+    let mut sreport = SuperBpeReport::default();
+
+    // Stage 1: classic BPE up to the transition point.
+    let started = Instant::now();
+    let counter = corpus.count(&stage1_pre, progress, cancel, report)?;
+    let totals = Totals::of(&counter);
+    let stage1 = stage1(
+        counter.into_sorted(),
+        totals,
+        config,
+        progress,
+        cancel,
+        report,
+    )?;
+    sreport.stage1_seconds = started.elapsed().as_secs_f64();
+
+    // Stage 2: distinct whitespace-crossing spans, segmented with the stage-1 merges.
+    let started = Instant::now();
+    corpus.rewind()?;
+    let spans = corpus.count(&stage2_pre, progress, cancel, &mut TrainReport::default())?;
+    sreport.stage2_count_seconds = started.elapsed().as_secs_f64();
+    let spans = spans.into_sorted();
+    sreport.stage2_distinct_spans = spans.len();
+    sreport.stage2_span_bytes = spans.iter().map(|(s, _)| s.len() as u64).sum();
+    let started = Instant::now();
+    let words = segment(spans, &stage1, cancel)?;
+    sreport.stage2_segment_seconds = started.elapsed().as_secs_f64();
+    let model = stage2(stage1, words, config, progress, cancel, report, sreport)?;
+    Ok((model, stage2_pre))
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::superbpe::{self, Preset, SuperBpeConfig};
-use super::{BpeConfig, BpeModel, LengthCap, TrainReport, charbpe, train_bpe_from_counter};
+use super::wire::Totals;
+use super::{BpeConfig, BpeModel, LengthCap, TrainReport, charbpe, train_bpe_from_words};
 use crate::cancel::CancelToken;
 use crate::corpus::{self, StreamHasher};
 use crate::error::{Error, Result};
@@ -287,7 +288,7 @@ impl TrainerConfig {
     /// What the trainer runs: the merge-loop settings, the pre-tokenizer counting uses, the one
     /// the tokenizer is used with, and (charbpe) the exact size to pad to. Checks every
     /// parameter that does not depend on the corpus.
-    fn plan(&self) -> Result<Plan> {
+    pub(super) fn plan(&self) -> Result<Plan> {
         let plan = match self {
             Self::Bpe(t) => {
                 let pre = Pretokenizer::from_spec(&t.pretokenizer)?;
@@ -354,7 +355,7 @@ impl TrainerConfig {
         Ok(plan)
     }
 
-    fn superbpe(t: &SuperBpeTrainer) -> Result<SuperBpeConfig> {
+    pub(super) fn superbpe(t: &SuperBpeTrainer) -> Result<SuperBpeConfig> {
         let config = SuperBpeConfig {
             bpe: BpeConfig {
                 vocab_size: t.vocab_size,
@@ -404,11 +405,32 @@ impl TrainerConfig {
     }
 }
 
-struct Plan {
+/// What a BPE-family trainer other than SuperBPE runs (see [`TrainerConfig::plan`]).
+pub(super) struct Plan {
     bpe: BpeConfig,
-    count_with: Pretokenizer,
+    pub(super) count_with: Pretokenizer,
     use_with: Pretokenizer,
     pad_to: Option<usize>,
+}
+
+impl Plan {
+    /// The merge loop on the counted words (sorted by bytes), then padding; returns the model
+    /// and the pre-tokenizer it is used with.
+    pub(super) fn train(
+        self,
+        words: Vec<(Box<[u8]>, u64)>,
+        totals: Totals,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+        report: &mut TrainReport,
+    ) -> Result<(BpeModel, Pretokenizer)> {
+        let mut model = train_bpe_from_words(words, totals, &self.bpe, progress, cancel, report)?;
+        if let Some(target) = self.pad_to {
+            charbpe::pad_to(&mut model, target)?;
+            report.vocab_size = model.tokens.len();
+        }
+        Ok((model, self.use_with))
+    }
 }
 
 /// Texts pushed to the trainer in batches (a Python iterable, a stream).
@@ -418,6 +440,17 @@ pub trait TextBatches: Send {
     /// # Errors
     /// Whatever reading the source fails with.
     fn next_batch(&mut self) -> Result<Option<Vec<String>>>;
+
+    /// Starts again from the first text (SuperBPE reads its corpus twice).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a source that can be read once only (the default).
+    fn rewind(&mut self) -> Result<()> {
+        Err(Error::Config(
+            "SuperBPE reads the corpus twice, and these texts can be read only once".into(),
+        )
+        .with_hint("give files, or texts that can be iterated twice (a list, a dataset)"))
+    }
 }
 
 /// What to train on: files (paths, directories, globs; `.gz`, JSON lines) and/or batches of
@@ -443,9 +476,17 @@ impl Corpus<'_> {
         }
     }
 
+    /// Starts the texts again from the first one, for a second reading of the corpus.
+    pub(super) fn rewind(&mut self) -> Result<()> {
+        match self.texts.as_deref_mut() {
+            Some(texts) => texts.rewind(),
+            None => Ok(()),
+        }
+    }
+
     /// Counts every sequence into one counter, filling the corpus part of `report`.
     pub(crate) fn count(
-        self,
+        &mut self,
         pre: &(impl Splitter + Sync),
         progress: &dyn Progress,
         cancel: &CancelToken,
@@ -466,7 +507,7 @@ impl Corpus<'_> {
             counter = c;
             report.corpus_sha256 = sha;
         }
-        if let Some(texts) = self.texts {
+        if let Some(texts) = self.texts.as_deref_mut() {
             let mut hasher = StreamHasher::default();
             while let Some(batch) = texts.next_batch()? {
                 cancel.check()?;
@@ -512,7 +553,7 @@ pub struct Trained {
 /// [`Error::Cancelled`].
 pub fn train(
     config: &TrainerConfig,
-    corpus: Corpus<'_>,
+    mut corpus: Corpus<'_>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Trained> {
@@ -525,23 +566,13 @@ pub fn train(
     let (model, pretokenizer) = match config {
         TrainerConfig::Superbpe(t) => {
             let config = TrainerConfig::superbpe(t)?;
-            if corpus.texts.is_some() || corpus.files.is_empty() {
-                return Err(Error::Config(
-                    "SuperBPE reads the corpus twice, so it needs files, not texts".into(),
-                ));
-            }
-            superbpe::train_files(&corpus, &config, progress, cancel, &mut report)?
+            superbpe::train_corpus(&mut corpus, &config, progress, cancel, &mut report)?
         }
         _ => {
             let plan = config.plan()?;
             let counter = corpus.count(&plan.count_with, progress, cancel, &mut report)?;
-            let mut model =
-                train_bpe_from_counter(counter, &plan.bpe, progress, cancel, &mut report)?;
-            if let Some(target) = plan.pad_to {
-                charbpe::pad_to(&mut model, target)?;
-                report.vocab_size = model.tokens.len();
-            }
-            (model, plan.use_with)
+            let totals = Totals::of(&counter);
+            plan.train(counter.into_sorted(), totals, progress, cancel, &mut report)?
         }
     };
     Ok(Trained {

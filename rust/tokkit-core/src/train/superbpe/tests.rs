@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::progress::Silent;
+use crate::{corpus, word_counts};
 
 fn shown(pieces: &[&str]) -> String {
     pieces
