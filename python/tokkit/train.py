@@ -1,6 +1,7 @@
 """Training entry point: :func:`train` runs a trainer of the Rust core and returns a
 :class:`TrainedTokenizer`, which :meth:`TrainedTokenizer.save` writes as a Hugging Face
-tokenizer directory plus a ``tokkit.json`` provenance sidecar."""
+tokenizer directory plus a ``tokkit.json`` provenance sidecar. Tables in the corpus (Parquet,
+Arrow, ``datasets``) are read here (:mod:`tokkit.sources`) and reach the core as texts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,10 +21,83 @@ from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._progress import ProgressMode as ProgressMode
 from tokkit._special import HFConventions as HFConventions
 from tokkit._special import hf_side_files
-from tokkit.corpus import as_files
+from tokkit.corpus import CorpusArg, as_files
 from tokkit.exceptions import ConfigError, TokkitWarning
 from tokkit.extend import Base, read_base
+from tokkit.sources import (
+    ChainedTexts,
+    DatasetLike,
+    TextTable,
+    from_dataset,
+    is_dataset,
+    split_corpus,
+)
 from tokkit.trainers import Hybrid, Trainer
+
+
+@dataclass(frozen=True)
+class CorpusPlan:
+    """A corpus argument sorted for the core: text paths it reads itself, and texts (the
+    tables' documents, then the caller's texts).
+
+    Attributes:
+        files: Paths for the core's reader (``None`` when there are none).
+        texts: What the core pulls as texts: iterable again when made of tables alone.
+        inputs: What the run reads, as given and as found: an output must not replace them.
+        table_files: The tables' files, for ``tokkit.json``'s ``corpus.files``.
+        table: The tables, for sharded counting (``None`` without tables).
+    """
+
+    files: list[str] | None
+    texts: Iterable[str] | None
+    inputs: list[str]
+    table_files: list[str]
+    table: TextTable | None = None
+
+    def record(self, report: dict[str, Any]) -> dict[str, Any]:
+        """``report`` with the tables' files after the files the core read."""
+        if self.table_files:
+            report["corpus_files"] = [*(report.get("corpus_files") or []), *self.table_files]
+        return report
+
+
+def plan_corpus(
+    corpus: CorpusArg | DatasetLike | None,
+    texts: Iterable[str] | None,
+    text_field: str | None,
+) -> CorpusPlan:
+    """Sort ``corpus`` (paths, or a ``datasets`` object) into the core's files and texts.
+
+    Raises:
+        CorpusError: A table that cannot be read as asked (missing or non-string field, no
+            rows, a DatasetDict directory).
+        ConfigError: A ``DatasetDict`` object; pyarrow missing for a Parquet or Arrow path.
+    """
+    paths: list[str] = []
+    given: list[str] = []
+    table: TextTable | None = None
+    if corpus is None:
+        pass
+    elif is_dataset(corpus):
+        table = from_dataset(corpus, text_field)
+    else:
+        given = as_files(corpus)
+        paths, table = split_corpus(given, text_field)
+    if table is None:
+        # As before tables: the paths go to the core as given (an empty list included, which
+        # it refuses with its own message).
+        files = paths if corpus is not None else None
+        return CorpusPlan(files=files, texts=texts, inputs=given, table_files=[])
+    # The tables first, then the caller's texts; each pass starts both again.
+    pulled = table if texts is None else ChainedTexts(table, texts)
+    table_files = table.files
+    return CorpusPlan(
+        files=paths or None,
+        texts=pulled,
+        inputs=[*given, *table_files],
+        table_files=table_files,
+        table=table,
+    )
 
 
 @dataclass(frozen=True)
@@ -181,7 +255,7 @@ def warn_if_short(trained: TrainedTokenizer, what: str, *, stacklevel: int) -> N
 
 
 def train(
-    corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    corpus: CorpusArg | DatasetLike | None = None,
     trainer: Trainer | None = None,
     *,
     texts: Iterable[str] | None = None,
@@ -195,21 +269,25 @@ def train(
     ray: str | None = None,
     shard_mb: int = 64,
 ) -> TrainedTokenizer:
-    """Train a tokenizer on files and/or an iterable of strings.
+    """Train a tokenizer on files, tables and/or an iterable of strings.
 
     >>> from tokkit.trainers import BPE
     >>> tok = train("corpora/en-prose.txt", BPE(vocab_size=8000), out="my-bpe")  # doctest: +SKIP
 
     Args:
         corpus: Files, directories (walked recursively) or globs; ``.gz`` is decompressed,
-            ``.jsonl``/``.ndjson`` are read as JSON lines. Each line is one sequence.
+            ``.jsonl``/``.ndjson`` are read as JSON lines. Each line is one sequence. Parquet
+            files and directories, ``.arrow`` files and directories written by ``datasets``'
+            ``save_to_disk`` are tables: each row's ``text_field`` is one sequence, read after
+            the text files (:func:`tokkit.sources.split_corpus`). Or a ``datasets.Dataset`` or
+            ``datasets.IterableDataset``, streamed the same way.
         trainer: The algorithm and its parameters (:mod:`tokkit.trainers`: ``BPE``,
             ``SuperBPE``, ``CharBPE``, ``Supertoken``, ``Hybrid``: the last writes
             ``hybrid.json`` instead of ``tokenizer.json``); ``BPE(extend=BASE)`` and
             ``SuperBPE(extend=BASE)`` extend a pretrained tokenizer instead.
         texts: Strings to train on, one sequence each (like ``train_from_iterator``), counted
-            after the files.
-        text_field: JSON-lines field holding the text (default ``text``).
+            after the files and tables.
+        text_field: JSON-lines field or table column holding the text (default ``text``).
         strict: Fail on invalid UTF-8 instead of skipping (and counting) such lines.
         num_threads: Worker threads (default: ``TOKKIT_NUM_THREADS`` or all cores). The result
             does not depend on it.
@@ -230,7 +308,8 @@ def train(
 
     Raises:
         ConfigError: Invalid parameters (vocab too small, bad regex...).
-        CorpusError: Missing files, empty corpus, invalid UTF-8 with ``strict``.
+        CorpusError: Missing files, empty corpus, invalid UTF-8 with ``strict``; a table
+            without ``text_field`` (or not a string column there), or with no rows.
         OutputExistsError: ``out`` exists and ``force`` is false.
         KeyboardInterrupt: Ctrl-C; training stops within a second and nothing is written.
     """
@@ -272,9 +351,10 @@ def train(
         )
     if conventions is not None:
         conventions.resolve(list(trainer.to_dict().get("special_tokens") or []))
+    plan = plan_corpus(corpus, texts, text_field)
     extends = trainer.to_dict().get("extend")
     base = read_base(extends) if extends else None
-    inputs = [*(as_files(corpus) if corpus is not None else ()), *([base.path] if base else [])]
+    inputs: list[str | os.PathLike[str]] = [*plan.inputs, *([base.path] if base else [])]
     if ray is not None and (base is not None or texts is not None):
         raise ConfigError(
             "on a cluster, tokkit trains new tokenizers from files or datasets: an extension "
@@ -289,8 +369,8 @@ def train(
 
         native, distributed = cluster.count_and_train(
             trainer.to_json(),
-            as_files(corpus) if corpus is not None else [],
-            None,
+            plan.files or [],
+            plan.table,
             address=ray,
             text_field=text_field,
             strict=strict,
@@ -298,6 +378,9 @@ def train(
             num_threads=num_threads,
             progress=progress,
         )
+        report = json.loads(native.report_json())
+        report["count_seconds"] = distributed["count_seconds"]
+        report["distributed"] = distributed
     else:
         run = (
             _tokkit.train
@@ -306,17 +389,14 @@ def train(
         )
         native = run(
             trainer.to_json(),
-            files=as_files(corpus) if corpus is not None else None,
-            texts=texts,
+            files=plan.files,
+            texts=plan.texts,
             text_field=text_field,
             strict_utf8=strict,
             num_threads=num_threads,
             progress=progress,
         )
-    report = json.loads(native.report_json())
-    if distributed is not None:
-        report["count_seconds"] = distributed["count_seconds"]
-        report["distributed"] = distributed
+        report = plan.record(json.loads(native.report_json()))
     trained = TrainedTokenizer(
         trainer=trainer,
         corpus_options={"text_field": text_field, "strict": strict},

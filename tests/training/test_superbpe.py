@@ -98,9 +98,12 @@ def test_paper_configuration_isolates_digits(trained: Path) -> None:
 def test_bad_superbpe_parameters(options: dict[str, object], message: str) -> None:
     with pytest.raises(tokkit.ConfigError, match=message):
         tokkit.trainers.Trainer.from_dict({"algorithm": "superbpe", "vocab_size": 6000, **options})
-    with pytest.raises(tokkit.ConfigError, match="needs files"):
+    # SuperBPE reads its corpus twice: an iterator that can be read once only is refused.
+    with pytest.raises(tokkit.ConfigError, match="read only once"):
         tokkit.train(
-            None, tokkit.trainers.SuperBPE(vocab_size=6000, transition_point=0.5), texts=["a b c"]
+            None,
+            tokkit.trainers.SuperBPE(vocab_size=300, transition_point=10),
+            texts=iter(["a b c\n"] * 50),
         )
 
 

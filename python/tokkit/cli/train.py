@@ -29,6 +29,10 @@ Each line of a text file is one sequence (line ending kept); pre-tokens never cr
 Lines that are not valid UTF-8 are skipped and counted (see tokkit.json), or are an
 error with --strict.
 
+tables: a .parquet or .arrow file, a directory of them, or a directory written by datasets'
+save_to_disk is read as a table, streamed: each row's --text-field (default: text) is one
+sequence (a null is an empty one); tables are read after the text files.
+
 output (DIR): tokenizer.json, tokenizer_config.json, special_tokens_map.json (load with
 tokenizers.Tokenizer.from_file or transformers.AutoTokenizer) and tokkit.json (parameters,
 corpus sha256, timings). DIR is written atomically; an existing DIR needs --force.
@@ -37,6 +41,7 @@ examples:
   tokkit train --vocab-size 32000 --out my-bpe corpus.txt
   tokkit train --vocab-size 50000 --special-tokens '<|endoftext|>' --out gpt2ish 'data/*.txt.gz'
   tokkit train --recipe llama3-32k --out my-bpe docs.jsonl --text-field body
+  tokkit train --vocab-size 32000 --out my-bpe data/*.parquet --text-field content
   tokkit train --algo superbpe --vocab-size 32000 --transition-point 24000 --out sbpe corpus.txt
   tokkit train --recipe kl3m-char-4k --out char4k ocr.txt
   tokkit train --extend smollm2-135m --vocab-size 57344 --out smollm2-tr turkish.txt
@@ -92,7 +97,8 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "train",
         help="train a tokenizer",
-        description="Train a byte-level tokenizer on text files and write a tokenizer directory.",
+        description="Train a byte-level tokenizer on text files or tables and write a tokenizer "
+        "directory.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -100,8 +106,8 @@ def add_parser(sub: Any) -> None:
         "corpus",
         nargs="*",
         metavar="CORPUS",
-        help="text files, .gz files, .jsonl files, directories (recursive) or quoted globs "
-        "(at least one)",
+        help="text files, .gz files, .jsonl files, directories (recursive) or quoted globs; "
+        "Parquet or Arrow files and directories, datasets saved with save_to_disk (at least one)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
@@ -155,7 +161,9 @@ def add_parser(sub: Any) -> None:
         "prepared model name) instead of training from scratch; see below",
     )
     p.add_argument(
-        "--text-field", metavar="FIELD", help="JSON-lines field with the text (default: text)"
+        "--text-field",
+        metavar="FIELD",
+        help="field with the text in JSON lines, Parquet and Arrow (default: text)",
     )
     p.add_argument(
         "--strict", action="store_true", help="fail on invalid UTF-8 instead of skipping"

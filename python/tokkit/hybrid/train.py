@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,10 +17,11 @@ from tokkit import _tokkit
 from tokkit._io import check_output_dir, dumps, write_dir_atomically
 from tokkit._progress import ProgressMode
 from tokkit._special import HFConventions, hf_side_files
-from tokkit.corpus import as_files
+from tokkit.corpus import CorpusArg
 from tokkit.exceptions import ConfigError, SerializationError
 from tokkit.hybrid import LANGUAGE_FILES, Language, language
-from tokkit.train import TrainedTokenizer, warn_if_short
+from tokkit.sources import DatasetLike
+from tokkit.train import TrainedTokenizer, plan_corpus, warn_if_short
 from tokkit.trainers import Hybrid
 
 #: ``tokenizer_class`` of the written ``tokenizer_config.json``: no class of ``transformers`` has
@@ -134,7 +135,7 @@ class TrainedHybrid(TrainedTokenizer):
 
 
 def train(
-    corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+    corpus: CorpusArg | DatasetLike | None,
     trainer: Hybrid,
     *,
     texts: Iterable[str] | None,
@@ -151,17 +152,17 @@ def train(
     lang = language(trainer.lang)
     if conventions is not None:
         conventions.resolve(list(trainer.special_tokens))
-    files = as_files(corpus) if corpus is not None else None
+    plan = plan_corpus(corpus, texts, text_field)
     if out is not None:
-        check_output_dir(out, force=force, inputs=[*(files or ()), lang.directory])
+        check_output_dir(out, force=force, inputs=[*plan.inputs, lang.directory])
     started = time.perf_counter()
     try:
         native = _tokkit.train_hybrid(
             trainer.to_json(),
             lang.language_json,
             lang.roots_tsv,
-            files=files,
-            texts=texts,
+            files=plan.files,
+            texts=plan.texts,
             text_field=text_field,
             strict_utf8=strict,
             num_threads=num_threads,
@@ -177,7 +178,7 @@ def train(
     trained = TrainedHybrid(
         trainer=trainer,
         corpus_options={"text_field": text_field, "strict": strict},
-        report=json.loads(native.report_json()),
+        report=plan.record(json.loads(native.report_json())),
         wall_seconds=time.perf_counter() - started,
         _native=native.tokenizer,
         language=lang,
