@@ -18,16 +18,23 @@ __all__ = [
     "Extended",
     "HybridTokenizer",
     "SampledTokenizer",
+    "SuperBpeStage1",
     "TokenizerJson",
     "TokenizerSampler",
     "Trained",
     "TrainedHybrid",
     "__version__",
     "align_batch",
+    "count_file_shard",
+    "count_texts",
     "extend",
     "hybrid_check_config",
     "read_documents",
+    "shard_plan",
+    "superbpe_stage1",
+    "superbpe_stage2",
     "train",
+    "train_from_tables",
     "train_hybrid",
     "trainer_config",
 ]
@@ -245,6 +252,54 @@ def train_hybrid(
     num_threads: int | None = None,
     progress: str = "none",
 ) -> TrainedHybrid: ...
+def shard_plan(
+    config_json: str, inputs: list[str], *, text_field: str | None = None, shard_bytes: int
+) -> str: ...
+def count_file_shard(
+    config_json: str,
+    shard_json: str,
+    *,
+    text_field: str | None = None,
+    strict_utf8: bool = False,
+    stage1: bytes | None = None,
+    num_threads: int | None = None,
+) -> bytes: ...
+def count_texts(
+    config_json: str,
+    texts: list[str],
+    first_document: int,
+    *,
+    stage1: bytes | None = None,
+    num_threads: int | None = None,
+) -> bytes: ...
+def train_from_tables(
+    config_json: str,
+    tables: list[bytes],
+    files: list[str],
+    *,
+    num_threads: int | None = None,
+    progress: str = "none",
+) -> Trained: ...
+@final
+class SuperBpeStage1:
+    def model_bytes(self) -> bytes: ...
+
+def superbpe_stage1(
+    config_json: str,
+    tables: list[bytes],
+    files: list[str],
+    *,
+    num_threads: int | None = None,
+    progress: str = "none",
+) -> SuperBpeStage1: ...
+def superbpe_stage2(
+    config_json: str,
+    stage1: SuperBpeStage1,
+    tables: list[bytes],
+    *,
+    num_threads: int | None = None,
+    progress: str = "none",
+) -> Trained: ...
 def read_documents(
     inputs: list[str],
     text_field: str | None = None,

@@ -69,7 +69,8 @@ def _reachable(address: str) -> None:
     if not sep or not port.isdigit():
         raise ClusterError(
             f"Ray address {address!r} is not HOST:PORT",
-            hint="give the head node's address as 'ray start --head' printed it, or {ray=auto}",
+            hint="give the head node's address (HOST:PORT, as Ray printed it when the head started), "
+            "or {ray=auto}",
         )
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
@@ -256,8 +257,11 @@ def count_and_train(trainer_json: str, files: Sequence[str], table: Any, *, addr
     try:
         check_workers(ray)
         started = time.perf_counter()
-        common = {"text_field": text_field, "strict": strict, "progress": progress}
-        tables = _run_pass(ray, "count", trainer_json, shards, stage1=None, **common)
+        def count(name: str, stage1: Any) -> list[bytes]:
+            return _run_pass(ray, name, trainer_json, shards, text_field=text_field,
+                             strict=strict, stage1=stage1, progress=progress)
+
+        tables = count("count", None)
         count_seconds = time.perf_counter() - started
         corpus_files = list(dict.fromkeys(s.path for s in shards if s.kind == "file"))
         corpus_files += list(table.files) if table is not None else []
@@ -267,7 +271,7 @@ def count_and_train(trainer_json: str, files: Sequence[str], table: Any, *, addr
             del tables
             model = ray.put(stage1.model_bytes())
             started = time.perf_counter()
-            spans = _run_pass(ray, "count spans", trainer_json, shards, stage1=model, **common)
+            spans = count("count spans", model)
             count_seconds += time.perf_counter() - started
             native = _tokkit.superbpe_stage2(trainer_json, stage1, spans,
                                              num_threads=num_threads, progress=progress)

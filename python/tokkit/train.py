@@ -353,13 +353,13 @@ def train(
         conventions.resolve(list(trainer.to_dict().get("special_tokens") or []))
     plan = plan_corpus(corpus, texts, text_field)
     extends = trainer.to_dict().get("extend")
-    base = read_base(extends) if extends else None
-    inputs: list[str | os.PathLike[str]] = [*plan.inputs, *([base.path] if base else [])]
-    if ray is not None and (base is not None or texts is not None):
+    if ray is not None and (extends or texts is not None):
         raise ConfigError(
             "on a cluster, tokkit trains new tokenizers from files or datasets: an extension "
             "and texts= (an iterable only this process can read) train without ray"
         )
+    base = read_base(extends) if extends else None
+    inputs: list[str | os.PathLike[str]] = [*plan.inputs, *([base.path] if base else [])]
     if out is not None:
         check_output_dir(out, force=force, inputs=inputs)
     started = time.perf_counter()

@@ -103,7 +103,7 @@ def test_bad_superbpe_parameters(options: dict[str, object], message: str) -> No
         tokkit.train(
             None,
             tokkit.trainers.SuperBPE(vocab_size=300, transition_point=10),
-            texts=iter(["a b c\n"] * 50),
+            texts=iter(["the quick brown fox jumps over the lazy dog\n"] * 50),
         )
 
 

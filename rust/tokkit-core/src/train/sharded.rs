@@ -1,7 +1,7 @@
 //! Sharded training: the corpus cut into shards that workers count on their own (a Ray task
 //! each, driven from Python), their count tables ([`super::wire`]) merged exactly on the
 //! driver, and then the merge loop single-node training runs, so the output is byte-identical
-//! (design/training.md §8).
+//! (design/training.md §8, "Sharded training").
 //!
 //! - [`plan`] cuts the resolved files into [`FileShard`]s: whole files, or byte ranges of large
 //!   uncompressed files cut just after a newline. Where document numbers matter (supertoken
