@@ -69,8 +69,8 @@ def _reachable(address: str) -> None:
     if not sep or not port.isdigit():
         raise ClusterError(
             f"Ray address {address!r} is not HOST:PORT",
-            hint="give the head node's address (HOST:PORT, as Ray printed it when the head started), "
-            "or {ray=auto}",
+            hint="give the head node's address (HOST:PORT, as Ray printed it when the head "
+            "started), or {ray=auto}",
         )
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
