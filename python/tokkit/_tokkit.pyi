@@ -29,6 +29,7 @@ __all__ = [
     "count_texts",
     "extend",
     "hybrid_check_config",
+    "merge_count_tables",
     "read_documents",
     "shard_plan",
     "superbpe_stage1",
@@ -272,6 +273,7 @@ def count_texts(
     stage1: bytes | None = None,
     num_threads: int | None = None,
 ) -> bytes: ...
+def merge_count_tables(config_json: str, stage: str, tables: list[bytes]) -> bytes: ...
 def train_from_tables(
     config_json: str,
     tables: list[bytes],

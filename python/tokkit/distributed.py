@@ -35,6 +35,8 @@ DEFAULT_SHARD_MB = 64
 #: Ray retries a task whose worker process died this many times (a raised error is not
 #: retried: it would fail again).
 MAX_RETRIES = 3
+#: Tables merged by one task of the merge tree; the driver reads at most this many.
+FAN_IN = 8
 #: Test hook: if this file exists, the first task to rename it kills its own worker process
 #: (SIGKILL) before counting, so the tests see Ray retry a dead worker.
 KILL_ONCE_ENV = "TOKKIT_TEST_KILL_WORKER_ONCE"
@@ -154,19 +156,27 @@ def _kill_once() -> None:
 
 
 def _count(config_json: str, shard: Shard, text_field: str | None, strict: bool,
-           stage1: bytes | None) -> bytes:
+           stage1: bytes | None) -> tuple[bytes, int]:
     """Runs on a worker: one shard counted into a count table, on one thread (a task holds one
-    CPU)."""
+    CPU). Also returns the table's size: a small second result the driver fetches to follow
+    progress and see errors while the table itself goes straight to a merge task."""
     _kill_once()
     if shard.kind == "file":
-        return _tokkit.count_file_shard(config_json, shard.spec, text_field=text_field,
-                                        strict_utf8=strict, stage1=stage1, num_threads=1)
+        table = _tokkit.count_file_shard(config_json, shard.spec, text_field=text_field,
+                                         strict_utf8=strict, stage1=stage1, num_threads=1)
+        return table, len(table)
     from tokkit.sources import TableShard, read_shard
 
-    table = TableShard(**json.loads(shard.spec))
-    texts = read_shard(table, text_field or "text")
-    return _tokkit.count_texts(config_json, texts, table.first_row, stage1=stage1,
-                               num_threads=1)
+    spec = TableShard(**json.loads(shard.spec))
+    texts = read_shard(spec, text_field or "text")
+    table = _tokkit.count_texts(config_json, texts, spec.first_row, stage1=stage1,
+                                num_threads=1)
+    return table, len(table)
+
+
+def _merge(config_json: str, stage: str, *tables: bytes) -> bytes:
+    """Runs on a worker: adjacent shards' tables merged into one (a node of the merge tree)."""
+    return _tokkit.merge_count_tables(config_json, stage, list(tables))
 
 
 def plan(config_json: str, files: Sequence[str], table: Any, *, text_field: str | None,
@@ -199,48 +209,63 @@ def plan(config_json: str, files: Sequence[str], table: Any, *, text_field: str 
 def _run_pass(ray: Any, name: str, config_json: str, shards: list[Shard], *,
               text_field: str | None, strict: bool, stage1: Any, progress: ProgressMode
               ) -> list[bytes]:
-    """Counts every shard on the cluster; the tables in shard order."""
-    task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(_count)
-    refs = [task.remote(config_json, s, text_field, strict, stage1) for s in shards]
-    index = {ref: i for i, ref in enumerate(refs)}
-    tables: list[bytes | None] = [None] * len(refs)
-    pending = list(refs)
+    """Counts every shard on the cluster and merges the tables there, FAN_IN at a time, in
+    shard order; the driver receives at most FAN_IN tables (their merge is its part)."""
+    options = {"num_cpus": 1, "max_retries": MAX_RETRIES, "retry_exceptions": False}
+    count = ray.remote(num_returns=2, **options)(_count)
+    merge = ray.remote(**options)(_merge)
+    counted = [count.remote(config_json, s, text_field, strict, stage1) for s in shards]
+    stage = "words" if stage1 is None else "spans"
+    # The whole tree is submitted now: Ray starts a merge as soon as its inputs exist.
+    level = [table for table, _ in counted]
+    submitted = list(level)
+    while len(level) > FAN_IN:
+        level = [merge.remote(config_json, stage, *level[i:i + FAN_IN])
+                 for i in range(0, len(level), FAN_IN)]
+        submitted += level
+    sizes = {size: i for i, (_, size) in enumerate(counted)}
+    pending = list(sizes)
     total = sum(s.bytes for s in shards)
-    with Progress(name, total, mode=progress, unit="bytes") as counted, \
-            Progress(f"{name} shards", len(shards), mode="none" if progress == "bar" else progress,
-                     unit="shards") as done:
-        try:
+    try:
+        with Progress(name, total, mode=progress, unit="bytes") as done_bytes, \
+                Progress(f"{name} shards", len(shards),
+                         mode="none" if progress == "bar" else progress,
+                         unit="shards") as done_shards:
             while pending:
                 ready, pending = ray.wait(pending, num_returns=1)
                 for ref in ready:
-                    i = index[ref]
-                    try:
-                        tables[i] = ray.get(ref)
-                    except ray.exceptions.RayTaskError as e:
-                        raise _task_error(e, shards[i]) from None
-                    except (ray.exceptions.WorkerCrashedError,
-                            ray.exceptions.NodeDiedError) as e:
-                        raise ClusterError(
-                            f"shard {shards[i].label}: its worker died {MAX_RETRIES + 1} "
-                            f"times ({type(e).__name__})",
-                            hint="check the nodes' memory and logs ('ray logs'), or give a "
-                            "smaller {shard_mb}",
-                        ) from None
-                    counted.advance(shards[i].bytes)
-                    done.advance(1)
-        except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            raise
-    return [t for t in tables if t is not None]
+                    shard = shards[sizes[ref]]
+                    _get(ray, ref, shard.label)
+                    done_bytes.advance(shard.bytes)
+                    done_shards.advance(1)
+        return list(_get(ray, level, "the merged tables"))
+    except BaseException:
+        for ref in submitted:
+            ray.cancel(ref, force=True)
+        raise
 
 
-def _task_error(e: Any, shard: Shard) -> TokkitError:
-    """A task's exception as the typed error it was, naming the shard."""
+def _get(ray: Any, ref: Any, what: str) -> Any:
+    """``ray.get``, with a task's failure raised as the typed error it was, naming ``what``."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:
+        raise _task_error(e, what) from None
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as e:
+        raise ClusterError(
+            f"{what}: a worker died {MAX_RETRIES + 1} times ({type(e).__name__})",
+            hint="check the nodes' memory and logs ('ray logs'), or give a smaller {shard_mb}",
+        ) from None
+
+
+def _task_error(e: Any, what: str) -> TokkitError:
+    """A task's exception as the typed error it was; ``what`` (the shard) is named unless the
+    message names its file already."""
     cause = getattr(e, "cause", None)
     if isinstance(cause, TokkitError):
-        return cause if shard.path in cause.message else cause.prefixed(f"shard {shard.label}")
-    return ClusterError(f"shard {shard.label}: {type(cause or e).__name__}: {cause or e}")
+        path = what.split(" ")[0]
+        return cause if path in cause.message else cause.prefixed(f"shard {what}")
+    return ClusterError(f"{what}: {type(cause or e).__name__}: {cause or e}")
 
 
 def count_and_train(trainer_json: str, files: Sequence[str], table: Any, *, address: str,

@@ -72,14 +72,17 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 @pytest.mark.parametrize(
     "trainer",
     [
+        SuperBPE(vocab_size=3000, transition_point=2200),
         CharBPE(vocab_size=800, max_token_chars=3, pad_tokens=5),
         Supertoken(vocab_size=1200, seed=11),
     ],
     ids=lambda t: t.algorithm,
 )
 def test_every_algorithm_on_ray_equals_one_machine(
-    cluster: tuple[str, Path], big: list[str], trainer: object
+    cluster: tuple[str, Path], big: list[str], trainer: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Two tables per merge task: the 4 shards' tables go through a merge tree of two levels.
+    monkeypatch.setattr("tokkit.distributed.FAN_IN", 2)
     one = tokkit.train(big, trainer)
     many = tokkit.train(big, trainer, ray=cluster[0], shard_mb=1)
     assert many.report["distributed"]["shards"] == 4
@@ -183,3 +186,23 @@ def test_what_runs_on_one_machine_only_is_refused(big: list[str]) -> None:
         tokkit.train(None, BPE(vocab_size=300), texts=["a b"], ray="auto")
     with pytest.raises(ConfigError, match="extension"):
         tokkit.train(big, SuperBPE(vocab_size=70000, extend="gpt2"), ray="auto")
+
+
+def test_workers_of_another_tokkit_are_refused(
+    cluster: tuple[str, Path], big: list[str], tmp_path: Path
+) -> None:
+    """Workers that import another tokkit (here a package of another version put first on
+    their path) are refused before any counting, with the fix in the hint."""
+    import ray
+
+    other = tmp_path / "other" / "tokkit"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text('__version__ = "0.0.0-other"\n', encoding="utf-8")
+    ray.init(address=cluster[0], logging_level="ERROR", log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(other.parent)}})
+    try:
+        with pytest.raises(ClusterError, match="install the same tokkit version on every node"):
+            tokkit.train(big, BPE(vocab_size=300), ray=cluster[0], out=tmp_path / "o")
+    finally:
+        ray.shutdown()
+    assert not (tmp_path / "o").exists()

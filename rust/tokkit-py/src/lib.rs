@@ -34,8 +34,8 @@ mod _tokkit {
     use super::sampler::{PySampledTokenizer, PyTokenizerSampler};
     #[pymodule_export]
     use super::sharded::{
-        PyStage1, count_file_shard, count_texts, shard_plan, superbpe_stage1, superbpe_stage2,
-        train_from_tables,
+        PyStage1, count_file_shard, count_texts, merge_count_tables, shard_plan, superbpe_stage1,
+        superbpe_stage2, train_from_tables,
     };
     #[pymodule_export]
     use super::tokenizer::PyBpeTokenizer;

@@ -99,6 +99,23 @@ pub fn count_texts<'py>(
     Ok(PyBytes::new(py, &table))
 }
 
+/// Adjacent shards' count tables of one pass (`stage`: `words`, or `spans` for SuperBPE's
+/// second pass) merged into one, in the same form: a step of the merge tree on the workers.
+#[pyfunction]
+#[pyo3(signature = (config_json, stage, tables))]
+pub fn merge_count_tables<'py>(
+    py: Python<'py>,
+    config_json: &str,
+    stage: &str,
+    tables: Vec<PyBackedBytes>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let config = config(config_json)?;
+    let table = run_detached(py, |_| {
+        sharded::merge_shard_tables(&config, stage, &slices(&tables))
+    })?;
+    Ok(PyBytes::new(py, &table))
+}
+
 fn slices(tables: &[PyBackedBytes]) -> Vec<&[u8]> {
     tables.iter().map(|t| &**t).collect()
 }

@@ -305,6 +305,24 @@ pub fn count_texts(
     table(counter, config, stage, &hasher.hex())
 }
 
+/// Merges adjacent shards' tables of one pass (`stage`: `words` or `spans`) into one table, on
+/// a worker: a step of the merge tree that leaves the driver a few tables to read.
+///
+/// # Errors
+/// Those of [`wire::merge_into_table`]; [`Error::Config`] for an unknown stage.
+pub fn merge_shard_tables(
+    config: &TrainerConfig,
+    stage: &str,
+    tables: &[&[u8]],
+) -> Result<Vec<u8>> {
+    if !matches!(stage, "words" | "spans") {
+        return Err(Error::Config(format!(
+            "unknown counting stage {stage:?}: words or spans"
+        )));
+    }
+    wire::merge_into_table(tables, &fingerprint(config, stage))
+}
+
 /// The tables of one pass, merged: words sorted by bytes (with their ids for spans), totals,
 /// and the sha256 of the shards' digests in shard order.
 struct Merged<W> {

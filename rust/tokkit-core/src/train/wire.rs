@@ -160,16 +160,14 @@ pub fn write_table(
     ];
     let words = counter.into_sorted();
     let mut out = Vec::with_capacity(64 + words.iter().map(|(w, _)| w.len() + 4).sum::<usize>());
-    out.extend_from_slice(TABLE_MAGIC);
-    out.extend_from_slice(&TABLE_VERSION.to_le_bytes());
-    out.extend_from_slice(&(if segment.is_some() { HAS_IDS } else { 0 }).to_le_bytes());
-    put_bytes(&mut out, TOKKIT_VERSION.as_bytes());
-    put_bytes(&mut out, fingerprint.as_bytes());
-    put_bytes(&mut out, sha256.as_bytes());
-    for t in totals {
-        put_varint(&mut out, t);
-    }
-    put_varint(&mut out, words.len() as u64);
+    let header = Header {
+        has_ids: segment.is_some(),
+        fingerprint,
+        sha256,
+        totals,
+        entries: words.len() as u64,
+    };
+    header.write(&mut out);
     let mut ids = Vec::new();
     for (word, count) in &words {
         put_bytes(&mut out, word);
@@ -184,6 +182,76 @@ pub fn write_table(
         }
     }
     out
+}
+
+/// What precedes a table's entries.
+struct Header<'a> {
+    has_ids: bool,
+    fingerprint: &'a str,
+    sha256: &'a str,
+    totals: [u64; 4],
+    entries: u64,
+}
+
+impl Header<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(TABLE_MAGIC);
+        out.extend_from_slice(&TABLE_VERSION.to_le_bytes());
+        out.extend_from_slice(&(if self.has_ids { HAS_IDS } else { 0 }).to_le_bytes());
+        put_bytes(out, TOKKIT_VERSION.as_bytes());
+        put_bytes(out, self.fingerprint.as_bytes());
+        put_bytes(out, self.sha256.as_bytes());
+        for t in self.totals {
+            put_varint(out, t);
+        }
+        put_varint(out, self.entries);
+    }
+}
+
+/// Merges adjacent shards' tables into one table of the same form (a step of a merge tree on
+/// the workers, so the driver receives a few tables instead of one per shard). Its sha256
+/// field lists the shards' digests in order, one per line, so the corpus digest the driver
+/// computes is the same as from the shards' own tables.
+///
+/// # Errors
+/// As [`Table::parse`] and [`merge_tables`]; [`Error::Config`] for tables with and without ids.
+pub fn merge_into_table(tables: &[&[u8]], fingerprint: &str) -> Result<Vec<u8>> {
+    let tables: Vec<Table<'_>> = tables
+        .iter()
+        .map(|t| Table::parse(t, fingerprint))
+        .collect::<Result<_>>()?;
+    let has_ids = tables.first().is_some_and(Table::has_ids);
+    if tables.iter().any(|t| t.has_ids() != has_ids) {
+        return Err(Error::Config(
+            "count tables of words and of spans cannot be merged together".into(),
+        ));
+    }
+    let mut body = Vec::new();
+    let mut entries = 0u64;
+    let totals = merge_tables(&tables, |word, count, ids| {
+        put_bytes(&mut body, word);
+        put_varint(&mut body, count);
+        body.extend_from_slice(ids);
+        entries += 1;
+        Ok(())
+    })?;
+    let sha256: Vec<&str> = tables.iter().map(|t| t.sha256).collect();
+    let mut out = Vec::with_capacity(body.len() + 256);
+    Header {
+        has_ids,
+        fingerprint,
+        sha256: &sha256.join("\n"),
+        totals: [
+            totals.sequences,
+            totals.skipped_invalid_utf8,
+            totals.pieces,
+            totals.bytes,
+        ],
+        entries,
+    }
+    .write(&mut out);
+    out.extend_from_slice(&body);
+    Ok(out)
 }
 
 /// A received count table, checked and ready to merge (entries are read lazily).
@@ -517,6 +585,34 @@ mod tests {
             .map(|(w, c)| (w.to_owned(), c))
         );
         assert_eq!((totals.sequences, totals.bytes), (6, 20));
+    }
+
+    #[test]
+    fn merged_tables_read_as_their_parts() {
+        let parts = [
+            write_table(counter(&[("b", 2), ("a", 1)]), "f", "s1", None),
+            write_table(counter(&[("c", 1), ("b", 40)]), "f", "s2", None),
+            write_table(counter(&[("a", 7), ("d", 1)]), "f", "s3", None),
+        ];
+        let read = |tables: &[&[u8]]| {
+            let tables: Vec<Table<'_>> = tables
+                .iter()
+                .map(|t| Table::parse(t, "f").unwrap())
+                .collect();
+            let digests: Vec<String> = tables.iter().map(|t| t.sha256.to_owned()).collect();
+            let mut seen = Vec::new();
+            let totals = merge_tables(&tables, |w, c, _| {
+                seen.push((w.to_vec(), c));
+                Ok(())
+            })
+            .unwrap();
+            (seen, totals, digests.join("\n"))
+        };
+        let whole = read(&parts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let left = merge_into_table(&[&parts[0], &parts[1]], "f").unwrap();
+        let tree = read(&[&left, &parts[2]]);
+        assert_eq!(whole, tree);
+        assert_eq!(tree.2, "s1\ns2\ns3");
     }
 
     #[test]
