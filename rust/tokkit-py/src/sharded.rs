@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyList};
 use tokkit_core::train::sharded::{self, FileShard, Stage1};
 use tokkit_core::train::{TrainerConfig, thread_pool};
 use tokkit_core::{Error, progress};
@@ -120,14 +120,23 @@ fn slices(tables: &[PyBackedBytes]) -> Vec<&[u8]> {
     tables.iter().map(|t| &**t).collect()
 }
 
-/// Trains `config_json` (not SuperBPE) from the count tables of every shard, in shard order;
-/// `files` are the corpus's files, for the report.
+/// The tables of `list`, which is emptied: the core then holds the only references and frees
+/// each table as soon as it is merged, before the merge loop grows (on a large corpus they
+/// would otherwise stay alive beside it for the whole training).
+fn take(list: &Bound<'_, PyList>) -> PyResult<Vec<PyBackedBytes>> {
+    let tables = list.extract::<Vec<PyBackedBytes>>()?;
+    list.call_method0("clear")?;
+    Ok(tables)
+}
+
+/// Trains `config_json` (not SuperBPE) from the count tables of every shard, in shard order
+/// (the list is emptied); `files` are the corpus's files, for the report.
 #[pyfunction]
 #[pyo3(signature = (config_json, tables, files, *, num_threads=None, progress="none"))]
 pub fn train_from_tables(
     py: Python<'_>,
     config_json: &str,
-    tables: Vec<PyBackedBytes>,
+    tables: &Bound<'_, PyList>,
     files: Vec<String>,
     num_threads: Option<usize>,
     progress: &str,
@@ -135,10 +144,9 @@ pub fn train_from_tables(
     let config = config(config_json)?;
     let sink = progress::from_name(progress).map_err(TokkitErr)?;
     let pool = thread_pool(num_threads).map_err(TokkitErr)?;
+    let tables = take(tables)?;
     let trained = run_detached(py, |cancel| {
-        pool.install(|| {
-            sharded::train_from_tables(&config, &slices(&tables), files, sink.as_ref(), cancel)
-        })
+        pool.install(|| sharded::train_from_tables(&config, tables, files, sink.as_ref(), cancel))
     })?;
     Ok(PyTrained(trained))
 }
@@ -162,13 +170,13 @@ impl PyStage1 {
     }
 }
 
-/// SuperBPE's stage 1 from the stage-1 count tables of every shard.
+/// SuperBPE's stage 1 from the stage-1 count tables of every shard (the list is emptied).
 #[pyfunction]
 #[pyo3(signature = (config_json, tables, files, *, num_threads=None, progress="none"))]
 pub fn superbpe_stage1(
     py: Python<'_>,
     config_json: &str,
-    tables: Vec<PyBackedBytes>,
+    tables: &Bound<'_, PyList>,
     files: Vec<String>,
     num_threads: Option<usize>,
     progress: &str,
@@ -176,22 +184,22 @@ pub fn superbpe_stage1(
     let config = config(config_json)?;
     let sink = progress::from_name(progress).map_err(TokkitErr)?;
     let pool = thread_pool(num_threads).map_err(TokkitErr)?;
+    let tables = take(tables)?;
     let stage1 = run_detached(py, |cancel| {
-        pool.install(|| {
-            sharded::superbpe_stage1(&config, &slices(&tables), files, sink.as_ref(), cancel)
-        })
+        pool.install(|| sharded::superbpe_stage1(&config, tables, files, sink.as_ref(), cancel))
     })?;
     Ok(PyStage1(Mutex::new(Some(stage1))))
 }
 
-/// SuperBPE's stage 2 from the span tables of every shard: the trained tokenizer.
+/// SuperBPE's stage 2 from the span tables of every shard (the list is emptied): the trained
+/// tokenizer.
 #[pyfunction]
 #[pyo3(signature = (config_json, stage1, tables, *, num_threads=None, progress="none"))]
 pub fn superbpe_stage2(
     py: Python<'_>,
     config_json: &str,
     stage1: &PyStage1,
-    tables: Vec<PyBackedBytes>,
+    tables: &Bound<'_, PyList>,
     num_threads: Option<usize>,
     progress: &str,
 ) -> PyResult<PyTrained> {
@@ -208,10 +216,9 @@ pub fn superbpe_stage2(
                 "stage 1 was already used by superbpe_stage2".into(),
             ))
         })?;
+    let tables = take(tables)?;
     let trained = run_detached(py, |cancel| {
-        pool.install(|| {
-            sharded::superbpe_stage2(&config, stage1, &slices(&tables), sink.as_ref(), cancel)
-        })
+        pool.install(|| sharded::superbpe_stage2(&config, stage1, tables, sink.as_ref(), cancel))
     })?;
     Ok(PyTrained(trained))
 }

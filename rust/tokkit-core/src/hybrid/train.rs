@@ -570,7 +570,7 @@ pub fn train_hybrid(
     };
     let trained = bpe::continue_from(
         base,
-        bpe_words,
+        bpe::SegmentedWords::from_words(bpe_words)?,
         &bpe_config,
         &Hooks {
             filter: Some(&filter),

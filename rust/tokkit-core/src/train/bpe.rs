@@ -302,9 +302,9 @@ impl<'c> State<'c> {
 
     /// Continues from `base` (its vocabulary and merges) on words already segmented into its
     /// token ids, as SuperBPE's second stage does.
-    fn from_ids(
+    fn from_segmented(
         base: BpeModel,
-        words_in: Vec<(Vec<TokenId>, u64)>,
+        words: SegmentedWords,
         config: &'c BpeConfig,
     ) -> Result<Self> {
         let strings = (0..base.tokens.len())
@@ -322,21 +322,12 @@ impl<'c> State<'c> {
                 }
             })
             .collect();
-        let mut symbols: Vec<TokenId> = Vec::new();
-        let mut meta: Vec<WordMeta> = Vec::new();
-        let mut single_symbol_tokens = 0u64;
-        for (w, c) in words_in {
-            if w.len() < 2 {
-                single_symbol_tokens += c * w.len() as u64;
-                continue;
-            }
-            meta.push(WordMeta {
-                start: u32::try_from(symbols.len()).map_err(|_| too_big())?,
-                len: w.len() as u32,
-                count: i64::try_from(c).unwrap_or(i64::MAX),
-            });
-            symbols.extend_from_slice(&w);
-        }
+        let SegmentedWords {
+            mut symbols,
+            meta,
+            single_symbol_tokens,
+            ..
+        } = words;
         symbols.shrink_to_fit();
         Ok(Self {
             config,
@@ -499,6 +490,63 @@ pub fn train_with(
     run(State::new(words_in, config)?, hooks, progress, cancel)
 }
 
+/// Distinct words already segmented into a base model's ids, laid out flat as the merge loop
+/// keeps them (4 bytes per symbol and 16 per word, no allocation per word), so a driver can
+/// stream merged count tables straight into it.
+#[derive(Default)]
+pub struct SegmentedWords {
+    symbols: Vec<TokenId>,
+    meta: Vec<WordMeta>,
+    single_symbol_tokens: u64,
+    distinct: usize,
+}
+
+impl SegmentedWords {
+    /// Adds one distinct word (in the caller's stable order) and its count.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] past 2^32 symbols.
+    pub fn push(&mut self, ids: &[TokenId], count: u64) -> Result<()> {
+        self.distinct += 1;
+        if ids.len() < 2 {
+            // A word of one symbol can never hold a pair; it only counts as tokens.
+            self.single_symbol_tokens += count * ids.len() as u64;
+            return Ok(());
+        }
+        self.meta.push(WordMeta {
+            start: u32::try_from(self.symbols.len()).map_err(|_| too_big())?,
+            len: ids.len() as u32,
+            count: i64::try_from(count).unwrap_or(i64::MAX),
+        });
+        self.symbols.extend_from_slice(ids);
+        Ok(())
+    }
+
+    /// `words` pushed in order.
+    ///
+    /// # Errors
+    /// As [`Self::push`].
+    pub fn from_words(words: Vec<(Vec<TokenId>, u64)>) -> Result<Self> {
+        let mut out = Self::default();
+        for (ids, count) in words {
+            out.push(&ids, count)?;
+        }
+        Ok(out)
+    }
+
+    /// Distinct words pushed.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.distinct
+    }
+
+    /// Whether no word was pushed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.distinct == 0
+    }
+}
+
 /// Continues training from `base` on words already segmented into its ids (SuperBPE stage 2):
 /// `base`'s tokens and merges come first, then new merges until `config.vocab_size`.
 ///
@@ -506,14 +554,14 @@ pub fn train_with(
 /// As [`train`].
 pub fn continue_from(
     base: BpeModel,
-    words: Vec<(Vec<TokenId>, u64)>,
+    words: SegmentedWords,
     config: &BpeConfig,
     hooks: &Hooks<'_>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Trained> {
     run(
-        State::from_ids(base, words, config)?,
+        State::from_segmented(base, words, config)?,
         hooks,
         progress,
         cancel,

@@ -307,6 +307,7 @@ pub fn extend(
         num_padding: 0,
     };
     let started = std::time::Instant::now();
+    let words = bpe::SegmentedWords::from_words(words)?;
     let trained = bpe::continue_from(model, words, &bpe_config, &hooks, progress, cancel)?;
     report.merge_seconds = started.elapsed().as_secs_f64();
 

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::bpe::SegmentedWords;
 use super::superbpe::{self, SuperBpeConfig, SuperBpeReport};
 use super::wire::{self, Table, Totals};
 use super::{BpeModel, TokenId, TrainReport, Trained, TrainerConfig};
@@ -323,25 +324,24 @@ pub fn merge_shard_tables(
     wire::merge_into_table(tables, &fingerprint(config, stage))
 }
 
-/// The tables of one pass, merged: words sorted by bytes (with their ids for spans), totals,
-/// and the sha256 of the shards' digests in shard order.
-struct Merged<W> {
-    words: Vec<(W, u64)>,
+/// The tables of one pass, merged: totals, and the sha256 of the shards' digests in shard
+/// order; each distinct word goes to `word(bytes, count, raw ids)` in byte order.
+struct Merged {
     totals: Totals,
     sha256: String,
 }
 
-fn merge<W>(
+fn merge<T: AsRef<[u8]>>(
     config: &TrainerConfig,
     stage: &str,
-    tables: &[&[u8]],
+    tables: &[T],
     cancel: &CancelToken,
-    mut word: impl FnMut(&[u8], &[u8]) -> Result<W>,
-) -> Result<Merged<W>> {
+    mut word: impl FnMut(&[u8], u64, &[u8]) -> Result<()>,
+) -> Result<Merged> {
     let fingerprint = fingerprint(config, stage);
     let tables: Vec<Table<'_>> = tables
         .iter()
-        .map(|t| Table::parse(t, &fingerprint))
+        .map(|t| Table::parse(t.as_ref(), &fingerprint))
         .collect::<Result<_>>()?;
     if tables.is_empty() {
         return Err(Error::Corpus("no shard was counted".into()));
@@ -351,26 +351,40 @@ fn merge<W>(
         digests.update(t.sha256.as_bytes());
         digests.update(b"\n");
     }
-    let mut words = Vec::new();
     let mut seen = 0u32;
     let totals = wire::merge_tables(&tables, |w, count, ids| {
         seen = seen.wrapping_add(1);
         if seen % (1 << 16) == 0 {
             cancel.check()?;
         }
-        words.push((word(w, ids)?, count));
-        Ok(())
+        word(w, count, ids)
     })?;
     let sha256 = digests
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(Merged {
-        words,
-        totals,
-        sha256,
-    })
+    Ok(Merged { totals, sha256 })
+}
+
+/// The words of one pass's tables, sorted by bytes, with their counts.
+fn merge_words<T: AsRef<[u8]>>(
+    config: &TrainerConfig,
+    tables: &[T],
+    cancel: &CancelToken,
+) -> Result<(Vec<(Box<[u8]>, u64)>, Merged)> {
+    let mut words = Vec::new();
+    let merged = merge(
+        config,
+        Stage::Words.name(),
+        tables,
+        cancel,
+        |w, count, _| {
+            words.push((Box::from(w), count));
+            Ok(())
+        },
+    )?;
+    Ok((words, merged))
 }
 
 fn corpus_report(report: &mut TrainReport, files: Vec<String>, merged_sha: String, totals: Totals) {
@@ -380,15 +394,16 @@ fn corpus_report(report: &mut TrainReport, files: Vec<String>, merged_sha: Strin
 }
 
 /// Trains `config` (any algorithm but SuperBPE, which runs [`superbpe_stage1`] and
-/// [`superbpe_stage2`]) from the count tables of every shard. `files` are the corpus's
-/// resolved files, for the report; its `corpus_sha256` is the sha256 of the shards' sha256
-/// digests (hex, one per line, in shard order).
+/// [`superbpe_stage2`]) from the count tables of every shard, which are dropped once merged
+/// (before the merge loop grows). `files` are the corpus's resolved files, for the report; its
+/// `corpus_sha256` is the sha256 of the shards' sha256 digests (hex, one per line, in shard
+/// order).
 ///
 /// # Errors
 /// Table errors (corrupt, another version or configuration); training errors.
-pub fn train_from_tables(
+pub fn train_from_tables<T: AsRef<[u8]>>(
     config: &TrainerConfig,
-    tables: &[&[u8]],
+    tables: Vec<T>,
     files: Vec<String>,
     progress: &dyn Progress,
     cancel: &CancelToken,
@@ -400,16 +415,14 @@ pub fn train_from_tables(
     }
     let plan = config.plan()?;
     let started = Instant::now();
-    let merged = merge(config, Stage::Words.name(), tables, cancel, |w, _| {
-        Ok(Box::from(w))
-    })?;
+    let (words, merged) = merge_words(config, &tables, cancel)?;
+    drop(tables); // the merged words replace them before the merge loop grows
     let mut report = TrainReport {
         count_seconds: started.elapsed().as_secs_f64(),
         ..TrainReport::default()
     };
     corpus_report(&mut report, files, merged.sha256, merged.totals);
-    let (model, pretokenizer) =
-        plan.train(merged.words, merged.totals, progress, cancel, &mut report)?;
+    let (model, pretokenizer) = plan.train(words, merged.totals, progress, cancel, &mut report)?;
     Ok(Trained {
         model,
         pretokenizer,
@@ -448,25 +461,24 @@ fn superbpe_config(config: &TrainerConfig) -> Result<SuperBpeConfig> {
 ///
 /// # Errors
 /// As [`train_from_tables`].
-pub fn superbpe_stage1(
+pub fn superbpe_stage1<T: AsRef<[u8]>>(
     config: &TrainerConfig,
-    tables: &[&[u8]],
+    tables: Vec<T>,
     files: Vec<String>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Stage1> {
     let sconfig = superbpe_config(config)?;
     let started = Instant::now();
-    let merged = merge(config, Stage::Words.name(), tables, cancel, |w, _| {
-        Ok(Box::from(w))
-    })?;
+    let (words, merged) = merge_words(config, &tables, cancel)?;
+    drop(tables); // the merged words replace them before the merge loop grows
     let mut report = TrainReport {
         count_seconds: started.elapsed().as_secs_f64(),
         ..TrainReport::default()
     };
     corpus_report(&mut report, files, merged.sha256, merged.totals);
     let model = superbpe::stage1(
-        merged.words,
+        words,
         merged.totals,
         &sconfig,
         progress,
@@ -490,10 +502,10 @@ pub fn superbpe_stage1(
 ///
 /// # Errors
 /// As [`train_from_tables`].
-pub fn superbpe_stage2(
+pub fn superbpe_stage2<T: AsRef<[u8]>>(
     config: &TrainerConfig,
     stage1: Stage1,
-    tables: &[&[u8]],
+    tables: Vec<T>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Trained> {
@@ -504,10 +516,14 @@ pub fn superbpe_stage2(
         mut sreport,
     } = stage1;
     let started = Instant::now();
+    // Spans go from the tables straight into the merge loop's flat arrays: no allocation per
+    // span, and the tables are freed before the loop's pair index grows.
     let mut span_bytes = 0u64;
-    let merged = merge(config, "spans", tables, cancel, |w, raw| {
+    let mut words = SegmentedWords::default();
+    let mut ids = Vec::new();
+    merge(config, "spans", &tables, cancel, |w, count, raw| {
         span_bytes += w.len() as u64;
-        let mut ids = Vec::new();
+        ids.clear();
         wire::read_ids(raw, &mut ids)?;
         if ids.is_empty() || ids.iter().any(|&id| id as usize >= model.tokens.len()) {
             return Err(Error::Serialization(
@@ -515,14 +531,15 @@ pub fn superbpe_stage2(
                     .into(),
             ));
         }
-        Ok(ids)
+        words.push(&ids, count)
     })?;
+    drop(tables);
     sreport.stage2_count_seconds = started.elapsed().as_secs_f64();
-    sreport.stage2_distinct_spans = merged.words.len();
+    sreport.stage2_distinct_spans = words.len();
     sreport.stage2_span_bytes = span_bytes;
     let model = superbpe::stage2(
         model,
-        merged.words,
+        words,
         &sconfig,
         progress,
         cancel,

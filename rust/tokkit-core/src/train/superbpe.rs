@@ -21,7 +21,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::bpe::{self, Hooks};
+use super::bpe::{self, Hooks, SegmentedWords};
 use super::wire::Totals;
 use super::{BpeConfig, BpeModel, StopReason, TokenId, TrainReport, dedup};
 use crate::cancel::CancelToken;
@@ -255,7 +255,7 @@ pub(super) fn stage1(
 /// [`Error::Corpus`] if stage 2 finds nothing to merge; [`Error::Cancelled`].
 pub(super) fn stage2(
     stage1: BpeModel,
-    words: Vec<(Vec<TokenId>, u64)>,
+    words: SegmentedWords,
     config: &SuperBpeConfig,
     progress: &dyn Progress,
     cancel: &CancelToken,
@@ -333,7 +333,7 @@ pub(super) fn train_corpus(
     sreport.stage2_distinct_spans = spans.len();
     sreport.stage2_span_bytes = spans.iter().map(|(s, _)| s.len() as u64).sum();
     let started = Instant::now();
-    let words = segment(spans, &stage1, cancel)?;
+    let words = SegmentedWords::from_words(segment(spans, &stage1, cancel)?)?;
     sreport.stage2_segment_seconds = started.elapsed().as_secs_f64();
     let model = stage2(stage1, words, config, progress, cancel, report, sreport)?;
     Ok((model, stage2_pre))

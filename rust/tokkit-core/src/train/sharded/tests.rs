@@ -80,12 +80,12 @@ fn sharded(config: &TrainerConfig, files: &[String], shard_bytes: u64) -> (Strin
     let tables = count(&Stage::Words);
     let refs: Vec<&[u8]> = tables.iter().map(Vec::as_slice).collect();
     let trained = if matches!(config, TrainerConfig::Superbpe(_)) {
-        let stage1 = superbpe_stage1(config, &refs, resolved, &Silent, &cancel).unwrap();
+        let stage1 = superbpe_stage1(config, refs, resolved, &Silent, &cancel).unwrap();
         let spans = count(&stage_from(Some(&stage1.model_bytes())).unwrap());
         let refs: Vec<&[u8]> = spans.iter().map(Vec::as_slice).collect();
-        superbpe_stage2(config, stage1, &refs, &Silent, &cancel).unwrap()
+        superbpe_stage2(config, stage1, refs, &Silent, &cancel).unwrap()
     } else {
-        train_from_tables(config, &refs, resolved, &Silent, &cancel).unwrap()
+        train_from_tables(config, refs, resolved, &Silent, &cancel).unwrap()
     };
     let json =
         serde_json::to_string(&hf_json::to_json(&trained.model, &trained.pretokenizer)).unwrap();
@@ -174,7 +174,7 @@ fn a_changed_file_and_a_foreign_stage_are_refused() {
     let other = TrainerConfig::from_json(r#"{"algorithm": "bpe", "vocab_size": 301}"#).unwrap();
     let err = train_from_tables(
         &other,
-        &[&table],
+        vec![table],
         files.clone(),
         &Silent,
         &CancelToken::new(),
@@ -240,7 +240,7 @@ fn texts_count_as_single_node_counts_them() {
         })
         .collect();
     let refs: Vec<&[u8]> = tables.iter().map(Vec::as_slice).collect();
-    let many = train_from_tables(&config, &refs, Vec::new(), &Silent, &cancel).unwrap();
+    let many = train_from_tables(&config, refs, Vec::new(), &Silent, &cancel).unwrap();
     assert_eq!(one.model.merges, many.model.merges);
     assert_eq!(one.report.pieces, many.report.pieces);
 }
