@@ -35,7 +35,10 @@ DEFAULT_SHARD_MB = 64
 #: Ray retries a task whose worker process died this many times (a raised error is not
 #: retried: it would fail again).
 MAX_RETRIES = 3
-#: Tables merged by one task of the merge tree (the driver reads the one table at its root).
+#: Tables merged by one task of the merge tree; the driver merges the last (at most this
+#: many) itself, streaming them into the merge loop: a root merge on a worker would hold its
+#: inputs and the whole merged table at once (measured: 6.6 GB on a worker for SuperBPE on
+#: 1 GB, against 3.7 GB with the driver merging the last two).
 FAN_IN = 8
 #: Test hook: if this file exists, the first task to rename it kills its own worker process
 #: (SIGKILL) before counting, so the tests see Ray retry a dead worker.
@@ -210,7 +213,7 @@ def _run_pass(ray: Any, name: str, config_json: str, shards: list[Shard], *,
               text_field: str | None, strict: bool, stage1: Any, progress: ProgressMode
               ) -> list[bytes]:
     """Counts every shard on the cluster and merges the tables there, FAN_IN at a time, in
-    shard order, down to one table: the driver holds no more than the merged counts."""
+    shard order, until at most FAN_IN are left for the driver."""
     options = {"num_cpus": 1, "max_retries": MAX_RETRIES, "retry_exceptions": False}
     count = ray.remote(num_returns=2, **options)(_count)
     merge = ray.remote(**options)(_merge)
@@ -219,7 +222,7 @@ def _run_pass(ray: Any, name: str, config_json: str, shards: list[Shard], *,
     # The whole tree is submitted now: Ray starts a merge as soon as its inputs exist.
     level = [table for table, _ in counted]
     submitted = list(level)
-    while len(level) > 1:
+    while len(level) > FAN_IN:
         level = [merge.remote(config_json, stage, *level[i:i + FAN_IN])
                  for i in range(0, len(level), FAN_IN)]
         submitted += level

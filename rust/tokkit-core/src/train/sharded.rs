@@ -367,12 +367,15 @@ fn merge<T: AsRef<[u8]>>(
     Ok(Merged { totals, sha256 })
 }
 
-/// The words of one pass's tables, sorted by bytes, with their counts.
+/// Distinct words and their counts, sorted by bytes.
+type Words = Vec<(Box<[u8]>, u64)>;
+
+/// The words of one pass's tables, with what the merge saw.
 fn merge_words<T: AsRef<[u8]>>(
     config: &TrainerConfig,
     tables: &[T],
     cancel: &CancelToken,
-) -> Result<(Vec<(Box<[u8]>, u64)>, Merged)> {
+) -> Result<(Words, Merged)> {
     let mut words = Vec::new();
     let merged = merge(
         config,
