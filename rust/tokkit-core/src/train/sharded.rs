@@ -390,10 +390,25 @@ fn merge_words<T: AsRef<[u8]>>(
     Ok((words, merged))
 }
 
-fn corpus_report(report: &mut TrainReport, files: Vec<String>, merged_sha: String, totals: Totals) {
-    report.corpus_files = files;
-    report.corpus_sha256 = merged_sha;
-    report.corpus_bytes = totals.bytes;
+/// The words of the first (or only) pass, merged from its tables, which are then freed (before
+/// the merge loop grows); and a report with the corpus part and the merging time filled.
+fn first_pass<T: AsRef<[u8]>>(
+    config: &TrainerConfig,
+    tables: Vec<T>,
+    files: Vec<String>,
+    cancel: &CancelToken,
+) -> Result<(Words, Totals, TrainReport)> {
+    let started = Instant::now();
+    let (words, merged) = merge_words(config, &tables, cancel)?;
+    drop(tables);
+    let report = TrainReport {
+        count_seconds: started.elapsed().as_secs_f64(),
+        corpus_files: files,
+        corpus_sha256: merged.sha256,
+        corpus_bytes: merged.totals.bytes,
+        ..TrainReport::default()
+    };
+    Ok((words, merged.totals, report))
 }
 
 /// Trains `config` (any algorithm but SuperBPE, which runs [`superbpe_stage1`] and
@@ -417,15 +432,8 @@ pub fn train_from_tables<T: AsRef<[u8]>>(
         ));
     }
     let plan = config.plan()?;
-    let started = Instant::now();
-    let (words, merged) = merge_words(config, &tables, cancel)?;
-    drop(tables); // the merged words replace them before the merge loop grows
-    let mut report = TrainReport {
-        count_seconds: started.elapsed().as_secs_f64(),
-        ..TrainReport::default()
-    };
-    corpus_report(&mut report, files, merged.sha256, merged.totals);
-    let (model, pretokenizer) = plan.train(words, merged.totals, progress, cancel, &mut report)?;
+    let (words, totals, mut report) = first_pass(config, tables, files, cancel)?;
+    let (model, pretokenizer) = plan.train(words, totals, progress, cancel, &mut report)?;
     Ok(Trained {
         model,
         pretokenizer,
@@ -473,21 +481,8 @@ pub fn superbpe_stage1<T: AsRef<[u8]>>(
 ) -> Result<Stage1> {
     let sconfig = superbpe_config(config)?;
     let started = Instant::now();
-    let (words, merged) = merge_words(config, &tables, cancel)?;
-    drop(tables); // the merged words replace them before the merge loop grows
-    let mut report = TrainReport {
-        count_seconds: started.elapsed().as_secs_f64(),
-        ..TrainReport::default()
-    };
-    corpus_report(&mut report, files, merged.sha256, merged.totals);
-    let model = superbpe::stage1(
-        words,
-        merged.totals,
-        &sconfig,
-        progress,
-        cancel,
-        &mut report,
-    )?;
+    let (words, totals, mut report) = first_pass(config, tables, files, cancel)?;
+    let model = superbpe::stage1(words, totals, &sconfig, progress, cancel, &mut report)?;
     let sreport = SuperBpeReport {
         stage1_seconds: started.elapsed().as_secs_f64(),
         ..SuperBpeReport::default()
