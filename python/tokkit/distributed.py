@@ -20,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,14 +87,17 @@ def _reachable(address: str) -> None:
         ) from e
 
 
-def connect(address: str) -> bool:
-    """Connect to the cluster at ``address`` (``auto``: ``RAY_ADDRESS`` or the cluster running on
-    this machine, else a new local one). Returns whether this call started Ray (and should stop
-    it)."""
+def connect(address: str) -> Callable[[], None] | None:
+    """Connect to the cluster at ``address`` (``auto``: ``RAY_ADDRESS`` if set, else the cluster
+    running on this machine, else a new local one). Returns what disconnects (and stops a
+    cluster this call started), or ``None`` when Ray was connected already."""
     ray = _ray()
     if ray.is_initialized():
-        return False
+        return None
     options: dict[str, Any] = {"logging_level": "ERROR", "log_to_driver": False}
+    if address == "auto" and os.environ.get("RAY_ADDRESS"):
+        # As an address given explicitly: checked first, so a dead one fails in seconds.
+        address = os.environ["RAY_ADDRESS"]
     try:
         if address == "auto":
             try:
@@ -102,7 +105,7 @@ def connect(address: str) -> bool:
             except ConnectionError:
                 print("tokkit: no running Ray cluster found; starting a local one",
                       file=sys.stderr)
-                ray.init(**options)
+                return _init_local(ray, options)
         else:
             _reachable(address)
             ray.init(address=address, **options)
@@ -117,7 +120,27 @@ def connect(address: str) -> bool:
                 "with this machine's",
             ) from e
         raise ClusterError(f"cannot connect to Ray at {address}: {text}") from e
-    return True
+    return ray.shutdown  # type: ignore[no-any-return]
+
+
+#: Where Ray keeps the token a local cluster's start writes; a `ray start` on this machine
+#: that finds it later turns token authentication on, and clients without the token are then
+#: refused.
+RAY_TOKEN = Path.home() / ".ray" / "auth_token"
+
+
+def _init_local(ray: Any, options: dict[str, Any]) -> Callable[[], None]:
+    """Start a local cluster for this run; returns what stops it, leaving no token behind that
+    was not there before."""
+    had_token = RAY_TOKEN.exists()
+    ray.init(**options)
+
+    def stop() -> None:
+        ray.shutdown()
+        if not had_token:
+            RAY_TOKEN.unlink(missing_ok=True)
+
+    return stop
 
 
 def _probe() -> tuple[str, str]:
@@ -280,7 +303,7 @@ def count_and_train(trainer_json: str, files: Sequence[str], table: Any, *, addr
         raise ConfigError(f"shard_mb must be positive, got {shard_mb}")
     algorithm = json.loads(trainer_json)["algorithm"]
     shards = plan(trainer_json, files, table, text_field=text_field, shard_mb=shard_mb)
-    started_ray = connect(address)
+    disconnect = connect(address)
     ray = _ray()
     try:
         check_workers(ray)
@@ -320,5 +343,5 @@ def count_and_train(trainer_json: str, files: Sequence[str], table: Any, *, addr
         }
         return native, record
     finally:
-        if started_ray:
-            ray.shutdown()
+        if disconnect is not None:
+            disconnect()

@@ -37,6 +37,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def test_auto_starts_a_local_cluster_and_leaves_no_token(tmp_path: Path) -> None:
+    """Before the module's cluster starts: "auto" finds no cluster, starts a local one for the
+    run, stops it, and leaves no ~/.ray/auth_token behind that was not there before."""
+    from tokkit.distributed import RAY_TOKEN
+
+    had_token = RAY_TOKEN.exists()
+    text = tmp_path / "t.txt"
+    text.write_bytes((CORPORA / "en-prose.txt").read_bytes()[:100_000])
+    one = tokkit.train(text, BPE(vocab_size=600))
+    many = tokkit.train(text, BPE(vocab_size=600), ray="auto")
+    assert many.to_json() == one.to_json()
+    assert RAY_TOKEN.exists() == had_token
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[str, Path]]:
     """A Ray head on 127.0.0.1 with 2 CPUs (two task workers); its workers kill themselves once
@@ -45,7 +59,10 @@ def cluster() -> Iterator[tuple[str, Path]]:
     temp = Path(tempfile.mkdtemp(prefix="tkray", dir="/tmp"))
     marker = temp / "kill-once"
     port = _free_port()
-    env = {**os.environ, KILL_ONCE_ENV: str(marker), "RAY_USAGE_STATS_ENABLED": "0"}
+    # HOME of its own: a `ray start` that finds ~/.ray/auth_token (which a local cluster's
+    # start leaves) turns token authentication on, and tokkit connects without a token.
+    env = {**os.environ, KILL_ONCE_ENV: str(marker), "RAY_USAGE_STATS_ENABLED": "0",
+           "HOME": str(temp)}
     subprocess.run(
         [RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
          "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
@@ -134,13 +151,15 @@ def test_parquet_row_groups_on_ray(cluster: tuple[str, Path], tmp_path: Path) ->
 
 
 def test_a_killed_worker_is_retried_and_the_output_is_unchanged(
-    cluster: tuple[str, Path], big: list[str]
+    cluster: tuple[str, Path], big: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     address, marker = cluster
     trainer = BPE(vocab_size=1500)
     one = tokkit.train(big, trainer)
     marker.write_text("armed")
-    many = tokkit.train(big, trainer, ray=address, shard_mb=1)
+    # "auto" finds the cluster through RAY_ADDRESS (only its workers know the marker).
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    many = tokkit.train(big, trainer, ray="auto", shard_mb=1)
     assert Path(f"{marker}.fired").exists(), "no worker was killed"
     assert not marker.exists()
     assert many.to_json() == one.to_json()
