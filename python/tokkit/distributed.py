@@ -130,15 +130,20 @@ RAY_TOKEN = Path.home() / ".ray" / "auth_token"
 
 
 def _init_local(ray: Any, options: dict[str, Any]) -> Callable[[], None]:
-    """Start a local cluster for this run; returns what stops it, leaving no token behind that
-    was not there before."""
+    """Start a local cluster for this run; returns what stops it and puts back what starting
+    it changed: Ray writes a token file and sets ``RAY_AUTH_MODE=token`` (among others) in
+    this process's environment, which would carry into later clusters and subprocesses."""
     had_token = RAY_TOKEN.exists()
+    environ = dict(os.environ)
     ray.init(**options)
 
     def stop() -> None:
         ray.shutdown()
         if not had_token:
             RAY_TOKEN.unlink(missing_ok=True)
+        for key in [k for k in os.environ if k not in environ]:
+            del os.environ[key]
+        os.environ.update(environ)
 
     return stop
 

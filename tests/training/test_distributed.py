@@ -39,16 +39,19 @@ def _free_port() -> int:
 
 def test_auto_starts_a_local_cluster_and_leaves_no_token(tmp_path: Path) -> None:
     """Before the module's cluster starts: "auto" finds no cluster, starts a local one for the
-    run, stops it, and leaves no ~/.ray/auth_token behind that was not there before."""
+    run, stops it, and leaves no ~/.ray/auth_token and no environment change behind."""
     from tokkit.distributed import RAY_TOKEN
 
     had_token = RAY_TOKEN.exists()
+    environ = dict(os.environ)
     text = tmp_path / "t.txt"
     text.write_bytes((CORPORA / "en-prose.txt").read_bytes()[:100_000])
     one = tokkit.train(text, BPE(vocab_size=600))
     many = tokkit.train(text, BPE(vocab_size=600), ray="auto")
     assert many.to_json() == one.to_json()
     assert RAY_TOKEN.exists() == had_token
+    # Ray's start sets RAY_AUTH_MODE=token and more in this process; all of it is put back.
+    assert dict(os.environ) == environ
 
 
 @pytest.fixture(scope="module")
