@@ -132,6 +132,24 @@ impl Counter {
         self.pieces += pieces;
     }
 
+    /// Counts a batch of texts in parallel on the current rayon pool, the first numbered
+    /// `first_document` (texts are numbered in order, whoever counts them).
+    #[must_use]
+    pub fn of_texts(
+        splitter: &(impl Splitter + Sync),
+        texts: &[String],
+        first_document: u64,
+    ) -> Self {
+        texts
+            .par_iter()
+            .enumerate()
+            .fold(Self::default, |mut c, (i, t)| {
+                c.add_document(splitter, t, first_document + i as u64);
+                c
+            })
+            .reduce(Self::default, Self::merge)
+    }
+
     /// Adds `count` occurrences of one word directly (for pre-counted input).
     #[inline]
     pub fn add_word(&mut self, word: &[u8], count: u64) {

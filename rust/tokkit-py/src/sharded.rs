@@ -129,6 +129,31 @@ fn take(list: &Bound<'_, PyList>) -> PyResult<Vec<PyBackedBytes>> {
     Ok(tables)
 }
 
+/// What the three driver calls share: the configuration checked, `tables` taken (see
+/// [`take`]), and `work` run detached in the requested pool with a progress sink.
+fn on_tables<T: Send>(
+    py: Python<'_>,
+    config_json: &str,
+    tables: &Bound<'_, PyList>,
+    num_threads: Option<usize>,
+    progress: &str,
+    work: impl FnOnce(
+        &TrainerConfig,
+        Vec<PyBackedBytes>,
+        &dyn progress::Progress,
+        &tokkit_core::CancelToken,
+    ) -> tokkit_core::Result<T>
+    + Send,
+) -> PyResult<T> {
+    let config = config(config_json)?;
+    let sink = progress::from_name(progress).map_err(TokkitErr)?;
+    let pool = thread_pool(num_threads).map_err(TokkitErr)?;
+    let tables = take(tables)?;
+    run_detached(py, |cancel| {
+        pool.install(|| work(&config, tables, sink.as_ref(), cancel))
+    })
+}
+
 /// Trains `config_json` (not SuperBPE) from the count tables of every shard, in shard order
 /// (the list is emptied); `files` are the corpus's files, for the report.
 #[pyfunction]
@@ -141,14 +166,17 @@ pub fn train_from_tables(
     num_threads: Option<usize>,
     progress: &str,
 ) -> PyResult<PyTrained> {
-    let config = config(config_json)?;
-    let sink = progress::from_name(progress).map_err(TokkitErr)?;
-    let pool = thread_pool(num_threads).map_err(TokkitErr)?;
-    let tables = take(tables)?;
-    let trained = run_detached(py, |cancel| {
-        pool.install(|| sharded::train_from_tables(&config, tables, files, sink.as_ref(), cancel))
-    })?;
-    Ok(PyTrained(trained))
+    on_tables(
+        py,
+        config_json,
+        tables,
+        num_threads,
+        progress,
+        |config, tables, sink, cancel| {
+            sharded::train_from_tables(config, tables, files, sink, cancel)
+        },
+    )
+    .map(PyTrained)
 }
 
 /// SuperBPE after stage 1, until `superbpe_stage2` takes it.
@@ -181,14 +209,17 @@ pub fn superbpe_stage1(
     num_threads: Option<usize>,
     progress: &str,
 ) -> PyResult<PyStage1> {
-    let config = config(config_json)?;
-    let sink = progress::from_name(progress).map_err(TokkitErr)?;
-    let pool = thread_pool(num_threads).map_err(TokkitErr)?;
-    let tables = take(tables)?;
-    let stage1 = run_detached(py, |cancel| {
-        pool.install(|| sharded::superbpe_stage1(&config, tables, files, sink.as_ref(), cancel))
-    })?;
-    Ok(PyStage1(Mutex::new(Some(stage1))))
+    on_tables(
+        py,
+        config_json,
+        tables,
+        num_threads,
+        progress,
+        |config, tables, sink, cancel| {
+            sharded::superbpe_stage1(config, tables, files, sink, cancel)
+        },
+    )
+    .map(|stage1| PyStage1(Mutex::new(Some(stage1))))
 }
 
 /// SuperBPE's stage 2 from the span tables of every shard (the list is emptied): the trained
@@ -203,9 +234,8 @@ pub fn superbpe_stage2(
     num_threads: Option<usize>,
     progress: &str,
 ) -> PyResult<PyTrained> {
-    let config = config(config_json)?;
-    let sink = progress::from_name(progress).map_err(TokkitErr)?;
-    let pool = thread_pool(num_threads).map_err(TokkitErr)?;
+    // Checked before stage 1 is taken, so a bad call leaves it usable.
+    config(config_json)?;
     let stage1 = stage1
         .0
         .lock()
@@ -216,9 +246,15 @@ pub fn superbpe_stage2(
                 "stage 1 was already used by superbpe_stage2".into(),
             ))
         })?;
-    let tables = take(tables)?;
-    let trained = run_detached(py, |cancel| {
-        pool.install(|| sharded::superbpe_stage2(&config, stage1, tables, sink.as_ref(), cancel))
-    })?;
-    Ok(PyTrained(trained))
+    on_tables(
+        py,
+        config_json,
+        tables,
+        num_threads,
+        progress,
+        |config, tables, sink, cancel| {
+            sharded::superbpe_stage2(config, stage1, tables, sink, cancel)
+        },
+    )
+    .map(PyTrained)
 }

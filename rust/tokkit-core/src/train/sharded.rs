@@ -17,7 +17,6 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -295,14 +294,7 @@ pub fn count_texts(
     cancel.check()?;
     let mut hasher = StreamHasher::default();
     texts.iter().for_each(|t| hasher.update(t.as_bytes()));
-    let counter = texts
-        .par_iter()
-        .enumerate()
-        .fold(Counter::default, |mut c, (i, t)| {
-            c.add_document(&pre, t, first_document + i as u64);
-            c
-        })
-        .reduce(Counter::default, Counter::merge);
+    let counter = Counter::of_texts(&pre, texts, first_document);
     table(counter, config, stage, &hasher.hex())
 }
 

@@ -16,7 +16,6 @@
 
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::superbpe::{self, Preset, SuperBpeConfig};
@@ -512,15 +511,7 @@ impl Corpus<'_> {
             while let Some(batch) = texts.next_batch()? {
                 cancel.check()?;
                 batch.iter().for_each(|t| hasher.update(t.as_bytes()));
-                let seen = counter.sequences;
-                let batch_counter = batch
-                    .par_iter()
-                    .enumerate()
-                    .fold(Counter::default, |mut c, (i, t)| {
-                        c.add_document(pre, t, seen + i as u64);
-                        c
-                    })
-                    .reduce(Counter::default, Counter::merge);
+                let batch_counter = Counter::of_texts(pre, &batch, counter.sequences);
                 counter = counter.merge(batch_counter);
             }
             if report.corpus_sha256.is_empty() {
