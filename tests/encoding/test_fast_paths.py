@@ -142,3 +142,30 @@ def test_ctrl_c_stops_a_batch(threads: int) -> None:
         timer.join()
         signal.signal(signal.SIGINT, previous)
     assert tok.encode_batch(lines[:50], num_threads=threads) == [tok.encode(x) for x in lines[:50]]
+
+
+def test_id_lists_hold_their_ints_by_reference_count() -> None:
+    """The lists share one int per id (filled straight into the list's items): each list holds
+    one reference per item, and dropping the lists gives them all back, so nothing leaks and
+    nothing is freed while a list still holds it."""
+    import gc
+    import sys
+
+    enc = BpeTokenizer.from_file(str(tokenizer_file("gpt2")))
+    text = TEXTS["en-prose.txt"][:20_000]
+    first = enc.encode(text)
+    big = first[first.index(max(first))]  # above 256: not one of Python's shared small ints
+    occurrences = first.count(big)
+    # (counted into locals: pytest's assert rewriting holds references while it reports)
+    base = sys.getrefcount(big)
+    lists = [enc.encode(text) for _ in range(5)] + enc.encode_batch([text] * 5)
+    held = sys.getrefcount(big)
+    same = [ids == first for ids in lists]
+    del lists
+    gc.collect()
+    after = sys.getrefcount(big)
+    assert big > 256
+    assert same == [True] * 10
+    assert held == base + 10 * occurrences
+    assert after == base
+    assert first == _hf(tokenizers.Tokenizer.from_file(str(tokenizer_file("gpt2"))), text)

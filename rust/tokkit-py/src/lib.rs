@@ -7,6 +7,7 @@ mod corpus;
 mod detach;
 mod errors;
 mod hybrid;
+mod id_list;
 mod sampler;
 mod sharded;
 mod tokenizer;

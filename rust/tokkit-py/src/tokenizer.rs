@@ -1,7 +1,7 @@
 //! `BpeTokenizer`: tokkit's own encoder and decoder over a BPE `tokenizer.json` (byte-level, or
 //! SentencePiece-style with byte fallback such as Gemma and Llama-2).
 
-use std::sync::{OnceLock, mpsc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use numpy::PyArray1;
@@ -14,38 +14,25 @@ use tokkit_core::{CancelToken, Error, hf_json, threads};
 
 use crate::detach::run_detached;
 use crate::errors::{TkResult, TokkitErr};
+use crate::id_list::IdInts;
 
 /// A BPE tokenizer read from `tokenizer.json` (byte-level or SentencePiece-style).
 #[pyclass(name = "BpeTokenizer", module = "tokkit._tokkit", frozen)]
 pub struct PyBpeTokenizer {
     encoder: BpeEncoder,
-    /// One Python int per id, made on the first encode: a list of ids is then built by
-    /// reference counts alone, not by allocating an int object per token (which costs more
-    /// than the encoding itself).
-    ints: OnceLock<Vec<Py<PyAny>>>,
+    /// The Python ints that lists of ids are made of (see `id_list.rs`).
+    ints: IdInts,
 }
 
 impl PyBpeTokenizer {
     fn new(encoder: BpeEncoder) -> Self {
-        Self {
-            encoder,
-            ints: OnceLock::new(),
-        }
+        let ints = IdInts::new(encoder.vocab_size());
+        Self { encoder, ints }
     }
 
     /// `ids` as a Python list of ints.
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
-        let ints = self.ints.get_or_init(|| {
-            (0..self.encoder.vocab_size())
-                .map(|id| {
-                    (id as u32)
-                        .into_pyobject(py)
-                        .map_or_else(|e| match e {}, Bound::unbind)
-                        .into_any()
-                })
-                .collect()
-        });
-        PyList::new(py, ids.iter().map(|&id| ints[id as usize].bind(py)))
+        self.ints.list(py, ids)
     }
 
     /// One list per text of a chunk (`ends`: where each text's ids end in `ids`).
