@@ -169,3 +169,27 @@ def test_id_lists_hold_their_ints_by_reference_count() -> None:
     assert held == base + 10 * occurrences
     assert after == base
     assert first == _hf(tokenizers.Tokenizer.from_file(str(tokenizer_file("gpt2"))), text)
+
+
+@pytest.mark.parametrize("full_alphabet", [True, False])
+def test_byte_pairs_table_and_missing_bytes(tmp_path: Path, full_alphabet: bool) -> None:
+    """A byte-level BPE with every byte in its vocabulary merges a piece's first pairs from a
+    table of byte pairs; one that lacks bytes (HF's trainer without ``initial_alphabet``) drops
+    them, so its pairs come from the merge map. Both give HF's ids on text full of bytes the
+    small vocabulary lacks."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    alphabet = pre_tokenizers.ByteLevel.alphabet() if full_alphabet else []
+    trainer = trainers.BpeTrainer(vocab_size=600, show_progress=False, initial_alphabet=alphabet)
+    tok.train([str(CORPORA / "en-prose.txt")], trainer)
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    ours = BpeTokenizer.from_file(str(path))
+    single = sum(1 for t in tok.get_vocab() if len(t) == 1)
+    assert (single == 256) == full_alphabet
+    for text in TEXTS.values():
+        expected = _hf(tok, text[:30_000])
+        assert ours.encode(text[:30_000]) == expected
+        assert BpeTokenizer.from_file(str(path)).encode(text[:30_000]) == expected

@@ -7,6 +7,7 @@
 //! Llama-2). Everything after the first symbols is shared.
 
 mod added;
+mod bytes;
 mod cache;
 mod chars;
 mod merge;
@@ -24,6 +25,7 @@ use crate::pretokenize::Pretokenizer;
 use crate::text_index::{Packed, TextIndex};
 use crate::train::{BpeModel, TokenId};
 use added::{Matcher, Segment};
+use bytes::ByteSymbols;
 pub use cache::PieceCache;
 use chars::CharSymbols;
 use whole::WholeTokens;
@@ -34,7 +36,7 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 /// How a pre-token becomes its first symbols.
 #[derive(Debug)]
 enum SymbolTable {
-    Bytes(Box<[Option<TokenId>; 256]>),
+    Bytes(Box<ByteSymbols>),
     Chars(Box<CharSymbols>),
 }
 
@@ -62,6 +64,9 @@ pub struct BpeEncoder {
 
 /// Pieces of up to this many symbols are merged on the stack (see `merge.rs`).
 const SMALL: usize = 64;
+
+/// The `(rank, merged id)` of a pair that does not merge.
+const NO_MERGE: (u32, TokenId) = (u32::MAX, 0);
 
 /// Encoders' caches kept by one thread, most recently used last.
 const CACHES_PER_THREAD: usize = 4;
@@ -227,7 +232,8 @@ impl BpeEncoder {
                 let ranks = rank_map(merges, text_of, id_of)?;
                 let whole =
                     ignore_merges.then(|| by_bytes.ids().map(|id| (text_of(id), id)).collect());
-                (SymbolTable::Bytes(Box::new(byte_id)), ranks, whole, None)
+                let symbols = ByteSymbols::new(byte_id, &ranks);
+                (SymbolTable::Bytes(Box::new(symbols)), ranks, whole, None)
             }
             Symbols::Chars(vocab) => {
                 let texts = Packed::new(vocab.strings.iter().map(String::as_bytes));
@@ -651,21 +657,22 @@ impl BpeEncoder {
             }
         }
         match &self.symbols {
-            SymbolTable::Bytes(byte_id) if piece.len() <= SMALL => {
+            SymbolTable::Bytes(bytes) if piece.len() <= SMALL => {
                 // Most pieces: their bytes' ids on the stack, no allocation.
                 let mut ids = [0; SMALL];
+                let mut ranks = [NO_MERGE; SMALL];
+                if let Some(n) = bytes.first_round(piece, &mut ids, &mut ranks) {
+                    return self.merge_ranked(&mut ids[..n], &mut ranks, out);
+                }
                 let mut n = 0;
-                for id in piece.iter().filter_map(|&b| byte_id[usize::from(b)]) {
+                for id in piece.iter().filter_map(|&b| bytes.id(b)) {
                     ids[n] = id;
                     n += 1;
                 }
                 self.merge_small(&mut ids[..n], out);
             }
-            SymbolTable::Bytes(byte_id) => {
-                let ids = piece
-                    .iter()
-                    .filter_map(|&b| byte_id[usize::from(b)])
-                    .collect();
+            SymbolTable::Bytes(bytes) => {
+                let ids = piece.iter().filter_map(|&b| bytes.id(b)).collect();
                 self.merge_symbols(ids, out);
             }
             SymbolTable::Chars(chars) => {

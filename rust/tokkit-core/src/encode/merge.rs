@@ -5,7 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::{BpeEncoder, SMALL, pair_key};
+use super::{BpeEncoder, NO_MERGE, SMALL, pair_key};
 use crate::train::TokenId;
 
 const NONE: u32 = u32::MAX;
@@ -71,24 +71,29 @@ impl BpeEncoder {
     }
 
     /// [`merge_symbols`](Self::merge_symbols) for short pieces, where rescanning a stack array
-    /// for the lowest rank beats a heap and its allocations. Same order: lowest rank, then
-    /// leftmost, since every current pair is considered at every step.
+    /// for the lowest rank beats a heap and its allocations.
     pub(super) fn merge_small(&self, ids: &mut [TokenId], out: &mut Vec<TokenId>) {
-        let mut len = ids.len();
-        if len < 2 {
+        if ids.len() < 2 {
             out.extend_from_slice(ids);
             return;
         }
-        let mut ranks = [(u32::MAX, 0); SMALL];
-        let pair = |a: TokenId, b: TokenId| {
-            self.ranks
-                .get(&pair_key(a, b))
-                .copied()
-                .unwrap_or((u32::MAX, 0))
-        };
-        for i in 0..len - 1 {
-            ranks[i] = pair(ids[i], ids[i + 1]);
+        let mut ranks = [NO_MERGE; SMALL];
+        for (slot, pair) in ranks.iter_mut().zip(ids.windows(2)) {
+            *slot = self.pair(pair[0], pair[1]);
         }
+        self.merge_ranked(ids, &mut ranks, out);
+    }
+
+    /// The merges of `ids` given the merge of each neighbouring two in `ranks` (and
+    /// [`NO_MERGE`] after them). Same order as the heap: lowest rank, then leftmost, since
+    /// every current pair is considered at every step.
+    pub(super) fn merge_ranked(
+        &self,
+        ids: &mut [TokenId],
+        ranks: &mut [(u32, TokenId); SMALL],
+        out: &mut Vec<TokenId>,
+    ) {
+        let mut len = ids.len();
         while len > 1 {
             let mut best = 0;
             for i in 1..len - 1 {
@@ -104,16 +109,22 @@ impl BpeEncoder {
             ids.copy_within(best + 2..len, best + 1);
             ranks.copy_within(best + 2..len, best + 1);
             len -= 1;
-            ranks[len - 1] = (u32::MAX, 0);
+            ranks[len - 1] = NO_MERGE;
             if best + 1 < len {
-                ranks[best] = pair(ids[best], ids[best + 1]);
+                ranks[best] = self.pair(ids[best], ids[best + 1]);
             } else {
-                ranks[best] = (u32::MAX, 0);
+                ranks[best] = NO_MERGE;
             }
             if best > 0 {
-                ranks[best - 1] = pair(ids[best - 1], ids[best]);
+                ranks[best - 1] = self.pair(ids[best - 1], ids[best]);
             }
         }
         out.extend_from_slice(&ids[..len]);
+    }
+
+    /// The merge of `a` + `b`, or [`NO_MERGE`].
+    #[inline]
+    fn pair(&self, a: TokenId, b: TokenId) -> (u32, TokenId) {
+        self.ranks.get(&pair_key(a, b)).copied().unwrap_or(NO_MERGE)
     }
 }
