@@ -193,3 +193,26 @@ def test_byte_pairs_table_and_missing_bytes(tmp_path: Path, full_alphabet: bool)
         expected = _hf(tok, text[:30_000])
         assert ours.encode(text[:30_000]) == expected
         assert BpeTokenizer.from_file(str(path)).encode(text[:30_000]) == expected
+
+
+def test_a_token_the_merges_cannot_make_is_merged_not_looked_up(tmp_path: Path) -> None:
+    """Pieces that are a token skip the merges only where the merges make that token of its
+    bytes (checked at load). Here ``abc`` is a token, but ``a b`` merges before ``b c``, so the
+    bytes of ``abc`` become ``ab c`` (HF, no ``ignore_merges``); tokens that merge to
+    themselves still give HF's ids."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    vocab = {ch: i for i, ch in enumerate(sorted(alphabet))}
+    merges = [("a", "b"), ("b", "c"), ("a", "bc"), ("Ġ", "ab")]
+    for left, right in merges:
+        vocab[left + right] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    path = tmp_path / "tokenizer.json"
+    tok.save(str(path))
+    ours = BpeTokenizer.from_file(str(path))
+    for text in ("abc", "abc abc ab bc", "bc abc", TEXTS["en-prose.txt"][:5_000]):
+        assert ours.encode(text) == _hf(tok, text)
+    assert ours.encode("abc") == [vocab["ab"], vocab["c"]]
+    assert ours.encode(" ab") == [vocab["Ġab"]]

@@ -55,7 +55,8 @@ pub struct BpeEncoder {
     normalized_added: Matcher,
     normalizer: Option<Normalizer>,
     metaspace: Option<Metaspace>,
-    /// `ignore_merges`: pre-tokens that are one token as they stand.
+    /// Pre-tokens that are one token as they stand (`whole.rs`): every token with
+    /// `ignore_merges`, else the byte-level tokens that merge to themselves.
     whole: Option<WholeTokens>,
     word_starts: Option<WordStarts>,
     /// This encoder's key among a thread's piece caches.
@@ -283,7 +284,7 @@ impl BpeEncoder {
             ));
         }
         let added_kinds = added.iter().map(|a| (a.1, a.2)).collect();
-        Ok(Self {
+        let mut encoder = Self {
             pretokenizer,
             symbols,
             ranks,
@@ -297,7 +298,34 @@ impl BpeEncoder {
             whole,
             word_starts,
             id: NEXT_ENCODER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-        })
+        };
+        if encoder.whole.is_none() && matches!(encoder.symbols, SymbolTable::Bytes(_)) {
+            encoder.whole = Some(encoder.tokens_that_merge_to_themselves(&is_added));
+        }
+        Ok(encoder)
+    }
+
+    /// The byte-level tokens of two bytes or more that the merges make of their own bytes,
+    /// found by merging each once (on the calling thread: a load may follow a fork, where a
+    /// pool inherited from the parent has no threads). A
+    /// piece that is one of them is then that token with one lookup: text is mostly pieces
+    /// that are tokens, and on a cold cache each would otherwise be merged (a rare piece's
+    /// merge is a chain of cache misses in the merge map). Tokens the merges cannot make of
+    /// their bytes (BPE does not guarantee it) are left out, so the ids never change.
+    fn tokens_that_merge_to_themselves(&self, is_added: &[bool]) -> WholeTokens {
+        let mut out = Vec::with_capacity(SMALL);
+        let merged: Vec<(usize, TokenId)> = (0..self.tokens.len())
+            .filter(|&id| !is_added[id] && self.tokens[id].len() > 1)
+            .filter_map(|id| {
+                out.clear();
+                self.encode_piece(&self.tokens[id], &mut out);
+                (out.len() == 1).then(|| (id, out[0]))
+            })
+            .collect();
+        merged
+            .into_iter()
+            .map(|(id, token)| (self.tokens[id].as_slice(), token))
+            .collect()
     }
 
     /// The encoder of a freshly trained model.

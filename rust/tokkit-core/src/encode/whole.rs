@@ -1,7 +1,9 @@
-//! `ignore_merges`: pre-tokens that are a token as they stand skip the merges (Llama-3's and
-//! every tiktoken-converted `tokenizer.json` set it). A table of the vocabulary's byte strings,
-//! keyed like the piece cache (`cache::short_key`): one probe and no pointer to follow for the
-//! short tokens, which are nearly all of them.
+//! Pre-tokens that are one token skip the merges: with `ignore_merges` (Llama-3's and every
+//! tiktoken-converted `tokenizer.json` set it) every token of the vocabulary, as HF does;
+//! otherwise the byte-level tokens the merges make of their own bytes (checked at load), so
+//! the shortcut gives the merges' ids. A table of byte strings, keyed like the piece cache
+//! (`cache::short_key`): one probe and no pointer to follow for the short tokens, which are
+//! nearly all of them.
 
 use super::FastMap;
 use super::cache::short_key;
