@@ -307,24 +307,22 @@ impl BpeEncoder {
 
     /// The byte-level tokens of two bytes or more that the merges make of their own bytes,
     /// found by merging each once (on the calling thread: a load may follow a fork, where a
-    /// pool inherited from the parent has no threads). A
-    /// piece that is one of them is then that token with one lookup: text is mostly pieces
-    /// that are tokens, and on a cold cache each would otherwise be merged (a rare piece's
-    /// merge is a chain of cache misses in the merge map). Tokens the merges cannot make of
-    /// their bytes (BPE does not guarantee it) are left out, so the ids never change.
+    /// pool inherited from the parent has no threads). A piece that is one of them is then
+    /// that token with one lookup: text is mostly pieces that are tokens, and on a cold cache
+    /// each would otherwise be merged (a rare piece's merge is a chain of cache misses in the
+    /// merge map). Tokens the merges cannot make of their bytes (BPE does not guarantee it) are
+    /// left out, so the ids never change.
     fn tokens_that_merge_to_themselves(&self, is_added: &[bool]) -> WholeTokens {
         let mut out = Vec::with_capacity(SMALL);
-        let merged: Vec<(usize, TokenId)> = (0..self.tokens.len())
-            .filter(|&id| !is_added[id] && self.tokens[id].len() > 1)
-            .filter_map(|id| {
+        self.tokens
+            .iter()
+            .zip(is_added)
+            .filter(|(bytes, added)| !**added && bytes.len() > 1)
+            .filter_map(|(bytes, _)| {
                 out.clear();
-                self.encode_piece(&self.tokens[id], &mut out);
-                (out.len() == 1).then(|| (id, out[0]))
+                self.encode_piece(bytes, &mut out);
+                (out.len() == 1).then(|| (bytes.as_slice(), out[0]))
             })
-            .collect();
-        merged
-            .into_iter()
-            .map(|(id, token)| (self.tokens[id].as_slice(), token))
             .collect()
     }
 

@@ -5,7 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::{BpeEncoder, NO_MERGE, SMALL, pair_key};
+use super::{BpeEncoder, NO_MERGE, SMALL};
 use crate::train::TokenId;
 
 const NONE: u32 = u32::MAX;
@@ -26,7 +26,7 @@ impl BpeEncoder {
         next[n - 1] = NONE;
         let mut prev: Vec<u32> = (0..n as u32).map(|i| i.wrapping_sub(1)).collect();
         prev[0] = NONE;
-        let rank_of = |a: TokenId, b: TokenId| self.ranks.get(&pair_key(a, b)).copied();
+        let rank_of = |a: TokenId, b: TokenId| self.merge(a, b);
         let mut heap: BinaryHeap<Reverse<(u32, u32)>> = (0..n - 1)
             .filter_map(|i| rank_of(ids[i], ids[i + 1]).map(|(r, _)| Reverse((r, i as u32))))
             .collect();
@@ -125,6 +125,6 @@ impl BpeEncoder {
     /// The merge of `a` + `b`, or [`NO_MERGE`].
     #[inline]
     fn pair(&self, a: TokenId, b: TokenId) -> (u32, TokenId) {
-        self.ranks.get(&pair_key(a, b)).copied().unwrap_or(NO_MERGE)
+        self.merge(a, b).unwrap_or(NO_MERGE)
     }
 }
