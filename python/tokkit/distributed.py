@@ -241,39 +241,63 @@ def _run_pass(ray: Any, name: str, config_json: str, shards: list[Shard], *,
               text_field: str | None, strict: bool, stage1: Any, progress: ProgressMode
               ) -> list[bytes]:
     """Counts every shard on the cluster and merges the tables there, FAN_IN at a time, in
-    shard order, until at most FAN_IN are left for the driver."""
+    shard order, until at most FAN_IN are left for the driver.
+
+    At most ``_window(ray)`` counts are submitted ahead of those finished, and nothing is
+    cancelled: when a shard fails (or Ctrl-C comes) the driver stops submitting and raises,
+    and the few tasks in flight finish on their own (or end with the job, when this call
+    connected). ``ray.cancel`` of a task that is just finishing aborts the driver in Ray's
+    task manager (a failed check, "Tried to complete task that was not pending", seen with
+    Ray 2.60 in this suite)."""
     options = {"num_cpus": 1, "max_retries": MAX_RETRIES, "retry_exceptions": False}
     count = ray.remote(num_returns=2, **options)(_count)
     merge = ray.remote(**options)(_merge)
-    counted = [count.remote(config_json, s, text_field, strict, stage1) for s in shards]
     stage = "words" if stage1 is None else "spans"
-    # The whole tree is submitted now: Ray starts a merge as soon as its inputs exist.
-    level = [table for table, _ in counted]
-    submitted = list(level)
-    while len(level) > FAN_IN:
-        level = [merge.remote(config_json, stage, *level[i:i + FAN_IN])
-                 for i in range(0, len(level), FAN_IN)]
-        submitted += level
-    sizes = {size: i for i, (_, size) in enumerate(counted)}
-    pending = list(sizes)
+    # levels[k]: the tables of level k not merged yet, in shard order. A merge is submitted
+    # as soon as FAN_IN of them exist: Ray starts it once its inputs are made.
+    levels: list[list[Any]] = [[]]
+
+    def add(table: Any, level: int = 0) -> None:
+        if level == len(levels):
+            levels.append([])
+        levels[level].append(table)
+        if len(levels[level]) == FAN_IN:
+            group, levels[level] = levels[level], []
+            add(merge.remote(config_json, stage, *group), level + 1)
+
+    sizes: dict[Any, int] = {}
+    submitted = 0
+    window = _window(ray)
     total = sum(s.bytes for s in shards)
-    try:
-        with Progress(name, total, mode=progress, unit="bytes") as done_bytes, \
-                Progress(f"{name} shards", len(shards),
-                         mode="none" if progress == "bar" else progress,
-                         unit="shards") as done_shards:
-            while pending:
-                ready, pending = ray.wait(pending, num_returns=1)
-                for ref in ready:
-                    shard = shards[sizes[ref]]
-                    _get(ray, ref, shard.label)
-                    done_bytes.advance(shard.bytes)
-                    done_shards.advance(1)
-        return list(_get(ray, level, "the merged tables"))
-    except BaseException:
-        for ref in submitted:
-            ray.cancel(ref, force=True)
-        raise
+    with Progress(name, total, mode=progress, unit="bytes") as done_bytes, \
+            Progress(f"{name} shards", len(shards),
+                     mode="none" if progress == "bar" else progress,
+                     unit="shards") as done_shards:
+        while submitted < len(shards) or sizes:
+            while submitted < len(shards) and len(sizes) < window:
+                table, size = count.remote(config_json, shards[submitted], text_field, strict,
+                                           stage1)
+                add(table)
+                sizes[size] = submitted
+                submitted += 1
+            ready, _ = ray.wait(list(sizes), num_returns=1)
+            for ref in ready:
+                shard = shards[sizes.pop(ref)]
+                _get(ray, ref, shard.label)
+                done_bytes.advance(shard.bytes)
+                done_shards.advance(1)
+    # The higher a level, the earlier its shards: what is left, in shard order.
+    last = [table for level in reversed(levels) for table in level]
+    while len(last) > FAN_IN:
+        last = [merge.remote(config_json, stage, *last[i:i + FAN_IN])
+                for i in range(0, len(last), FAN_IN)]
+    return list(_get(ray, last, "the merged tables"))
+
+
+def _window(ray: Any) -> int:
+    """Counts in flight at once: two per CPU of the cluster, so no worker waits for the
+    driver to submit its next shard."""
+    return max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
 
 
 def _get(ray: Any, ref: Any, what: str) -> Any:
