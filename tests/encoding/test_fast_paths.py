@@ -171,6 +171,27 @@ def test_id_lists_hold_their_ints_by_reference_count() -> None:
     assert first == _hf(tokenizers.Tokenizer.from_file(str(tokenizer_file("gpt2"))), text)
 
 
+def test_id_lists_are_untracked_by_the_cycle_collector_and_behave_as_lists() -> None:
+    """Lists of ids are not tracked by Python's cycle collector (they hold only ints; each
+    collection would otherwise walk every id): they are ordinary lists all the same, and the
+    outer list of a batch is tracked as usual."""
+    import gc
+
+    enc = BpeTokenizer.from_file(str(tokenizer_file("gpt2")))
+    one = enc.encode("Hello world, hello")
+    batch = enc.encode_batch(["Hello world", "", "hello"])
+    assert not gc.is_tracked(one)
+    assert [gc.is_tracked(ids) for ids in batch] == [False] * 3
+    assert gc.is_tracked(batch)
+    assert type(one) is list
+    assert batch[1] == []
+    copy = list(one)
+    one.append(7)
+    one.extend(batch[0])
+    assert one == copy + [7] + batch[0]
+    assert gc.is_tracked(one[:]), "a copy is a new, tracked list"
+
+
 @pytest.mark.parametrize("full_alphabet", [True, False])
 def test_byte_pairs_table_and_missing_bytes(tmp_path: Path, full_alphabet: bool) -> None:
     """A byte-level BPE with every byte in its vocabulary merges a piece's first pairs from a

@@ -6,6 +6,13 @@
 //! item array's place inside a list object is not part of the limited API, so it is found
 //! once at run time, on a list whose items are known, and used only if it holds them exactly
 //! there: on an interpreter laid out otherwise, the lists are filled the slow, official way.
+//!
+//! The lists are not tracked by Python's cycle collector. A list of ints holds no cycle, and a
+//! tracked one is walked item by item by every collection it lives through: 15 ms for the
+//! 2.7M ids of 10 MB of text, 50 ms for the 265k lists of its lines, each time (CPython
+//! untracks tuples and dicts of atomic values for the same reason; it does not for lists,
+//! which may later hold anything). The cost: a cycle that a caller later builds through one
+//! of these lists (appending to it an object that refers back to it) is never collected.
 
 #![expect(unsafe_code, reason = "filling a list's item array; see each SAFETY")]
 
@@ -57,6 +64,9 @@ impl IdInts {
                 }
             }
         }
+        // SAFETY: the GIL is held; `list` is a tracked GC object (`PyList_New` tracks it)
+        // whose items are all ints, so no cycle can run through it yet (see the module doc).
+        unsafe { ffi::PyObject_GC_UnTrack(list.as_ptr().cast()) };
         Ok(list)
     }
 

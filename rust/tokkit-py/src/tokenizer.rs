@@ -342,10 +342,10 @@ fn chunk_size(texts: usize, workers: usize) -> usize {
     (texts / (16 * workers)).clamp(1, 256)
 }
 
-/// Python's cyclic garbage collector, paused while many lists of ints are made. Each new list
-/// counts towards the next collection, and the collections that hundreds of thousands of lists
-/// set off (each walking the lists made so far) cost more than encoding them; lists of ints
-/// hold no cycle, so there is nothing for them to find.
+/// Python's cyclic garbage collector, paused while many lists of ints are made. The lists are
+/// not tracked once filled (`id_list.rs`), but each new one still counts towards the next
+/// collection: the ~380 young collections that 265k lists would set off find nothing and
+/// cost ~10 ms of a 180 ms call (measured, o200k on 10 MB of lines).
 struct GcPaused<'py> {
     gc: Option<Bound<'py, PyModule>>,
 }

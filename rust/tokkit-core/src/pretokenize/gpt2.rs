@@ -10,6 +10,7 @@
 
 use std::sync::OnceLock;
 
+use super::ascii_runs::{letters_end, spaces_end};
 use super::classes::{CharClass, class_of, decode_at};
 
 /// Byte classes: the four char classes for ASCII bytes, and one marker for the lead and
@@ -49,6 +50,19 @@ fn class_at(bytes: &[u8], i: usize, t: &[u8; 256]) -> (u8, usize) {
 #[inline]
 fn run_end(bytes: &[u8], mut j: usize, class: u8, t: &[u8; 256]) -> (usize, usize) {
     let mut last = j;
+    // The ASCII part of a run of letters or spaces eight bytes at a time; the loop goes on
+    // from where it stops (a non-ASCII letter, say).
+    let ascii_end = if class == CharClass::Letter as u8 {
+        letters_end(bytes, j)
+    } else if class == CharClass::Space as u8 {
+        spaces_end(bytes, j)
+    } else {
+        j
+    };
+    if ascii_end > j {
+        last = ascii_end - 1;
+        j = ascii_end;
+    }
     while j < bytes.len() {
         let b = t[usize::from(bytes[j])];
         if b == class {

@@ -35,6 +35,7 @@
 //!
 //! A property test checks every pattern against the backtracking engine on arbitrary text.
 
+use super::ascii_runs::{letters_end, spaces_end};
 use super::classes::{byte_table, fine, fine_at, is_in, mask, run_end};
 
 /// `\p{L}`.
@@ -78,7 +79,7 @@ impl Scanner {
             let b = bytes[i];
             let (class, len) = fine_at(bytes, i, t);
             let end = if is_in(LETTERS, class) {
-                run_end(bytes, i + len, LETTERS, t)
+                run_end(bytes, letters_end(bytes, i + len), LETTERS, t)
             } else if class == fine::NUMBER {
                 self.digits_end(bytes, i + len, t)
             } else if b == b'\r' || b == b'\n' {
@@ -93,7 +94,7 @@ impl Scanner {
                     (fine::NON_ASCII, 0)
                 };
                 if is_in(LETTERS, next) {
-                    run_end(bytes, j + next_len, LETTERS, t)
+                    run_end(bytes, letters_end(bytes, j + next_len), LETTERS, t)
                 } else if class != fine::SPACE {
                     line_ends_end(bytes, run_end(bytes, j, OTHERS, t))
                 } else if b == b' ' && is_in(OTHERS, next) {
@@ -161,6 +162,12 @@ pub(super) fn space_end(bytes: &[u8], i: usize, whole_final_space: bool, t: &[u8
     let mut last = i;
     let mut after_line_end = None;
     while j < n {
+        if bytes[j] == b' ' {
+            let end = spaces_end(bytes, j + 1);
+            last = end - 1;
+            j = end;
+            continue;
+        }
         let (class, len) = fine_at(bytes, j, t);
         if class != fine::SPACE {
             break;

@@ -7,6 +7,7 @@
 //! (back-references, arbitrary look-around). Pieces follow HF's `Split(pattern, "isolated")`:
 //! matches and the text between them are pieces; empty pieces are dropped.
 
+mod ascii_runs;
 pub mod chunks;
 mod classes;
 pub mod gpt2;

@@ -36,6 +36,7 @@
 //!
 //! A property test checks the scanner against the backtracking engine on arbitrary text.
 
+use super::ascii_runs::{lower_end, upper_end};
 use super::classes::{byte_table, fine, fine_at, is_in, mask, run_end};
 use super::llama3::{contraction_after, space_end};
 
@@ -97,12 +98,13 @@ pub(super) fn split<'a>(s: &'a str, mut emit: impl FnMut(&'a str)) {
 /// upper-only) `U` run from `j`.
 #[inline]
 fn b1(bytes: &[u8], j: usize, t: &[u8; 256]) -> Result<usize, usize> {
-    let mut k = j;
+    // ASCII capitals are upper-only: skipping them leaves `after_both` as it is.
+    let mut k = upper_end(bytes, j);
     let mut after_both = None;
     while k < bytes.len() {
         let (class, len) = fine_at(bytes, k, t);
         if class == fine::LOWER {
-            return Ok(run_end(bytes, k + len, LOWERISH, t));
+            return Ok(run_end(bytes, lower_end(bytes, k + len), LOWERISH, t));
         }
         if !is_in(UPPERISH, class) {
             break;
