@@ -118,6 +118,26 @@ def test_load_offers_the_fast_paths_for_every_engine(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("threads", [1, 2])
+def test_batches_take_any_sequence_of_str_and_refuse_the_rest(threads: int) -> None:
+    """A tuple is a batch as a list is; one str, or an item that is no str (first, last or in a
+    later block), is a TypeError, and the tokenizer works afterwards."""
+    tok = BpeTokenizer.from_file(str(tokenizer_file("gpt2")))
+    lines = TEXTS["en-prose.txt"].splitlines()[:5000]
+    expected = [tok.encode(x) for x in lines]
+    assert tok.encode_batch(tuple(lines), num_threads=threads) == expected
+    assert tok.count_tokens_batch(tuple(lines), num_threads=threads) == [len(e) for e in expected]
+    with pytest.raises(TypeError, match="single str"):
+        tok.encode_batch("one text", num_threads=threads)  # type: ignore[arg-type]
+    for at in (0, 1500, len(lines) - 1):
+        bad: list[object] = [*lines[:at], 7, *lines[at + 1:]]
+        with pytest.raises(TypeError):
+            tok.encode_batch(bad, num_threads=threads)  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            tok.count_tokens_batch(bad, num_threads=threads)  # type: ignore[arg-type]
+    assert tok.encode_batch(lines, num_threads=threads) == expected
+
+
+@pytest.mark.parametrize("threads", [1, 2])
 def test_ctrl_c_stops_a_batch(threads: int) -> None:
     """Ctrl-C during a long ``encode_batch`` raises KeyboardInterrupt within a moment (the
     workers stop), and the tokenizer works afterwards."""

@@ -2,6 +2,7 @@
 //! `tokkit.exceptions`, releases the GIL and bridges cancellation; all logic lives in the core.
 
 mod align;
+mod batch;
 mod byteprobs;
 mod corpus;
 mod detach;

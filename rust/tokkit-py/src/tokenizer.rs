@@ -1,17 +1,15 @@
 //! `BpeTokenizer`: tokkit's own encoder and decoder over a BPE `tokenizer.json` (byte-level, or
 //! SentencePiece-style with byte fallback such as Gemma and Llama-2).
 
-use std::sync::mpsc;
-use std::time::Duration;
-
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyList, PyModule};
 use rayon::prelude::*;
 use tokkit_core::encode::BpeEncoder;
-use tokkit_core::{CancelToken, Error, hf_json, threads};
+use tokkit_core::{Error, hf_json, threads};
 
+use crate::batch;
 use crate::detach::run_detached;
 use crate::errors::{TkResult, TokkitErr};
 use crate::id_list::IdInts;
@@ -49,74 +47,6 @@ impl PyBpeTokenizer {
             start = end;
         }
         Ok(())
-    }
-
-    /// `encode_batch` on several workers, with the calling thread making the Python lists of
-    /// the chunks already encoded while the workers go on: making the lists (under the GIL) is
-    /// a quarter of the work, and done after the encoding it would not scale with the workers.
-    fn encode_batch_overlapped<'py>(
-        &self,
-        py: Python<'py>,
-        texts: &[PyBackedStr],
-        num_threads: Option<usize>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let workers = threads::workers(num_threads).map_err(TokkitErr)?;
-        let pool = threads::pool(num_threads).map_err(TokkitErr)?;
-        let chunk = chunk_size(texts.len(), workers);
-        let cancel = CancelToken::new();
-        let (done, mut encoded) = mpsc::channel::<(usize, Chunk)>();
-        let _paused = GcPaused::new(py)?;
-        let mut lists = Vec::with_capacity(texts.len());
-        std::thread::scope(|scope| {
-            let encoder = &self.encoder;
-            let cancel = &cancel;
-            let producer = scope.spawn(move || {
-                pool.install(|| {
-                    texts.par_chunks(chunk).enumerate().try_for_each_with(
-                        done,
-                        |done, (i, part)| {
-                            cancel.check()?;
-                            // The receiver is gone only if the caller stopped: nothing to do.
-                            let _ = done.send((i, encode_chunk(encoder, part)));
-                            Ok(())
-                        },
-                    )
-                })
-            });
-            // Chunks arrive in any order; lists are made in order.
-            let mut waiting = std::collections::BTreeMap::new();
-            let mut next = 0;
-            loop {
-                let (got, back) = py.detach(move || {
-                    let got = encoded.recv_timeout(Duration::from_millis(50));
-                    (got, encoded)
-                });
-                encoded = back;
-                match got {
-                    Ok((i, chunk)) => {
-                        waiting.insert(i, chunk);
-                        while let Some((ids, ends)) = waiting.remove(&next) {
-                            self.push_lists(py, &ids, &ends, &mut lists)?;
-                            next += 1;
-                        }
-                    }
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
-                // After every chunk too: a busy stream of chunks never times out.
-                if let Err(interrupt) = py.check_signals() {
-                    cancel.cancel();
-                    drop(encoded);
-                    let _ = py.detach(|| producer.join());
-                    return Err(interrupt);
-                }
-            }
-            match py.detach(|| producer.join()) {
-                Ok(result) => result.map_err(|e| PyErr::from(TokkitErr(e))),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })?;
-        PyList::new(py, lists)
     }
 
     /// Runs `f` on consecutive chunks of `texts` on `num_threads` workers, with the GIL
@@ -197,41 +127,67 @@ impl PyBpeTokenizer {
     /// Token ids of many texts, encoded in parallel on `num_threads` workers (default:
     /// `TOKKIT_NUM_THREADS`, else every core); Ctrl-C stops it.
     #[pyo3(signature = (texts, num_threads=None))]
-    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
     fn encode_batch<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<PyBackedStr>,
+        texts: &Bound<'py, PyAny>,
         num_threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let texts = batch::text_list(texts)?;
         let workers = threads::workers(num_threads).map_err(TokkitErr)?;
-        if workers > 1 {
-            return self.encode_batch_overlapped(py, &texts, num_threads);
-        }
-        let chunks = self.par_chunks(py, &texts, num_threads, encode_chunk)?;
         let _paused = GcPaused::new(py)?;
         let mut lists = Vec::with_capacity(texts.len());
-        for (ids, ends) in &chunks {
-            self.push_lists(py, ids, ends, &mut lists)?;
+        if workers == 1 {
+            let texts = batch::extract(&texts, 0..texts.len())?;
+            let chunks = self.par_chunks(py, &texts, num_threads, encode_chunk)?;
+            for (ids, ends) in &chunks {
+                self.push_lists(py, ids, ends, &mut lists)?;
+            }
+        } else {
+            let pool = threads::pool(num_threads).map_err(TokkitErr)?;
+            let block = chunk_size(texts.len(), workers);
+            batch::stream(
+                py,
+                &texts,
+                &pool,
+                workers,
+                block,
+                |part| encode_chunk(&self.encoder, part),
+                |(ids, ends)| self.push_lists(py, &ids, &ends, &mut lists),
+            )?;
         }
         PyList::new(py, lists)
     }
 
     /// `count_tokens` of many texts, in parallel as `encode_batch`.
     #[pyo3(signature = (texts, num_threads=None))]
-    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts owned values")]
     fn count_tokens_batch(
         &self,
         py: Python<'_>,
-        texts: Vec<PyBackedStr>,
+        texts: &Bound<'_, PyAny>,
         num_threads: Option<usize>,
     ) -> PyResult<Vec<usize>> {
-        let counts = self.par_chunks(py, &texts, num_threads, |encoder, part| {
+        let texts = batch::text_list(texts)?;
+        let workers = threads::workers(num_threads).map_err(TokkitErr)?;
+        let count = |part: &[PyBackedStr]| -> Vec<usize> {
             part.iter()
-                .map(|text| encoder.count_tokens(text))
-                .collect::<Vec<_>>()
+                .map(|text| self.encoder.count_tokens(text))
+                .collect()
+        };
+        if workers == 1 {
+            let texts = batch::extract(&texts, 0..texts.len())?;
+            return Ok(self
+                .par_chunks(py, &texts, num_threads, |_, part| count(part))?
+                .concat());
+        }
+        let pool = threads::pool(num_threads).map_err(TokkitErr)?;
+        let mut counts = Vec::with_capacity(texts.len());
+        let block = chunk_size(texts.len(), workers);
+        batch::stream(py, &texts, &pool, workers, block, count, |part| {
+            counts.extend(part);
+            Ok(())
         })?;
-        Ok(counts.concat())
+        Ok(counts)
     }
 
     /// Token ids of each byte string encoded by the model alone (no added tokens, no
@@ -337,9 +293,10 @@ fn encode_chunk(encoder: &BpeEncoder, part: &[PyBackedStr]) -> Chunk {
 }
 
 /// Texts per chunk: several chunks per worker, so that one slow chunk does not leave the others
-/// idle, and at most 256, so that the first lists can be made early.
+/// idle, and at most 1024, so that the first lists can be made early (and each chunk's hand-over
+/// between threads, a few microseconds, is paid once per ~100 µs of encoding or more).
 fn chunk_size(texts: usize, workers: usize) -> usize {
-    (texts / (16 * workers)).clamp(1, 256)
+    (texts / (16 * workers)).clamp(1, 1024)
 }
 
 /// Python's cyclic garbage collector, paused while many lists of ints are made. The lists are
