@@ -13,6 +13,7 @@ from _encode_tools import TOOLS
 MODE_TITLES = {
     "single": "One call, the whole text (`encode(text)`)",
     "batch": "The text's lines in one batch call (`encode_batch(lines)`)",
+    "lines": "The text's lines, one call each in a Python loop (`[encode(x) for x in lines]`)",
     "count": "Token count of the whole text, no ids (`count_tokens(text)`)",
     "count_batch": "Token counts of the lines in one call (`count_tokens_batch(lines)`)",
     "array": "Ids as an array (`encode_array(text)`; tiktoken `encode_to_numpy`, fastokens "

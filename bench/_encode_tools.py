@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 TOOLS = ("tokkit", "fastokens", "tokie", "tiktoken", "bpe-openai", "hf")
-MODES = ("single", "batch", "count", "count_batch", "array")
+MODES = ("single", "batch", "lines", "count", "count_batch", "array")
 DISTS = {
     "tokkit": "tokkit",
     "fastokens": "fastokens",
@@ -33,6 +33,7 @@ DISTS = {
 TOKKIT_METHODS = {
     "single": "encode",
     "batch": "encode_batch",
+    "lines": "encode",
     "count": "count_tokens",
     "count_batch": "count_tokens_batch",
     "array": "encode_array",
@@ -171,7 +172,12 @@ def load(tool: str, tokenizer: str, path: Path, mode: str) -> Any:
 
 
 def call(tool: str, enc: Any, mode: str, threads: int) -> Callable[[Any], Any]:
-    """The timed call: takes a str (or the list of lines for batch modes), returns the result."""
+    """The timed call: takes a str (or the list of lines for batch modes), returns the result.
+    Mode ``lines`` is the single call in a Python loop over the lines: what a batch call is
+    measured against on short texts."""
+    if mode == "lines":
+        one = call(tool, enc, "single", 1)
+        return lambda lines: [one(line) for line in lines]
     if tool == "tokkit":
         return {
             "single": lambda text: enc.encode(text),

@@ -27,7 +27,7 @@ from typing import Any
 
 from _encode_tools import call, load
 
-BATCH_MODES = ("batch", "count_batch")
+BATCH_MODES = ("batch", "lines", "count_batch")
 CHUNK = 8192
 MODULES = {
     "tokkit": "tokkit._tokkit",

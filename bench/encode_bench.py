@@ -88,6 +88,7 @@ def make_plan(focus: list[str], turkish: list[str]) -> Plan:
     return [
         (["mixed"], list(TOKENIZERS), ["single"], [1]),
         (["mixed"], focus, ["batch", "count_batch"], [1, 2]),
+        (["mixed"], focus, ["lines"], [1]),
         (["mixed"], focus, ["count", "array"], [1]),
         (["prose", "code"], focus, ["single"], [1]),
         (["turkish"], turkish, ["single"], [1]),

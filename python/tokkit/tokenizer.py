@@ -83,7 +83,12 @@ class Tokenizer:
         return h.hexdigest()
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of ``text``, without added BOS/EOS."""
+        """Token ids of ``text``, without added BOS/EOS.
+
+        On tokkit's encoder the list is not tracked by Python's cycle collector (a list of ints
+        holds no cycle, and each collection would otherwise walk every id): it is a plain list
+        in every other way, but a cycle built later through it (appending an object that
+        refers back to the list) is never collected. Lists from :meth:`encode_batch` too."""
         return self._backend.encode(text)
 
     def encode_array(self, text: str) -> npt.NDArray[np.uint32]:
