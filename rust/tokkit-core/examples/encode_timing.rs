@@ -1,6 +1,8 @@
 //! Times the BPE encoder on one text: loading the `tokenizer.json`, pre-tokenization alone,
-//! encoding without the piece cache, and the whole encode in one call (the first with an empty
-//! cache, the next ones warm); prints seconds and MB/s for each (one thread).
+//! encoding without the piece cache, the whole encode in one call (the first with an empty
+//! cache, the next ones warm), and the whole encode with an empty cache but every other table
+//! warm (what filling the cache costs, apart from the process's first touches); prints seconds
+//! and MB/s for each (one thread).
 //!
 //! `cargo run --release --example encode_timing -- TOKENIZER_JSON TEXT [REPS]`; for a profile,
 //! `cargo build --profile profiling --example encode_timing` and run it under `perf record`.
@@ -9,7 +11,7 @@
 
 use std::time::Instant;
 
-use tokkit_core::encode::BpeEncoder;
+use tokkit_core::encode::{BpeEncoder, PieceCache};
 use tokkit_core::hf_json;
 
 fn main() -> tokkit_core::Result<()> {
@@ -39,9 +41,14 @@ fn main() -> tokkit_core::Result<()> {
         let uncached = encoder.encode_cached(&text, None).len();
         let merge_all = start.elapsed().as_secs_f64();
         assert_eq!(ids.len(), uncached);
+        let start = Instant::now();
+        let fresh = encoder.encode_cached(&text, Some(&mut PieceCache::default()));
+        let empty_cache = start.elapsed().as_secs_f64();
+        assert_eq!(fresh, ids);
         println!(
             "pretokenize: {pre:.3} s ({:.1} MB/s, {pieces} pieces); encode: {all:.3} s ({:.1} \
-             MB/s, {} ids); without the cache: {merge_all:.3} s",
+             MB/s, {} ids); without the cache: {merge_all:.3} s; with an empty cache: \
+             {empty_cache:.3} s",
             mb / pre,
             mb / all,
             ids.len()

@@ -249,11 +249,12 @@ impl BpeEncoder {
                 let ranks = rank_map(merges, text_of, |text| by_text.get(text, text_of))?;
                 let whole =
                     ignore_merges.then(|| by_text.ids().map(|id| (text_of(id), id)).collect());
-                let symbols = CharSymbols::new(&vocab);
                 let space = normalizer
                     .as_ref()
                     .and_then(Normalizer::space_symbol)
                     .or(metaspace.as_ref().map(|m| m.replacement.as_str()));
+                let symbols = CharSymbols::new(&vocab)
+                    .with_common_pairs(space, |a, b| ranks.get(&pair_key(a, b)).copied());
                 let word_starts = space.and_then(|sym| word_starts(sym, &vocab.strings, &symbols));
                 (
                     SymbolTable::Chars(Box::new(symbols)),
@@ -702,6 +703,11 @@ impl BpeEncoder {
                 self.merge_symbols(ids, out);
             }
             SymbolTable::Chars(chars) => {
+                let mut ids = [0; SMALL];
+                let mut ranks = [NO_MERGE; SMALL];
+                if let Some(n) = chars.first_round(piece, &mut ids, &mut ranks) {
+                    return self.merge_ranked(&mut ids[..n], &mut ranks, out);
+                }
                 let mut ids = Vec::with_capacity(piece.len());
                 chars.push(&String::from_utf8_lossy(piece), &mut ids);
                 self.merge_symbols(ids, out);

@@ -5,6 +5,7 @@
 
 use hashbrown::HashMap;
 
+use super::{NO_MERGE, SMALL};
 use crate::hf_json::{CharVocab, fallback_byte};
 use crate::train::TokenId;
 
@@ -19,6 +20,26 @@ pub(crate) struct CharSymbols {
     bytes: Option<[Option<TokenId>; 256]>,
     unk: Option<TokenId>,
     fuse_unk: bool,
+    /// The merges of the pairs of [`COMMON`] characters (see [`CommonPairs`]), once set.
+    common_pairs: Option<CommonPairs>,
+}
+
+/// The characters a pair table covers: the 128 ASCII ones and the space symbol.
+const COMMON: usize = 129;
+
+/// The merge of every two common characters (ASCII and the space symbol, where the vocabulary
+/// has them), read from one table of 129 × 129 entries (133 KB, held in the processor's cache)
+/// instead of the merge map (tens of MB for Gemma's 514k merges, a cache miss a probe). A word
+/// merged anew is usually a rare one, so its first round of pairs costs most of its merge: the
+/// character-level twin of the byte-pair table of byte-level models (`bytes.rs`).
+#[derive(Debug)]
+struct CommonPairs {
+    /// The space symbol's UTF-8 and its id.
+    space: Vec<u8>,
+    space_id: TokenId,
+    /// `(rank, merged id)` of the pair `(a, b)` at `a * COMMON + b` (ASCII by code, the space
+    /// symbol at 128); [`NO_MERGE`] where none.
+    pairs: Box<[(u32, TokenId)]>,
 }
 
 impl CharSymbols {
@@ -46,7 +67,84 @@ impl CharSymbols {
             bytes: vocab.byte_fallback.then_some(bytes),
             unk: vocab.unk,
             fuse_unk: vocab.fuse_unk,
+            common_pairs: None,
         }
+    }
+
+    /// Sets the table of common pairs from the merge map (`merge`), if the model has a space
+    /// symbol that is one character with an id of its own.
+    pub(crate) fn with_common_pairs(
+        mut self,
+        space: Option<&str>,
+        merge: impl Fn(TokenId, TokenId) -> Option<(u32, TokenId)>,
+    ) -> Self {
+        let Some(space) = space else { return self };
+        let mut chars = space.chars();
+        let (Some(c), None) = (chars.next(), chars.next()) else {
+            return self;
+        };
+        let Some(space_id) = self.char_id(c) else {
+            return self;
+        };
+        let id = |i: usize| {
+            if i < 128 {
+                self.ascii[i]
+            } else {
+                Some(space_id)
+            }
+        };
+        let pairs = (0..COMMON * COMMON)
+            .map(|ab| match (id(ab / COMMON), id(ab % COMMON)) {
+                (Some(a), Some(b)) => merge(a, b).unwrap_or(NO_MERGE),
+                _ => NO_MERGE,
+            })
+            .collect();
+        self.common_pairs = Some(CommonPairs {
+            space: space.as_bytes().to_vec(),
+            space_id,
+            pairs,
+        });
+        self
+    }
+
+    /// Writes the symbols of `piece` to `ids` and the merge of each neighbouring two to
+    /// `ranks` (as `merge_ranked` wants them), returning how many there are, if every character
+    /// of `piece` is common and has an id; `None` otherwise (or without the table): then the
+    /// caller builds the symbols with [`push`](Self::push) and looks the pairs up in the merge
+    /// map.
+    #[inline]
+    pub(crate) fn first_round(
+        &self,
+        piece: &[u8],
+        ids: &mut [TokenId; SMALL],
+        ranks: &mut [(u32, TokenId); SMALL],
+    ) -> Option<usize> {
+        let table = self.common_pairs.as_ref()?;
+        let mut index = [0u16; SMALL];
+        let (mut n, mut at) = (0, 0);
+        while at < piece.len() {
+            if n == SMALL {
+                return None;
+            }
+            let b = piece[at];
+            if b < 128 {
+                ids[n] = self.ascii[usize::from(b)]?;
+                index[n] = u16::from(b);
+                at += 1;
+            } else if piece[at..].starts_with(&table.space) {
+                ids[n] = table.space_id;
+                index[n] = 128;
+                at += table.space.len();
+            } else {
+                return None;
+            }
+            n += 1;
+        }
+        for i in 1..n {
+            let ab = usize::from(index[i - 1]) * COMMON + usize::from(index[i]);
+            ranks[i - 1] = table.pairs[ab];
+        }
+        Some(n)
     }
 
     /// The id of a character that is a token itself.
