@@ -32,6 +32,28 @@ def test_encode_batch_honours_num_threads(tokenizer_json: Path) -> None:
     assert one == [tok.encode(x) for x in LINES]
 
 
+def test_batches_from_several_python_threads_at_once_finish_and_agree(
+    tokenizer_json: Path,
+) -> None:
+    """Each batch on two threads is the caller plus one pool thread, shared with every other
+    caller's batch; batches from four Python threads at once, counted and encoded, must all
+    finish (none may hold the pool thread waiting for work) with the serial result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tok = BpeTokenizer.from_file(tokenizer_json)
+    expected = tok.encode_batch(LINES, num_threads=1)
+    counts = [len(ids) for ids in expected]
+
+    def run(k: int) -> bool:
+        if k % 2:
+            return tok.count_tokens_batch(LINES, num_threads=2) == counts
+        return tok.encode_batch(LINES, num_threads=2) == expected
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(run, k) for k in range(16)]
+        assert all(f.result(timeout=120) for f in futures)
+
+
 def test_thread_counts_are_checked_and_capped(
     tokenizer_json: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -144,7 +144,8 @@ impl PyBpeTokenizer {
                 self.push_lists(py, ids, ends, &mut lists)?;
             }
         } else {
-            let pool = threads::pool(num_threads).map_err(TokkitErr)?;
+            // The calling thread is one of the workers (`batch::stream`).
+            let pool = threads::pool(Some(workers - 1)).map_err(TokkitErr)?;
             let block = chunk_size(texts.len(), workers);
             batch::stream(
                 py,
@@ -180,7 +181,7 @@ impl PyBpeTokenizer {
                 .par_chunks(py, &texts, num_threads, |_, part| count(part))?
                 .concat());
         }
-        let pool = threads::pool(num_threads).map_err(TokkitErr)?;
+        let pool = threads::pool(Some(workers - 1)).map_err(TokkitErr)?;
         let mut counts = Vec::with_capacity(texts.len());
         let block = chunk_size(texts.len(), workers);
         batch::stream(py, &texts, &pool, workers, block, count, |part| {
