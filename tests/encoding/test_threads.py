@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,26 +34,48 @@ def test_encode_batch_honours_num_threads(tokenizer_json: Path) -> None:
     assert one == [tok.encode(x) for x in LINES]
 
 
+# Four Python threads, each a batch on two threads at a time, counted and encoded.
+_CONCURRENT_BATCHES = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tokkit._tokkit import BpeTokenizer
+
+tok = BpeTokenizer.from_file(sys.argv[1])
+lines = Path(sys.argv[2]).read_text(encoding="utf-8").splitlines()[:3000]
+expected = tok.encode_batch(lines, num_threads=1)
+counts = [len(ids) for ids in expected]
+
+
+def run(k):
+    if k % 2:
+        return tok.count_tokens_batch(lines, num_threads=2) == counts
+    return tok.encode_batch(lines, num_threads=2) == expected
+
+
+with ThreadPoolExecutor(max_workers=4) as pool:
+    print("agree" if all(pool.map(run, range(16))) else "differ")
+"""
+
+
 def test_batches_from_several_python_threads_at_once_finish_and_agree(
     tokenizer_json: Path,
 ) -> None:
-    """Each batch on two threads is the caller plus one pool thread, shared with every other
-    caller's batch; batches from four Python threads at once, counted and encoded, must all
-    finish (none may hold the pool thread waiting for work) with the serial result."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    tok = BpeTokenizer.from_file(tokenizer_json)
-    expected = tok.encode_batch(LINES, num_threads=1)
-    counts = [len(ids) for ids in expected]
-
-    def run(k: int) -> bool:
-        if k % 2:
-            return tok.count_tokens_batch(LINES, num_threads=2) == counts
-        return tok.encode_batch(LINES, num_threads=2) == expected
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = [pool.submit(run, k) for k in range(16)]
-        assert all(f.result(timeout=120) for f in futures)
+    """A batch on two threads is its caller plus one pool thread, which every other caller's
+    batch shares. Batches from four Python threads at once must all finish with the serial
+    result: a pool job that waited for its batch's next block held the pool thread while
+    another batch's caller, which needs it, waited for the GIL (a version that did hung
+    here). Run in a child process, so that a hang fails the test instead of the suite."""
+    code = [sys.executable, "-c", _CONCURRENT_BATCHES, str(tokenizer_json)]
+    try:
+        done = subprocess.run(
+            [*code, str(CORPORA / "en-prose.txt")], capture_output=True, text=True, timeout=240
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("batches from four Python threads at once did not finish in 240 s")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "agree"
 
 
 def test_thread_counts_are_checked_and_capped(
