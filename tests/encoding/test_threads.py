@@ -65,8 +65,8 @@ def test_batches_from_several_python_threads_at_once_finish_and_agree(
     """A batch on two threads is its caller plus one pool thread, which every other caller's
     batch shares. Batches from four Python threads at once must all finish with the serial
     result: a pool job that waited for its batch's next block held the pool thread while
-    another batch's caller, which needs it, waited for the GIL (a version that did hung
-    here). Run in a child process, so that a hang fails the test instead of the suite."""
+    another batch's caller, which needs it, waited for the GIL (a version whose jobs waited
+    hung here). Run in a child process, so that a hang fails the test instead of the suite."""
     code = [sys.executable, "-c", _CONCURRENT_BATCHES, str(tokenizer_json)]
     try:
         done = subprocess.run(
