@@ -37,6 +37,15 @@ struct Inline {
     ids: [TokenId; INLINE],
 }
 
+/// Appends the ids of `entry` to `out`: all [`INLINE`] slots, then the unused ones taken off
+/// again, so that no branch depends on how many ids a piece has (a loop over one to three ids
+/// was mispredicted at most pieces).
+#[inline]
+fn push_inline(out: &mut Vec<TokenId>, entry: &Inline) {
+    out.extend_from_slice(&entry.ids);
+    out.truncate(out.len() - (INLINE - usize::from(entry.len)));
+}
+
 /// `piece` and its length packed into one key, if it has at most 15 bytes; two pieces share a
 /// key only if they are equal. Built from at most two overlapping loads (no byte-by-byte copy):
 /// - 8 to 15 bytes: the first eight, and the last eight with their first byte (which the first
@@ -70,10 +79,7 @@ impl PieceCache {
     /// with their punctuation for a SentencePiece-style model, which cuts only at spaces).
     const LIMIT: usize = 1 << 18;
 
-    /// Appends the ids of `piece` to `out`: remembered ones, or those `merge` appends. A miss
-    /// is remembered while there is room; once the cache is full, misses are only merged, so
-    /// the frequent pieces, which come early, stay. When as many misses have been turned away
-    /// as the cache holds, the text has moved on: the cache starts over.
+    /// An empty cache that remembers at most `limit` pieces.
     fn with_limit(limit: usize) -> Self {
         Self {
             // Room for the distinct pieces of a few MB of text from the start: growing the
@@ -85,6 +91,10 @@ impl PieceCache {
         }
     }
 
+    /// Appends the ids of `piece` to `out`: remembered ones, or those `merge` appends. A miss
+    /// is remembered while there is room; once the cache is full, misses are only merged, so
+    /// the frequent pieces, which come early, stay. When as many misses have been turned away
+    /// as the cache holds, the text has moved on: the cache starts over.
     pub(super) fn extend(
         &mut self,
         piece: &[u8],
@@ -93,11 +103,7 @@ impl PieceCache {
     ) {
         if let Some(key) = short_key(piece) {
             if let Some(hit) = self.short.get(&key) {
-                // At most three ids: pushes, not a call to copy a slice.
-                for &id in &hit.ids[..usize::from(hit.len)] {
-                    out.push(id);
-                }
-                return;
+                return push_inline(out, hit);
             }
         }
         if let Some(ids) = self.long.get(piece) {
