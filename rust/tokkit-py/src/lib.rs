@@ -2,6 +2,7 @@
 //! `tokkit.exceptions`, releases the GIL and bridges cancellation; all logic lives in the core.
 
 mod align;
+mod allocator;
 mod batch;
 mod byteprobs;
 mod corpus;
@@ -17,10 +18,9 @@ mod trainers;
 
 use pyo3::prelude::*;
 
-/// mimalloc for the Rust side only: training makes millions of small allocations from several
-/// threads, where glibc's per-thread arenas keep freed memory and inflate the peak RSS.
+/// mimalloc for the Rust side, arenas committed on demand (see `allocator`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::Allocator = allocator::Allocator;
 
 #[pymodule]
 mod _tokkit {
