@@ -54,7 +54,8 @@ def _header(meta: dict[str, Any]) -> list[str]:
         f"- Date: {meta['date']}; {m.get('cpu_model', '?')}, {m['nproc']} CPUs usable; "
         f"Python {m['python']}; the run took {meta['seconds'] / 60:.1f} min",
         "- Versions: " + ", ".join(f"{t} {v}" for t, v in meta["versions"].items()),
-        f"- Median of {meta['reps']} fresh processes per row, tools alternating; a row "
+        f"- Median of {meta['reps']} fresh processes per row, tools alternating, after one "
+        "untimed process per tool on the first case; a row "
         f"{meta['slow_factor']:g}x slower than its case's fastest in the first repetition is "
         'timed once (marked "1 run"). MB = 10^6 bytes of UTF-8; CPU-s = the process\'s CPU '
         "time (all threads) around the call, building the Python result included. Cold = the "

@@ -28,12 +28,14 @@ mode whose method this build lacks is skipped and printed as "skipped: missing".
 
 Every timed run is a fresh process (`_encode_worker.py` under `_measure.run_measured`, so peak
 RSS is the tool's own, loading included); each repetition goes round the plan with the tools'
-order rotated. A call is timed by `time.process_time` (CPU of all the process's threads) and
-`time.perf_counter` around it, building the Python result included. Loading is timed in the same
-processes (the module's import, then the load call). A tool other than tokkit and fastokens
-that is more than `--slow-factor` (5) times slower than a case's fastest in the first repetition
-(HF, Python-pooled batches) is timed once: its ratio is not in question and repeating it would
-cost most of the run.
+order rotated, after one untimed process per tool on the first case (the machine's first
+processes of a run fault in fresh memory slowly, see `warm_up`). A call is timed by
+`time.process_time` (CPU of all the process's threads) and `time.perf_counter` around it,
+building the Python result included. Loading is timed in the same processes (the module's
+import, then the load call). A tool other than tokkit and fastokens that is more than
+`--slow-factor` (5) times slower than a case's fastest in the first repetition (HF,
+Python-pooled batches) is timed once: its ratio is not in question and repeating it would cost
+most of the run.
 
 Exactness: each row is checked against HF's ids on the same input (whole-output hash; per line
 for batches; counts against HF's token counts), and a diff phase encodes every planned text, A
@@ -187,9 +189,34 @@ def run_worker(
     return res, json.loads(lines[-1])
 
 
+def warm_up(run: Run) -> None:
+    """One untimed process per tool on the first case, before anything is timed.
+
+    On this machine the first few processes of a run are slow to fault in fresh memory (the
+    system time of the same call was 0.19 s in the first processes and 0.02-0.05 s after), and
+    the tool that starts the first repetition would take that cost alone in every run."""
+    case = run.cases[0]
+    for tool in run.tools:
+        if run.loadable[tool, case.tokenizer] and run.mode_ok[tool, case.mode]:
+            spec = {
+                "task": "time",
+                "tool": tool,
+                "tokenizer": case.tokenizer,
+                "path": str(run.paths[case.tokenizer]),
+                "mode": case.mode,
+                "threads": case.threads,
+                "A": run.texts[case.text]["A"]["path"],
+                "B": run.texts[case.text]["B"]["path"],
+                "docs": None,
+            }
+            run_worker(run, spec, case.threads, run.tmp / f"warm-up-{tool}")
+
+
 def timing_phase(run: Run) -> None:
     """Every case, repetition by repetition, the tools in rotated order, each a fresh process."""
     args = run.args
+    if run.cases:
+        warm_up(run)
     once: set[tuple[Case, str]] = set()
     for rep in range(args.reps):
         for case in run.cases:
