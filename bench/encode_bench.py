@@ -28,10 +28,9 @@ mode whose method this build lacks is skipped and printed as "skipped: missing".
 
 Every timed run is a fresh process (`_encode_worker.py` under `_measure.run_measured`, so peak
 RSS is the tool's own, loading included); each repetition goes round the plan with the tools'
-order rotated, after one untimed process per tool on the first case (the machine's first
-processes of a run fault in fresh memory slowly, see `warm_up`). A call is timed by
-`time.process_time` (CPU of all the process's threads) and `time.perf_counter` around it,
-building the Python result included. Loading is timed in the same processes (the module's
+order rotated, after one untimed process per tool on the first case (see `warm_up`). A call is
+timed by `time.process_time` (CPU of all the process's threads) and `time.perf_counter` around
+it, building the Python result included. Loading is timed in the same processes (the module's
 import, then the load call). A tool other than tokkit and fastokens that is more than
 `--slow-factor` (5) times slower than a case's fastest in the first repetition (HF,
 Python-pooled batches) is timed once: its ratio is not in question and repeating it would cost
@@ -192,23 +191,14 @@ def run_worker(
 def warm_up(run: Run) -> None:
     """One untimed process per tool on the first case, before anything is timed.
 
-    On this machine the first few processes of a run are slow to fault in fresh memory (the
-    system time of the same call was 0.19 s in the first processes and 0.02-0.05 s after), and
-    the tool that starts the first repetition would take that cost alone in every run."""
+    The first processes of a run can find the machine's memory in another state than the later
+    ones (free huge pages, page cache), and the tool that starts the first repetition would
+    take that alone in every run. (tokkit's own slow first processes were its allocator asking
+    for huge pages: see `rust/tokkit-py/src/allocator.rs`.)"""
     case = run.cases[0]
     for tool in run.tools:
         if run.loadable[tool, case.tokenizer] and run.mode_ok[tool, case.mode]:
-            spec = {
-                "task": "time",
-                "tool": tool,
-                "tokenizer": case.tokenizer,
-                "path": str(run.paths[case.tokenizer]),
-                "mode": case.mode,
-                "threads": case.threads,
-                "A": run.texts[case.text]["A"]["path"],
-                "B": run.texts[case.text]["B"]["path"],
-                "docs": None,
-            }
+            spec = time_spec(run, case, tool, docs=None)
             run_worker(run, spec, case.threads, run.tmp / f"warm-up-{tool}")
 
 
@@ -243,10 +233,10 @@ def timing_phase(run: Run) -> None:
                 time_one(run, case, tool, rep)
 
 
-def time_one(run: Run, case: Case, tool: str, rep: int) -> None:
-    tag = case.tag(tool, rep)
+def time_spec(run: Run, case: Case, tool: str, docs: str | None) -> dict[str, Any]:
+    """The worker's task: time ``tool`` on ``case`` (keeping per-line results in ``docs``)."""
     text = run.texts[case.text]
-    spec = {
+    return {
         "task": "time",
         "tool": tool,
         "tokenizer": case.tokenizer,
@@ -255,10 +245,16 @@ def time_one(run: Run, case: Case, tool: str, rep: int) -> None:
         "threads": case.threads,
         "A": text["A"]["path"],
         "B": text["B"]["path"],
-        # Per-line results are kept from the first repetition, to compare with HF's.
-        "docs": str(run.tmp / tag) if rep == 0 and case.mode in BATCH_MODES else None,
+        "docs": docs,
     }
-    res, out = run_worker(run, spec, case.threads, run.tmp / tag)
+
+
+def time_one(run: Run, case: Case, tool: str, rep: int) -> None:
+    tag = case.tag(tool, rep)
+    text = run.texts[case.text]
+    # Per-line results are kept from the first repetition, to compare with HF's.
+    docs = str(run.tmp / tag) if rep == 0 and case.mode in BATCH_MODES else None
+    res, out = run_worker(run, time_spec(run, case, tool, docs), case.threads, run.tmp / tag)
     if out is None:
         err = str(res.get("error") or res["status"]).strip().splitlines()
         run.broken[tool, case.tokenizer] = err[-1][:300] if err else res["status"]
