@@ -8,9 +8,9 @@
 //! in a fresh process took 0.22-0.40 s instead of ~0.14 s in 4 of 6 processes, the difference
 //! all system time (0.09-0.22 s against 0.02-0.04 s). Committed on demand, the arenas get
 //! ordinary pages: the call took 0.143-0.165 s in all six, and training 100 MB to 64k tokens
-//! went from 2.06-2.29 s to 1.85-1.91 s (less system time). Only this allocator's memory changes; the process's other memory and its huge-page
-//! setting are left as they are (mimalloc's `allow_thp` option would switch huge pages off
-//! for the whole process).
+//! went from 2.06-2.29 s to 1.85-1.91 s (less system time). Only this allocator's memory
+//! changes; the process's other memory and its huge-page setting are left as they are
+//! (mimalloc's `allow_thp` option would switch huge pages off for the whole process).
 
 #![expect(
     unsafe_code,
